@@ -1,1 +1,257 @@
+//! The spec as written: a paper's table cell for cell, its row templates and its variants,
+//! every piece with the place in the file it came from. Nothing here is derived.
+
 pub mod cell;
+pub mod file;
+pub mod load;
+pub mod template;
+pub mod yaml;
+
+use indexmap::IndexMap;
+
+pub use cell::{Patch, PoolKind, PoolProj, Quantity, RowType, Size};
+pub use load::{load_file, load_str};
+pub use template::{Expr, LayerDecl, Template, TemplateBody};
+
+/// A 1-based line and column in the spec file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Loc {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// A spec that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError {
+    pub file: String,
+    pub loc: Loc,
+    /// A lowercase fact: what was found and what was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.loc.line, self.loc.col, self.message)
+    }
+}
+impl std::error::Error for SpecError {}
+
+/// What a column of the table holds, which decides the grammar of its cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    /// The row type ("inception (3a)"): picks the template.
+    Type,
+    /// Kernel and stride ("7×7/2", "stride 2").
+    Patch,
+    /// Printed output size H×W×C: checked.
+    Output,
+    /// Printed depth (weight layers on the deepest path): checked.
+    Depth,
+    /// A filter count used by the template.
+    Count,
+    /// A pooling branch ("avg + 32", "max + pass through").
+    PoolProj,
+    /// A printed parameter count ("1072K"): checked.
+    Params,
+    /// A printed multiply-add count ("54M"): checked.
+    Ops,
+}
+
+impl ColumnKind {
+    /// Whether the column is compared with the derivation rather than used to build it.
+    pub fn is_checked(self) -> bool {
+        matches!(self, ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub kind: ColumnKind,
+    pub loc: Loc,
+}
+
+/// A parsed cell value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Type(RowType),
+    Patch(Patch),
+    Size(Size),
+    Count(u64),
+    PoolProj(PoolProj),
+    Quantity(Quantity),
+}
+
+/// One cell as printed, parsed, with its place.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub text: String,
+    pub value: Value,
+    pub loc: Loc,
+}
+
+/// One printed row of the table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Identifier derived from the type cell: `inception_3c`, `convolution_1`.
+    pub name: String,
+    /// The type cell as printed: `inception (3c)`.
+    pub label: String,
+    pub row_type: RowType,
+    pub cells: IndexMap<String, Cell>,
+    pub loc: Loc,
+}
+
+impl Row {
+    pub fn cell(&self, column: &str) -> Option<&Cell> {
+        self.cells.get(column)
+    }
+}
+
+/// Rounding of a pooling window count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    Floor,
+    Ceil,
+}
+
+/// How a ceil-rounded pool treats a last window that starts in the padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CeilRule {
+    /// PyTorch drops such a window whenever ceil mode is on.
+    Pytorch,
+    /// Caffe drops it only when the pool has padding.
+    Caffe,
+}
+
+/// Default padding of convolutions and pools that do not state theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    /// TF's SAME: output = ceil(input / stride), padding split low/high as needed.
+    Same,
+    /// Convolutions pad (k-1)/2 on each side, pools pad 0.
+    Half,
+}
+
+/// Batch normalisation after each convolution.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchNorm {
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    /// Learned scale (gamma); TF-slim leaves it out by default.
+    #[serde(default = "yes")]
+    pub scale: bool,
+}
+fn default_eps() -> f64 {
+    1e-5
+}
+fn default_momentum() -> f64 {
+    0.1
+}
+fn yes() -> bool {
+    true
+}
+
+/// Global conventions a table leaves unsaid.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Conventions {
+    pub padding: Padding,
+    pub pool_rounding: Rounding,
+    pub ceil_rule: CeilRule,
+    pub conv_bias: bool,
+    pub batch_norm: Option<BatchNorm>,
+    /// Whether an average pool divides by the padded window (PyTorch's and Caffe's default).
+    pub count_include_pad: bool,
+}
+
+impl Default for Conventions {
+    fn default() -> Self {
+        Conventions {
+            padding: Padding::Half,
+            pool_rounding: Rounding::Floor,
+            ceil_rule: CeilRule::Pytorch,
+            conv_bias: true,
+            batch_norm: None,
+            count_include_pad: true,
+        }
+    }
+}
+
+/// Per-row changes a variant makes.
+#[derive(Debug, Clone, Default)]
+pub struct RowOverride {
+    /// Corrected cells; the printed ones are kept and the difference reported as a note.
+    pub cells: IndexMap<String, Cell>,
+    pub vars: IndexMap<String, template::Lit>,
+    pub template: Option<String>,
+    pub insert_after: Vec<LayerDecl>,
+    pub loc: Loc,
+}
+
+/// An auxiliary classifier branching off a row's output.
+#[derive(Debug, Clone)]
+pub struct AuxHead {
+    pub name: String,
+    pub after: usize,
+    pub layers: Vec<LayerDecl>,
+    pub loc: Loc,
+}
+
+/// A named resolution of the table's ambiguities and errata.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub description: String,
+    pub conventions: Conventions,
+    pub vars: IndexMap<String, template::Lit>,
+    pub templates: IndexMap<String, Template>,
+    /// Keyed by row index.
+    pub rows: IndexMap<usize, RowOverride>,
+    pub head: Option<Vec<LayerDecl>>,
+    pub aux_heads: Vec<AuxHead>,
+    pub loc: Loc,
+}
+
+/// The reference input.
+#[derive(Debug, Clone, Copy)]
+pub struct Input {
+    pub channels: u64,
+    pub height: u64,
+    pub width: u64,
+    pub loc: Loc,
+}
+
+/// A whole spec file.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The file name as given, used in every message.
+    pub file: String,
+    pub name: String,
+    pub title: String,
+    pub input: Input,
+    pub classes: u64,
+    /// Relative difference beyond which a printed params/ops figure is flagged.
+    pub tolerance: f64,
+    pub columns: IndexMap<String, Column>,
+    pub conventions: Conventions,
+    pub vars: IndexMap<String, template::Lit>,
+    pub templates: IndexMap<String, Template>,
+    pub rows: Vec<Row>,
+    pub head: Vec<LayerDecl>,
+    pub aux_heads: Vec<AuxHead>,
+    pub variants: IndexMap<String, Variant>,
+}
+
+impl Spec {
+    /// The column of `kind` (the first one, when there are several).
+    pub fn column_of(&self, kind: ColumnKind) -> Option<&Column> {
+        self.columns.values().find(|c| c.kind == kind)
+    }
+}

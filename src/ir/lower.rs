@@ -1,0 +1,364 @@
+//! From a spec (and a variant) to the graph: each row's template is expanded with the row's
+//! cells, conv layers become conv → batch norm → ReLU as the conventions say, and every node
+//! gets its symbolic shape as it is added.
+
+use indexmap::IndexMap;
+
+use super::eval::{Ctx, Val};
+use super::{
+    ConcatMismatch, Constraint, Conv, Correction, Graph, Node, NodeId, Op, Output, Pad, Place, Pool, PoolKind, RowSpan,
+};
+use crate::shape::{self, Shape, ShapeError, WindowRounding};
+use crate::spec::template::{LayerDecl, LayerOp, Lit, TemplateBody};
+use crate::spec::{CeilRule, Cell, Conventions, Loc, Padding, Rounding, Spec, SpecError, Template};
+
+/// Choices made on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct LowerOptions {
+    pub variant: Option<String>,
+    pub classes: Option<u64>,
+    /// Leave out auxiliary heads.
+    pub no_aux: bool,
+    /// Override the reference input size.
+    pub input: Option<(u64, u64)>,
+    /// Replace cells of rows (row, column, new cell or None to empty it): used to explore
+    /// another reading of an ambiguous cell.
+    pub cell_overrides: Vec<(usize, String, Option<Cell>)>,
+}
+
+struct Builder<'a> {
+    spec: &'a Spec,
+    conv: Conventions,
+    nodes: Vec<Node>,
+    constraints: Vec<Constraint>,
+    mismatches: Vec<ConcatMismatch>,
+    reference: (i64, i64),
+}
+
+fn to_i64(x: u64) -> i64 {
+    i64::try_from(x).unwrap_or(i64::MAX)
+}
+
+impl Builder<'_> {
+    fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
+        SpecError { file: self.spec.file.clone(), loc, message: m.into() }
+    }
+
+    /// Adds a node and infers its shape.
+    fn add(&mut self, name: String, op: Op, inputs: Vec<NodeId>, place: &Place, weight_layer: bool, loc: Loc) -> Result<NodeId, SpecError> {
+        if let Some(n) = self.nodes.iter().find(|n| n.name == name) {
+            return Err(self.err(loc, format!("two layers are named '{name}' (the first comes from line {})", n.loc.line)));
+        }
+        let shapes: Vec<Shape> = inputs.iter().map(|i| self.nodes[*i].shape).collect();
+        let (shape, reqs) = shape::infer(&op, &shapes, self.reference).map_err(|e| match e {
+            ShapeError::Overflow => self.err(loc, format!("{name}: arithmetic overflow in its shape; are the sizes realistic?")),
+            ShapeError::Message(m) => self.err(loc, format!("{name}: {m}")),
+        })?;
+        let id = self.nodes.len();
+        if matches!(op, Op::Concat) {
+            let spatial = |s: &Shape| match s {
+                Shape::Map { h, w, .. } => Some((*h, *w)),
+                Shape::Flat { .. } => None,
+            };
+            if shapes.iter().any(|s| spatial(s).is_none()) {
+                return Err(self.err(loc, format!("{name}: concatenates a vector; every branch must end in a C×H×W map")));
+            }
+            if shapes.windows(2).any(|p| spatial(&p[0]) != spatial(&p[1])) {
+                self.mismatches.push(ConcatMismatch { node: id, branches: inputs.clone() });
+            }
+        }
+        if shape.channels() <= 0 {
+            return Err(self.err(loc, format!("{name}: produces {} channels", shape.channels())));
+        }
+        for r in reqs {
+            self.constraints.push(Constraint { node: id, requirement: r });
+        }
+        self.nodes.push(Node { name, op, inputs, place: place.clone(), weight_layer, loc, shape });
+        Ok(id)
+    }
+
+    fn pad(&self, ctx: &Ctx<'_>, l: &LayerDecl, kernel: (i64, i64), default: Pad) -> Result<Pad, SpecError> {
+        let Some(a) = l.args.get("pad") else { return Ok(default) };
+        Ok(match ctx.arg(a) {
+            None => default,
+            Some(Val::Int(p)) if p >= 0 => Pad::Explicit(p, p),
+            Some(Val::Pair(a, b)) if a >= 0 && b >= 0 => Pad::Explicit(a, b),
+            Some(Val::Word(w)) if w == "same" => Pad::Same,
+            Some(Val::Word(w)) if w == "valid" => Pad::Explicit(0, 0),
+            Some(Val::Word(w)) if w == "half" => Pad::Explicit((kernel.0 - 1) / 2, (kernel.1 - 1) / 2),
+            Some(v) => return Err(ctx.err(a.loc, format!("{} gives pad the value {v}, expected a non-negative integer, [h, w], same, valid or half", ctx.what))),
+        })
+    }
+
+    fn flag(&self, ctx: &Ctx<'_>, l: &LayerDecl, name: &str, default: bool) -> Result<bool, SpecError> {
+        let Some(a) = l.args.get(name) else { return Ok(default) };
+        match ctx.arg(a) {
+            None => Ok(default),
+            Some(Val::Bool(b)) => Ok(b),
+            Some(v) => Err(ctx.err(a.loc, format!("{name} is {v}, expected true or false"))),
+        }
+    }
+
+    fn rounding(&self, ctx: &Ctx<'_>, l: &LayerDecl) -> Result<WindowRounding, SpecError> {
+        let ceil = match self.conv.ceil_rule {
+            CeilRule::Pytorch => WindowRounding::CeilPytorch,
+            CeilRule::Caffe => WindowRounding::CeilCaffe,
+        };
+        let default = match self.conv.pool_rounding {
+            Rounding::Floor => WindowRounding::Floor,
+            Rounding::Ceil => ceil,
+        };
+        let Some(a) = l.args.get("rounding") else { return Ok(default) };
+        match ctx.arg(a) {
+            None => Ok(default),
+            Some(Val::Word(w)) if w == "floor" => Ok(WindowRounding::Floor),
+            Some(Val::Word(w)) if w == "ceil" => Ok(ceil),
+            Some(v) => Err(ctx.err(a.loc, format!("rounding is {v}, expected floor or ceil"))),
+        }
+    }
+
+    /// Lowers one template layer; returns the node that ends it.
+    fn layer(&mut self, ctx: &Ctx<'_>, l: &LayerDecl, input: NodeId, name: String, place: &Place) -> Result<NodeId, SpecError> {
+        let op_name = l.op.stem();
+        let conv_pad = |k: (i64, i64)| match self.conv.padding {
+            Padding::Same => Pad::Same,
+            Padding::Half => Pad::Explicit((k.0 - 1) / 2, (k.1 - 1) / 2),
+        };
+        match l.op {
+            LayerOp::Conv | LayerOp::SeparableConv => {
+                let out = ctx.positive(&l.args, "out", "conv", None)?;
+                let kernel = ctx.pair(&l.args, "kernel", "conv", None)?;
+                let stride = ctx.pair(&l.args, "stride", "conv", Some((1, 1)))?;
+                let pad = self.pad(ctx, l, kernel, conv_pad(kernel))?;
+                let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
+                let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;
+                let relu = self.flag(ctx, l, "relu", true)?;
+                let mut cur = input;
+                if l.op == LayerOp::SeparableConv {
+                    let mult = ctx.positive(&l.args, "multiplier", "separable_conv", None)?;
+                    let cin = self.nodes[input].shape.channels();
+                    let dw_out = cin.checked_mul(mult).ok_or_else(|| self.err(l.loc, "depth multiplier overflows"))?;
+                    let dw = Conv { out: dw_out, kernel, stride, pad, groups: cin, bias: false };
+                    cur = self.add(format!("{name}.depthwise"), Op::Conv(dw), vec![cur], place, false, l.loc)?;
+                    let pw = Conv { out, kernel: (1, 1), stride: (1, 1), pad: Pad::Explicit(0, 0), groups: 1, bias };
+                    cur = self.add(format!("{name}.pointwise"), Op::Conv(pw), vec![cur], place, true, l.loc)?;
+                } else {
+                    let groups = ctx.positive(&l.args, "groups", "conv", Some(1))?;
+                    let c = Conv { out, kernel, stride, pad, groups, bias };
+                    cur = self.add(name.clone(), Op::Conv(c), vec![cur], place, true, l.loc)?;
+                }
+                if bn {
+                    let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm { eps: 1e-5, momentum: 0.1, scale: true });
+                    cur = self.add(format!("{name}.bn"), Op::BatchNorm { eps: b.eps, momentum: b.momentum, scale: b.scale }, vec![cur], place, false, l.loc)?;
+                }
+                if relu {
+                    cur = self.add(format!("{name}.relu"), Op::Relu, vec![cur], place, false, l.loc)?;
+                }
+                Ok(cur)
+            }
+            LayerOp::MaxPool | LayerOp::AvgPool | LayerOp::Pool => {
+                let kind = match l.op {
+                    LayerOp::MaxPool => PoolKind::Max,
+                    LayerOp::AvgPool => PoolKind::Avg,
+                    _ => match ctx.required(&l.args, "kind", "pool")? {
+                        Val::Word(w) if w == "max" => PoolKind::Max,
+                        Val::Word(w) if w == "avg" || w == "average" => PoolKind::Avg,
+                        v => return Err(ctx.err(l.args["kind"].loc, format!("pool kind is {v}, expected max or avg"))),
+                    },
+                };
+                let kernel = ctx.pair(&l.args, "kernel", op_name, None)?;
+                let stride = ctx.pair(&l.args, "stride", op_name, Some((1, 1)))?;
+                let default_pad = match self.conv.padding {
+                    Padding::Same => Pad::Same,
+                    Padding::Half => Pad::Explicit(0, 0),
+                };
+                let pad = self.pad(ctx, l, kernel, default_pad)?;
+                let rounding = self.rounding(ctx, l)?;
+                let count_include_pad = self.flag(ctx, l, "count_include_pad", self.conv.count_include_pad)?;
+                let p = Pool { kind, kernel, stride, pad, rounding, count_include_pad };
+                self.add(name, Op::Pool(p), vec![input], place, false, l.loc)
+            }
+            LayerOp::GlobalAvgPool => self.add(name, Op::AdaptiveAvgPool { size: (1, 1) }, vec![input], place, false, l.loc),
+            LayerOp::AdaptiveAvgPool => {
+                let size = ctx.pair(&l.args, "size", "adaptive_avg_pool", None)?;
+                self.add(name, Op::AdaptiveAvgPool { size }, vec![input], place, false, l.loc)
+            }
+            LayerOp::Flatten => self.add(name, Op::Flatten, vec![input], place, false, l.loc),
+            LayerOp::Linear => {
+                let out = ctx.positive(&l.args, "out", "linear", None)?;
+                let bias = self.flag(ctx, l, "bias", true)?;
+                // A linear on a map flattens it first, as the papers' tables imply.
+                let mut cur = input;
+                if matches!(self.nodes[cur].shape, Shape::Map { .. }) {
+                    cur = self.add(format!("{name}_flatten"), Op::Flatten, vec![cur], place, false, l.loc)?;
+                }
+                self.add(name, Op::Linear { out, bias }, vec![cur], place, true, l.loc)
+            }
+            LayerOp::Dropout => {
+                let a = &l.args["p"];
+                let p = match ctx.required(&l.args, "p", "dropout")? {
+                    Val::Float(p) => p,
+                    Val::Int(p) => p as f64,
+                    v => return Err(ctx.err(a.loc, format!("dropout p is {v}, expected a probability"))),
+                };
+                if !(0.0..1.0).contains(&p) {
+                    return Err(ctx.err(a.loc, format!("dropout p is {p}, expected a probability in [0, 1)")));
+                }
+                self.add(name, Op::Dropout { p }, vec![input], place, false, l.loc)
+            }
+            LayerOp::Relu => self.add(name, Op::Relu, vec![input], place, false, l.loc),
+            LayerOp::Softmax => self.add(name, Op::Softmax, vec![input], place, false, l.loc),
+        }
+    }
+
+    /// Lowers a list of layers in a scope; names are the layer's own or its kind numbered
+    /// by declared position (conv1, conv2), so they stay stable when a layer is absent.
+    fn layers(&mut self, ctx: &Ctx<'_>, ls: &[LayerDecl], input: NodeId, scope: &str, place: &Place) -> Result<NodeId, SpecError> {
+        let mut cur = input;
+        let mut seen: IndexMap<&str, usize> = IndexMap::new();
+        for l in ls {
+            let stem = l.op.stem();
+            let total = ls.iter().filter(|x| x.name.is_none() && x.op.stem() == stem).count();
+            let local = match &l.name {
+                Some(n) => n.clone(),
+                None => {
+                    let k = seen.entry(stem).or_insert(0);
+                    *k += 1;
+                    if total > 1 { format!("{stem}{k}") } else { stem.to_string() }
+                }
+            };
+            if let Some(c) = &l.cond {
+                if !ctx.holds(c) {
+                    continue;
+                }
+            }
+            let name = if scope.is_empty() { local } else { format!("{scope}.{local}") };
+            cur = self.layer(ctx, l, cur, name, place)?;
+        }
+        Ok(cur)
+    }
+
+    fn template(&mut self, ctx: &Ctx<'_>, t: &Template, input: NodeId, row: usize, prefix: &str) -> Result<NodeId, SpecError> {
+        match &t.body {
+            TemplateBody::Layers(ls) => self.layers(ctx, ls, input, prefix, &Place::Row { row, branch: None }),
+            TemplateBody::Branches(bs) => {
+                let mut ends = Vec::new();
+                for b in bs {
+                    if let Some(c) = &b.cond {
+                        if !ctx.holds(c) {
+                            continue;
+                        }
+                    }
+                    let place = Place::Row { row, branch: Some(b.name.clone()) };
+                    ends.push(self.layers(ctx, &b.layers, input, &format!("{prefix}.{}", b.name), &place)?);
+                }
+                if ends.is_empty() {
+                    return Err(self.err(t.loc, format!("{}: every branch of template '{}' is absent", ctx.what, t.name)));
+                }
+                self.add(format!("{prefix}.concat"), Op::Concat, ends, &Place::Row { row, branch: None }, false, t.loc)
+            }
+        }
+    }
+}
+
+/// Builds the graph of `spec` under the options' variant.
+pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
+    let variant = match &opts.variant {
+        None => None,
+        Some(v) => Some(spec.variants.get(v).ok_or_else(|| SpecError {
+            file: spec.file.clone(),
+            loc: Loc::default(),
+            message: format!(
+                "unknown variant '{v}', the spec defines: {}",
+                if spec.variants.is_empty() { "none".to_string() } else { spec.variants.keys().cloned().collect::<Vec<_>>().join(", ") }
+            ),
+        })?),
+    };
+    let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
+    let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
+    let (h, w) = opts.input.unwrap_or((spec.input.height, spec.input.width));
+    let classes = to_i64(opts.classes.unwrap_or(spec.classes));
+    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (to_i64(h), to_i64(w)) };
+    let input = b.add("input".into(), Op::Input { channels: to_i64(spec.input.channels) }, vec![], &Place::Input, false, spec.input.loc)?;
+    let mut vars: IndexMap<String, Lit> = spec.vars.clone();
+    if let Some(v) = variant {
+        vars.extend(v.vars.clone());
+    }
+    let mut cur = input;
+    let mut rows = Vec::new();
+    let mut corrections = Vec::new();
+    let mut row_cells = Vec::new();
+    let mut aux_roots = Vec::new();
+    for (i, row) in spec.rows.iter().enumerate() {
+        let over = variant.and_then(|v| v.rows.get(&i));
+        let mut cells = row.cells.clone();
+        let mut row_vars = vars.clone();
+        if let Some(o) = over {
+            for (col, c) in &o.cells {
+                let printed = row.cells.get(col).map(|p| p.text.clone()).unwrap_or_default();
+                corrections.push(Correction { row: i, column: col.clone(), printed, corrected: c.text.clone(), loc: c.loc });
+                if c.text.is_empty() {
+                    cells.shift_remove(col);
+                } else {
+                    cells.insert(col.clone(), c.clone());
+                }
+            }
+            row_vars.extend(o.vars.clone());
+        }
+        for (r, col, c) in &opts.cell_overrides {
+            if *r == i {
+                match c {
+                    Some(c) => {
+                        cells.insert(col.clone(), c.clone());
+                    }
+                    None => {
+                        cells.shift_remove(col);
+                    }
+                }
+            }
+        }
+        let tname = over.and_then(|o| o.template.clone()).unwrap_or_else(|| row.row_type.words.clone());
+        let template = templates.get(&tname).ok_or_else(|| b.err(row.loc, format!("unknown template '{tname}'")))?;
+        let ctx = Ctx { file: &spec.file, cells: &cells, vars: &row_vars, classes, what: format!("row '{}'", row.label) };
+        let first = b.nodes.len();
+        let out = b.template(&ctx, template, cur, i, &row.name)?;
+        rows.push(RowSpan { row: i, input: cur, output: out, first, end: b.nodes.len(), template: tname });
+        cur = out;
+        if let Some(o) = over {
+            if !o.insert_after.is_empty() {
+                let ctx = Ctx { file: &spec.file, cells: &cells, vars: &row_vars, classes, what: format!("the layers after '{}'", row.label) };
+                cur = b.layers(&ctx, &o.insert_after, cur, &format!("{}_after", row.name), &Place::After { row: i })?;
+            }
+        }
+        row_cells.push(cells);
+        if !opts.no_aux {
+            let heads = variant.map(|v| &v.aux_heads).unwrap_or(&spec.aux_heads);
+            for h in heads.iter().filter(|h| h.after == i) {
+                aux_roots.push((h, out));
+            }
+        }
+    }
+    let empty = IndexMap::new();
+    let head = variant.and_then(|v| v.head.as_ref()).unwrap_or(&spec.head);
+    let ctx = Ctx { file: &spec.file, cells: &empty, vars: &vars, classes, what: "the head".into() };
+    cur = b.layers(&ctx, head, cur, "", &Place::Head)?;
+    let mut outputs = vec![Output { name: "logits".into(), node: cur, aux: false }];
+    for (h, root) in aux_roots {
+        let ctx = Ctx { file: &spec.file, cells: &empty, vars: &vars, classes, what: format!("auxiliary head '{}'", h.name) };
+        let end = b.layers(&ctx, &h.layers, root, &h.name, &Place::Aux { head: h.name.clone() })?;
+        outputs.push(Output { name: h.name.clone(), node: end, aux: true });
+    }
+    Ok(Graph {
+        nodes: b.nodes,
+        rows,
+        outputs,
+        reference: b.reference,
+        input_channels: to_i64(spec.input.channels),
+        classes,
+        variant: opts.variant.clone(),
+        corrections,
+        constraints: b.constraints,
+        concat_mismatches: b.mismatches,
+        row_cells,
+    })
+}

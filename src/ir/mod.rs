@@ -1,0 +1,222 @@
+//! The resolved network: a graph of primitive ops, each with its symbolic output shape,
+//! and the map from the table's rows to the nodes that build them. `model` (tch) and
+//! `emit` (PyTorch source) build from this, so the three agree by construction.
+
+mod eval;
+pub mod lower;
+
+pub use crate::spec::cell::PoolKind;
+use crate::shape::{Requirement, Shape, WindowRounding};
+use crate::spec::Loc;
+
+pub use lower::{lower, LowerOptions};
+
+pub type NodeId = usize;
+
+/// Padding of a conv or pool: the same on both sides of each axis, or TF's SAME.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pad {
+    Explicit(i64, i64),
+    Same,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv {
+    pub out: i64,
+    pub kernel: (i64, i64),
+    pub stride: (i64, i64),
+    pub pad: Pad,
+    pub groups: i64,
+    pub bias: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool {
+    pub kind: PoolKind,
+    pub kernel: (i64, i64),
+    pub stride: (i64, i64),
+    pub pad: Pad,
+    /// Floor, or ceil under PyTorch's or Caffe's rule (ignored with SAME padding).
+    pub rounding: WindowRounding,
+    pub count_include_pad: bool,
+}
+
+/// A primitive op.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    Input { channels: i64 },
+    Conv(Conv),
+    BatchNorm { eps: f64, momentum: f64, scale: bool },
+    Relu,
+    Pool(Pool),
+    AdaptiveAvgPool { size: (i64, i64) },
+    Concat,
+    Flatten,
+    Linear { out: i64, bias: bool },
+    Dropout { p: f64 },
+    Softmax,
+}
+
+impl Op {
+    /// A short name for tables: `conv 3×3/2`, `max pool 3×3/2 ceil`.
+    pub fn describe(&self) -> String {
+        let k = |k: (i64, i64)| format!("{}×{}", k.0, k.1);
+        let s = |s: (i64, i64)| if s.0 == s.1 { s.0.to_string() } else { format!("{}×{}", s.0, s.1) };
+        let pad = |p: Pad| match p {
+            Pad::Same => " same".to_string(),
+            Pad::Explicit(0, 0) => String::new(),
+            Pad::Explicit(a, b) if a == b => format!(" pad {a}"),
+            Pad::Explicit(a, b) => format!(" pad {a}×{b}"),
+        };
+        match self {
+            Op::Input { channels } => format!("input {channels}"),
+            Op::Conv(c) if c.groups > 1 => format!("conv {}/{} groups {}{}", k(c.kernel), s(c.stride), c.groups, pad(c.pad)),
+            Op::Conv(c) => format!("conv {}/{}{}", k(c.kernel), s(c.stride), pad(c.pad)),
+            Op::BatchNorm { .. } => "batch norm".into(),
+            Op::Relu => "relu".into(),
+            Op::Pool(p) => {
+                let kind = match p.kind {
+                    PoolKind::Max => "max",
+                    PoolKind::Avg => "avg",
+                };
+                let r = match (p.pad, p.rounding) {
+                    (Pad::Same, _) | (_, WindowRounding::Floor) | (_, WindowRounding::Same) => "",
+                    _ => " ceil",
+                };
+                format!("{kind} pool {}/{}{}{r}", k(p.kernel), s(p.stride), pad(p.pad))
+            }
+            Op::AdaptiveAvgPool { size } => format!("adaptive avg pool {}", k(*size)),
+            Op::Concat => "concat".into(),
+            Op::Flatten => "flatten".into(),
+            Op::Linear { out, .. } => format!("linear → {out}"),
+            Op::Dropout { p } => format!("dropout {p}"),
+            Op::Softmax => "softmax".into(),
+        }
+    }
+
+    /// Weights and biases, given the input channels (or features).
+    pub fn params(&self, in_channels: i64) -> i64 {
+        match self {
+            Op::Conv(c) => c.kernel.0 * c.kernel.1 * (in_channels / c.groups.max(1)) * c.out + if c.bias { c.out } else { 0 },
+            Op::BatchNorm { scale, .. } => in_channels * if *scale { 2 } else { 1 },
+            Op::Linear { out, bias } => in_channels * out + if *bias { *out } else { 0 },
+            _ => 0,
+        }
+    }
+
+    /// Non-learned state (BN running mean and variance).
+    pub fn buffers(&self, in_channels: i64) -> i64 {
+        match self {
+            Op::BatchNorm { .. } => 2 * in_channels,
+            _ => 0,
+        }
+    }
+}
+
+/// Where a node sits in the network as the paper nests it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Place {
+    /// Part of a printed row (index into spec.rows), in a branch or not.
+    Row { row: usize, branch: Option<String> },
+    /// Inserted by a variant after a row.
+    After { row: usize },
+    /// The variant's or spec's classifier head.
+    Head,
+    /// An auxiliary classifier.
+    Aux { head: String },
+    Input,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Dotted path, which is also the parameter prefix: `inception_4c.double_3x3.conv2`.
+    pub name: String,
+    pub op: Op,
+    pub inputs: Vec<NodeId>,
+    pub place: Place,
+    /// Counted by the table's depth column (a separable conv counts once).
+    pub weight_layer: bool,
+    /// The template layer (or cell) it came from.
+    pub loc: Loc,
+    pub shape: Shape,
+}
+
+/// The nodes of one printed row.
+#[derive(Debug, Clone)]
+pub struct RowSpan {
+    pub row: usize,
+    pub input: NodeId,
+    pub output: NodeId,
+    pub first: NodeId,
+    pub end: NodeId,
+    pub template: String,
+}
+
+/// A variant's correction of a printed cell.
+#[derive(Debug, Clone)]
+pub struct Correction {
+    pub row: usize,
+    pub column: String,
+    pub printed: String,
+    pub corrected: String,
+    pub loc: Loc,
+}
+
+/// A requirement, with the node that imposes it.
+#[derive(Debug, Clone)]
+pub struct Constraint {
+    pub node: NodeId,
+    pub requirement: Requirement,
+}
+
+/// Branches concatenated with spatial sizes that do not agree for every input.
+#[derive(Debug, Clone)]
+pub struct ConcatMismatch {
+    pub node: NodeId,
+    pub branches: Vec<NodeId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub name: String,
+    pub node: NodeId,
+    pub aux: bool,
+}
+
+/// The resolved network.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    pub rows: Vec<RowSpan>,
+    pub outputs: Vec<Output>,
+    pub reference: (i64, i64),
+    pub input_channels: i64,
+    pub classes: i64,
+    pub variant: Option<String>,
+    pub corrections: Vec<Correction>,
+    pub constraints: Vec<Constraint>,
+    pub concat_mismatches: Vec<ConcatMismatch>,
+    /// The cells each row was built from (printed, with corrections applied).
+    pub row_cells: Vec<indexmap::IndexMap<String, crate::spec::Cell>>,
+}
+
+impl Graph {
+    pub fn input_shape(&self, id: NodeId) -> Shape {
+        match self.nodes[id].inputs.first() {
+            Some(i) => self.nodes[*i].shape,
+            None => self.nodes[id].shape,
+        }
+    }
+
+    pub fn in_channels(&self, id: NodeId) -> i64 {
+        self.input_shape(id).channels()
+    }
+
+    pub fn params(&self, id: NodeId) -> i64 {
+        self.nodes[id].op.params(self.in_channels(id))
+    }
+
+    pub fn main_output(&self) -> NodeId {
+        self.outputs.iter().find(|o| !o.aux).map(|o| o.node).unwrap_or(self.nodes.len() - 1)
+    }
+}

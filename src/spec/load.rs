@@ -1,0 +1,539 @@
+//! From a spec file's text to a validated [`Spec`]: every cell parsed with its column's
+//! grammar, every template reference resolved, every problem reported at its line and column.
+
+use indexmap::IndexMap;
+use serde_yaml::Value;
+
+use super::cell::{self, CellError, TypeArg};
+use super::file::{AuxHeadFile, ConventionsFile, SpecFile, TemplateFile, VariantFile};
+use super::template::{check_name, Arg, Branch, Expr, LayerDecl, Lit, Reader, Template, TemplateBody, Term};
+use super::yaml::{self, Seg};
+use super::{
+    AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Loc, Row, RowOverride, Spec, SpecError,
+    Value as CellValue, Variant,
+};
+
+/// Reads and validates the spec at `path`.
+pub fn load_file(path: &std::path::Path) -> Result<Spec, SpecError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        file: file.clone(),
+        loc: Loc::default(),
+        message: format!("cannot read the spec: {}", e.to_string().to_lowercase()),
+    })?;
+    load_str(&text, &file)
+}
+
+/// Validates a spec given as text; `file` names it in messages.
+pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
+    let marks = yaml::marks(text).map_err(|e| SpecError { file: file.into(), loc: e.loc, message: e.message })?;
+    let raw: SpecFile = serde_yaml::from_str(text).map_err(|e| {
+        let loc = e.location().map(|l| Loc { line: l.line(), col: l.column() }).unwrap_or_default();
+        let mut message = e.to_string();
+        if let Some(i) = message.find(" at line ") {
+            message.truncate(i);
+        }
+        SpecError { file: file.into(), loc, message }
+    })?;
+    let r = Reader { file, marks: &marks };
+    Loader { r }.spec(raw)
+}
+
+struct Loader<'a> {
+    r: Reader<'a>,
+}
+
+fn path<S: Into<Seg> + Clone>(segs: &[S]) -> Vec<Seg> {
+    segs.iter().cloned().map(Into::into).collect()
+}
+
+fn join(mut p: Vec<Seg>, s: impl Into<Seg>) -> Vec<Seg> {
+    p.push(s.into());
+    p
+}
+
+/// A cell value's text as printed: strings as they are, numbers as YAML wrote them.
+fn cell_text(v: &Value) -> Option<Result<String, &'static str>> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(Ok(s.clone())),
+        Value::Number(n) => Some(Ok(n.to_string())),
+        Value::Bool(_) => Some(Err("a boolean")),
+        Value::Sequence(_) => Some(Err("a list")),
+        Value::Mapping(_) => Some(Err("a mapping")),
+        Value::Tagged(_) => Some(Err("a tagged value")),
+    }
+}
+
+impl Loader<'_> {
+    fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
+        self.r.err(loc, m)
+    }
+
+    fn spec(&self, raw: SpecFile) -> Result<Spec, SpecError> {
+        let input = self.input(&raw)?;
+        let columns = self.columns(&raw)?;
+        let conventions = self.conventions(Conventions::default(), &raw.conventions, &path(&["conventions"]))?;
+        let vars = self.vars(&raw.vars, &path(&["vars"]), None)?;
+        let mut spec = Spec {
+            file: self.r.file.to_string(),
+            name: raw.name.clone(),
+            title: raw.title.clone(),
+            input,
+            classes: raw.classes.unwrap_or(1000),
+            tolerance: raw.tolerance.unwrap_or(0.05),
+            columns,
+            conventions,
+            vars,
+            templates: IndexMap::new(),
+            rows: Vec::new(),
+            head: Vec::new(),
+            aux_heads: Vec::new(),
+            variants: IndexMap::new(),
+        };
+        if spec.classes == 0 {
+            return Err(self.err(self.r.at(&path(&["classes"])), "expected a positive number of classes, found 0"));
+        }
+        if !(spec.tolerance.is_finite() && spec.tolerance >= 0.0) {
+            return Err(self.err(self.r.at(&path(&["tolerance"])), "expected a non-negative relative tolerance"));
+        }
+        spec.templates = self.templates(&raw.templates, &path(&["templates"]), &spec)?;
+        spec.rows = self.rows(&raw.rows, &spec)?;
+        for (i, row) in spec.rows.iter().enumerate() {
+            let key = row.row_type.words.clone();
+            if !spec.templates.contains_key(&key) {
+                let p = path(&[Seg::from("rows"), Seg::from(i)]);
+                let known: Vec<&str> = spec.templates.keys().map(|s| s.as_str()).collect();
+                return Err(self.err(
+                    row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
+                    format!("unknown row type '{key}', the spec's templates are: {}", known.join(", ")),
+                ));
+            }
+        }
+        spec.head = self.r.layers(&raw.head, &path(&["head"]))?;
+        self.check_layers(&spec.head, &spec, None)?;
+        spec.aux_heads = self.aux_heads(&raw.aux_heads, &path(&["aux_heads"]), &spec)?;
+        for (name, v) in &raw.variants {
+            let p = path(&[Seg::from("variants"), Seg::from(name.as_str())]);
+            check_name(&self.r, name, self.r.marks.key(&p))?;
+            let variant = self.variant(name, v, &p, &spec)?;
+            spec.variants.insert(name.clone(), variant);
+        }
+        Ok(spec)
+    }
+
+    fn input(&self, raw: &SpecFile) -> Result<Input, SpecError> {
+        let p = path(&["input", "size"]);
+        let loc = self.r.at(&p);
+        let (h, w) = match &raw.input.size {
+            Value::Number(n) => match n.as_u64() {
+                Some(s) => (s, s),
+                None => return Err(self.err(loc, format!("expected a positive input size, found {n}"))),
+            },
+            Value::String(s) => parse_hw(s).map_err(|m| self.err(loc, m))?,
+            _ => return Err(self.err(loc, "expected the input size as 224 or 224x224")),
+        };
+        check_positive(h, w).map_err(|m| self.err(loc, m))?;
+        if raw.input.channels == 0 {
+            return Err(self.err(self.r.at(&path(&["input", "channels"])), "expected a positive channel count, found 0"));
+        }
+        Ok(Input { channels: raw.input.channels, height: h, width: w, loc })
+    }
+
+    fn columns(&self, raw: &SpecFile) -> Result<IndexMap<String, Column>, SpecError> {
+        let mut out = IndexMap::new();
+        for (name, kind) in &raw.columns {
+            let loc = self.r.marks.key(&path(&[Seg::from("columns"), Seg::from(name.as_str())]));
+            if name.contains('.') {
+                return Err(self.err(loc, format!("column name '{name}' contains '.', which templates use to select a field")));
+            }
+            if name.trim().is_empty() || name.contains(['{', '}']) || name.contains(" or ") {
+                return Err(self.err(loc, format!("column name '{name}' cannot be referenced from a template")));
+            }
+            out.insert(name.clone(), Column { name: name.clone(), kind: *kind, loc });
+        }
+        let types = out.values().filter(|c| c.kind == ColumnKind::Type).count();
+        if types != 1 {
+            return Err(self.err(self.r.at(&path(&["columns"])), format!("expected exactly one column of kind type, found {types}")));
+        }
+        Ok(out)
+    }
+
+    fn conventions(&self, mut c: Conventions, raw: &ConventionsFile, p: &[Seg]) -> Result<Conventions, SpecError> {
+        if let Some(x) = raw.padding {
+            c.padding = x;
+        }
+        if let Some(x) = raw.pool_rounding {
+            c.pool_rounding = x;
+        }
+        if let Some(x) = raw.ceil_rule {
+            c.ceil_rule = x;
+        }
+        if let Some(x) = raw.conv_bias {
+            c.conv_bias = x;
+        }
+        if let Some(x) = raw.count_include_pad {
+            c.count_include_pad = x;
+        }
+        if let Some(bn) = &raw.batch_norm {
+            let bp = join(p.to_vec(), "batch_norm");
+            c.batch_norm = match bn {
+                Value::Bool(false) | Value::Null => None,
+                Value::Bool(true) => Some(BatchNorm { eps: 1e-5, momentum: 0.1, scale: true }),
+                Value::Mapping(_) => {
+                    let b: BatchNorm = serde_yaml::from_value(bn.clone())
+                        .map_err(|e| self.err(self.r.at(&bp), format!("batch_norm: {e}")))?;
+                    if !(b.eps > 0.0 && b.eps.is_finite()) || !(0.0..=1.0).contains(&b.momentum) {
+                        return Err(self.err(self.r.at(&bp), "batch_norm needs eps > 0 and momentum in [0, 1]"));
+                    }
+                    Some(b)
+                }
+                _ => return Err(self.err(self.r.at(&bp), "expected batch_norm: false or {eps, momentum, scale}")),
+            };
+        }
+        Ok(c)
+    }
+
+    /// Variables; with `declared`, each must override one the spec declares.
+    fn vars(
+        &self,
+        raw: &IndexMap<String, Value>,
+        p: &[Seg],
+        declared: Option<&IndexMap<String, Lit>>,
+    ) -> Result<IndexMap<String, Lit>, SpecError> {
+        let mut out = IndexMap::new();
+        for (k, v) in raw {
+            let vp = join(p.to_vec(), k.as_str());
+            if let Some(d) = declared {
+                if !d.contains_key(k) {
+                    let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
+                    return Err(self.err(self.r.marks.key(&vp), format!("unknown var '{k}', the spec declares: {}", known.join(", "))));
+                }
+            }
+            out.insert(k.clone(), self.r.lit(v, &vp)?);
+        }
+        Ok(out)
+    }
+
+    fn templates(&self, raw: &IndexMap<String, TemplateFile>, p: &[Seg], spec: &Spec) -> Result<IndexMap<String, Template>, SpecError> {
+        let mut out = IndexMap::new();
+        for (name, t) in raw {
+            let tp = join(p.to_vec(), name.as_str());
+            let loc = self.r.marks.key(&tp);
+            let body = match (t.layers.is_empty(), t.branches.is_empty()) {
+                (false, true) => TemplateBody::Layers(self.r.layers(&t.layers, &join(tp.clone(), "layers"))?),
+                (true, false) => {
+                    let mut branches = Vec::new();
+                    for (bname, b) in &t.branches {
+                        let bp = join(join(tp.clone(), "branches"), bname.as_str());
+                        let bloc = self.r.marks.key(&bp);
+                        check_name(&self.r, bname, bloc)?;
+                        let cond = match &b.cond {
+                            Some(c) => Some(self.r.expr(c, self.r.at(&join(bp.clone(), "if")))?),
+                            None => None,
+                        };
+                        let layers = self.r.layers(&b.layers, &join(bp, "layers"))?;
+                        branches.push(Branch { name: bname.clone(), cond, layers, loc: bloc });
+                    }
+                    TemplateBody::Branches(branches)
+                }
+                (true, true) => return Err(self.err(loc, format!("template '{name}' has neither layers nor branches"))),
+                (false, false) => return Err(self.err(loc, format!("template '{name}' has both layers and branches; use one"))),
+            };
+            let template = Template { name: name.clone(), body, loc };
+            self.check_template(&template, spec)?;
+            out.insert(name.clone(), template);
+        }
+        Ok(out)
+    }
+
+    fn check_template(&self, t: &Template, spec: &Spec) -> Result<(), SpecError> {
+        match &t.body {
+            TemplateBody::Layers(ls) => self.check_layers(ls, spec, None),
+            TemplateBody::Branches(bs) => {
+                for b in bs {
+                    if let Some(c) = &b.cond {
+                        self.check_expr(c, spec, None)?;
+                    }
+                    self.check_layers(&b.layers, spec, None)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn check_layers(&self, ls: &[LayerDecl], spec: &Spec, extra_vars: Option<&IndexMap<String, Lit>>) -> Result<(), SpecError> {
+        for l in ls {
+            if let Some(c) = &l.cond {
+                self.check_expr(c, spec, extra_vars)?;
+            }
+            for a in l.args.values() {
+                if let Arg::Expr(e) = &a.value {
+                    self.check_expr(e, spec, extra_vars)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every term names an existing column and field, or a declared var.
+    fn check_expr(&self, e: &Expr, spec: &Spec, extra_vars: Option<&IndexMap<String, Lit>>) -> Result<(), SpecError> {
+        for t in &e.terms {
+            match t {
+                Term::Int(_) | Term::Classes => {}
+                Term::Var(v) => {
+                    if !spec.vars.contains_key(v) && !extra_vars.is_some_and(|x| x.contains_key(v)) {
+                        let known: Vec<&str> = spec.vars.keys().map(|s| s.as_str()).collect();
+                        return Err(self.err(e.loc, format!("'{}' names var '{v}', which the spec does not declare (vars: {})", e.text, known.join(", "))));
+                    }
+                }
+                Term::Column { column, field } => {
+                    let Some(col) = spec.columns.get(column) else {
+                        let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
+                        return Err(self.err(e.loc, format!("'{}' names column '{column}', the table has no such column; its columns are: {}", e.text, known.join(", "))));
+                    };
+                    let fields: &[&str] = match col.kind {
+                        ColumnKind::Type => &["fraction", "label"],
+                        ColumnKind::Patch => &["kernel", "stride"],
+                        ColumnKind::Output => &["h", "w", "channels"],
+                        ColumnKind::Count => &[],
+                        ColumnKind::PoolProj => &["pool", "proj"],
+                        ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops => {
+                            return Err(self.err(e.loc, format!("'{}' reads column '{column}', which is checked against the derivation and cannot shape it", e.text)));
+                        }
+                    };
+                    match field {
+                        None if col.kind == ColumnKind::Count => {}
+                        None => return Err(self.err(e.loc, format!("'{}': column '{column}' needs a field, one of: {}", e.text, fields.join(", ")))),
+                        Some(f) if !fields.contains(&f.as_str()) => {
+                            let expected = if fields.is_empty() { "no field".to_string() } else { fields.join(", ") };
+                            return Err(self.err(e.loc, format!("'{}': column '{column}' has no field '{f}', expected {expected}", e.text)));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses one cell with its column's grammar.
+    fn cell(&self, col: &Column, v: &Value, p: &[Seg]) -> Result<Option<Cell>, SpecError> {
+        let loc = self.r.at(p);
+        let text = match cell_text(v) {
+            None => return Ok(None),
+            Some(Err(found)) => return Err(self.err(loc, format!("column '{}' expects a cell as text or a number, found {found}", col.name))),
+            Some(Ok(t)) => t,
+        };
+        let start = self.r.marks.text(p);
+        let at = |e: CellError| {
+            self.err(Loc { line: start.line, col: start.col + e.offset }, format!("column '{}': {e} in '{text}'", col.name))
+        };
+        let value = match col.kind {
+            ColumnKind::Type => CellValue::Type(cell::parse_row_type(&text).map_err(at)?),
+            ColumnKind::Patch => CellValue::Patch(cell::parse_patch(&text).map_err(at)?),
+            ColumnKind::Output => CellValue::Size(cell::parse_size(&text).map_err(at)?),
+            ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(&text).map_err(at)?),
+            ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(&text).map_err(at)?),
+            ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(&text).map_err(at)?),
+        };
+        Ok(Some(Cell { text, value, loc }))
+    }
+
+    fn rows(&self, raw: &[IndexMap<String, Value>], spec: &Spec) -> Result<Vec<Row>, SpecError> {
+        let type_col = spec.column_of(ColumnKind::Type).expect("checked").name.clone();
+        let mut rows: Vec<Row> = Vec::new();
+        let mut ordinals: IndexMap<String, usize> = IndexMap::new();
+        if raw.is_empty() {
+            return Err(self.err(self.r.at(&path(&["rows"])), "expected at least one row"));
+        }
+        for (i, map) in raw.iter().enumerate() {
+            let rp = path(&[Seg::from("rows"), Seg::from(i)]);
+            let mut cells = IndexMap::new();
+            for (k, v) in map {
+                let cp = join(rp.clone(), k.as_str());
+                let Some(col) = spec.columns.get(k) else {
+                    let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
+                    return Err(self.err(self.r.marks.key(&cp), format!("unknown column '{k}', the table's columns are: {}", known.join(", "))));
+                };
+                if let Some(c) = self.cell(col, v, &cp)? {
+                    cells.insert(k.clone(), c);
+                }
+            }
+            let Some(type_cell) = cells.get(&type_col) else {
+                return Err(self.err(self.r.at(&rp), format!("row {} has no '{type_col}' cell", i + 1)));
+            };
+            let CellValue::Type(rt) = &type_cell.value else { unreachable!("type column parses to a type") };
+            let stem: String = sanitize(&rt.words);
+            let name = match &rt.arg {
+                Some(TypeArg::Label(l)) => format!("{stem}_{}", sanitize(l)),
+                _ => {
+                    let n = ordinals.entry(stem.clone()).or_insert(0);
+                    *n += 1;
+                    format!("{stem}_{n}")
+                }
+            };
+            if let Some(prev) = rows.iter().find(|r| r.name == name) {
+                return Err(self.err(type_cell.loc, format!("duplicate row name '{name}': row at line {} has the same type and label", prev.loc.line)));
+            }
+            rows.push(Row {
+                name,
+                label: type_cell.text.trim().to_string(),
+                row_type: rt.clone(),
+                cells,
+                loc: self.r.at(&rp),
+            });
+        }
+        Ok(rows)
+    }
+
+    /// A row named in a variant or aux head: its printed type cell or its derived name.
+    fn find_row(&self, spec: &Spec, key: &str, loc: Loc) -> Result<usize, SpecError> {
+        let by_name = spec.rows.iter().position(|r| r.name == key);
+        let by_label: Vec<usize> = spec.rows.iter().enumerate().filter(|(_, r)| r.label == key).map(|(i, _)| i).collect();
+        match (by_name, by_label.as_slice()) {
+            (Some(i), _) => Ok(i),
+            (None, [i]) => Ok(*i),
+            (None, []) => Err(self.err(loc, format!("no row is named '{key}'; rows are named by their type cell (e.g. '{}') or as '{}'", spec.rows[0].label, spec.rows[0].name))),
+            (None, many) => {
+                let names: Vec<&str> = many.iter().map(|i| spec.rows[*i].name.as_str()).collect();
+                Err(self.err(loc, format!("'{key}' names {} rows; use one of: {}", many.len(), names.join(", "))))
+            }
+        }
+    }
+
+    fn aux_heads(&self, raw: &IndexMap<String, AuxHeadFile>, p: &[Seg], spec: &Spec) -> Result<Vec<AuxHead>, SpecError> {
+        let mut out = Vec::new();
+        for (name, h) in raw {
+            let hp = join(p.to_vec(), name.as_str());
+            let loc = self.r.marks.key(&hp);
+            check_name(&self.r, name, loc)?;
+            let after = self.find_row(spec, &h.after, self.r.at(&join(hp.clone(), "after")))?;
+            let layers = self.r.layers(&h.layers, &join(hp, "layers"))?;
+            self.check_layers(&layers, spec, None)?;
+            out.push(AuxHead { name: name.clone(), after, layers, loc });
+        }
+        Ok(out)
+    }
+
+    fn variant(&self, name: &str, v: &VariantFile, p: &[Seg], spec: &Spec) -> Result<Variant, SpecError> {
+        let conventions = self.conventions(spec.conventions, &v.conventions, &join(p.to_vec(), "conventions"))?;
+        let vars = self.vars(&v.vars, &join(p.to_vec(), "vars"), Some(&spec.vars))?;
+        let mut templates = self.templates(&v.templates, &join(p.to_vec(), "templates"), spec)?;
+        for (k, t) in &spec.templates {
+            if !templates.contains_key(k) {
+                templates.insert(k.clone(), t.clone());
+            }
+        }
+        let mut rows = IndexMap::new();
+        for (key, o) in &v.rows {
+            let op = join(join(p.to_vec(), "rows"), key.as_str());
+            let oloc = self.r.marks.key(&op);
+            let idx = self.find_row(spec, key, oloc)?;
+            let mut cells = IndexMap::new();
+            for (c, val) in &o.cells {
+                let cp = join(join(op.clone(), "cells"), c.as_str());
+                let Some(col) = spec.columns.get(c) else {
+                    return Err(self.err(self.r.marks.key(&cp), format!("unknown column '{c}' in the correction of '{key}'")));
+                };
+                if col.kind == ColumnKind::Type {
+                    return Err(self.err(self.r.marks.key(&cp), "the type cell cannot be corrected; use template: to build the row differently"));
+                }
+                let cell = match self.cell(col, val, &cp)? {
+                    Some(cell) => cell,
+                    // An emptied cell: keep an empty marker by storing the text only.
+                    None => Cell { text: String::new(), value: CellValue::Count(0), loc: self.r.at(&cp) },
+                };
+                cells.insert(c.clone(), cell);
+            }
+            let row_vars = self.vars(&o.vars, &join(op.clone(), "vars"), Some(&spec.vars))?;
+            if let Some(t) = &o.template {
+                if !templates.contains_key(t) {
+                    return Err(self.err(self.r.at(&join(op.clone(), "template")), format!("unknown template '{t}'")));
+                }
+            }
+            let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;
+            self.check_layers(&insert_after, spec, None)?;
+            rows.insert(idx, RowOverride { cells, vars: row_vars, template: o.template.clone(), insert_after, loc: oloc });
+        }
+        let head = match &v.head {
+            Some(h) => {
+                let ls = self.r.layers(h, &join(p.to_vec(), "head"))?;
+                self.check_layers(&ls, spec, None)?;
+                Some(ls)
+            }
+            None => None,
+        };
+        let aux_heads = match &v.aux_heads {
+            Some(a) => self.aux_heads(a, &join(p.to_vec(), "aux_heads"), spec)?,
+            None => spec.aux_heads.clone(),
+        };
+        Ok(Variant {
+            name: name.to_string(),
+            description: v.description.clone(),
+            conventions,
+            vars,
+            templates,
+            rows,
+            head,
+            aux_heads,
+            loc: self.r.marks.key(p),
+        })
+    }
+}
+
+impl Row {
+    fn cell_loc_of_type(&self, spec: &Spec) -> Option<Loc> {
+        let col = spec.column_of(ColumnKind::Type)?;
+        self.cells.get(&col.name).map(|c| c.loc)
+    }
+}
+
+/// `max pool` → `max_pool`, `3a` → `3a`.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("row");
+    }
+    out
+}
+
+/// `224`, `224x224`, `224×192`.
+pub fn parse_hw(s: &str) -> Result<(u64, u64), String> {
+    let t = s.trim();
+    let parts: Vec<&str> = t.split(['x', 'X', '×']).map(str::trim).collect();
+    let num = |p: &str| -> Result<u64, String> {
+        if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!("expected an input size as H or HxW, found '{s}'"));
+        }
+        p.parse::<u64>().map_err(|_| format!("input size '{p}' is too large"))
+    };
+    let (h, w) = match parts.as_slice() {
+        [h] => (num(h)?, num(h)?),
+        [h, w] => (num(h)?, num(w)?),
+        _ => return Err(format!("expected an input size as H or HxW, found '{s}'")),
+    };
+    check_positive(h, w)?;
+    Ok((h, w))
+}
+
+fn check_positive(h: u64, w: u64) -> Result<(), String> {
+    if h == 0 || w == 0 {
+        return Err(format!("expected a positive input size, found {h}x{w}"));
+    }
+    if h > 1 << 30 || w > 1 << 30 {
+        return Err(format!("input size {h}x{w} is larger than {}", 1u64 << 30));
+    }
+    Ok(())
+}

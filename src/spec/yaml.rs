@@ -1,0 +1,307 @@
+//! Source positions for every node of a YAML document.
+//!
+//! serde_yaml loads the typed spec but forgets where things were; yaml-rust2's event parser
+//! gives a line and column for every scalar and collection. This module walks the events
+//! once and records the position of each node under its path (`rows/4/#1×1`), so that a
+//! diagnostic can point at the offending cell. It also bounds alias expansion, which serde
+//! would otherwise perform blindly (a "billion laughs" file expands exponentially).
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::Loc;
+
+/// The most nodes a spec may expand to once aliases are followed.
+pub const MAX_EXPANDED_NODES: u64 = 200_000;
+/// The deepest nesting a spec may have.
+pub const MAX_DEPTH: usize = 64;
+
+/// One step of a path into the document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl From<&str> for Seg {
+    fn from(s: &str) -> Self {
+        Seg::Key(s.to_string())
+    }
+}
+impl From<String> for Seg {
+    fn from(s: String) -> Self {
+        Seg::Key(s)
+    }
+}
+impl From<usize> for Seg {
+    fn from(i: usize) -> Self {
+        Seg::Index(i)
+    }
+}
+
+/// Positions of the nodes of one document, keyed by path; keys of mappings are recorded
+/// under the path of their value with `key_of` set.
+#[derive(Debug, Default, Clone)]
+pub struct Marks {
+    values: HashMap<Vec<Seg>, Loc>,
+    keys: HashMap<Vec<Seg>, Loc>,
+    /// Values written in quotes: their text starts one column after the node.
+    quoted: std::collections::HashSet<Vec<Seg>>,
+}
+
+impl Marks {
+    /// The position of the value at `path`, or of its nearest recorded ancestor (a value
+    /// reached through an alias is recorded at the alias).
+    pub fn value(&self, path: &[Seg]) -> Loc {
+        let mut p = path.to_vec();
+        loop {
+            if let Some(l) = self.values.get(&p) {
+                return *l;
+            }
+            if p.pop().is_none() {
+                return Loc { line: 1, col: 1 };
+            }
+        }
+    }
+
+    /// The position of the first character of the scalar's text at `path`.
+    pub fn text(&self, path: &[Seg]) -> Loc {
+        let l = self.value(path);
+        if self.quoted.contains(path) { Loc { line: l.line, col: l.col + 1 } } else { l }
+    }
+
+    /// The position of the key whose value is at `path` (falls back to the value).
+    pub fn key(&self, path: &[Seg]) -> Loc {
+        self.keys.get(path).copied().unwrap_or_else(|| self.value(path))
+    }
+}
+
+/// A YAML problem found while recording positions.
+#[derive(Debug, Clone)]
+pub struct YamlError {
+    pub loc: Loc,
+    pub message: String,
+}
+
+enum Frame {
+    Seq { path: Vec<Seg>, next: usize, size: u64, anchor: usize },
+    Map { path: Vec<Seg>, pending_key: Option<(String, Loc)>, size: u64, anchor: usize },
+}
+
+struct Recorder {
+    marks: Marks,
+    stack: Vec<Frame>,
+    root_seen: bool,
+    anchor_sizes: HashMap<usize, u64>,
+    total: u64,
+    error: Option<YamlError>,
+}
+
+fn loc(m: &Marker) -> Loc {
+    // yaml-rust2 lines are 1-based, columns 0-based.
+    Loc { line: m.line(), col: m.col() + 1 }
+}
+
+impl Recorder {
+    /// Path of the node that starts now, or None when it is a mapping key.
+    fn place(&mut self) -> Option<Vec<Seg>> {
+        match self.stack.last_mut() {
+            None => Some(Vec::new()),
+            Some(Frame::Seq { path, next, .. }) => {
+                let mut p = path.clone();
+                p.push(Seg::Index(*next));
+                *next += 1;
+                Some(p)
+            }
+            Some(Frame::Map { path, pending_key, .. }) => pending_key.as_ref().map(|(k, _)| {
+                let mut p = path.clone();
+                p.push(Seg::Key(k.clone()));
+                p
+            }),
+        }
+    }
+
+    fn fail(&mut self, at: Loc, message: String) {
+        if self.error.is_none() {
+            self.error = Some(YamlError { loc: at, message });
+        }
+    }
+
+    /// Accounts for a finished node of `size` expanded nodes in its parent.
+    fn finish(&mut self, size: u64, at: Loc) {
+        self.total = self.total.saturating_add(size);
+        if self.total > MAX_EXPANDED_NODES {
+            self.fail(
+                at,
+                format!(
+                    "the document expands to more than {MAX_EXPANDED_NODES} nodes once aliases are followed"
+                ),
+            );
+        }
+        match self.stack.last_mut() {
+            Some(Frame::Seq { size: s, .. }) => *s = s.saturating_add(size),
+            Some(Frame::Map { size: s, pending_key, .. }) => {
+                *s = s.saturating_add(size);
+                *pending_key = None;
+            }
+            None => {}
+        }
+    }
+
+    fn scalar(&mut self, value: String, quoted: bool, anchor: usize, at: Loc) {
+        if let Some(Frame::Map { pending_key, path, .. }) = self.stack.last_mut() {
+            if pending_key.is_none() {
+                let mut p = path.clone();
+                p.push(Seg::Key(value.clone()));
+                *pending_key = Some((value.clone(), at));
+                if self.marks.keys.contains_key(&p) {
+                    self.fail(at, format!("duplicate key '{value}'"));
+                }
+                self.marks.keys.insert(p, at);
+                return;
+            }
+        }
+        if let Some(p) = self.place() {
+            if quoted {
+                self.marks.quoted.insert(p.clone());
+            }
+            self.marks.values.insert(p, at);
+        }
+        if anchor > 0 {
+            self.anchor_sizes.insert(anchor, 1);
+        }
+        self.finish(1, at);
+    }
+}
+
+impl MarkedEventReceiver for Recorder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let at = loc(&mark);
+        match ev {
+            Event::DocumentStart => {
+                if self.root_seen {
+                    self.fail(at, "a spec holds one YAML document, found a second".into());
+                }
+                self.root_seen = true;
+            }
+            Event::Scalar(v, style, anchor, _) => {
+                let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);
+                self.scalar(v, quoted, anchor, at)
+            }
+            Event::Alias(id) => {
+                if matches!(self.stack.last(), Some(Frame::Map { pending_key: None, .. })) {
+                    self.fail(at, "an alias cannot be used as a mapping key".into());
+                    return;
+                }
+                if let Some(p) = self.place() {
+                    self.marks.values.insert(p, at);
+                }
+                let size = self.anchor_sizes.get(&id).copied().unwrap_or(1);
+                self.finish(size, at);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if matches!(self.stack.last(), Some(Frame::Map { pending_key: None, .. })) {
+                    self.fail(at, "a mapping key must be plain text, found a collection".into());
+                    return;
+                }
+                if self.stack.len() >= MAX_DEPTH {
+                    self.fail(at, format!("the document nests deeper than {MAX_DEPTH} levels"));
+                    return;
+                }
+                let path = self.place().unwrap_or_default();
+                self.marks.values.insert(path.clone(), at);
+                self.stack.push(if matches!(ev, Event::SequenceStart(..)) {
+                    Frame::Seq { path, next: 0, size: 1, anchor }
+                } else {
+                    Frame::Map { path, pending_key: None, size: 1, anchor }
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (size, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq { size, anchor, .. }) | Some(Frame::Map { size, anchor, .. }) => {
+                        (size, anchor)
+                    }
+                    None => return,
+                };
+                if anchor > 0 {
+                    self.anchor_sizes.insert(anchor, size);
+                }
+                self.finish(size, at);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Records the position of every node of `text`, or says where its YAML is malformed.
+pub fn marks(text: &str) -> Result<Marks, YamlError> {
+    let mut rec = Recorder {
+        marks: Marks::default(),
+        stack: Vec::new(),
+        root_seen: false,
+        anchor_sizes: HashMap::new(),
+        total: 0,
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut rec, true) {
+        let m = e.marker();
+        return Err(YamlError { loc: loc(m), message: format!("invalid YAML: {}", e.info()) });
+    }
+    match rec.error {
+        Some(e) => Err(e),
+        None => Ok(rec.marks),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(segs: &[Seg]) -> Vec<Seg> {
+        segs.to_vec()
+    }
+
+    #[test]
+    fn records_cells_by_path() {
+        let m = marks("rows:\n  - type: conv\n    depth: 1\n").unwrap();
+        let at = m.value(&p(&["rows".into(), 0usize.into(), "depth".into()]));
+        assert_eq!((at.line, at.col), (3, 12));
+        let key = m.key(&p(&["rows".into(), 0usize.into(), "depth".into()]));
+        assert_eq!((key.line, key.col), (3, 5));
+    }
+
+    #[test]
+    fn missing_path_falls_back_to_ancestor() {
+        let m = marks("a:\n  b: 1\n").unwrap();
+        let at = m.value(&p(&["a".into(), "b".into(), "c".into()]));
+        assert_eq!(at.line, 2);
+    }
+
+    #[test]
+    fn rejects_alias_bomb() {
+        let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = i - 1;
+            s.push_str(&format!(
+                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+            ));
+        }
+        let e = marks(&s).unwrap_err();
+        assert!(e.message.contains("expands to more than"), "{}", e.message);
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_and_syntax_errors() {
+        let e = marks("a: 1\na: 2\n").unwrap_err();
+        assert!(e.message.contains("duplicate key 'a'"));
+        assert_eq!(e.loc.line, 2);
+        let e = marks("a: [1, 2\n").unwrap_err();
+        assert!(e.message.starts_with("invalid YAML"), "{}", e.message);
+    }
+}

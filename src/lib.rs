@@ -1,1 +1,3 @@
+pub mod data;
+pub mod metrics;
 pub mod spec;

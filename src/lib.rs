@@ -3,8 +3,11 @@
 //!
 //! The pipeline: [`spec`] (the YAML as written, with source locations) → [`ir`] (resolved
 //! graph of primitive ops, each with its [`shape`]) → [`count`] (parameters, MACs, memory)
-//! → [`check`] (diagnostics) → [`report`] (table, JSON, markdown).
+//! → [`check`] (diagnostics) → [`report`] (table, JSON, markdown). [`data`] and [`metrics`]
+//! serve training, which lives behind the `torch` feature.
 
+pub mod data;
 pub mod ir;
+pub mod metrics;
 pub mod shape;
 pub mod spec;

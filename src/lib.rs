@@ -11,3 +11,7 @@ pub mod ir;
 pub mod metrics;
 pub mod shape;
 pub mod spec;
+pub mod check;
+pub mod count;
+pub mod derive;
+pub mod diag;

@@ -291,33 +291,9 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     let mut aux_roots = Vec::new();
     for (i, row) in spec.rows.iter().enumerate() {
         let over = variant.and_then(|v| v.rows.get(&i));
-        let mut cells = row.cells.clone();
-        let mut row_vars = vars.clone();
-        if let Some(o) = over {
-            for (col, c) in &o.cells {
-                let printed = row.cells.get(col).map(|p| p.text.clone()).unwrap_or_default();
-                corrections.push(Correction { row: i, column: col.clone(), printed, corrected: c.text.clone(), loc: c.loc });
-                if c.text.is_empty() {
-                    cells.shift_remove(col);
-                } else {
-                    cells.insert(col.clone(), c.clone());
-                }
-            }
-            row_vars.extend(o.vars.clone());
-        }
-        for (r, col, c) in &opts.cell_overrides {
-            if *r == i {
-                match c {
-                    Some(c) => {
-                        cells.insert(col.clone(), c.clone());
-                    }
-                    None => {
-                        cells.shift_remove(col);
-                    }
-                }
-            }
-        }
-        let tname = over.and_then(|o| o.template.clone()).unwrap_or_else(|| row.row_type.words.clone());
+        let env = row_env(spec, variant, &vars, opts, i);
+        corrections.extend(env.corrections);
+        let (cells, row_vars, tname) = (env.cells, env.vars, env.template);
         let template = templates.get(&tname).ok_or_else(|| b.err(row.loc, format!("unknown template '{tname}'")))?;
         let ctx = Ctx { file: &spec.file, cells: &cells, vars: &row_vars, classes, what: format!("row '{}'", row.label) };
         let first = b.nodes.len();
@@ -360,5 +336,80 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
         constraints: b.constraints,
         concat_mismatches: b.mismatches,
         row_cells,
+    })
+}
+
+/// What one row is built from under a variant: cells with corrections, vars, template.
+struct RowEnv {
+    cells: IndexMap<String, Cell>,
+    vars: IndexMap<String, Lit>,
+    template: String,
+    corrections: Vec<Correction>,
+}
+
+fn row_env(spec: &Spec, variant: Option<&crate::spec::Variant>, vars: &IndexMap<String, Lit>, opts: &LowerOptions, i: usize) -> RowEnv {
+    let row = &spec.rows[i];
+    let over = variant.and_then(|v| v.rows.get(&i));
+    let mut cells = row.cells.clone();
+    let mut row_vars = vars.clone();
+    let mut corrections = Vec::new();
+    if let Some(o) = over {
+        for (col, c) in &o.cells {
+            let printed = row.cells.get(col).map(|p| p.text.clone()).unwrap_or_default();
+            corrections.push(Correction { row: i, column: col.clone(), printed, corrected: c.text.clone(), loc: c.loc });
+            if c.text.is_empty() {
+                cells.shift_remove(col);
+            } else {
+                cells.insert(col.clone(), c.clone());
+            }
+        }
+        row_vars.extend(o.vars.clone());
+    }
+    for (r, col, c) in &opts.cell_overrides {
+        if *r == i {
+            match c {
+                Some(c) => {
+                    cells.insert(col.clone(), c.clone());
+                }
+                None => {
+                    cells.shift_remove(col);
+                }
+            }
+        }
+    }
+    let template = over.and_then(|o| o.template.clone()).unwrap_or_else(|| row.row_type.words.clone());
+    RowEnv { cells, vars: row_vars, template, corrections }
+}
+
+/// The output (C, H, W) of row `i` alone, fed a concrete C×H×W input: what the row's printed
+/// output should be if the previous row's printed output is right.
+pub fn row_output_from(spec: &Spec, opts: &LowerOptions, i: usize, input: (i64, i64, i64)) -> Result<(i64, i64, i64), SpecError> {
+    let variant = opts.variant.as_ref().and_then(|v| spec.variants.get(v));
+    let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
+    let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
+    let mut vars: IndexMap<String, Lit> = spec.vars.clone();
+    if let Some(v) = variant {
+        vars.extend(v.vars.clone());
+    }
+    let classes = to_i64(opts.classes.unwrap_or(spec.classes));
+    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (input.1, input.2) };
+    b.nodes.push(Node {
+        name: "input".into(),
+        op: Op::Input { channels: input.0 },
+        inputs: vec![],
+        place: Place::Input,
+        weight_layer: false,
+        loc: spec.input.loc,
+        shape: Shape::Map { c: input.0, h: crate::shape::Dim::Const(input.1), w: crate::shape::Dim::Const(input.2) },
+    });
+    let env = row_env(spec, variant, &vars, opts, i);
+    let template = templates.get(&env.template).ok_or_else(|| b.err(spec.rows[i].loc, format!("unknown template '{}'", env.template)))?;
+    let ctx = Ctx { file: &spec.file, cells: &env.cells, vars: &env.vars, classes, what: format!("row '{}'", spec.rows[i].label) };
+    let out = b.template(&ctx, template, 0, i, &spec.rows[i].name)?;
+    let s = b.nodes[out].shape.at(input.1, input.2);
+    Ok(match s.as_slice() {
+        [c, h, w] => (*c, *h, *w),
+        [f] => (*f, 1, 1),
+        _ => unreachable!("shapes are maps or vectors"),
     })
 }

@@ -1,0 +1,130 @@
+//! Diagnostics: one finding about the table, with a stable code, the row and column as
+//! printed, the printed and derived values, and the arithmetic that shows it.
+
+use serde::Serialize;
+
+use crate::spec::Loc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// Stable codes; documented in docs/diagnostics.md.
+pub mod code {
+    /// The printed output channels differ from the derived ones.
+    pub const CHANNELS: &str = "E101";
+    /// The printed output H×W differs from the derived one.
+    pub const SPATIAL: &str = "E102";
+    /// The printed depth differs from the derived weight-layer depth.
+    pub const DEPTH: &str = "E103";
+    /// A row's printed output does not follow from the previous row's printed output.
+    pub const DISCONTINUITY: &str = "E104";
+    /// A stride that the table both prints and contradicts: two readings.
+    pub const AMBIGUOUS_STRIDE: &str = "E105";
+    /// Concatenated branches disagree in spatial size.
+    pub const CONCAT: &str = "E106";
+    /// A printed parameter figure beyond the tolerance.
+    pub const PARAMS: &str = "W201";
+    /// A printed ops figure beyond the tolerance.
+    pub const OPS: &str = "W202";
+    /// A variant corrects a printed cell.
+    pub const CORRECTED: &str = "N301";
+    /// Branches agree only for some input sizes (and do at the reference).
+    pub const CONCAT_CONDITION: &str = "N302";
+}
+
+/// One reading of an ambiguous cell and what it implies downstream.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reading {
+    pub reading: String,
+    pub implies: String,
+}
+
+/// A secondary place that explains the finding (the producer of a value).
+#[derive(Debug, Clone, Serialize)]
+pub struct Related {
+    pub message: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    /// The row as printed, e.g. `inception (4c)`.
+    pub row: Option<String>,
+    pub column: Option<String>,
+    pub stated: Option<String>,
+    pub derived: Option<String>,
+    /// A lowercase fact: "inception (4c) outputs 608 channels, the table says 576".
+    pub message: String,
+    /// The arithmetic that shows it: "160 + 160 + 160 + 128 = 608".
+    pub arithmetic: Option<String>,
+    pub readings: Vec<Reading>,
+    pub help: Option<String>,
+    pub related: Vec<Related>,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Diagnostic {
+    pub fn new(severity: Severity, code: &'static str, loc: Loc, message: String) -> Diagnostic {
+        Diagnostic {
+            severity,
+            code,
+            row: None,
+            column: None,
+            stated: None,
+            derived: None,
+            message,
+            arithmetic: None,
+            readings: Vec::new(),
+            help: None,
+            related: Vec::new(),
+            line: loc.line,
+            col: loc.col,
+        }
+    }
+
+    pub fn at(mut self, row: &str, column: &str) -> Self {
+        self.row = Some(row.to_string());
+        self.column = Some(column.to_string());
+        self
+    }
+
+    pub fn values(mut self, stated: impl Into<String>, derived: impl Into<String>) -> Self {
+        self.stated = Some(stated.into());
+        self.derived = Some(derived.into());
+        self
+    }
+
+    pub fn arithmetic(mut self, a: impl Into<String>) -> Self {
+        self.arithmetic = Some(a.into());
+        self
+    }
+
+    pub fn help(mut self, h: impl Into<String>) -> Self {
+        self.help = Some(h.into());
+        self
+    }
+
+    pub fn related(mut self, loc: Loc, message: impl Into<String>) -> Self {
+        self.related.push(Related { message: message.into(), line: loc.line, col: loc.col });
+        self
+    }
+}

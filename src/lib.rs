@@ -1,1 +1,3 @@
 pub mod spec;
+#[cfg(feature = "torch")]
+pub mod torch;

@@ -124,6 +124,8 @@ if [[ ! -x "$bin" ]]; then
 fi
 log "binary: $bin"
 log "it finds libtorch through its RUNPATH; to build or test with the same env:"
-log '  eval "$(scripts/setup-torch.sh --print-env)" && cargo test --features torch'
+venv_arg=""
+[[ -n "${ARCHCHECK_VENV:-}" ]] && venv_arg="$(printf 'ARCHCHECK_VENV=%q ' "$VENV")"
+log "  eval \"\$(${venv_arg}scripts/setup-torch.sh --print-env)\" && cargo test --features torch"
 env_lines >&2
 echo "$bin"

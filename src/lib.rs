@@ -16,3 +16,5 @@ pub mod count;
 pub mod derive;
 pub mod diag;
 pub mod report;
+#[cfg(feature = "torch")]
+pub mod torch;

@@ -357,7 +357,29 @@ fn stride_reading(spec: &Spec, g: &Graph, opts: &LowerOptions, i: usize, patch_c
     Some(d)
 }
 
-/// The smallest input (H, W) for which every layer is valid.
+/// Whether input size `v` on `axis` satisfies every layer's requirement and makes every
+/// concatenation's branches agree.
+pub fn valid_on(g: &Graph, axis: Axis, v: i64) -> bool {
+    let reqs_ok = g.constraints.iter().all(|c| match c.requirement {
+        crate::shape::Requirement::AtLeast { axis: a, min } => a != axis || v >= min,
+        crate::shape::Requirement::Between { axis: a, lo, hi } => a != axis || (lo..=hi).contains(&v),
+    });
+    reqs_ok
+        && g.concat_mismatches.iter().all(|m| {
+            let dims: Vec<Dim> = m
+                .branches
+                .iter()
+                .filter_map(|b| match g.nodes[*b].shape {
+                    Shape::Map { h, w, .. } => Some(if axis == Axis::H { h } else { w }),
+                    _ => None,
+                })
+                .collect();
+            dims.windows(2).all(|p| p[0].eval(v) == p[1].eval(v))
+        })
+}
+
+/// The smallest input (H, W) for which every layer is valid and every concatenation's
+/// branches agree (0 where none is found within 65,536 sizes above the layers' bound).
 pub fn min_input(g: &Graph) -> (i64, i64) {
     let mut m = (1i64, 1i64);
     for c in &g.constraints {
@@ -366,7 +388,8 @@ pub fn min_input(g: &Graph) -> (i64, i64) {
             crate::shape::Requirement::AtLeast { axis: Axis::W, min } | crate::shape::Requirement::Between { axis: Axis::W, lo: min, .. } => m.1 = m.1.max(min),
         }
     }
-    m
+    let first = |axis: Axis, from: i64| (from..from.saturating_add(1 << 16)).find(|v| valid_on(g, axis, *v)).unwrap_or(0);
+    (first(Axis::H, m.0), first(Axis::W, m.1))
 }
 
 /// The largest input (H, W) allowed, where a flatten fixes the size.

@@ -4,6 +4,7 @@
 //! a warning under --strict, or a failed verification); 2 the input cannot be used (missing
 //! file, YAML or cell syntax, unknown row type, invalid option...).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -116,7 +117,12 @@ fn run_derive(model: &ModelArgs, batch: i64, format: Format, strict: bool) -> u8
     let code = exit_code(&d, strict);
     match format {
         Format::Table => print!("{}", report::table::render(&d, &text)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report::json::value(&d, i32::from(code))).expect("json")),
+        Format::Json => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            if report::json::write(&d, i32::from(code), &mut out).and_then(|_| Ok(writeln!(out).and_then(|_| out.flush()))).is_err() {
+                return 2;
+            }
+        }
         Format::Markdown => print!("{}", report::markdown::render(&d)),
     }
     code

@@ -93,6 +93,8 @@ proptest! {
         let Ok(spec) = archcheck::spec::load_str(&text, "gen.yaml") else { return Ok(()) };
         let Ok(g) = archcheck::ir::lower(&spec, &LowerOptions::default()) else { return Ok(()) };
         let min = archcheck::check::min_input(&g);
+        // No size works (branches that never agree): derive reports E106; nothing to compare.
+        if min.0 == 0 || min.1 == 0 { return Ok(()); }
         let (h, w) = (min.0 + extra, min.1 + extra);
         let numeric = numeric_sizes(&g, h, w);
         for (i, n) in g.nodes.iter().enumerate() {

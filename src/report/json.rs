@@ -29,8 +29,34 @@ struct Layer {
     nodes: Vec<String>,
 }
 
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    spec: Value,
+    variant: &'a Option<String>,
+    input: Value,
+    classes: i64,
+    conventions: Value,
+    outputs: Vec<Value>,
+    layers: Vec<Layer>,
+    rows: Vec<Value>,
+    totals: Value,
+    constraints: Value,
+    diagnostics: Vec<Value>,
+    summary: Value,
+}
+
 /// The JSON value of a derivation; `exit_code` is what the CLI will return.
 pub fn value(d: &Derivation, exit_code: i32) -> Value {
+    serde_json::to_value(report(d, exit_code)).expect("report serializes")
+}
+
+/// Writes the report as pretty JSON, streaming the (possibly long) layer list.
+pub fn write(d: &Derivation, exit_code: i32, w: impl std::io::Write) -> serde_json::Result<()> {
+    serde_json::to_writer_pretty(w, &report(d, exit_code))
+}
+
+fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
     let g = &d.graph;
     let (rh, rw) = g.reference;
     let layers: Vec<Layer> = layer_lines(d, 1, g.nodes.len())
@@ -97,26 +123,26 @@ pub fn value(d: &Derivation, exit_code: i32) -> Value {
         })
         .collect();
     let t = &d.totals;
-    json!({
-        "schema": SCHEMA,
-        "spec": {"file": d.spec.file, "name": d.spec.name, "title": d.spec.title},
-        "variant": g.variant,
-        "input": {"channels": g.input_channels, "reference": [rh, rw], "batch": t.batch, "symbolic": format!("N×{}×H×W", g.input_channels)},
-        "classes": g.classes,
-        "conventions": {"macs": "1 MAC = 2 FLOPs; convolutions and linear layers only; per image at the reference input", "memory": "fp32 activations for the batch"},
-        "outputs": g.outputs.iter().map(|o| json!({"name": o.name, "node": g.nodes[o.node].name, "aux": o.aux, "shape": g.nodes[o.node].shape.at(rh, rw)})).collect::<Vec<_>>(),
-        "layers": layers,
-        "rows": rows,
-        "totals": {
+    Report {
+        schema: SCHEMA,
+        spec: json!({"file": d.spec.file, "name": d.spec.name, "title": d.spec.title}),
+        variant: &g.variant,
+        input: json!({"channels": g.input_channels, "reference": [rh, rw], "batch": t.batch, "symbolic": format!("N×{}×H×W", g.input_channels)}),
+        classes: g.classes,
+        conventions: json!({"macs": "1 MAC = 2 FLOPs; convolutions and linear layers only; per image at the reference input", "memory": "fp32 activations for the batch"}),
+        outputs: g.outputs.iter().map(|o| json!({"name": o.name, "node": g.nodes[o.node].name, "aux": o.aux, "shape": g.nodes[o.node].shape.at(rh, rw)})).collect(),
+        layers,
+        rows,
+        totals: json!({
             "params": t.params, "aux_params": t.aux_params, "buffers": t.buffers, "macs": t.macs, "flops": t.macs.saturating_mul(2),
             "forward_bytes": t.forward_bytes, "training_bytes": t.training_bytes,
-        },
-        "constraints": {
+        }),
+        constraints: json!({
             "min_input": [d.min_input.0, d.min_input.1],
             "max_input": match d.max_input { (Some(h), Some(w)) => json!([h, w]), _ => Value::Null },
             "concat": concat,
-        },
-        "diagnostics": diagnostics,
-        "summary": {"errors": d.errors(), "warnings": d.warnings(), "notes": d.diagnostics.len() - d.errors() - d.warnings(), "exit_code": exit_code},
-    })
+        }),
+        diagnostics,
+        summary: json!({"errors": d.errors(), "warnings": d.warnings(), "notes": d.diagnostics.len() - d.errors() - d.warnings(), "exit_code": exit_code}),
+    }
 }

@@ -24,7 +24,12 @@ fn num(n: i64) -> String {
 struct Lines<'a> {
     d: &'a Derivation,
     table: Table,
+    /// Only the printed rows, for very large graphs (a table of 100,000 layers helps nobody).
+    folded: bool,
 }
+
+/// Graphs larger than this show their printed rows only; `--format json` lists every layer.
+pub const FOLD_ABOVE_NODES: usize = 5000;
 
 impl Lines<'_> {
     fn push(&mut self, label: String, node: NodeId, printed: String, status: String, params: i64, macs: i64) {
@@ -42,6 +47,9 @@ impl Lines<'_> {
     }
 
     fn layers(&mut self, lines: Vec<LayerLine>, indent: usize, strip: &str) {
+        if self.folded {
+            return;
+        }
         let g = &self.d.graph;
         let mut branch: Option<String> = None;
         for l in lines {
@@ -85,7 +93,11 @@ pub fn render(d: &Derivation, source: &str) -> String {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let mut lines = Lines { d, table };
+    let folded = g.nodes.len() > FOLD_ABOVE_NODES;
+    if folded {
+        out.push_str(&format!("{} layers in {} rows: showing the rows only (--format json lists every layer)\n", g.nodes.len(), g.rows.len()));
+    }
+    let mut lines = Lines { d, table, folded };
     lines.push("input".into(), 0, String::new(), String::new(), 0, 0);
     let mut cursor = 1;
     for (i, span) in g.rows.iter().enumerate() {
@@ -127,7 +139,11 @@ pub fn render(d: &Derivation, source: &str) -> String {
         (Some(h), Some(w)) => format!(", at most {h}×{w} (a flatten fixes the size)"),
         _ => String::new(),
     };
-    out.push_str(&format!("input        valid from {}×{}{max}\n", d.min_input.0, d.min_input.1));
+    if d.min_input.0 == 0 || d.min_input.1 == 0 {
+        out.push_str("input        no input size makes every concatenation's branches agree\n");
+    } else {
+        out.push_str(&format!("input        valid from {}×{}{max}\n", d.min_input.0, d.min_input.1));
+    }
     for m in &g.concat_mismatches {
         let dims: Vec<_> = m.branches.iter().filter_map(|b| match g.nodes[*b].shape { Shape::Map { h, .. } => Some(h), _ => None }).collect();
         out.push_str(&format!("             {}: branches agree {}\n", place_label(d, m.node), describe_agreement(&agreement(&dims, d.min_input.0), Axis::H)));

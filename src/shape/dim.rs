@@ -79,11 +79,13 @@ impl Window {
         })
     }
 
-    /// The smallest input size for which the window yields at least one output.
+    /// The smallest input size for which the window yields at least one output: X with
+    /// floor((X + a)/s) >= 1. For floor rounding that is X + 2p >= k; a ceil-rounded pool
+    /// accepts a smaller input, as PyTorch and Caffe do (one partial window).
     pub fn min_input(&self) -> i64 {
-        match self.rounding {
-            WindowRounding::Same => 1,
-            _ => (self.kernel - 2 * self.pad).max(1),
+        match self.offset() {
+            Ok(a) => (self.stride - a).max(1),
+            Err(_) => i64::MAX,
         }
     }
 
@@ -213,8 +215,9 @@ mod tests {
         let pool = w(3, 2, 0, WindowRounding::CeilPytorch);
         let d = h.window(&conv).unwrap().window(&pool).unwrap();
         assert_eq!(d.eval(224), 56);
-        assert_eq!(d, Dim::Floor { axis: Axis::H, offset: 3, divisor: 4 });
-        assert_eq!(d.to_string(), "ceil(H/4)");
+        // floor((H + 6 - 7)/2) + 1 = floor((H + 1)/2), then ceil((X - 3)/2) + 1 = floor(X/2).
+        assert_eq!(d, Dim::Floor { axis: Axis::H, offset: 1, divisor: 4 });
+        assert_eq!(d.to_string(), "floor((H + 1)/4)");
     }
 
     #[test]

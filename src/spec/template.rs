@@ -110,7 +110,7 @@ impl LayerOp {
         const POOL: &[&str] = &["stride", "pad", "rounding", "count_include_pad"];
         match self {
             LayerOp::Conv => (&["out", "kernel"], &["stride", "pad", "groups", "bias", "bn", "relu"]),
-            LayerOp::SeparableConv => (&["out", "kernel", "multiplier"], &["stride", "pad"]),
+            LayerOp::SeparableConv => (&["out", "kernel", "multiplier"], &["stride", "pad", "bias", "bn", "relu"]),
             LayerOp::MaxPool | LayerOp::AvgPool => (&["kernel"], POOL),
             LayerOp::Pool => (&["kind", "kernel"], POOL),
             LayerOp::AdaptiveAvgPool => (&["size"], &[]),

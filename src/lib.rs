@@ -15,3 +15,4 @@ pub mod check;
 pub mod count;
 pub mod derive;
 pub mod diag;
+pub mod emit;

@@ -26,7 +26,14 @@ fn channel_arithmetic(g: &Graph, out: NodeId) -> String {
     let n = &g.nodes[out];
     match n.op {
         Op::Concat => {
-            let parts: Vec<String> = n.inputs.iter().map(|i| g.nodes[*i].shape.channels().to_string()).collect();
+            let parts: Vec<String> = n
+                .inputs
+                .iter()
+                .map(|i| match &g.nodes[*i].place {
+                    Place::Row { branch: Some(b), .. } => format!("{} ({b})", g.nodes[*i].shape.channels()),
+                    _ => format!("{} (pass-through)", g.nodes[*i].shape.channels()),
+                })
+                .collect();
             format!("{} = {}", parts.join(" + "), n.shape.channels())
         }
         _ => format!("{} outputs {} channels", g.nodes[out].name, n.shape.channels()),

@@ -16,3 +16,4 @@ pub mod count;
 pub mod derive;
 pub mod diag;
 pub mod emit;
+pub mod report;

@@ -1,10 +1,188 @@
+//! The `archcheck` command line. The only place that prints.
+//!
+//! Exit status: 0 no error-level finding; 1 the spec is inconsistent (an error finding, or
+//! a warning under --strict, or a failed verification); 2 the input cannot be used (missing
+//! file, YAML or cell syntax, unknown row type, invalid option...).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use archcheck::derive::{derive, Derivation};
 use archcheck::ir::LowerOptions;
-fn main() {
-    let path = std::env::args().nth(1).unwrap();
-    let variant = std::env::args().nth(2);
-    let spec = match archcheck::spec::load_file(std::path::Path::new(&path)) { Ok(s) => s, Err(e) => { eprintln!("{e}"); std::process::exit(2) } };
-    let d = match archcheck::derive::derive(spec, &LowerOptions { variant, ..Default::default() }, 1) { Ok(d) => d, Err(e) => { eprintln!("{e}"); std::process::exit(2) } };
-    for (i, n) in d.graph.nodes.iter().enumerate() { println!("{:40} {:30} {:40} {:?} p={} m={}", n.name, n.op.describe(), n.shape.symbolic(), n.shape.at(224,224), d.per_node[i].params, d.per_node[i].macs); }
-    println!("{:?} min {:?}", d.totals, d.min_input);
-    for x in &d.diagnostics { println!("{:?} {} {}:{} {} | {:?} | {:?}", x.severity, x.code, x.line, x.col, x.message, x.arithmetic, x.readings); }
+use archcheck::report;
+use archcheck::spec::{self, SpecError};
+
+#[derive(Parser)]
+#[command(name = "archcheck", version, about = "Derive, check, build and train networks transcribed from paper tables")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(clap::Args, Clone)]
+struct ModelArgs {
+    /// The spec file (YAML).
+    spec: PathBuf,
+    /// A named variant of the spec (see the spec's `variants:`).
+    #[arg(long)]
+    variant: Option<String>,
+    /// Reference input size, H or HxW (default: the spec's).
+    #[arg(long, value_parser = parse_input)]
+    input: Option<(u64, u64)>,
+    /// Number of classes (default: the spec's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    classes: Option<u64>,
+    /// Leave out auxiliary heads.
+    #[arg(long)]
+    no_aux: bool,
+}
+
+impl ModelArgs {
+    fn lower_options(&self) -> LowerOptions {
+        LowerOptions { variant: self.variant.clone(), classes: self.classes, no_aux: self.no_aux, input: self.input, cell_overrides: Vec::new() }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Derive every layer's shape and cost and check the printed cells.
+    Derive {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Batch size for the activation-memory figures.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+        batch: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Treat warnings (rounded figures beyond the tolerance) as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Check many specs at once (for CI): one line each, non-zero exit if any fails.
+    Check {
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+        /// Check this variant of every spec.
+        #[arg(long, conflicts_with = "all_variants")]
+        variant: Option<String>,
+        /// Check the table as printed and every variant of every spec.
+        #[arg(long)]
+        all_variants: bool,
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+fn parse_input(s: &str) -> Result<(u64, u64), String> {
+    spec::load::parse_hw(s)
+}
+
+fn load(path: &Path) -> Result<(spec::Spec, String), (SpecError, Option<String>)> {
+    let text = std::fs::read_to_string(path).ok();
+    match spec::load_file(path) {
+        Ok(s) => Ok((s, text.unwrap_or_default())),
+        Err(e) => Err((e, text)),
+    }
+}
+
+fn exit_code(d: &Derivation, strict: bool) -> u8 {
+    if d.errors() > 0 || (strict && d.warnings() > 0) { 1 } else { 0 }
+}
+
+fn run_derive(model: &ModelArgs, batch: i64, format: Format, strict: bool) -> u8 {
+    let (spec, text) = match load(&model.spec) {
+        Ok(x) => x,
+        Err((e, text)) => {
+            eprint!("{}", report::diagnostics::render_error(&e, text.as_deref()));
+            return 2;
+        }
+    };
+    let d = match derive(spec, &model.lower_options(), batch) {
+        Ok(d) => d,
+        Err(e) => {
+            eprint!("{}", report::diagnostics::render_error(&e, Some(&text)));
+            return 2;
+        }
+    };
+    let code = exit_code(&d, strict);
+    match format {
+        Format::Table => print!("{}", report::table::render(&d, &text)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report::json::value(&d, i32::from(code))).expect("json")),
+        Format::Markdown => print!("{}", report::markdown::render(&d)),
+    }
+    code
+}
+
+fn run_check(specs: &[PathBuf], variant: &Option<String>, all: bool, strict: bool) -> u8 {
+    let mut worst = 0u8;
+    let (mut passed, mut failed) = (0, 0);
+    for path in specs {
+        let (spec, text) = match load(path) {
+            Ok(x) => x,
+            Err((e, text)) => {
+                println!("FAIL {} (unusable)", path.display());
+                eprint!("{}", report::diagnostics::render_error(&e, text.as_deref()));
+                worst = worst.max(2);
+                failed += 1;
+                continue;
+            }
+        };
+        let variants: Vec<Option<String>> = if all {
+            std::iter::once(None).chain(spec.variants.keys().cloned().map(Some)).collect()
+        } else {
+            vec![variant.clone()]
+        };
+        for v in variants {
+            let name = match &v {
+                Some(v) => format!("{} --variant {v}", path.display()),
+                None => path.display().to_string(),
+            };
+            let opts = LowerOptions { variant: v.clone(), ..LowerOptions::default() };
+            match derive(spec.clone(), &opts, 1) {
+                Ok(d) => {
+                    let code = exit_code(&d, strict);
+                    let verdict = if code == 0 { "ok  " } else { "FAIL" };
+                    println!("{verdict} {name}: {} errors, {} warnings, {} parameters", d.errors(), d.warnings(), report::thousands(d.totals.params));
+                    for x in d.diagnostics.iter().filter(|x| x.severity == archcheck::diag::Severity::Error || (strict && x.severity == archcheck::diag::Severity::Warning)) {
+                        println!("     {}:{}:{}: {}[{}] {}", d.spec.file, x.line, x.col, x.severity, x.code, x.message);
+                    }
+                    if code == 0 { passed += 1 } else { failed += 1 }
+                    worst = worst.max(code);
+                }
+                Err(e) => {
+                    println!("FAIL {name} (unusable)");
+                    eprint!("{}", report::diagnostics::render_error(&e, Some(&text)));
+                    worst = worst.max(2);
+                    failed += 1;
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    worst
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match &cli.command {
+        Command::Derive { model, batch, format, strict } => run_derive(model, *batch, *format, *strict),
+        Command::Check { specs, variant, all_variants, strict } => run_check(specs, variant, *all_variants, *strict),
+    };
+    ExitCode::from(code)
 }

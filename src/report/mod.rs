@@ -1,0 +1,125 @@
+//! Renders a derivation: a terminal table, JSON (a stable schema) or markdown, and the
+//! diagnostics pointing at file:line:column. Returns strings; only the CLI prints.
+
+pub mod diagnostics;
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use crate::derive::Derivation;
+use crate::diag::Severity;
+use crate::ir::{NodeId, Op, Place};
+
+/// One displayed layer: a conv with its batch norm and ReLU folded in, a pool, a linear...
+pub struct LayerLine {
+    pub node: NodeId,
+    /// The node ids the line stands for (conv + bn + relu).
+    pub nodes: Vec<NodeId>,
+    pub params: i64,
+    pub macs: i64,
+}
+
+/// Groups nodes into displayed layers: batch norm and ReLU join the layer they follow,
+/// concatenations and implicit flattens are left out (the row line shows the concat).
+pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
+    let g = &d.graph;
+    let mut out: Vec<LayerLine> = Vec::new();
+    for id in from..to {
+        let n = &g.nodes[id];
+        let folds = matches!(n.op, Op::BatchNorm { .. } | Op::Relu) && n.inputs.len() == 1 && out.last().is_some_and(|l| l.nodes.contains(&n.inputs[0])) && n.name.starts_with(&g.nodes[out.last().unwrap().node].name);
+        if folds {
+            let l = out.last_mut().expect("checked");
+            l.nodes.push(id);
+            l.params += d.per_node[id].params;
+            l.macs += d.per_node[id].macs;
+            continue;
+        }
+        if matches!(n.op, Op::Concat | Op::Input { .. }) {
+            continue;
+        }
+        out.push(LayerLine { node: id, nodes: vec![id], params: d.per_node[id].params, macs: d.per_node[id].macs });
+    }
+    out
+}
+
+/// The status of a printed row: "ok", or the codes of its errors and warnings.
+pub fn row_status(d: &Derivation, row: usize) -> String {
+    let label = &d.spec.rows[row].label;
+    let codes: Vec<&str> = d
+        .diagnostics
+        .iter()
+        .filter(|x| x.row.as_deref() == Some(label.as_str()) && x.severity != Severity::Note)
+        .map(|x| x.code)
+        .collect();
+    let corrected = d.graph.corrections.iter().any(|c| c.row == row);
+    match (codes.is_empty(), corrected) {
+        (true, false) => "ok".into(),
+        (true, true) => "ok (corrected)".into(),
+        (false, _) => codes.join(" "),
+    }
+}
+
+/// Where a node sits, as the paper nests it.
+pub fn place_label(d: &Derivation, id: NodeId) -> String {
+    match &d.graph.nodes[id].place {
+        Place::Row { row, branch } => match branch {
+            Some(b) => format!("{} / {b}", d.spec.rows[*row].label),
+            None => d.spec.rows[*row].label.clone(),
+        },
+        Place::After { row } => format!("after {}", d.spec.rows[*row].label),
+        Place::Head => "head".into(),
+        Place::Aux { head } => format!("auxiliary {head}"),
+        Place::Input => "input".into(),
+    }
+}
+
+/// 17683640 → "17,683,640".
+pub fn thousands(n: i64) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Bytes in MiB or GiB.
+pub fn bytes(n: i64) -> String {
+    let x = n as f64;
+    if x >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2} GiB", x / (1024.0 * 1024.0 * 1024.0))
+    } else {
+        format!("{:.1} MiB", x / (1024.0 * 1024.0))
+    }
+}
+
+/// The printed output cell of a row, if any (with the variant's correction applied).
+pub fn printed_output(d: &Derivation, row: usize) -> Option<String> {
+    let col = d.spec.column_of(crate::spec::ColumnKind::Output)?;
+    d.graph.row_cells[row].get(&col.name).map(|c| c.text.clone())
+}
+
+/// The symbolic shape with the batch: `N×576×ceil(H/16)×ceil(W/16)`.
+pub fn symbolic_with_batch(s: &crate::shape::Shape) -> String {
+    match s {
+        crate::shape::Shape::Map { c, h, w } => format!("N×{c}×{}×{}", paren(&h.to_string()), paren(&w.to_string())),
+        crate::shape::Shape::Flat { features } => format!("N×{features}"),
+    }
+}
+
+/// Parenthesises a form with a top-level + or -, so that `×` binds as read.
+pub fn paren(s: &str) -> String {
+    let mut depth = 0;
+    for ch in s.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            '+' | '-' if depth == 0 => return format!("({s})"),
+            _ => {}
+        }
+    }
+    s.to_string()
+}

@@ -274,8 +274,8 @@ impl<'g> Emitter<'g> {
                         }
                         cur = n.inputs[0];
                     }
-                    // A flatten keeps the channel count only when the map is 1×1.
-                    Op::Flatten if matches!(g.input_shape(cur), Shape::Map { h: Dim::Const(1), w: Dim::Const(1), .. }) => {
+                    // A flatten keeps the channel count of a vector, or of a 1×1 map.
+                    Op::Flatten if matches!(g.input_shape(cur), Shape::Flat { .. } | Shape::Map { h: Dim::Const(1), w: Dim::Const(1), .. }) => {
                         cur = n.inputs[0];
                     }
                     _ => break,
@@ -322,11 +322,10 @@ impl<'g> Emitter<'g> {
         let mut aux = Names::new("a");
         for (pos, n) in order.iter().enumerate() {
             for i in &g.nodes[*n].inputs {
-                if last_use.get(i) == Some(&pos) && !outputs.contains(i) {
-                    if let Some(v) = self.vars.get(i) {
-                        xs.give(v);
-                        aux.give(v);
-                    }
+                let dead = last_use.get(i) == Some(&pos) && !outputs.contains(i);
+                if let (true, Some(v)) = (dead, self.vars.get(i)) {
+                    xs.give(v);
+                    aux.give(v);
                 }
             }
             let name = match returned.get(n) {

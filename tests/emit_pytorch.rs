@@ -102,7 +102,7 @@ head:
 
 /// Caffe-style: explicit padding, ceil pools under Caffe's rule (1×1/2 pools that keep a
 /// window PyTorch drops), conv bias, no batch norm, grouped and rectangular convs,
-/// count_include_pad both ways, an adaptive pool head.
+/// count_include_pad both ways, an adaptive pool head; names that clash with nn.Module's.
 const CAFFE_NET: &str = r#"
 archcheck: 1
 name: caffe_net
@@ -126,16 +126,17 @@ templates:
       - max_pool: {kernel: 1, stride: 2}
       - avg_pool: {kernel: 1, stride: 2}
   mix:
+    # Branch and layer names that are nn.Module attributes or not Python identifiers.
     branches:
-      p:
+      training:
         layers:
           - avg_pool: {kernel: 3, stride: 1, pad: 1, count_include_pad: false}
-      q:
+      forward:
         layers:
-          - avg_pool: {kernel: 3, stride: 1, pad: 1}
-      r:
+          - avg_pool: {name: eval, kernel: 3, stride: 1, pad: 1}
+      5-x5:
         layers:
-          - conv: {out: "{out}", kernel: [3, 5], pad: [1, 2], groups: 2}
+          - conv: {name: state_dict, out: "{out}", kernel: [3, 5], pad: [1, 2], groups: 2}
 rows:
   - {type: conv, out: 8}
   - {type: skip}
@@ -278,7 +279,7 @@ fn runs(g: &Graph) -> Vec<Value> {
     let mut sizes = vec![(rh, rw, true)];
     if let Some(v) = (1..=rh.max(rw)).find(|v| valid(g, *v, *v, &main)) {
         sizes.push((v, v, true));
-        let mid = (v + rh) / 2 | 1;
+        let mid = ((v + rh) / 2) | 1;
         let odd = (mid..=rh.max(rw) + 64).map(|m| (m, rw)).chain((mid..=rh.max(rw) + 64).map(|m| (m, m))).find(|(h, w)| valid(g, *h, *w, &main));
         if let Some((h, w)) = odd {
             sizes.push((h, w, false));
@@ -379,7 +380,7 @@ fn run_cases(cases: &[Case]) {
     for (i, c) in cases.iter().enumerate() {
         let g = &c.graph;
         let class = class_name(&c.name, None);
-        let text = pytorch_module(g, &class, &format!("test case {}", c.name));
+        let text = pytorch_module(g, &class, &format!("test case {} with \"\"\" and \\ in its title", c.name));
         let file = dir.join(format!("case{i}.py"));
         std::fs::write(&file, &text).unwrap();
         let runs = runs(g);
@@ -514,14 +515,15 @@ fn text_names_every_parameter_and_is_deterministic() {
         }
     }
 
-    let caffe = pytorch_module(&lower(CAFFE_NET, None), "CaffeNet", "");
+    let caffe = pytorch_module(&lower(CAFFE_NET, None), "CaffeNet", "a \"\"\" title\\");
+    assert!(caffe.contains("    \"\"\"a \\\"\\\"\\\" title\\\\\n"), "{caffe}");
     for needle in [
         "def __init__(self, num_classes=5, aux_logits=False):",
         "F.max_pool2d(x, 3, 2, 1, ceil_mode=True)",
         "_caffe_ceil(F.max_pool2d(x, 1, 2, ceil_mode=True), x, (1, 1), (2, 2), (0, 0), True)",
         "_caffe_ceil(F.avg_pool2d(x, 1, 2, ceil_mode=True), x, (1, 1), (2, 2), (0, 0), False)",
         "F.avg_pool2d(x, 3, 1, 1, ceil_mode=True, count_include_pad=False)",
-        "nn.Conv2d(8, 4, (3, 5), padding=(1, 2), groups=2)",
+        "_put(self, \"mix_1.5-x5.state_dict\", nn.Conv2d(8, 4, (3, 5), padding=(1, 2), groups=2))",
         "F.adaptive_avg_pool2d(x, 2)",
         "nn.Linear(80, num_classes, bias=False)",
         "torch.cat([x1, x2, x], 1)",

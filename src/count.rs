@@ -119,15 +119,19 @@ pub fn row_cost(g: &Graph, per: &[NodeCost], row: usize) -> NodeCost {
     c
 }
 
-/// The weight-layer depth of the deepest path from `from` to `to`.
+/// The weight-layer depth of the deepest path from `from` to `to` (ids between them only,
+/// so a row costs its own size, not the graph's).
 pub fn depth_between(g: &Graph, from: NodeId, to: NodeId) -> i64 {
-    let mut depth = vec![i64::MIN; g.nodes.len()];
-    depth[from] = 0;
+    if to < from {
+        return 0;
+    }
+    let mut depth = vec![i64::MIN; to - from + 1];
+    depth[0] = 0;
     for id in from + 1..=to {
-        let best = g.nodes[id].inputs.iter().map(|i| depth[*i]).max().unwrap_or(i64::MIN);
+        let best = g.nodes[id].inputs.iter().filter(|i| **i >= from).map(|i| depth[*i - from]).max().unwrap_or(i64::MIN);
         if best != i64::MIN {
-            depth[id] = best + i64::from(g.nodes[id].weight_layer);
+            depth[id - from] = best + i64::from(g.nodes[id].weight_layer);
         }
     }
-    depth[to].max(0)
+    depth[to - from].max(0)
 }

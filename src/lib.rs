@@ -17,3 +17,5 @@ pub mod derive;
 pub mod diag;
 pub mod emit;
 pub mod report;
+#[cfg(feature = "torch")]
+pub mod torch;

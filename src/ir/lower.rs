@@ -33,6 +33,7 @@ struct Builder<'a> {
     constraints: Vec<Constraint>,
     mismatches: Vec<ConcatMismatch>,
     reference: (i64, i64),
+    names: std::collections::HashMap<String, NodeId>,
 }
 
 fn to_i64(x: u64) -> i64 {
@@ -46,9 +47,10 @@ impl Builder<'_> {
 
     /// Adds a node and infers its shape.
     fn add(&mut self, name: String, op: Op, inputs: Vec<NodeId>, place: &Place, weight_layer: bool, loc: Loc) -> Result<NodeId, SpecError> {
-        if let Some(n) = self.nodes.iter().find(|n| n.name == name) {
-            return Err(self.err(loc, format!("two layers are named '{name}' (the first comes from line {})", n.loc.line)));
+        if let Some(first) = self.names.get(&name) {
+            return Err(self.err(loc, format!("two layers are named '{name}' (the first comes from line {})", self.nodes[*first].loc.line)));
         }
+        self.names.insert(name.clone(), self.nodes.len());
         let shapes: Vec<Shape> = inputs.iter().map(|i| self.nodes[*i].shape).collect();
         let (shape, reqs) = shape::infer(&op, &shapes, self.reference).map_err(|e| match e {
             ShapeError::Overflow => self.err(loc, format!("{name}: arithmetic overflow in its shape; are the sizes realistic?")),
@@ -278,7 +280,7 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
     let (h, w) = opts.input.unwrap_or((spec.input.height, spec.input.width));
     let classes = to_i64(opts.classes.unwrap_or(spec.classes));
-    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (to_i64(h), to_i64(w)) };
+    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (to_i64(h), to_i64(w)), names: Default::default() };
     let input = b.add("input".into(), Op::Input { channels: to_i64(spec.input.channels) }, vec![], &Place::Input, false, spec.input.loc)?;
     let mut vars: IndexMap<String, Lit> = spec.vars.clone();
     if let Some(v) = variant {
@@ -392,7 +394,7 @@ pub fn row_output_from(spec: &Spec, opts: &LowerOptions, i: usize, input: (i64, 
         vars.extend(v.vars.clone());
     }
     let classes = to_i64(opts.classes.unwrap_or(spec.classes));
-    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (input.1, input.2) };
+    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (input.1, input.2), names: Default::default() };
     b.nodes.push(Node {
         name: "input".into(),
         op: Op::Input { channels: input.0 },

@@ -345,6 +345,7 @@ impl Loader<'_> {
         let type_col = spec.column_of(ColumnKind::Type).expect("checked").name.clone();
         let mut rows: Vec<Row> = Vec::new();
         let mut ordinals: IndexMap<String, usize> = IndexMap::new();
+        let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         if raw.is_empty() {
             return Err(self.err(self.r.at(&path(&["rows"])), "expected at least one row"));
         }
@@ -374,9 +375,10 @@ impl Loader<'_> {
                     format!("{stem}_{n}")
                 }
             };
-            if let Some(prev) = rows.iter().find(|r| r.name == name) {
-                return Err(self.err(type_cell.loc, format!("duplicate row name '{name}': row at line {} has the same type and label", prev.loc.line)));
+            if let Some(prev) = names.get(&name) {
+                return Err(self.err(type_cell.loc, format!("duplicate row name '{name}': row at line {} has the same type and label", rows[*prev].loc.line)));
             }
+            names.insert(name.clone(), rows.len());
             rows.push(Row {
                 name,
                 label: type_cell.text.trim().to_string(),

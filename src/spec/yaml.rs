@@ -14,7 +14,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 use super::Loc;
 
 /// The most nodes a spec may expand to once aliases are followed.
-pub const MAX_EXPANDED_NODES: u64 = 200_000;
+pub const MAX_EXPANDED_NODES: u64 = 2_000_000;
 /// The deepest nesting a spec may have.
 pub const MAX_DEPTH: usize = 64;
 
@@ -129,9 +129,9 @@ impl Recorder {
         }
     }
 
-    /// Accounts for a finished node of `size` expanded nodes in its parent.
-    fn finish(&mut self, size: u64, at: Loc) {
-        self.total = self.total.saturating_add(size);
+    /// Counts `n` more nodes of the expanded document.
+    fn count(&mut self, n: u64, at: Loc) {
+        self.total = self.total.saturating_add(n);
         if self.total > MAX_EXPANDED_NODES {
             self.fail(
                 at,
@@ -140,6 +140,10 @@ impl Recorder {
                 ),
             );
         }
+    }
+
+    /// Accounts for a finished node of `size` expanded nodes in its parent.
+    fn finish(&mut self, size: u64) {
         match self.stack.last_mut() {
             Some(Frame::Seq { size: s, .. }) => *s = s.saturating_add(size),
             Some(Frame::Map { size: s, pending_key, .. }) => {
@@ -172,7 +176,8 @@ impl Recorder {
         if anchor > 0 {
             self.anchor_sizes.insert(anchor, 1);
         }
-        self.finish(1, at);
+        self.count(1, at);
+        self.finish(1);
     }
 }
 
@@ -202,7 +207,8 @@ impl MarkedEventReceiver for Recorder {
                     self.marks.values.insert(p, at);
                 }
                 let size = self.anchor_sizes.get(&id).copied().unwrap_or(1);
-                self.finish(size, at);
+                self.count(size, at);
+                self.finish(size);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if matches!(self.stack.last(), Some(Frame::Map { pending_key: None, .. })) {
@@ -213,6 +219,7 @@ impl MarkedEventReceiver for Recorder {
                     self.fail(at, format!("the document nests deeper than {MAX_DEPTH} levels"));
                     return;
                 }
+                self.count(1, at);
                 let path = self.place().unwrap_or_default();
                 self.marks.values.insert(path.clone(), at);
                 self.stack.push(if matches!(ev, Event::SequenceStart(..)) {
@@ -231,7 +238,7 @@ impl MarkedEventReceiver for Recorder {
                 if anchor > 0 {
                     self.anchor_sizes.insert(anchor, size);
                 }
-                self.finish(size, at);
+                self.finish(size);
             }
             _ => {}
         }
@@ -286,7 +293,7 @@ mod tests {
     #[test]
     fn rejects_alias_bomb() {
         let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..9 {
+        for i in 1..10 {
             let prev = i - 1;
             s.push_str(&format!(
                 "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"

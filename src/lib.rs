@@ -15,6 +15,7 @@ pub mod check;
 pub mod count;
 pub mod derive;
 pub mod diag;
+pub mod emit;
 pub mod report;
 #[cfg(feature = "torch")]
 pub mod torch;

@@ -8,7 +8,7 @@ cargo build --release --quiet
 bin=target/release/archcheck
 tmp=$(mktemp -d)
 for n in 1000 5000 10000 20000; do python3 scripts/gen_spec.py "$n" > "$tmp/gen_$n.yaml"; done
-args=(--warmup 3 --min-runs 10 -N --export-markdown "$tmp/derive.md")
+args=(--warmup 3 --min-runs 10 -N -i --export-markdown "$tmp/derive.md")
 hyperfine "${args[@]}" \
   "$bin derive specs/googlenet_bn.yaml --variant caffe" \
   "$bin derive specs/googlenet_bn.yaml --format json" \

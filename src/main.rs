@@ -10,6 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use archcheck::derive::{derive, Derivation};
 use archcheck::ir::LowerOptions;
 use archcheck::report;
@@ -144,6 +147,8 @@ fn run_derive(model: &ModelArgs, batch: i64, format: Format, strict: bool) -> u8
         }
         Format::Markdown => print!("{}", report::markdown::render(&d)),
     }
+    // The process ends here: skip freeing a graph that may hold 100,000 nodes.
+    std::mem::forget(d);
     code
 }
 

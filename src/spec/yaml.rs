@@ -41,40 +41,73 @@ impl From<usize> for Seg {
     }
 }
 
+/// A path into the document, reduced to a 64-bit hash built segment by segment, so that
+/// recording a node costs no allocation (a 10,000-row table has ~100,000 nodes).
+type PathKey = u64;
+
+const ROOT: PathKey = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over the parent's key, a tag and the segment's bytes.
+fn fnv(parent: PathKey, tag: u8, bytes: &[u8]) -> PathKey {
+    let mut h = parent ^ 0x9e37_79b9_7f4a_7c15;
+    for b in std::iter::once(tag).chain(bytes.iter().copied()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn step_key(parent: PathKey, key: &str) -> PathKey {
+    fnv(parent, b'k', key.as_bytes())
+}
+
+fn step_index(parent: PathKey, i: usize) -> PathKey {
+    fnv(parent, b'i', &(i as u64).to_le_bytes())
+}
+
+fn step(parent: PathKey, seg: &Seg) -> PathKey {
+    match seg {
+        Seg::Key(k) => step_key(parent, k),
+        Seg::Index(i) => step_index(parent, *i),
+    }
+}
+
+fn key_of(path: &[Seg]) -> PathKey {
+    path.iter().fold(ROOT, step)
+}
+
 /// Positions of the nodes of one document, keyed by path; keys of mappings are recorded
-/// under the path of their value with `key_of` set.
+/// under the path of their value.
 #[derive(Debug, Default, Clone)]
 pub struct Marks {
-    values: HashMap<Vec<Seg>, Loc>,
-    keys: HashMap<Vec<Seg>, Loc>,
+    values: HashMap<PathKey, Loc>,
+    keys: HashMap<PathKey, Loc>,
     /// Values written in quotes: their text starts one column after the node.
-    quoted: std::collections::HashSet<Vec<Seg>>,
+    quoted: std::collections::HashSet<PathKey>,
 }
 
 impl Marks {
     /// The position of the value at `path`, or of its nearest recorded ancestor (a value
     /// reached through an alias is recorded at the alias).
     pub fn value(&self, path: &[Seg]) -> Loc {
-        let mut p = path.to_vec();
-        loop {
-            if let Some(l) = self.values.get(&p) {
-                return *l;
-            }
-            if p.pop().is_none() {
-                return Loc { line: 1, col: 1 };
-            }
+        let mut prefixes = Vec::with_capacity(path.len() + 1);
+        prefixes.push(ROOT);
+        for seg in path {
+            let last = *prefixes.last().expect("root");
+            prefixes.push(step(last, seg));
         }
+        prefixes.iter().rev().find_map(|k| self.values.get(k).copied()).unwrap_or(Loc { line: 1, col: 1 })
     }
 
     /// The position of the first character of the scalar's text at `path`.
     pub fn text(&self, path: &[Seg]) -> Loc {
         let l = self.value(path);
-        if self.quoted.contains(path) { Loc { line: l.line, col: l.col + 1 } } else { l }
+        if self.quoted.contains(&key_of(path)) { Loc { line: l.line, col: l.col + 1 } } else { l }
     }
 
     /// The position of the key whose value is at `path` (falls back to the value).
     pub fn key(&self, path: &[Seg]) -> Loc {
-        self.keys.get(path).copied().unwrap_or_else(|| self.value(path))
+        self.keys.get(&key_of(path)).copied().unwrap_or_else(|| self.value(path))
     }
 }
 
@@ -86,8 +119,8 @@ pub struct YamlError {
 }
 
 enum Frame {
-    Seq { path: Vec<Seg>, next: usize, size: u64, anchor: usize },
-    Map { path: Vec<Seg>, pending_key: Option<(String, Loc)>, size: u64, anchor: usize },
+    Seq { path: PathKey, next: usize, size: u64, anchor: usize },
+    Map { path: PathKey, pending_key: Option<(String, Loc)>, size: u64, anchor: usize },
 }
 
 struct Recorder {
@@ -106,20 +139,15 @@ fn loc(m: &Marker) -> Loc {
 
 impl Recorder {
     /// Path of the node that starts now, or None when it is a mapping key.
-    fn place(&mut self) -> Option<Vec<Seg>> {
+    fn place(&mut self) -> Option<PathKey> {
         match self.stack.last_mut() {
-            None => Some(Vec::new()),
+            None => Some(ROOT),
             Some(Frame::Seq { path, next, .. }) => {
-                let mut p = path.clone();
-                p.push(Seg::Index(*next));
+                let p = step_index(*path, *next);
                 *next += 1;
                 Some(p)
             }
-            Some(Frame::Map { path, pending_key, .. }) => pending_key.as_ref().map(|(k, _)| {
-                let mut p = path.clone();
-                p.push(Seg::Key(k.clone()));
-                p
-            }),
+            Some(Frame::Map { path, pending_key, .. }) => pending_key.as_ref().map(|(k, _)| step_key(*path, k)),
         }
     }
 
@@ -157,8 +185,7 @@ impl Recorder {
     fn scalar(&mut self, value: String, quoted: bool, anchor: usize, at: Loc) {
         if let Some(Frame::Map { pending_key, path, .. }) = self.stack.last_mut() {
             if pending_key.is_none() {
-                let mut p = path.clone();
-                p.push(Seg::Key(value.clone()));
+                let p = step_key(*path, &value);
                 *pending_key = Some((value.clone(), at));
                 if self.marks.keys.contains_key(&p) {
                     self.fail(at, format!("duplicate key '{value}'"));
@@ -169,7 +196,7 @@ impl Recorder {
         }
         if let Some(p) = self.place() {
             if quoted {
-                self.marks.quoted.insert(p.clone());
+                self.marks.quoted.insert(p);
             }
             self.marks.values.insert(p, at);
         }
@@ -220,8 +247,8 @@ impl MarkedEventReceiver for Recorder {
                     return;
                 }
                 self.count(1, at);
-                let path = self.place().unwrap_or_default();
-                self.marks.values.insert(path.clone(), at);
+                let path = self.place().unwrap_or(ROOT);
+                self.marks.values.insert(path, at);
                 self.stack.push(if matches!(ev, Event::SequenceStart(..)) {
                     Frame::Seq { path, next: 0, size: 1, anchor }
                 } else {

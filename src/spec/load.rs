@@ -387,13 +387,26 @@ impl Loader<'_> {
                 loc: self.r.at(&rp),
             });
         }
+        // A label printed on several rows ("convolution", "max pool") is told apart by its
+        // position in the table wherever it is shown.
+        let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for r in &rows {
+            *counts.entry(r.label.clone()).or_insert(0) += 1;
+        }
+        for (i, r) in rows.iter_mut().enumerate() {
+            if counts[&r.label] > 1 {
+                r.label = format!("{} (row {})", r.label, i + 1);
+            }
+        }
         Ok(rows)
     }
 
     /// A row named in a variant or aux head: its printed type cell or its derived name.
     fn find_row(&self, spec: &Spec, key: &str, loc: Loc) -> Result<usize, SpecError> {
         let by_name = spec.rows.iter().position(|r| r.name == key);
-        let by_label: Vec<usize> = spec.rows.iter().enumerate().filter(|(_, r)| r.label == key).map(|(i, _)| i).collect();
+        let type_col = spec.column_of(ColumnKind::Type).map(|c| c.name.clone()).unwrap_or_default();
+        let printed = |r: &Row| r.cells.get(&type_col).map(|c| c.text.trim().to_string()).unwrap_or_default();
+        let by_label: Vec<usize> = spec.rows.iter().enumerate().filter(|(_, r)| r.label == key || printed(r) == key).map(|(i, _)| i).collect();
         match (by_name, by_label.as_slice()) {
             (Some(i), _) => Ok(i),
             (None, [i]) => Ok(*i),

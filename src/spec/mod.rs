@@ -96,7 +96,8 @@ pub struct Cell {
 pub struct Row {
     /// Identifier derived from the type cell: `inception_3c`, `convolution_1`.
     pub name: String,
-    /// The type cell as printed: `inception (3c)`.
+    /// The type cell as printed: `inception (3c)`; where several rows print the same type
+    /// cell, with the row's position: `convolution (row 3)`.
     pub label: String,
     pub row_type: RowType,
     pub cells: IndexMap<String, Cell>,

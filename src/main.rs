@@ -103,6 +103,28 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Build the network in libtorch (needs the `torch` feature); --verify checks every
+    /// layer's real output shape and the parameter count against derive.
+    Build(BuildArgs),
+}
+
+#[derive(clap::Args)]
+struct BuildArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Run the model at the reference, the smallest valid and one more input size and
+    /// compare every layer's output shape with derive's.
+    #[arg(long)]
+    verify: bool,
+    /// Save the weights (parameters and running statistics) to FILE.safetensors.
+    #[arg(long, value_name = "FILE.safetensors")]
+    save_weights: Option<PathBuf>,
+    /// Trace the eval-mode model at the reference input size and save it as TorchScript.
+    #[arg(long, value_name = "FILE.pt")]
+    torchscript: Option<PathBuf>,
+    /// Device to build on: auto, cpu, cuda or cuda:N (--verify always runs on the CPU).
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 fn parse_input(s: &str) -> Result<(u64, u64), String> {
@@ -270,6 +292,88 @@ fn run_plot(runs: &[String], output: &Path) -> u8 {
     }
 }
 
+#[cfg(not(feature = "torch"))]
+fn run_build(_: &BuildArgs) -> u8 {
+    eprintln!("archcheck was built without libtorch; run scripts/setup-torch.sh (builds with --features torch)");
+    2
+}
+
+#[cfg(feature = "torch")]
+fn run_build(a: &BuildArgs) -> u8 {
+    use archcheck::torch::{export, model, verify};
+    archcheck::torch::init();
+    let device = match archcheck::torch::device_from_str(&a.device) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let (spec, text) = match load(&a.model.spec) {
+        Ok(x) => x,
+        Err((e, text)) => {
+            eprint!("{}", report::diagnostics::render_error(&e, text.as_deref()));
+            return 2;
+        }
+    };
+    let d = match derive(spec, &a.model.lower_options(), 1) {
+        Ok(d) => d,
+        Err(e) => {
+            eprint!("{}", report::diagnostics::render_error(&e, Some(&text)));
+            return 2;
+        }
+    };
+    let mut vs = tch::nn::VarStore::new(device);
+    let net = match model::Model::new(&vs.root(), &d.graph) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {}: {e}", d.spec.file);
+            return 2;
+        }
+    };
+    println!("{}", model::summary(&net, &vs, &d.spec.name));
+    if d.errors() > 0 {
+        println!("note: derive finds {} errors in the table (see archcheck derive); the network is built as lowered", d.errors());
+    }
+    let mut code = 0;
+    if a.verify {
+        match verify::verify_default(&d.graph, 2) {
+            Ok(r) => {
+                print!("{}", verify::render(&r));
+                for x in &r.diagnostics {
+                    print!("\n{}", report::diagnostics::render(x, &d.spec.file, &text));
+                }
+                println!("\n{}", r.summary());
+                code = if r.ok() { 0 } else { 1 };
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    if let Some(p) = &a.save_weights {
+        match export::save_weights(&vs, p) {
+            Ok(()) => println!("saved weights to {}", p.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    if let Some(p) = &a.torchscript {
+        let (h, w) = d.graph.reference;
+        match export::torchscript(&mut vs, &net, [1, d.graph.input_channels, h, w], p) {
+            Ok(()) => println!("saved TorchScript (traced at 1×{}×{h}×{w}) to {}", d.graph.input_channels, p.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    code
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -284,6 +388,7 @@ fn main() -> ExitCode {
         Command::Check { specs, variant, all_variants, strict } => run_check(specs, variant, *all_variants, *strict),
         Command::Emit { model, output, .. } => run_emit(model, output),
         Command::Plot { runs, output } => run_plot(runs, output),
+        Command::Build(a) => run_build(a),
     };
     ExitCode::from(code)
 }

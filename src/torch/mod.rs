@@ -5,7 +5,10 @@
 //! autocast, channels-last layout and CUDA peak-memory statistics. Model code lives
 //! elsewhere.
 
+pub mod export;
+pub mod model;
 pub mod runtime;
+pub mod verify;
 
 pub use runtime::{
     AutocastBf16, autocast_clear_cache, cuda_max_memory_allocated, cuda_reset_peak_memory,

@@ -1,0 +1,529 @@
+//! The network in libtorch, built node by node from the resolved [`Graph`].
+//!
+//! Every node of the graph becomes one layer, made by a small function per op in the style
+//! of tch's `vision::inception` (`conv`, `batch_norm`, `linear`, ...). Variables are
+//! registered under the node's dotted name split into path components, so the VarStore
+//! names are the node names: `inception_3a.1x1.conv.weight`,
+//! `inception_3a.1x1.conv.bn.running_mean`. Conv and linear layers follow tch's default
+//! initialisation; batch norm follows PyTorch's (weight 1, bias 0), not tch's Uniform(0, 1).
+//!
+//! The rounding and padding conventions are reproduced exactly as derive computes them
+//! (`Window::apply_numeric` is the reference):
+//!
+//! * floor and PyTorch-ceil windows, and Caffe-ceil windows wherever Caffe's rule gives the
+//!   same size as PyTorch's, use libtorch's own pooling (`ceil_mode`);
+//! * TF SAME (convs and pools), Caffe's extra last window (no padding, last window starting
+//!   at or past the input end) and paddings libtorch refuses (more than half the kernel)
+//!   are padded explicitly to the exact extent the wanted output size needs: zeros for
+//!   convs, the lowest f32 for max pools (Caffe's -FLT_MAX); avg pools then divide the sum
+//!   by the count of the cells the convention counts (the padding for `count_include_pad`,
+//!   never TF SAME's padding, never a ceil window's overhang). Caffe's extra window lies
+//!   wholly past the input: it gives -FLT_MAX in a max pool, as in Caffe, and 0 in an avg
+//!   pool (Caffe divides by zero there).
+//!
+//! All ops go through tch's fallible `f_` functions so a failing node is reported by name
+//! ([`Model::try_forward_all`]); the plain methods panic like tch's own.
+
+use tch::nn::{self, Init, ModuleT};
+use tch::{TchError, Tensor};
+
+use crate::ir::{Graph, NodeId, Op, Output, Pad, Pool, PoolKind};
+use crate::shape::{Window, WindowRounding};
+
+/// One node's module.
+#[derive(Debug)]
+enum Layer {
+    Input,
+    Conv(ConvLayer),
+    BatchNorm(BatchNormLayer),
+    Relu,
+    Pool(Pool),
+    AdaptiveAvgPool([i64; 2]),
+    Concat,
+    Flatten,
+    Linear(nn::Linear),
+    Dropout(f64),
+    Softmax,
+}
+
+#[derive(Debug)]
+struct ConvLayer {
+    ws: Tensor,
+    bs: Option<Tensor>,
+    kernel: (i64, i64),
+    stride: (i64, i64),
+    pad: Pad,
+    groups: i64,
+}
+
+#[derive(Debug)]
+struct BatchNormLayer {
+    ws: Option<Tensor>,
+    bs: Tensor,
+    running_mean: Tensor,
+    running_var: Tensor,
+    eps: f64,
+    momentum: f64,
+}
+
+/// A node that libtorch refused, with its message.
+#[derive(Debug, Clone)]
+pub struct ForwardError {
+    pub node: NodeId,
+    pub name: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ForwardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // libtorch messages carry a C++ backtrace after the first line.
+        let first = self.message.lines().next().unwrap_or("").trim();
+        write!(f, "{} fails in libtorch: {first}", self.name)
+    }
+}
+
+impl std::error::Error for ForwardError {}
+
+/// The network: one module per graph node, evaluated in node order.
+#[derive(Debug)]
+pub struct Model {
+    layers: Vec<Layer>,
+    graph: Graph,
+    /// Nodes the main output needs (eval-mode `forward`).
+    main_needed: Vec<bool>,
+    /// Nodes any output needs (training-mode `forward`, with the auxiliary heads).
+    all_needed: Vec<bool>,
+}
+
+/// `root / a / b / c` for the name `a.b.c`: tch's `Path` refuses dots inside a component.
+pub fn var_path<'a>(root: &nn::Path<'a>, name: &str) -> Result<nn::Path<'a>, String> {
+    let bad = || format!("layer name '{name}' has an empty component; it cannot name variables");
+    let mut parts = name.split('.');
+    let first = parts.next().filter(|p| !p.is_empty()).ok_or_else(bad)?;
+    let mut p = root / first;
+    for part in parts {
+        if part.is_empty() {
+            return Err(bad());
+        }
+        p = &p / part;
+    }
+    Ok(p)
+}
+
+fn conv(p: &nn::Path, c_in: i64, c: &crate::ir::Conv) -> Result<Layer, String> {
+    if c.groups < 1 || c_in % c.groups != 0 || c.out % c.groups != 0 {
+        return Err(format!("a conv with {} groups needs input ({c_in}) and output ({}) channels divisible by the groups", c.groups, c.out));
+    }
+    let padding = match c.pad {
+        Pad::Explicit(h, w) => [h, w],
+        Pad::Same => [0, 0],
+    };
+    let cfg = nn::ConvConfigND::<[i64; 2]> { stride: [c.stride.0, c.stride.1], padding, groups: c.groups, bias: c.bias, ..Default::default() };
+    let m = nn::conv(p, c_in, c.out, [c.kernel.0, c.kernel.1], cfg);
+    Ok(Layer::Conv(ConvLayer { ws: m.ws, bs: m.bs, kernel: c.kernel, stride: c.stride, pad: c.pad, groups: c.groups }))
+}
+
+fn batch_norm(p: &nn::Path, channels: i64, eps: f64, momentum: f64, scale: bool) -> Layer {
+    if scale {
+        let cfg = nn::BatchNormConfig { eps, momentum, ws_init: Init::Const(1.), bs_init: Init::Const(0.), ..Default::default() };
+        let m = nn::batch_norm2d(p, channels, cfg);
+        let bs = m.bs.expect("affine batch norm has a bias");
+        Layer::BatchNorm(BatchNormLayer { ws: m.ws, bs, running_mean: m.running_mean, running_var: m.running_var, eps, momentum })
+    } else {
+        // TF's batch norm without scale: a learned offset only.
+        let bs = p.var("bias", &[channels], Init::Const(0.));
+        let running_mean = p.zeros_no_train("running_mean", &[channels]);
+        let running_var = p.ones_no_train("running_var", &[channels]);
+        Layer::BatchNorm(BatchNormLayer { ws: None, bs, running_mean, running_var, eps, momentum })
+    }
+}
+
+fn linear(p: &nn::Path, features: i64, out: i64, bias: bool) -> Layer {
+    Layer::Linear(nn::linear(p, features, out, nn::LinearConfig { bias, ..Default::default() }))
+}
+
+/// The nodes `outputs` depend on.
+fn ancestors(g: &Graph, outputs: impl Iterator<Item = NodeId>) -> Vec<bool> {
+    let mut needed = vec![false; g.nodes.len()];
+    let mut stack: Vec<NodeId> = outputs.collect();
+    while let Some(i) = stack.pop() {
+        if !needed[i] {
+            needed[i] = true;
+            stack.extend(g.nodes[i].inputs.iter().copied());
+        }
+    }
+    needed
+}
+
+impl Model {
+    /// Builds every node's module, registering variables under `vs_path` / node name.
+    pub fn new(vs_path: &nn::Path, graph: &Graph) -> Result<Model, String> {
+        let mut layers = Vec::with_capacity(graph.nodes.len());
+        for (id, n) in graph.nodes.iter().enumerate() {
+            let cin = graph.in_channels(id);
+            let at = |e: String| format!("{}: {e}", n.name);
+            let layer = match &n.op {
+                Op::Input { .. } => Layer::Input,
+                Op::Conv(c) => conv(&var_path(vs_path, &n.name)?, cin, c).map_err(at)?,
+                Op::BatchNorm { eps, momentum, scale } => batch_norm(&var_path(vs_path, &n.name)?, cin, *eps, *momentum, *scale),
+                Op::Relu => Layer::Relu,
+                Op::Pool(p) => {
+                    if p.kernel.0 < 1 || p.kernel.1 < 1 || p.stride.0 < 1 || p.stride.1 < 1 {
+                        return Err(at("a pool needs a positive kernel and stride".into()));
+                    }
+                    Layer::Pool(*p)
+                }
+                Op::AdaptiveAvgPool { size } => Layer::AdaptiveAvgPool([size.0, size.1]),
+                Op::Concat => Layer::Concat,
+                Op::Flatten => Layer::Flatten,
+                Op::Linear { out, bias } => linear(&var_path(vs_path, &n.name)?, cin, *out, *bias),
+                Op::Dropout { p } => Layer::Dropout(*p),
+                Op::Softmax => Layer::Softmax,
+            };
+            layers.push(layer);
+        }
+        let main_needed = ancestors(graph, std::iter::once(graph.main_output()));
+        let all_needed = ancestors(graph, graph.outputs.iter().map(|o| o.node).chain(std::iter::once(graph.main_output())));
+        Ok(Model { layers, graph: graph.clone(), main_needed, all_needed })
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The auxiliary outputs, in graph order (empty with `--no-aux` or without heads).
+    pub fn aux_outputs(&self) -> Vec<&Output> {
+        self.graph.outputs.iter().filter(|o| o.aux).collect()
+    }
+
+    /// Every node's output, in node order (aux heads included, in either mode).
+    pub fn try_forward_all(&self, x: &Tensor, train: bool) -> Result<Vec<Tensor>, ForwardError> {
+        match self.forward_partial(x, train) {
+            (outs, None) => Ok(outs),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// Every node's output in node order, up to the first node libtorch refuses (then the
+    /// outputs before it and the error): what verification compares.
+    pub fn forward_partial(&self, x: &Tensor, train: bool) -> (Vec<Tensor>, Option<ForwardError>) {
+        let keep = vec![true; self.layers.len()];
+        let (outs, err) = self.run(x, train, &keep, &keep);
+        (outs.into_iter().map_while(|t| t).collect(), err)
+    }
+
+    /// Every node's output, in node order; panics where libtorch refuses a node.
+    pub fn forward_all(&self, x: &Tensor, train: bool) -> Vec<Tensor> {
+        self.try_forward_all(x, train).unwrap_or_else(|e| panic!("{e}\n{}", e.message))
+    }
+
+    /// The main logits and, in training, the auxiliary heads' outputs. Intermediate
+    /// tensors are dropped as soon as no later node needs them.
+    pub fn try_forward(&self, x: &Tensor, train: bool) -> Result<(Tensor, Vec<Tensor>), ForwardError> {
+        let needed = if train { &self.all_needed } else { &self.main_needed };
+        let main = self.graph.main_output();
+        let mut keep = vec![false; self.layers.len()];
+        keep[main] = true;
+        if train {
+            for o in &self.graph.outputs {
+                keep[o.node] = true;
+            }
+        }
+        let (mut outs, err) = self.run(x, train, needed, &keep);
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let logits = outs[main].take().expect("main output computed");
+        let aux = if train {
+            self.graph.outputs.iter().filter(|o| o.aux).map(|o| if o.node == main { logits.shallow_clone() } else { outs[o.node].take().expect("aux output computed") }).collect()
+        } else {
+            Vec::new()
+        };
+        Ok((logits, aux))
+    }
+
+    /// The main logits and, in training, the auxiliary outputs; panics on a libtorch error.
+    pub fn forward(&self, x: &Tensor, train: bool) -> (Tensor, Vec<Tensor>) {
+        self.try_forward(x, train).unwrap_or_else(|e| panic!("{e}\n{}", e.message))
+    }
+
+    /// Evaluates the `needed` nodes in order, stopping at the first error; a tensor is kept
+    /// after its last consumer only where `keep` says so.
+    fn run(&self, x: &Tensor, train: bool, needed: &[bool], keep: &[bool]) -> (Vec<Option<Tensor>>, Option<ForwardError>) {
+        let n = self.layers.len();
+        let mut last_use = vec![0usize; n];
+        for (j, node) in self.graph.nodes.iter().enumerate() {
+            if needed[j] {
+                for &i in &node.inputs {
+                    last_use[i] = last_use[i].max(j);
+                }
+            }
+        }
+        let mut outs: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
+        for j in 0..n {
+            if !needed[j] {
+                continue;
+            }
+            let node = &self.graph.nodes[j];
+            let fail = |e: TchError| ForwardError { node: j, name: node.name.clone(), message: e.to_string() };
+            let y = {
+                let inputs: Vec<&Tensor> = node.inputs.iter().map(|i| outs[*i].as_ref().expect("inputs come first")).collect();
+                match self.apply(j, &inputs, x, train) {
+                    Ok(y) => y,
+                    Err(e) => return (outs, Some(fail(e))),
+                }
+            };
+            outs[j] = Some(y);
+            for &i in &node.inputs {
+                if last_use[i] == j && !keep[i] {
+                    outs[i] = None;
+                }
+            }
+        }
+        (outs, None)
+    }
+
+    fn apply(&self, id: NodeId, inputs: &[&Tensor], x: &Tensor, train: bool) -> Result<Tensor, TchError> {
+        let first = || inputs.first().copied().ok_or_else(|| TchError::Kind("no input".into()));
+        match &self.layers[id] {
+            Layer::Input => Ok(x.shallow_clone()),
+            Layer::Conv(c) => conv_forward(first()?, c),
+            Layer::BatchNorm(b) => first()?.f_batch_norm(b.ws.as_ref(), Some(&b.bs), Some(&b.running_mean), Some(&b.running_var), train, b.momentum, b.eps, true),
+            Layer::Relu => first()?.f_relu(),
+            Layer::Pool(p) => pool_forward(first()?, p),
+            Layer::AdaptiveAvgPool(size) => first()?.f_adaptive_avg_pool2d(size),
+            Layer::Concat => Tensor::f_cat(inputs, 1),
+            Layer::Flatten => first()?.f_flatten(1, -1),
+            Layer::Linear(l) => first()?.f_linear(&l.ws, l.bs.as_ref()),
+            Layer::Dropout(p) => first()?.f_dropout(*p, train),
+            Layer::Softmax => {
+                let xs = first()?;
+                xs.f_softmax(1, xs.kind())
+            }
+        }
+    }
+}
+
+impl ModuleT for Model {
+    /// The main logits (panics on a libtorch error, like tch's modules).
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.forward(xs, train).0
+    }
+}
+
+/// How one axis is padded explicitly before a padding-free window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AxisPad {
+    /// Cells added before the input.
+    before: i64,
+    /// The extent the windows cover, (out - 1)·stride + kernel, measured from the first
+    /// padded cell: the padded axis is cut or extended to exactly this.
+    extent: i64,
+    /// The counted cells (for an avg pool's divisor), in padded coordinates.
+    counted: (i64, i64),
+}
+
+/// TF SAME along one axis of size `x`: out = ceil(x/s), total padding max((out-1)·s + k - x, 0)
+/// split with the smaller half before.
+fn same_axis(x: i64, k: i64, s: i64) -> AxisPad {
+    let out = (x + s - 1).div_euclid(s);
+    let extent = (out - 1) * s + k;
+    let total = (extent - x).max(0);
+    let before = total / 2;
+    AxisPad { before, extent, counted: (before, before + x) }
+}
+
+/// A window with explicit padding `p` and output `out` along an axis of size `x`.
+fn explicit_axis(x: i64, k: i64, s: i64, p: i64, out: i64, count_include_pad: bool) -> AxisPad {
+    let extent = (out - 1) * s + k;
+    // PyTorch and Caffe count the padding but never a ceil window's overhang past it.
+    let counted = if count_include_pad { (0, x + 2 * p) } else { (p, p + x) };
+    AxisPad { before: p, extent, counted }
+}
+
+/// Pads H and W as `h` and `w` say (with `value`), then cuts them to the extents.
+fn pad_to(xs: &Tensor, h: AxisPad, w: AxisPad, value: f64) -> Result<Tensor, TchError> {
+    let size = xs.size();
+    let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
+    let after = |a: AxisPad, x: i64| (a.extent - a.before - x).max(0);
+    let (ha, wa) = (after(h, hx), after(w, wx));
+    let padded = if h.before == 0 && w.before == 0 && ha == 0 && wa == 0 {
+        xs.shallow_clone()
+    } else if value == 0.0 {
+        xs.f_constant_pad_nd([w.before, wa, h.before, ha])?
+    } else {
+        xs.f_pad([w.before, wa, h.before, ha], "constant", Some(value))?
+    };
+    let d = padded.dim() as i64;
+    let mut out = padded;
+    if out.size()[(d - 2) as usize] > h.extent {
+        out = out.f_narrow(d - 2, 0, h.extent)?;
+    }
+    if out.size()[(d - 1) as usize] > w.extent {
+        out = out.f_narrow(d - 1, 0, w.extent)?;
+    }
+    Ok(out)
+}
+
+fn conv_forward(xs: &Tensor, c: &ConvLayer) -> Result<Tensor, TchError> {
+    match c.pad {
+        Pad::Explicit(ph, pw) => xs.f_conv2d(&c.ws, c.bs.as_ref(), [c.stride.0, c.stride.1], [ph, pw], [1, 1], c.groups),
+        Pad::Same => {
+            let size = xs.size();
+            let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
+            let h = same_axis(hx, c.kernel.0, c.stride.0);
+            let w = same_axis(wx, c.kernel.1, c.stride.1);
+            let padded = pad_to(xs, h, w, 0.0)?;
+            padded.f_conv2d(&c.ws, c.bs.as_ref(), [c.stride.0, c.stride.1], [0, 0], [1, 1], c.groups)
+        }
+    }
+}
+
+/// How a pool is computed at input size (hx, wx): libtorch's own op, or explicit padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PoolPlan {
+    Native { ceil_mode: bool },
+    Padded { h: AxisPad, w: AxisPad },
+}
+
+fn pool_plan(p: &Pool, hx: i64, wx: i64) -> PoolPlan {
+    let (kh, kw) = p.kernel;
+    let (sh, sw) = p.stride;
+    let (ph, pw) = match p.pad {
+        Pad::Same => return PoolPlan::Padded { h: same_axis(hx, kh, sh), w: same_axis(wx, kw, sw) },
+        Pad::Explicit(a, b) => (a, b),
+    };
+    let win = |k, s, pad, rounding| Window { kernel: k, stride: s, pad, rounding };
+    let out = |rounding: WindowRounding| (win(kh, sh, ph, rounding).apply_numeric(hx), win(kw, sw, pw, rounding).apply_numeric(wx));
+    // libtorch refuses padding over half the kernel.
+    let native_ok = 2 * ph <= kh && 2 * pw <= kw;
+    let native = match p.rounding {
+        WindowRounding::Floor => Some(false),
+        WindowRounding::CeilPytorch => Some(true),
+        // Caffe keeps a last window starting past the input where there is no padding.
+        WindowRounding::CeilCaffe if out(WindowRounding::CeilCaffe) == out(WindowRounding::CeilPytorch) => Some(true),
+        WindowRounding::CeilCaffe => None,
+        // Same rounding only comes with Same padding; treat an explicit one as SAME too.
+        WindowRounding::Same => return PoolPlan::Padded { h: same_axis(hx, kh, sh), w: same_axis(wx, kw, sw) },
+    };
+    match native {
+        Some(ceil_mode) if native_ok => PoolPlan::Native { ceil_mode },
+        _ => {
+            let (oh, ow) = out(p.rounding);
+            PoolPlan::Padded {
+                h: explicit_axis(hx, kh, sh, ph, oh, p.count_include_pad),
+                w: explicit_axis(wx, kw, sw, pw, ow, p.count_include_pad),
+            }
+        }
+    }
+}
+
+/// The padding of an emulated max pool: never the maximum of a window holding an input
+/// cell, and what Caffe outputs for its window past the end (-FLT_MAX), where -inf would
+/// turn into NaN in the next conv.
+const MAX_POOL_PAD: f64 = f32::MIN as f64;
+
+/// A 1-d mask of the counted cells over an axis of `extent` cells.
+fn axis_mask(a: AxisPad, like: &Tensor) -> Result<Tensor, TchError> {
+    let idx = Tensor::f_arange(a.extent, (like.kind(), like.device()))?;
+    let lo = idx.f_ge(a.counted.0 as f64)?;
+    let hi = idx.f_lt(a.counted.1 as f64)?;
+    lo.f_logical_and(&hi)?.f_to_kind(like.kind())
+}
+
+fn pool_forward(xs: &Tensor, p: &Pool) -> Result<Tensor, TchError> {
+    let size = xs.size();
+    let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
+    let k = [p.kernel.0, p.kernel.1];
+    let s = [p.stride.0, p.stride.1];
+    match pool_plan(p, hx, wx) {
+        PoolPlan::Native { ceil_mode } => {
+            let pad = match p.pad {
+                Pad::Explicit(a, b) => [a, b],
+                Pad::Same => [0, 0],
+            };
+            match p.kind {
+                PoolKind::Max => xs.f_max_pool2d(k, s, pad, [1, 1], ceil_mode),
+                PoolKind::Avg => xs.f_avg_pool2d(k, s, pad, ceil_mode, p.count_include_pad, None),
+            }
+        }
+        PoolPlan::Padded { h, w } => match p.kind {
+            PoolKind::Max => pad_to(xs, h, w, MAX_POOL_PAD)?.f_max_pool2d(k, s, [0, 0], [1, 1], false),
+            PoolKind::Avg => {
+                // sum / count, as the ratio of two averages over the same windows.
+                let sum = pad_to(xs, h, w, 0.0)?.f_avg_pool2d(k, s, [0, 0], false, true, None)?;
+                let mask = axis_mask(h, xs)?.f_unsqueeze(1)?.f_mul(&axis_mask(w, xs)?.f_unsqueeze(0)?)?;
+                let count = mask.f_view([1, 1, h.extent, w.extent])?.f_avg_pool2d(k, s, [0, 0], false, true, None)?;
+                // A window over no counted cell (Caffe's window past the end) gives 0.
+                let empty = count.f_eq(0.0)?.f_to_kind(count.kind())?;
+                sum.f_div(&count.f_add(&empty)?)
+            }
+        },
+    }
+}
+
+/// Trainable parameters and buffers (non-trainable variables) in `vs`, in elements.
+pub fn variable_counts(vs: &nn::VarStore) -> (i64, i64) {
+    let trainable: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+    let all: i64 = vs.variables().values().map(|t| t.numel() as i64).sum();
+    (trainable, all - trainable)
+}
+
+/// One paragraph on the built model, for `archcheck build`.
+pub fn summary(model: &Model, vs: &nn::VarStore, spec_name: &str) -> String {
+    let g = model.graph();
+    let (params, buffers) = variable_counts(vs);
+    let t = crate::report::thousands;
+    let layers = g.nodes.iter().filter(|n| !matches!(n.op, Op::Input { .. })).count();
+    let weight_layers = g.nodes.iter().filter(|n| n.weight_layer).count();
+    let aux: Vec<&str> = model.aux_outputs().iter().map(|o| o.name.as_str()).collect();
+    let variant = g.variant.as_deref().map(|v| format!(" (variant {v})")).unwrap_or_default();
+    let device = match vs.device() {
+        tch::Device::Cpu => "cpu".to_string(),
+        tch::Device::Cuda(i) => format!("cuda:{i}"),
+        d => format!("{d:?}").to_lowercase(),
+    };
+    let heads = if aux.is_empty() { "no auxiliary heads".to_string() } else { format!("auxiliary heads {} (training mode only)", aux.join(", ")) };
+    format!(
+        "built {spec_name}{variant} in libtorch on {device}: {layers} layers ({weight_layers} with weights), {} parameters in {} variables, {} buffers; input N×{}×{}×{}, {} classes, {heads}.",
+        t(params),
+        vs.trainable_variables().len(),
+        t(buffers),
+        g.input_channels,
+        g.reference.0,
+        g.reference.1,
+        t(g.classes),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_splits_smaller_half_first() {
+        // 224, k 7, s 2: out 112, extent 229, total 5 → 2 before, 3 after.
+        let a = same_axis(224, 7, 2);
+        assert_eq!((a.before, a.extent), (2, 229));
+        // 1×1/2 on 5: out 3, extent 5, no padding.
+        assert_eq!(same_axis(5, 1, 2).before, 0);
+        // 3×3/2 on 4: out 2, extent 5: one cell after.
+        let a = same_axis(4, 3, 2);
+        assert_eq!((a.before, a.extent, a.counted), (0, 5, (0, 4)));
+    }
+
+    #[test]
+    fn caffe_extra_window_is_padded() {
+        let p = Pool { kind: PoolKind::Max, kernel: (1, 1), stride: (2, 2), pad: Pad::Explicit(0, 0), rounding: WindowRounding::CeilCaffe, count_include_pad: true };
+        match pool_plan(&p, 4, 5) {
+            PoolPlan::Padded { h, w } => {
+                assert_eq!(h.extent, 5); // 3 windows: 0, 2, 4
+                assert_eq!(w.extent, 5);
+            }
+            other => panic!("{other:?}"),
+        }
+        let p3 = Pool { kernel: (3, 3), ..p };
+        // 3×3/2 on 28, no padding: both rules give 14.
+        assert_eq!(pool_plan(&p3, 28, 28), PoolPlan::Native { ceil_mode: true });
+    }
+}

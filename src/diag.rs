@@ -41,6 +41,10 @@ pub mod code {
     pub const PARAMS: &str = "W201";
     /// A printed ops figure beyond the tolerance.
     pub const OPS: &str = "W202";
+    /// `build --verify`: a layer's libtorch output shape differs from derive's.
+    pub const TORCH_SHAPE: &str = "E401";
+    /// `build --verify`: libtorch's parameter or buffer count differs from derive's.
+    pub const TORCH_COUNT: &str = "E402";
     /// A variant corrects a printed cell.
     pub const CORRECTED: &str = "N301";
     /// Branches agree only for some input sizes (and do at the reference).

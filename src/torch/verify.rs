@@ -19,9 +19,9 @@ use crate::spec::Loc;
 use super::model::{ForwardError, Model, variable_counts};
 
 /// A node's libtorch output differs from the derived shape, or libtorch refuses the node.
-pub const SHAPE: &str = "E401";
+pub const SHAPE: &str = crate::diag::code::TORCH_SHAPE;
 /// The VarStore's parameter or buffer total differs from derive's count.
-pub const COUNT: &str = "E402";
+pub const COUNT: &str = crate::diag::code::TORCH_COUNT;
 
 /// Input sizes left out, with derive's reason.
 pub type Skipped = Vec<((i64, i64), String)>;

@@ -83,7 +83,7 @@ impl Window {
     pub fn min_input(&self) -> i64 {
         match self.rounding {
             WindowRounding::Same => 1,
-            _ => (self.kernel - 2 * self.pad).max(1),
+            _ => self.kernel.saturating_sub(self.pad.saturating_mul(2)).max(1),
         }
     }
 
@@ -115,7 +115,12 @@ impl Dim {
     pub fn eval(&self, v: i64) -> i64 {
         match *self {
             Dim::Const(c) => c,
-            Dim::Floor { offset, divisor, .. } => (v + offset).div_euclid(divisor),
+            // In i128: v + offset can pass i64::MAX for absurd paddings; the size saturates
+            // there (and the counts, saturating too, report the overflow).
+            Dim::Floor { offset, divisor, .. } => {
+                let x = (i128::from(v) + i128::from(offset)).div_euclid(i128::from(divisor));
+                i64::try_from(x).unwrap_or(if x < 0 { i64::MIN } else { i64::MAX })
+            }
         }
     }
 

@@ -111,9 +111,9 @@ pub fn row_cost(g: &Graph, per: &[NodeCost], row: usize) -> NodeCost {
     let span = &g.rows[row];
     let mut c = NodeCost::default();
     for i in span.first..span.end {
-        c.params += per[i].params;
-        c.buffers += per[i].buffers;
-        c.macs += per[i].macs;
+        c.params = c.params.saturating_add(per[i].params);
+        c.buffers = c.buffers.saturating_add(per[i].buffers);
+        c.macs = c.macs.saturating_add(per[i].macs);
     }
     c.output_elements = per[span.output].output_elements;
     c

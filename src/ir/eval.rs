@@ -3,7 +3,7 @@
 use indexmap::IndexMap;
 
 use crate::spec::cell::{PoolKind, TypeArg};
-use crate::spec::template::{Arg, ArgDecl, Expr, Lit, Term};
+use crate::spec::template::{Arg, ArgDecl, Expr, LayerDecl, Lit, Term};
 use crate::spec::{Cell, Loc, SpecError, Value};
 
 /// A value an argument takes once evaluated.
@@ -129,8 +129,9 @@ impl Ctx<'_> {
         })
     }
 
-    /// A positive integer argument.
-    pub fn positive(&self, args: &IndexMap<String, ArgDecl>, name: &str, op: &str, default: Option<i64>) -> Result<i64, SpecError> {
+    /// A positive integer argument of layer `l`.
+    pub fn positive(&self, l: &LayerDecl, name: &str, op: &str, default: Option<i64>) -> Result<i64, SpecError> {
+        let args = &l.args;
         let v = match (args.get(name), default) {
             (Some(a), d) => match self.arg(a) {
                 Some(v) => v,
@@ -140,19 +141,20 @@ impl Ctx<'_> {
                 },
             },
             (None, Some(d)) => return Ok(d),
-            (None, None) => return Err(self.err(Loc::default(), format!("{op} needs '{name}'"))),
+            (None, None) => return Err(self.err(l.loc, format!("{op} needs the argument '{name}'"))),
         };
-        let loc = args.get(name).map(|a| a.loc).unwrap_or_default();
+        let loc = args.get(name).map_or(l.loc, |a| a.loc);
         match v {
             Val::Int(i) if i >= 1 => Ok(i),
             other => Err(self.err(loc, format!("{} gives {op}'s {name} the value {other}, expected a positive integer", self.what))),
         }
     }
 
-    /// A kernel, stride or size: an integer or a pair.
-    pub fn pair(&self, args: &IndexMap<String, ArgDecl>, name: &str, op: &str, default: Option<(i64, i64)>) -> Result<(i64, i64), SpecError> {
+    /// A kernel, stride or size of layer `l`: an integer or a pair.
+    pub fn pair(&self, l: &LayerDecl, name: &str, op: &str, default: Option<(i64, i64)>) -> Result<(i64, i64), SpecError> {
+        let args = &l.args;
         let Some(a) = args.get(name) else {
-            return default.ok_or_else(|| self.err(Loc::default(), format!("{op} needs '{name}'")));
+            return default.ok_or_else(|| self.err(l.loc, format!("{op} needs the argument '{name}'")));
         };
         let v = match (self.arg(a), default) {
             (Some(v), _) => v,

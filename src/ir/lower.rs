@@ -128,16 +128,16 @@ impl Builder<'_> {
         };
         match l.op {
             LayerOp::Conv | LayerOp::SeparableConv => {
-                let out = ctx.positive(&l.args, "out", "conv", None)?;
-                let kernel = ctx.pair(&l.args, "kernel", "conv", None)?;
-                let stride = ctx.pair(&l.args, "stride", "conv", Some((1, 1)))?;
+                let out = ctx.positive(l, "out", "conv", None)?;
+                let kernel = ctx.pair(l, "kernel", "conv", None)?;
+                let stride = ctx.pair(l, "stride", "conv", Some((1, 1)))?;
                 let pad = self.pad(ctx, l, kernel, conv_pad(kernel))?;
                 let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
                 let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;
                 let relu = self.flag(ctx, l, "relu", true)?;
                 let mut cur = input;
                 if l.op == LayerOp::SeparableConv {
-                    let mult = ctx.positive(&l.args, "multiplier", "separable_conv", None)?;
+                    let mult = ctx.positive(l, "multiplier", "separable_conv", None)?;
                     let cin = self.nodes[input].shape.channels();
                     let dw_out = cin.checked_mul(mult).ok_or_else(|| self.err(l.loc, "depth multiplier overflows"))?;
                     let dw = Conv { out: dw_out, kernel, stride, pad, groups: cin, bias: false };
@@ -145,7 +145,7 @@ impl Builder<'_> {
                     let pw = Conv { out, kernel: (1, 1), stride: (1, 1), pad: Pad::Explicit(0, 0), groups: 1, bias };
                     cur = self.add(format!("{name}.pointwise"), Op::Conv(pw), vec![cur], place, true, l.loc)?;
                 } else {
-                    let groups = ctx.positive(&l.args, "groups", "conv", Some(1))?;
+                    let groups = ctx.positive(l, "groups", "conv", Some(1))?;
                     let c = Conv { out, kernel, stride, pad, groups, bias };
                     cur = self.add(name.clone(), Op::Conv(c), vec![cur], place, true, l.loc)?;
                 }
@@ -168,8 +168,8 @@ impl Builder<'_> {
                         v => return Err(ctx.err(l.args["kind"].loc, format!("pool kind is {v}, expected max or avg"))),
                     },
                 };
-                let kernel = ctx.pair(&l.args, "kernel", op_name, None)?;
-                let stride = ctx.pair(&l.args, "stride", op_name, Some((1, 1)))?;
+                let kernel = ctx.pair(l, "kernel", op_name, None)?;
+                let stride = ctx.pair(l, "stride", op_name, Some((1, 1)))?;
                 let default_pad = match self.conv.padding {
                     Padding::Same => Pad::Same,
                     Padding::Half => Pad::Explicit(0, 0),
@@ -182,12 +182,12 @@ impl Builder<'_> {
             }
             LayerOp::GlobalAvgPool => self.add(name, Op::AdaptiveAvgPool { size: (1, 1) }, vec![input], place, false, l.loc),
             LayerOp::AdaptiveAvgPool => {
-                let size = ctx.pair(&l.args, "size", "adaptive_avg_pool", None)?;
+                let size = ctx.pair(l, "size", "adaptive_avg_pool", None)?;
                 self.add(name, Op::AdaptiveAvgPool { size }, vec![input], place, false, l.loc)
             }
             LayerOp::Flatten => self.add(name, Op::Flatten, vec![input], place, false, l.loc),
             LayerOp::Linear => {
-                let out = ctx.positive(&l.args, "out", "linear", None)?;
+                let out = ctx.positive(l, "out", "linear", None)?;
                 let bias = self.flag(ctx, l, "bias", true)?;
                 // A linear on a map flattens it first, as the papers' tables imply.
                 let mut cur = input;
@@ -255,7 +255,7 @@ impl Builder<'_> {
                     ends.push(self.layers(ctx, &b.layers, input, &format!("{prefix}.{}", b.name), &place)?);
                 }
                 if ends.is_empty() {
-                    return Err(self.err(t.loc, format!("{}: every branch of template '{}' is absent", ctx.what, t.name)));
+                    return Err(self.err(self.spec.rows[row].loc, format!("{}: every branch of template '{}' (line {}) is absent, expected at least one", ctx.what, t.name, t.loc.line)));
                 }
                 self.add(format!("{prefix}.concat"), Op::Concat, ends, &Place::Row { row, branch: None }, false, t.loc)
             }

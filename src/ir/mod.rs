@@ -94,12 +94,12 @@ impl Op {
         }
     }
 
-    /// Weights and biases, given the input channels (or features).
+    /// Weights and biases, given the input channels (or features); saturates at i64::MAX.
     pub fn params(&self, in_channels: i64) -> i64 {
         match self {
-            Op::Conv(c) => c.kernel.0 * c.kernel.1 * (in_channels / c.groups.max(1)) * c.out + if c.bias { c.out } else { 0 },
-            Op::BatchNorm { scale, .. } => in_channels * if *scale { 2 } else { 1 },
-            Op::Linear { out, bias } => in_channels * out + if *bias { *out } else { 0 },
+            Op::Conv(c) => c.kernel.0.saturating_mul(c.kernel.1).saturating_mul(in_channels / c.groups.max(1)).saturating_mul(c.out).saturating_add(if c.bias { c.out } else { 0 }),
+            Op::BatchNorm { scale, .. } => in_channels.saturating_mul(if *scale { 2 } else { 1 }),
+            Op::Linear { out, bias } => in_channels.saturating_mul(*out).saturating_add(if *bias { *out } else { 0 }),
             _ => 0,
         }
     }
@@ -107,7 +107,7 @@ impl Op {
     /// Non-learned state (BN running mean and variance).
     pub fn buffers(&self, in_channels: i64) -> i64 {
         match self {
-            Op::BatchNorm { .. } => 2 * in_channels,
+            Op::BatchNorm { .. } => in_channels.saturating_mul(2),
             _ => 0,
         }
     }

@@ -84,7 +84,7 @@ impl Window {
     /// accepts a smaller input, as PyTorch and Caffe do (one partial window).
     pub fn min_input(&self) -> i64 {
         match self.offset() {
-            Ok(a) => (self.stride - a).max(1),
+            Ok(a) => self.stride.saturating_sub(a).max(1),
             Err(_) => i64::MAX,
         }
     }
@@ -117,7 +117,12 @@ impl Dim {
     pub fn eval(&self, v: i64) -> i64 {
         match *self {
             Dim::Const(c) => c,
-            Dim::Floor { offset, divisor, .. } => (v + offset).div_euclid(divisor),
+            // In i128: v + offset can pass i64::MAX for absurd paddings; the size saturates
+            // there (and the counts, saturating too, report the overflow).
+            Dim::Floor { offset, divisor, .. } => {
+                let x = (i128::from(v) + i128::from(offset)).div_euclid(i128::from(divisor));
+                i64::try_from(x).unwrap_or(if x < 0 { i64::MIN } else { i64::MAX })
+            }
         }
     }
 

@@ -149,7 +149,7 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
         Op::Pool(p) => {
             let (c, h, w) = map(first.expect("pool has an input"))?;
             if let Pad::Explicit(ph, pw) = p.pad {
-                if ph < 0 || pw < 0 || 2 * ph > p.kernel.0 || 2 * pw > p.kernel.1 {
+                if ph < 0 || pw < 0 || ph.saturating_mul(2) > p.kernel.0 || pw.saturating_mul(2) > p.kernel.1 {
                     return Err(msg(format!(
                         "pool padding {ph}×{pw} must be at most half the kernel {}×{} (PyTorch and Caffe both require it)",
                         p.kernel.0, p.kernel.1

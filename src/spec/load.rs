@@ -16,10 +16,18 @@ use super::{
 /// Reads and validates the spec at `path`.
 pub fn load_file(path: &std::path::Path) -> Result<Spec, SpecError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+    let bytes = std::fs::read(path).map_err(|e| SpecError {
         file: file.clone(),
         loc: Loc::default(),
         message: format!("cannot read the spec: {}", e.to_string().to_lowercase()),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let before = std::str::from_utf8(good).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+        let byte = e.as_bytes()[good.len()];
+        SpecError { file: file.clone(), loc: Loc { line, col }, message: format!("expected UTF-8 text, found the byte 0x{byte:02x}") }
     })?;
     load_str(&text, &file)
 }
@@ -32,6 +40,20 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
         let mut message = e.to_string();
         if let Some(i) = message.find(" at line ") {
             message.truncate(i);
+        }
+        // Integers beyond 64 bits reach serde as 128-bit ones and are rejected as a type.
+        if let Some(i) = message.find("invalid type: integer `").filter(|_| message.contains("128, expected")) {
+            let n: String = message[i..].chars().skip_while(|c| *c != '`').skip(1).take_while(|c| *c != '`').collect();
+            message = format!("{}expected a number of at most 64 bits, found {n}", &message[..i]);
+        }
+        // The skeleton's types are ours, not the user's: `expected struct InputFile`, `u64`.
+        if let Some(i) = message.find("expected struct ") {
+            message = format!("{}expected a mapping", &message[..i]);
+        }
+        for (rust, words) in [("expected u64", "expected a whole number"), ("expected u32", "expected a whole number"), ("expected f64", "expected a number")] {
+            if message.ends_with(rust) {
+                message = format!("{}{words}", &message[..message.len() - rust.len()]);
+            }
         }
         SpecError { file: file.into(), loc, message }
     })?;
@@ -96,7 +118,7 @@ impl Loader<'_> {
             return Err(self.err(self.r.at(&path(&["classes"])), "expected a positive number of classes, found 0"));
         }
         if !(spec.tolerance.is_finite() && spec.tolerance >= 0.0) {
-            return Err(self.err(self.r.at(&path(&["tolerance"])), "expected a non-negative relative tolerance"));
+            return Err(self.err(self.r.at(&path(&["tolerance"])), format!("expected a non-negative relative tolerance, found {}", spec.tolerance)));
         }
         spec.templates = self.templates(&raw.templates, &path(&["templates"]), &spec)?;
         spec.rows = self.rows(&raw.rows, &spec)?;
@@ -107,7 +129,7 @@ impl Loader<'_> {
                 let known: Vec<&str> = spec.templates.keys().map(|s| s.as_str()).collect();
                 return Err(self.err(
                     row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
-                    format!("unknown row type '{key}', the spec's templates are: {}", known.join(", ")),
+                    format!("unknown row type '{key}', the spec's templates are: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") }),
                 ));
             }
         }
@@ -155,7 +177,9 @@ impl Loader<'_> {
         }
         let types = out.values().filter(|c| c.kind == ColumnKind::Type).count();
         if types != 1 {
-            return Err(self.err(self.r.at(&path(&["columns"])), format!("expected exactly one column of kind type, found {types}")));
+            // At the second type column, or at the columns when there is none.
+            let loc = out.values().filter(|c| c.kind == ColumnKind::Type).nth(1).map_or(self.r.at(&path(&["columns"])), |c| c.loc);
+            return Err(self.err(loc, format!("expected exactly one column of kind type, found {types}")));
         }
         Ok(out)
     }
@@ -185,11 +209,19 @@ impl Loader<'_> {
                     let b: BatchNorm = serde_yaml::from_value(bn.clone())
                         .map_err(|e| self.err(self.r.at(&bp), format!("batch_norm: {e}")))?;
                     if !(b.eps > 0.0 && b.eps.is_finite()) || !(0.0..=1.0).contains(&b.momentum) {
-                        return Err(self.err(self.r.at(&bp), "batch_norm needs eps > 0 and momentum in [0, 1]"));
+                        return Err(self.err(self.r.at(&bp), format!("batch_norm needs eps > 0 and momentum in [0, 1], found eps {} and momentum {}", b.eps, b.momentum)));
                     }
                     Some(b)
                 }
-                _ => return Err(self.err(self.r.at(&bp), "expected batch_norm: false or {eps, momentum, scale}")),
+                other => {
+                    let found = match other {
+                        Value::Number(n) => n.to_string(),
+                        Value::String(s) => format!("'{s}'"),
+                        Value::Sequence(_) => "a list".to_string(),
+                        _ => "a tagged value".to_string(),
+                    };
+                    return Err(self.err(self.r.at(&bp), format!("expected batch_norm: false or {{eps, momentum, scale}}, found {found}")));
+                }
             };
         }
         Ok(c)
@@ -465,7 +497,8 @@ impl Loader<'_> {
             let row_vars = self.vars(&o.vars, &join(op.clone(), "vars"), Some(&spec.vars))?;
             if let Some(t) = &o.template {
                 if !templates.contains_key(t) {
-                    return Err(self.err(self.r.at(&join(op.clone(), "template")), format!("unknown template '{t}'")));
+                    let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
+                    return Err(self.err(self.r.at(&join(op.clone(), "template")), format!("unknown template '{t}', the variant's templates are: {}", known.join(", "))));
                 }
             }
             let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;

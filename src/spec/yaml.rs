@@ -183,8 +183,17 @@ impl Recorder {
     }
 
     fn scalar(&mut self, value: String, quoted: bool, anchor: usize, at: Loc) {
-        if let Some(Frame::Map { pending_key, path, .. }) = self.stack.last_mut() {
+        if let Some(Frame::Map { pending_key, path, size, .. }) = self.stack.last_mut() {
             if pending_key.is_none() {
+                // yaml-rust2 marks a block mapping at the ':' after its first key: the
+                // mapping starts at that key.
+                if *size == 1 {
+                    if let Some(l) = self.marks.values.get_mut(path) {
+                        if (at.line, at.col) < (l.line, l.col) {
+                            *l = at;
+                        }
+                    }
+                }
                 let p = step_key(*path, &value);
                 *pending_key = Some((value.clone(), at));
                 if self.marks.keys.contains_key(&p) {
@@ -308,6 +317,15 @@ mod tests {
         assert_eq!((at.line, at.col), (3, 12));
         let key = m.key(&p(&["rows".into(), 0usize.into(), "depth".into()]));
         assert_eq!((key.line, key.col), (3, 5));
+    }
+
+    #[test]
+    fn block_mapping_starts_at_its_first_key() {
+        let m = marks("a:\n  - max_pool:\n      kernel: 3\n").unwrap();
+        let at = m.value(&p(&["a".into(), 0usize.into()]));
+        assert_eq!((at.line, at.col), (2, 5));
+        let at = m.value(&p(&["a".into(), 0usize.into(), "max_pool".into()]));
+        assert_eq!((at.line, at.col), (3, 7));
     }
 
     #[test]

@@ -6,43 +6,16 @@ use archcheck::ir::{LowerOptions, Op, Pad};
 use archcheck::shape::{Shape, Window, WindowRounding};
 use proptest::prelude::*;
 
-/// One row of a generated table: a conv, a pool or a two-branch module.
-fn row() -> impl Strategy<Value = String> {
-    prop_oneof![
-        (1u64..8, 1u64..4, 1u64..300).prop_map(|(k, s, c)| format!("  - {{type: convolution, patch: {k}×{k}/{s}, out: {c}}}")),
-        (1u64..6, 1u64..4, prop::bool::ANY).prop_map(|(k, s, avg)| format!("  - {{type: {} pool, patch: {k}×{k}/{s}}}", if avg { "avg" } else { "max" })),
-        (0u64..64, 1u64..64, 1u64..3, prop::bool::ANY).prop_map(|(a, b, s, max)| format!("  - {{type: module, patch: stride {s}, a: {a}, b: {b}, pool: {} + {}}}", if max { "max" } else { "avg" }, if a % 2 == 0 { "pass through".to_string() } else { a.to_string() })),
-    ]
-}
+mod common;
 
-/// A spec text with generated rows and conventions; sometimes absurd on purpose.
+/// A spec text with generated rows and conventions (tests/common), with wide ranges:
+/// up to 9 rows, input sizes 1–399, up to 299 channels; sometimes absurd on purpose.
 fn spec_text() -> impl Strategy<Value = String> {
-    (prop::collection::vec(row(), 1..10), 1u64..400, 0usize..3, 0usize..2, prop::bool::ANY, 0usize..3).prop_map(|(rows, size, pad, round, bn, pool_pad)| {
-        let padding = ["same", "half", "half"][pad];
-        let rounding = ["floor", "ceil"][round];
-        let pool_pad = ["same", "1", "0"][pool_pad];
-        let lines = [
-            "name: gen".to_string(),
-            format!("input: {{channels: 3, size: {size}}}"),
-            "columns: {type: type, patch: patch, out: count, a: count, b: count, pool: pool_proj}".into(),
-            format!("conventions: {{padding: {padding}, pool_rounding: {rounding}, batch_norm: {bn}}}"),
-            format!("vars: {{pool_pad: {pool_pad}}}"),
-            "templates:".into(),
-            "  convolution: {layers: [conv: {out: '{out}', kernel: '{patch.kernel}', stride: '{patch.stride or 1}'}]}".into(),
-            "  max pool: {layers: [max_pool: {kernel: '{patch.kernel}', stride: '{patch.stride or 1}'}]}".into(),
-            "  avg pool: {layers: [avg_pool: {kernel: '{patch.kernel}', stride: '{patch.stride or 1}'}]}".into(),
-            "  module:".into(),
-            "    branches:".into(),
-            "      a: {if: a, layers: [conv: {out: '{a}', kernel: 1}]}".into(),
-            "      b: {layers: [conv: {out: '{b}', kernel: 3, stride: '{patch.stride or 1}'}]}".into(),
-            "      p: {layers: [pool: {kind: '{pool.pool}', kernel: 3, stride: '{patch.stride or 1}', pad: '{var.pool_pad}'}, conv: {if: pool.proj, out: '{pool.proj}', kernel: 1}]}".into(),
-            "rows:".into(),
-        ];
-        format!(
-            "{}\n{}\n",
-            lines.join("\n"),
-            rows.join("\n")
-        )
+    common::spec_text(common::SpecRanges {
+        rows: 1..10,
+        size: 1..400,
+        row: common::RowRanges { conv: (1..8, 1..4, 1..300), pool: (1..6, 1..4), module: (0..64, 1..64) },
+        pool_conventions: false,
     })
 }
 

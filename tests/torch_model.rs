@@ -18,6 +18,8 @@ use archcheck::torch::verify::{self, invalid_reason};
 use proptest::prelude::*;
 use tch::{Device, Kind, Tensor, nn};
 
+mod common;
+
 /// CUDA must be loaded before any other tch call of the process (see torch::runtime).
 fn setup() -> bool {
     archcheck::torch::init()
@@ -357,47 +359,15 @@ fn pool_case() -> impl Strategy<Value = String> {
 // Random small networks.
 // ---------------------------------------------------------------------------------------
 
-/// One row of a generated table: a conv, a pool or a two-branch module (as in
-/// prop_derive.rs, with small channel counts).
-fn row() -> impl Strategy<Value = String> {
-    prop_oneof![
-        (1u64..6, 1u64..3, 1u64..9).prop_map(|(k, s, c)| format!("  - {{type: convolution, patch: {k}×{k}/{s}, out: {c}}}")),
-        (1u64..5, 1u64..4, prop::bool::ANY).prop_map(|(k, s, avg)| format!("  - {{type: {} pool, patch: {k}×{k}/{s}}}", if avg { "avg" } else { "max" })),
-        (0u64..6, 1u64..6, 1u64..3, prop::bool::ANY).prop_map(|(a, b, s, max)| format!(
-            "  - {{type: module, patch: stride {s}, a: {a}, b: {b}, pool: {} + {}}}",
-            if max { "max" } else { "avg" },
-            if a % 2 == 0 { "pass through".to_string() } else { a.to_string() }
-        )),
-    ]
-}
-
+/// A random small network (tests/common): up to 6 rows, input 32–64, at most 8
+/// channels a branch, every pool convention varied.
 fn net_text() -> impl Strategy<Value = String> {
-    (prop::collection::vec(row(), 1..7), 32u64..65, (0usize..3, 0usize..2, 0usize..2, prop::bool::ANY, prop::bool::ANY), 0usize..3).prop_map(
-        |(rows, size, (pad, round, rule, bn, include), pool_pad)| {
-            let padding = ["same", "half", "half"][pad];
-            let rounding = ["floor", "ceil"][round];
-            let rule = ["pytorch", "caffe"][rule];
-            let pool_pad = ["same", "1", "0"][pool_pad];
-            let lines = [
-                "name: gen".to_string(),
-                format!("input: {{channels: 3, size: {size}}}"),
-                "columns: {type: type, patch: patch, out: count, a: count, b: count, pool: pool_proj}".into(),
-                format!("conventions: {{padding: {padding}, pool_rounding: {rounding}, ceil_rule: {rule}, batch_norm: {bn}, count_include_pad: {include}}}"),
-                format!("vars: {{pool_pad: {pool_pad}}}"),
-                "templates:".into(),
-                "  convolution: {layers: [conv: {out: '{out}', kernel: '{patch.kernel}', stride: '{patch.stride or 1}'}]}".into(),
-                "  max pool: {layers: [max_pool: {kernel: '{patch.kernel}', stride: '{patch.stride or 1}'}]}".into(),
-                "  avg pool: {layers: [avg_pool: {kernel: '{patch.kernel}', stride: '{patch.stride or 1}'}]}".into(),
-                "  module:".into(),
-                "    branches:".into(),
-                "      a: {if: a, layers: [conv: {out: '{a}', kernel: 1}]}".into(),
-                "      b: {layers: [conv: {out: '{b}', kernel: 3, stride: '{patch.stride or 1}'}]}".into(),
-                "      p: {layers: [pool: {kind: '{pool.pool}', kernel: 3, stride: '{patch.stride or 1}', pad: '{var.pool_pad}'}, conv: {if: pool.proj, out: '{pool.proj}', kernel: 1}]}".into(),
-                "rows:".into(),
-            ];
-            format!("{}\n{}\n", lines.join("\n"), rows.join("\n"))
-        },
-    )
+    common::spec_text(common::SpecRanges {
+        rows: 1..7,
+        size: 32..65,
+        row: common::RowRanges { conv: (1..6, 1..3, 1..9), pool: (1..5, 1..4), module: (0..6, 1..6) },
+        pool_conventions: true,
+    })
 }
 
 proptest! {

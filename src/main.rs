@@ -54,6 +54,7 @@ impl ModelArgs {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Derive every layer's shape and cost and check the printed cells.
     Derive {

@@ -121,8 +121,8 @@ pub fn run(model_req: &ModelRequest, req: &BenchRequest) -> Result<BenchReport, 
     }
     let device = runtime::device_from_str(&req.device).map_err(TrainError::Usage)?;
     let text = std::fs::read_to_string(&model_req.spec).map_err(|e| usage(format!("{}: {e}", model_req.spec.display())))?;
-    let spec = crate::spec::load_file(&model_req.spec).map_err(|e| usage(crate::report::diagnostics::render_error(&e, Some(&text)).trim_end()))?;
-    let graph = crate::ir::lower(&spec, &model_req.options).map_err(|e| usage(crate::report::diagnostics::render_error(&e, Some(&text)).trim_end()))?;
+    let spec = crate::spec::load_file(&model_req.spec).map_err(|e| usage(crate::report::diagnostics::render_error(&e, Some(&text)).trim_end().trim_start_matches("error: ")))?;
+    let graph = crate::ir::lower(&spec, &model_req.options).map_err(|e| usage(crate::report::diagnostics::render_error(&e, Some(&text)).trim_end().trim_start_matches("error: ")))?;
     let graph = train::logits_graph(graph);
     let cuda = device.is_cuda();
     let amp = req.amp.unwrap_or(cuda);
@@ -176,7 +176,7 @@ fn run_tch(graph: &crate::ir::Graph, req: &BenchRequest, device: Device, amp: bo
     let (h, w) = graph.reference;
     let b = req.batch as i64;
     let oom = |msg: String, static_bytes: u64| {
-        if train::is_oom(&msg) { TrainError::OutOfMemory(train::oom_report(graph, device, req.batch, &msg, static_bytes)) } else { TrainError::Failed(format!("bench step: {msg}")) }
+        if train::is_oom(&msg) { TrainError::OutOfMemory(Box::new(train::oom_report(graph, device, req.batch, &msg, static_bytes))) } else { TrainError::Failed(format!("bench step: {msg}")) }
     };
     let x = Tensor::f_randn([b, graph.input_channels, h, w], (Kind::Float, device)).map_err(|e| oom(e.to_string(), 0))?;
     let x = if channels_last { runtime::to_channels_last(&x) } else { x };

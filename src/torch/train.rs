@@ -55,7 +55,7 @@ pub enum TrainError {
     /// good checkpoint is kept.
     Diverged { epoch: usize, step: u64, loss: Option<f64>, checkpoint: Option<PathBuf> },
     /// The device ran out of memory (exit 1).
-    OutOfMemory(OomReport),
+    OutOfMemory(Box<OomReport>),
     /// libtorch refused something else, or an output file could not be written (exit 1).
     Failed(String),
 }
@@ -343,19 +343,19 @@ pub fn load_data(source: &DataSource, size: usize, channels: usize, classes: usi
 }
 
 fn lower(spec: &crate::spec::Spec, text: &str, opts: &LowerOptions) -> Result<Graph, TrainError> {
-    crate::ir::lower(spec, opts).map_err(|e| TrainError::Usage(crate::report::diagnostics::render_error(&e, Some(text)).trim_end().to_string()))
+    crate::ir::lower(spec, opts).map_err(|e| TrainError::Usage(crate::report::diagnostics::render_error(&e, Some(text)).trim_end().trim_start_matches("error: ").to_string()))
 }
 
 /// Makes the main output the logits: a trailing softmax is skipped (the loss applies
 /// log-softmax itself).
 pub fn logits_graph(mut g: Graph) -> Graph {
     let main = g.main_output();
-    if matches!(g.nodes[main].op, Op::Softmax) {
-        if let Some(&input) = g.nodes[main].inputs.first() {
-            match g.outputs.iter_mut().find(|o| !o.aux) {
-                Some(o) => o.node = input,
-                None => g.outputs.push(Output { name: "logits".into(), node: input, aux: false }),
-            }
+    if matches!(g.nodes[main].op, Op::Softmax)
+        && let Some(&input) = g.nodes[main].inputs.first()
+    {
+        match g.outputs.iter_mut().find(|o| !o.aux) {
+            Some(o) => o.node = input,
+            None => g.outputs.push(Output { name: "logits".into(), node: input, aux: false }),
         }
     }
     g
@@ -661,7 +661,7 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
 
     // Spec and graph.
     let text = std::fs::read_to_string(&model_req.spec).map_err(|e| TrainError::Usage(format!("{}: {e}", model_req.spec.display())))?;
-    let spec = crate::spec::load_file(&model_req.spec).map_err(|e| TrainError::Usage(crate::report::diagnostics::render_error(&e, Some(&text)).trim_end().to_string()))?;
+    let spec = crate::spec::load_file(&model_req.spec).map_err(|e| TrainError::Usage(crate::report::diagnostics::render_error(&e, Some(&text)).trim_end().trim_start_matches("error: ").to_string()))?;
     let mut opts = model_req.options.clone();
     if let Some(p) = prev {
         // Model options left out on the command line come from the checkpoint.
@@ -684,7 +684,11 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
         (None, Some(p)) => crate::data::parse_data_arg(&p.config.data).map_err(TrainError::Checkpoint)?,
         (None, None) => DataSource::FashionMnist(None),
     };
-    let seed_for_data = req.seed.or(prev.map(|p| p.config.seed)).unwrap_or(0);
+    // The seed is settled first: synthetic data depends on it.
+    let mut req = req.clone();
+    req.seed = Some(req.seed.or(prev.map(|p| p.config.seed)).unwrap_or_else(default_seed));
+    let req = &req;
+    let seed_for_data = req.seed.unwrap_or(0);
     let (ref_h, ref_w) = graph0.reference;
     let split = load_data(&source, ref_h.max(ref_w) as usize, graph0.input_channels as usize, graph0.classes as usize, seed_for_data)?;
     if split.train.n == 0 || split.test.n == 0 {
@@ -751,10 +755,10 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
         total_steps,
         steps_per_epoch,
     };
-    if let Some(p) = prev {
-        if p.steps_per_epoch != steps_per_epoch {
-            return Err(TrainError::Checkpoint(format!("{} steps per epoch now, {} in the checkpoint", steps_per_epoch, p.steps_per_epoch)));
-        }
+    if let Some(p) = prev
+        && p.steps_per_epoch != steps_per_epoch
+    {
+        return Err(TrainError::Checkpoint(format!("{} steps per epoch now, {} in the checkpoint", steps_per_epoch, p.steps_per_epoch)));
     }
 
     // Device set-up, model, optimizer.
@@ -892,7 +896,7 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
                 });
             let (o, correct) = match out {
                 Ok(x) => x,
-                Err(msg) if is_oom(&msg) => return Err(TrainError::OutOfMemory(oom_report(&graph, device, batch, &msg, static_bytes))),
+                Err(msg) if is_oom(&msg) => return Err(TrainError::OutOfMemory(Box::new(oom_report(&graph, device, batch, &msg, static_bytes)))),
                 Err(msg) => return Err(TrainError::Failed(format!("training step {}: {msg}", step + 1))),
             };
             tch::no_grad(|| {
@@ -948,7 +952,7 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
         // Evaluation on the test set.
         obs.evaluating(epoch);
         let (test_loss, test_acc) = evaluate(&st, &pipe, &test_d, batch).map_err(|msg| {
-            if is_oom(&msg) { TrainError::OutOfMemory(oom_report(&graph, device, batch, &msg, static_bytes)) } else { TrainError::Failed(format!("evaluation: {msg}")) }
+            if is_oom(&msg) { TrainError::OutOfMemory(Box::new(oom_report(&graph, device, batch, &msg, static_bytes))) } else { TrainError::Failed(format!("evaluation: {msg}")) }
         })?;
         last_eval = Some((test_loss, test_acc));
         let elapsed = elapsed_before + session_start.elapsed().as_secs_f64();
@@ -1020,7 +1024,7 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
 }
 
 fn oom_or(graph: &Graph, device: Device, batch: usize, msg: &str, static_bytes: u64, what: &str) -> TrainError {
-    if is_oom(msg) { TrainError::OutOfMemory(oom_report(graph, device, batch, msg, static_bytes)) } else { TrainError::Failed(format!("{what}: {}", first_line(msg))) }
+    if is_oom(msg) { TrainError::OutOfMemory(Box::new(oom_report(graph, device, batch, msg, static_bytes))) } else { TrainError::Failed(format!("{what}: {}", first_line(msg))) }
 }
 
 /// Mean cross-entropy and accuracy of the model on a whole split, in eval mode.

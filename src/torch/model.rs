@@ -1,11 +1,11 @@
 //! The network in libtorch, built node by node from the resolved [`Graph`].
 //!
-//! Every node of the graph becomes one [`Layer`], made by a small function per op in the
-//! style of tch's `vision::inception` (`conv`, `batch_norm`, `linear`, ...). Variables are
+//! Every node of the graph becomes one layer, made by a small function per op in the style
+//! of tch's `vision::inception` (`conv`, `batch_norm`, `linear`, ...). Variables are
 //! registered under the node's dotted name split into path components, so the VarStore
-//! names are the node names: `inception_3a.1x1.conv.weight`, `inception_3a.1x1.conv.bn.
-//! running_mean`. Conv and linear layers follow tch's default initialisation; batch norm
-//! follows PyTorch's (weight 1, bias 0), not tch's Uniform(0, 1).
+//! names are the node names: `inception_3a.1x1.conv.weight`,
+//! `inception_3a.1x1.conv.bn.running_mean`. Conv and linear layers follow tch's default
+//! initialisation; batch norm follows PyTorch's (weight 1, bias 0), not tch's Uniform(0, 1).
 //!
 //! The rounding and padding conventions are reproduced exactly as derive computes them
 //! (`Window::apply_numeric` is the reference):
@@ -27,7 +27,7 @@
 use tch::nn::{self, Init, ModuleT};
 use tch::{TchError, Tensor};
 
-use crate::ir::{Graph, NodeId, Op, Output, Pad, Place, Pool, PoolKind};
+use crate::ir::{Graph, NodeId, Op, Output, Pad, Pool, PoolKind};
 use crate::shape::{Window, WindowRounding};
 
 /// One node's module.
@@ -494,11 +494,6 @@ pub fn summary(model: &Model, vs: &nn::VarStore, spec_name: &str) -> String {
         g.reference.1,
         t(g.classes),
     )
-}
-
-/// Whether node `id` belongs to an auxiliary head.
-pub fn is_aux(g: &Graph, id: NodeId) -> bool {
-    matches!(g.nodes[id].place, Place::Aux { .. })
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ pub const SHAPE: &str = "E401";
 /// The VarStore's parameter or buffer total differs from derive's count.
 pub const COUNT: &str = "E402";
 
+/// Input sizes left out, with derive's reason.
+pub type Skipped = Vec<((i64, i64), String)>;
+
 /// One node at one input size.
 #[derive(Debug, Clone)]
 pub struct LayerCheck {
@@ -63,7 +66,7 @@ impl SizeCheck {
 pub struct Report {
     pub checks: Vec<SizeCheck>,
     /// Sizes not checked, with derive's reason.
-    pub skipped: Vec<((i64, i64), String)>,
+    pub skipped: Skipped,
     /// Trainable elements: (VarStore, derive).
     pub params: (i64, i64),
     /// Buffer elements (batch norm running statistics): (VarStore, derive).
@@ -188,7 +191,7 @@ pub fn invalid_reason(g: &Graph, size: (i64, i64)) -> Option<String> {
 /// The sizes to check: the reference, the smallest valid input, and one more (the
 /// reference + 32 where valid, else the nearest other valid size); with the sizes left out
 /// and why.
-pub fn default_sizes(g: &Graph) -> (Vec<(i64, i64)>, Vec<((i64, i64), String)>) {
+pub fn default_sizes(g: &Graph) -> (Vec<(i64, i64)>, Skipped) {
     let mut sizes = Vec::new();
     let mut skipped = Vec::new();
     let reference = g.reference;
@@ -197,9 +200,14 @@ pub fn default_sizes(g: &Graph) -> (Vec<(i64, i64)>, Vec<((i64, i64), String)>) 
         Some(why) => skipped.push((reference, format!("the reference size is invalid: {why}"))),
     }
     let bump = |s: (i64, i64), d: i64| (s.0 + d, s.1 + d);
-    // The smallest input derive reports, or the first valid one above it.
+    // The smallest input derive reports (its H and W are found separately, so check the
+    // pair), or the first valid one above it.
     let min = check::min_input(g);
     let limit = 4096;
+    if min.0 < 1 || min.1 < 1 {
+        skipped.push((min, "derive finds no valid input size near the layers' bound".into()));
+        return (sizes, skipped);
+    }
     match invalid_reason(g, min) {
         None => {
             if !sizes.contains(&min) {
@@ -210,10 +218,10 @@ pub fn default_sizes(g: &Graph) -> (Vec<(i64, i64)>, Vec<((i64, i64), String)>) 
             let found = (1..limit).map(|d| bump(min, d)).find(|s| invalid_reason(g, *s).is_none());
             let also = found.map(|s| format!("; the smallest valid input is {}", hw(s))).unwrap_or_default();
             skipped.push((min, format!("derive's smallest input is invalid: {why}{also}")));
-            if let Some(s) = found {
-                if !sizes.contains(&s) {
-                    sizes.push(s);
-                }
+            if let Some(s) = found
+                && !sizes.contains(&s)
+            {
+                sizes.push(s);
             }
         }
     }
@@ -278,15 +286,15 @@ fn shape_diagnostics(g: &Graph, c: &SizeCheck) -> Vec<Diagnostic> {
                 .arithmetic(format!("{context}: {} ({})", f.name, n.op.describe())),
         );
     }
-    if let Some((real, derived)) = c.aux_outputs {
-        if real != derived {
-            out.push(Diagnostic::new(
-                Severity::Error,
-                SHAPE,
-                Loc::default(),
-                format!("a training-mode forward returns {real} auxiliary outputs in libtorch, derive has {derived}"),
-            ));
-        }
+    if let Some((real, derived)) = c.aux_outputs
+        && real != derived
+    {
+        out.push(Diagnostic::new(
+            Severity::Error,
+            SHAPE,
+            Loc::default(),
+            format!("a training-mode forward returns {real} auxiliary outputs in libtorch, derive has {derived}"),
+        ));
     }
     out
 }
@@ -321,12 +329,13 @@ pub fn verify(graph: &Graph, sizes: &[(i64, i64)], batch: i64) -> Result<Report,
             let (outs, failure) = model.forward_partial(&x, false);
             let mut c = SizeCheck { size: *s, batch, train: false, layers: compare(graph, &outs, *s, batch), failure, aux_outputs: None };
             // forward() and forward_all() agree on the logits.
-            if i == 0 && c.failure.is_none() {
-                if let Ok((logits, aux)) = model.try_forward(&x, false) {
-                    let main = &outs[graph.main_output()];
-                    if logits.size() != main.size() || !logits.allclose(main, 1e-5, 1e-6, false) || !aux.is_empty() {
-                        c.failure = Some(ForwardError { node: graph.main_output(), name: graph.nodes[graph.main_output()].name.clone(), message: "forward() and forward_all() disagree on the logits".into() });
-                    }
+            if i == 0
+                && c.failure.is_none()
+                && let Ok((logits, aux)) = model.try_forward(&x, false)
+            {
+                let main = &outs[graph.main_output()];
+                if logits.size() != main.size() || !logits.allclose(main, 1e-5, 1e-6, false) || !aux.is_empty() {
+                    c.failure = Some(ForwardError { node: graph.main_output(), name: graph.nodes[graph.main_output()].name.clone(), message: "forward() and forward_all() disagree on the logits".into() });
                 }
             }
             diagnostics.extend(shape_diagnostics(graph, &c));

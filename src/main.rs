@@ -198,6 +198,7 @@ struct TrainArgs {
     checkpoint_every: Option<u64>,
 }
 
+#[cfg(feature = "torch")]
 fn flag_pair(on: bool, off: bool) -> Option<bool> {
     if on {
         Some(true)
@@ -494,12 +495,6 @@ fn run_build(a: &BuildArgs) -> u8 {
         }
     }
     code
-}
-
-#[cfg(not(feature = "torch"))]
-fn run_train(_: &BuildArgs) -> u8 {
-    eprintln!("archcheck was built without libtorch; run scripts/setup-torch.sh (builds with --features torch)");
-    2
 }
 
 #[cfg(not(feature = "torch"))]

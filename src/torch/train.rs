@@ -565,7 +565,7 @@ impl Stepper {
 /// Whether a libtorch message reports exhausted memory.
 pub fn is_oom(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("out of memory") || m.contains("can't allocate memory") || m.contains("cannot allocate memory")
+    m.contains("out of memory") || m.contains("not enough memory") || m.contains("can't allocate memory") || m.contains("cannot allocate memory")
 }
 
 /// Parses "... total capacity of 79.11 GiB ..." from a CUDA OOM message.
@@ -589,10 +589,11 @@ fn parse_capacity(message: &str) -> Option<u64> {
 /// activations, measured (peak) and predicted (derive), taking the smaller.
 pub fn oom_report(graph: &Graph, device: Device, batch: usize, message: &str, static_bytes: u64) -> OomReport {
     let predicted = crate::count::costs(graph, batch as i64).1.training_bytes;
-    let (peak, capacity) = match device {
-        Device::Cuda(i) => (runtime::cuda_max_memory_allocated(i), parse_capacity(message)),
-        _ => (0, None),
+    let peak = match device {
+        Device::Cuda(i) => runtime::cuda_max_memory_allocated(i),
+        _ => 0,
     };
+    let capacity = parse_capacity(message);
     let suggested = capacity.and_then(|cap| {
         let usable = (cap as f64 * 0.9 - static_bytes as f64).max(0.0);
         // At least what was in use when it failed, per image.
@@ -787,6 +788,15 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
         elapsed_before = l.state.elapsed_s;
         metrics_so_far = l.state.metrics.clone();
         last_checkpoint = Some(l.dir.clone());
+        // Temporary files of atomic writes a kill interrupted.
+        if let Ok(rd) = std::fs::read_dir(&req.out) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(".tmp-") || (name.starts_with('.') && name.contains(".tmp-")) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         // metrics.jsonl may hold lines written after the checkpoint: rewrite it from the
         // checkpoint so it continues without duplicates.
         let mut text = String::new();
@@ -1057,4 +1067,33 @@ pub fn read_weights(path: &Path) -> Result<BTreeMap<String, Tensor>, String> {
 /// For tests and tools: the dataset a run would train on.
 pub fn dataset_fingerprint(d: &Dataset) -> String {
     data::fingerprint(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CUDA_OOM: &str = "CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.19 GiB of which 1.05 GiB is free. Including non-PyTorch memory, this process has 78.13 GiB memory in use.";
+
+    #[test]
+    fn oom_messages_are_recognised() {
+        assert!(is_oom(CUDA_OOM));
+        assert!(is_oom("[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: not enough memory: you tried to allocate 1099511627776 bytes."));
+        assert!(!is_oom("Given input size: (1024x2x2). Calculated output size: (1024x-4x-4). Output size is too small"));
+        assert_eq!(parse_capacity(CUDA_OOM), Some((79.19 * (1u64 << 30) as f64) as u64));
+        assert_eq!(parse_capacity("no capacity here"), None);
+    }
+
+    #[test]
+    fn oom_report_suggests_a_smaller_batch() {
+        let spec = crate::spec::load_file(Path::new("specs/googlenet_bn.yaml")).unwrap();
+        let g = crate::ir::lower(&spec, &LowerOptions { variant: Some("caffe".into()), ..LowerOptions::default() }).unwrap();
+        let r = oom_report(&g, Device::Cpu, 4096, CUDA_OOM, 1 << 30);
+        assert!(r.predicted_training_bytes > 0);
+        // No CUDA peak on the CPU: the suggestion comes from derive's prediction alone.
+        let b = r.suggested_batch.expect("a suggestion");
+        assert!(b < 4096 && b % 8 == 0, "{b}");
+        let text = TrainError::OutOfMemory(Box::new(r)).to_string();
+        assert!(text.contains("derive predicts") && text.contains("--batch"), "{text}");
+    }
 }

@@ -5,9 +5,11 @@
 //! autocast, channels-last layout and CUDA peak-memory statistics. Model code lives
 //! elsewhere.
 
+pub mod bench;
 pub mod export;
 pub mod model;
 pub mod runtime;
+pub mod train;
 pub mod verify;
 
 pub use runtime::{

@@ -281,6 +281,12 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     let (h, w) = opts.input.unwrap_or((spec.input.height, spec.input.width));
     let classes = to_i64(opts.classes.unwrap_or(spec.classes));
     let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (to_i64(h), to_i64(w)), names: Default::default() };
+    // Growing the node list by doubling copies every node and touches twice the memory; a
+    // long table is allocation-bound, so reserve generously up front. Capacity that is never
+    // written costs only address space (its pages are never touched), so over-estimating
+    // the nodes per row is cheap; the name map is sized for a few nodes per row.
+    b.nodes.reserve(spec.rows.len().saturating_mul(16).saturating_add(64));
+    b.names.reserve(spec.rows.len().saturating_mul(4).saturating_add(64));
     let input = b.add("input".into(), Op::Input { channels: to_i64(spec.input.channels) }, vec![], &Place::Input, false, spec.input.loc)?;
     let mut vars: IndexMap<String, Lit> = spec.vars.clone();
     if let Some(v) = variant {

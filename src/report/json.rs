@@ -1,7 +1,8 @@
 //! The JSON report. Schema `archcheck.derive/1`, documented in docs/json.md; fields are only
 //! ever added within a schema version.
 
-use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
 use super::{layer_lines, place_label, printed_output, row_status};
@@ -38,8 +39,8 @@ struct Report<'a> {
     classes: i64,
     conventions: Value,
     outputs: Vec<Value>,
-    layers: Vec<Layer>,
-    rows: Vec<Value>,
+    layers: Layers<'a>,
+    rows: Rows<'a>,
     totals: Value,
     constraints: Value,
     diagnostics: Vec<Value>,
@@ -59,52 +60,8 @@ pub fn write(d: &Derivation, exit_code: i32, w: impl std::io::Write) -> serde_js
 fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
     let g = &d.graph;
     let (rh, rw) = g.reference;
-    let layers: Vec<Layer> = layer_lines(d, 1, g.nodes.len())
-        .into_iter()
-        .map(|l| {
-            let n = &g.nodes[l.node];
-            let (row, branch) = match &n.place {
-                Place::Row { row, branch } => (Some(d.spec.rows[*row].label.clone()), branch.clone()),
-                Place::After { row } => (Some(d.spec.rows[*row].label.clone()), None),
-                _ => (None, None),
-            };
-            Layer {
-                name: n.name.clone(),
-                op: n.op.describe(),
-                place: place_label(d, l.node),
-                row,
-                branch,
-                shape: n.shape.at(rh, rw),
-                symbolic: n.shape.symbolic(),
-                params: l.params,
-                buffers: l.nodes.iter().map(|i| d.per_node[*i].buffers).sum(),
-                macs: l.macs,
-                nodes: l.nodes.iter().map(|i| g.nodes[*i].name.clone()).collect(),
-            }
-        })
-        .collect();
-    let rows: Vec<Value> = g
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, span)| {
-            let rc = crate::count::row_cost(g, &d.per_node, i);
-            let n = &g.nodes[span.output];
-            json!({
-                "label": d.spec.rows[i].label,
-                "name": d.spec.rows[i].name,
-                "template": span.template,
-                "printed": g.row_cells[i].iter().map(|(k, c)| (k.clone(), Value::String(c.text.clone()))).collect::<serde_json::Map<_, _>>(),
-                "printed_output": printed_output(d, i),
-                "shape": n.shape.at(rh, rw),
-                "symbolic": n.shape.symbolic(),
-                "depth": crate::count::depth_between(g, span.input, span.output),
-                "params": rc.params,
-                "macs": rc.macs,
-                "status": row_status(d, i),
-            })
-        })
-        .collect();
+    let layers = Layers(d, layer_lines(d, 1, g.nodes.len()));
+    let rows = Rows(d);
     let concat: Vec<Value> = g
         .concat_mismatches
         .iter()
@@ -144,5 +101,104 @@ fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
         }),
         diagnostics,
         summary: json!({"errors": d.errors(), "warnings": d.warnings(), "notes": d.diagnostics.len() - d.errors() - d.warnings(), "exit_code": exit_code}),
+    }
+}
+
+// The layer and row lists hold one entry per node or row: on a 10,000-row table that is
+// 100,000 layers. They are serialized as they are built, one at a time, instead of being
+// collected (as structs or `Value`s) first, which doubled the memory the report touched. The
+// fields and their order are those of `Layer` and of the former `json!` row object, so the
+// text is unchanged.
+
+/// The displayed layers, serialized one by one.
+struct Layers<'a>(&'a Derivation, Vec<super::LayerLine>);
+
+impl Serialize for Layers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (d, lines) = (self.0, &self.1);
+        let g = &d.graph;
+        let (rh, rw) = g.reference;
+        let mut seq = s.serialize_seq(Some(lines.len()))?;
+        for l in lines {
+            let n = &g.nodes[l.node];
+            let (row, branch) = match &n.place {
+                Place::Row { row, branch } => (Some(d.spec.rows[*row].label.clone()), branch.clone()),
+                Place::After { row } => (Some(d.spec.rows[*row].label.clone()), None),
+                _ => (None, None),
+            };
+            seq.serialize_element(&Layer {
+                name: n.name.clone(),
+                op: n.op.describe(),
+                place: place_label(d, l.node),
+                row,
+                branch,
+                shape: n.shape.at(rh, rw),
+                symbolic: n.shape.symbolic(),
+                params: l.params,
+                buffers: l.nodes.iter().map(|i| d.per_node[*i].buffers).sum(),
+                macs: l.macs,
+                nodes: l.nodes.iter().map(|i| g.nodes[*i].name.clone()).collect(),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// One row of the table, in the field order of the report.
+#[derive(Serialize)]
+struct Row<'a> {
+    label: &'a str,
+    name: &'a str,
+    template: &'a str,
+    printed: Printed<'a>,
+    printed_output: Option<String>,
+    shape: Vec<i64>,
+    symbolic: String,
+    depth: i64,
+    params: i64,
+    macs: i64,
+    status: String,
+}
+
+/// A row's printed cells: column → text.
+struct Printed<'a>(&'a indexmap::IndexMap<String, crate::spec::Cell>);
+
+impl Serialize for Printed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, c) in self.0 {
+            m.serialize_entry(k, &c.text)?;
+        }
+        m.end()
+    }
+}
+
+/// The rows, serialized one by one.
+struct Rows<'a>(&'a Derivation);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let g = &d.graph;
+        let (rh, rw) = g.reference;
+        let mut seq = s.serialize_seq(Some(g.rows.len()))?;
+        for (i, span) in g.rows.iter().enumerate() {
+            let rc = crate::count::row_cost(g, &d.per_node, i);
+            let n = &g.nodes[span.output];
+            seq.serialize_element(&Row {
+                label: &d.spec.rows[i].label,
+                name: &d.spec.rows[i].name,
+                template: &span.template,
+                printed: Printed(&g.row_cells[i]),
+                printed_output: printed_output(d, i),
+                shape: n.shape.at(rh, rw),
+                symbolic: n.shape.symbolic(),
+                depth: crate::count::depth_between(g, span.input, span.output),
+                params: rc.params,
+                macs: rc.macs,
+                status: row_status(d, i),
+            })?;
+        }
+        seq.end()
     }
 }

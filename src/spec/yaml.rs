@@ -80,16 +80,51 @@ fn key_of(path: &[Seg]) -> PathKey {
 /// under the path of their value.
 #[derive(Debug, Default, Clone)]
 pub struct Marks {
-    values: HashMap<PathKey, Loc>,
-    keys: HashMap<PathKey, Loc>,
+    values: HashMap<PathKey, Loc, KeyHash>,
+    keys: HashMap<PathKey, Loc, KeyHash>,
     /// Values written in quotes: their text starts one column after the node.
-    quoted: std::collections::HashSet<PathKey>,
+    quoted: std::collections::HashSet<PathKey, KeyHash>,
+}
+
+/// Path keys are already FNV hashes of the path, so hashing them again with SipHash (the
+/// default) only costs time: a spec of 10,000 rows records and looks up ~100,000 of them.
+/// One multiply spreads the FNV bits over the whole word for the table's bucket and tag bits.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHash;
+
+impl std::hash::BuildHasher for KeyHash {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed here; fold anything else in FNV-style to stay correct.
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, k: u64) {
+        self.0 = (self.0 ^ k).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(26);
+    }
 }
 
 impl Marks {
     /// The position of the value at `path`, or of its nearest recorded ancestor (a value
     /// reached through an alias is recorded at the alias).
     pub fn value(&self, path: &[Seg]) -> Loc {
+        // The path itself is nearly always recorded: try it before building the prefixes.
+        if let Some(l) = self.values.get(&key_of(path)) {
+            return *l;
+        }
         let mut prefixes = Vec::with_capacity(path.len() + 1);
         prefixes.push(ROOT);
         for seg in path {

@@ -34,8 +34,25 @@ pub fn load_file(path: &std::path::Path) -> Result<Spec, SpecError> {
 
 /// Validates a spec given as text; `file` names it in messages.
 pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
-    let marks = yaml::marks(text).map_err(|e| SpecError { file: file.into(), loc: e.loc, message: e.message })?;
-    let raw: SpecFile = serde_yaml::from_str(text).map_err(|e| {
+    // Positions and the typed skeleton come from two parsers; on two cores they run side by
+    // side. Only without anchors, though: marks() is what bounds alias expansion, so a file
+    // with aliases must pass it before serde_yaml expands anything.
+    // An anchor is '&' followed by its name; "Ioffe & Szegedy" is not one.
+    let has_anchor = text.as_bytes().windows(2).any(|w| w[0] == b'&' && !w[1].is_ascii_whitespace());
+    let (marks, typed) = if has_anchor {
+        let marks = yaml::marks(text);
+        let typed = if marks.is_ok() { Some(serde_yaml::from_str::<SpecFile>(text)) } else { None };
+        (marks, typed)
+    } else {
+        std::thread::scope(|scope| {
+            let typed = scope.spawn(|| serde_yaml::from_str::<SpecFile>(text));
+            let marks = yaml::marks(text);
+            (marks, typed.join().ok())
+        })
+    };
+    let marks = marks.map_err(|e| SpecError { file: file.into(), loc: e.loc, message: e.message })?;
+    let typed = typed.ok_or_else(|| SpecError { file: file.into(), loc: Loc::default(), message: "the YAML parser stopped unexpectedly".into() })?;
+    let raw: SpecFile = typed.map_err(|e| {
         let loc = e.location().map(|l| Loc { line: l.line(), col: l.column() }).unwrap_or_default();
         let mut message = e.to_string();
         if let Some(i) = message.find(" at line ") {

@@ -4,7 +4,7 @@ use crate::count::{depth_between, row_cost, NodeCost};
 use crate::diag::{code, Diagnostic, Reading, Severity};
 use crate::ir::{self, Graph, LowerOptions, NodeId, Op, Pad, Place};
 use crate::shape::{agreement, Agreement, Axis, Dim, Shape, WindowRounding};
-use crate::spec::{Cell, ColumnKind, Loc, Patch, Quantity, Spec, Value};
+use crate::spec::{Cell, ColumnKind, Patch, Quantity, Spec, Value};
 
 /// (C, H, W) of a shape at the reference; a vector of F reads as 1×1×F like the tables print it.
 fn chw(s: &Shape, reference: (i64, i64)) -> (i64, i64, i64) {
@@ -162,8 +162,8 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
         let row = &spec.rows[i];
         let cells = &g.row_cells[i];
         let derived = chw(&g.nodes[span.output].shape, reference);
-        if let (Some(col), true) = (&output_col, at_reference) {
-            if let Some((pc, ph, pw)) = cells.get(col).and_then(printed_size) {
+        if let (Some(col), true) = (&output_col, at_reference)
+            && let Some((pc, ph, pw)) = cells.get(col).and_then(printed_size) {
                 let cell = &cells[col];
                 // A classifier row prints the paper's class count; --classes changes it on purpose.
                 let reclassed = opts.classes.is_some_and(|k| k as i64 == derived.0 && pc == spec.classes as i64);
@@ -205,9 +205,8 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
                     }
                 }
             }
-        }
-        if let Some(col) = &depth_col {
-            if let Some(Value::Count(pd)) = cells.get(col).map(|c| &c.value) {
+        if let Some(col) = &depth_col
+            && let Some(Value::Count(pd)) = cells.get(col).map(|c| &c.value) {
                 let dd = depth_between(g, span.input, span.output);
                 if *pd as i64 != dd {
                     let layers: Vec<String> = (span.first..span.end).filter(|id| g.nodes[*id].weight_layer).map(|id| g.nodes[id].op.describe()).collect();
@@ -219,7 +218,6 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
                     );
                 }
             }
-        }
         let rc = row_cost(g, per, i);
         for (col, derived_n, code, what) in [(&params_col, rc.params, code::PARAMS, "parameters"), (&ops_col, rc.macs, code::OPS, "multiply-adds")] {
             let Some(col) = col else { continue };
@@ -428,9 +426,4 @@ pub fn reference_violation(g: &Graph) -> Option<(NodeId, String)> {
         }
     }
     None
-}
-
-#[allow(dead_code)]
-fn loc_of(g: &Graph, id: NodeId) -> Loc {
-    g.nodes[id].loc
 }

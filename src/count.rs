@@ -110,10 +110,10 @@ pub fn costs(g: &Graph, batch: i64) -> (Vec<NodeCost>, Totals) {
 pub fn row_cost(g: &Graph, per: &[NodeCost], row: usize) -> NodeCost {
     let span = &g.rows[row];
     let mut c = NodeCost::default();
-    for i in span.first..span.end {
-        c.params = c.params.saturating_add(per[i].params);
-        c.buffers = c.buffers.saturating_add(per[i].buffers);
-        c.macs = c.macs.saturating_add(per[i].macs);
+    for n in &per[span.first..span.end] {
+        c.params = c.params.saturating_add(n.params);
+        c.buffers = c.buffers.saturating_add(n.buffers);
+        c.macs = c.macs.saturating_add(n.macs);
     }
     c.output_elements = per[span.output].output_elements;
     c

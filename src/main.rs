@@ -288,7 +288,8 @@ fn run_derive(model: &ModelArgs, batch: i64, format: Format, strict: bool) -> u8
         Format::Table => print!("{}", report::table::render(&d, &text)),
         Format::Json => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            if report::json::write(&d, i32::from(code), &mut out).and_then(|_| Ok(writeln!(out).and_then(|_| out.flush()))).is_err() {
+            let written = report::json::write(&d, i32::from(code), &mut out).is_ok() && writeln!(out).and_then(|_| out.flush()).is_ok();
+            if !written {
                 return 2;
             }
         }

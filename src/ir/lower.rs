@@ -229,11 +229,10 @@ impl Builder<'_> {
                     if total > 1 { format!("{stem}{k}") } else { stem.to_string() }
                 }
             };
-            if let Some(c) = &l.cond {
-                if !ctx.holds(c) {
+            if let Some(c) = &l.cond
+                && !ctx.holds(c) {
                     continue;
                 }
-            }
             let name = if scope.is_empty() { local } else { format!("{scope}.{local}") };
             cur = self.layer(ctx, l, cur, name, place)?;
         }
@@ -246,11 +245,10 @@ impl Builder<'_> {
             TemplateBody::Branches(bs) => {
                 let mut ends = Vec::new();
                 for b in bs {
-                    if let Some(c) = &b.cond {
-                        if !ctx.holds(c) {
+                    if let Some(c) = &b.cond
+                        && !ctx.holds(c) {
                             continue;
                         }
-                    }
                     let place = Place::Row { row, branch: Some(b.name.clone()) };
                     ends.push(self.layers(ctx, &b.layers, input, &format!("{prefix}.{}", b.name), &place)?);
                 }
@@ -308,12 +306,11 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
         let out = b.template(&ctx, template, cur, i, &row.name)?;
         rows.push(RowSpan { row: i, input: cur, output: out, first, end: b.nodes.len(), template: tname });
         cur = out;
-        if let Some(o) = over {
-            if !o.insert_after.is_empty() {
+        if let Some(o) = over
+            && !o.insert_after.is_empty() {
                 let ctx = Ctx { file: &spec.file, cells: &cells, vars: &row_vars, classes, what: format!("the layers after '{}'", row.label) };
                 cur = b.layers(&ctx, &o.insert_after, cur, &format!("{}_after", row.name), &Place::After { row: i })?;
             }
-        }
         row_cells.push(cells);
         if !opts.no_aux {
             let heads = variant.map(|v| &v.aux_heads).unwrap_or(&spec.aux_heads);

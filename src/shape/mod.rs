@@ -89,7 +89,6 @@ fn windows(kernel: (i64, i64), stride: (i64, i64), pad: Pad, rounding: WindowRou
 
 /// Applies windows to a map, collecting the requirement that each window fits.
 fn apply(
-    c: i64,
     h: Dim,
     w: Dim,
     wins: (Window, Window),
@@ -116,7 +115,6 @@ fn apply(
         }
         dims[i] = d.window(win)?;
     }
-    let _ = c;
     Ok(Shape::Map { c: out_c, h: dims[0], w: dims[1] })
 }
 
@@ -139,25 +137,23 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
                     conv.groups, conv.out
                 )));
             }
-            if let Pad::Explicit(ph, pw) = conv.pad {
-                if ph < 0 || pw < 0 {
+            if let Pad::Explicit(ph, pw) = conv.pad
+                && (ph < 0 || pw < 0) {
                     return Err(msg("padding must not be negative"));
                 }
-            }
-            apply(c, h, w, windows(conv.kernel, conv.stride, conv.pad, WindowRounding::Floor), conv.out, &mut reqs)?
+            apply(h, w, windows(conv.kernel, conv.stride, conv.pad, WindowRounding::Floor), conv.out, &mut reqs)?
         }
         Op::Pool(p) => {
             let (c, h, w) = map(first.expect("pool has an input"))?;
-            if let Pad::Explicit(ph, pw) = p.pad {
-                if ph < 0 || pw < 0 || ph.saturating_mul(2) > p.kernel.0 || pw.saturating_mul(2) > p.kernel.1 {
+            if let Pad::Explicit(ph, pw) = p.pad
+                && (ph < 0 || pw < 0 || ph.saturating_mul(2) > p.kernel.0 || pw.saturating_mul(2) > p.kernel.1) {
                     return Err(msg(format!(
                         "pool padding {ph}×{pw} must be at most half the kernel {}×{} (PyTorch and Caffe both require it)",
                         p.kernel.0, p.kernel.1
                     )));
                 }
-            }
             let rounding = p.rounding;
-            apply(c, h, w, windows(p.kernel, p.stride, p.pad, rounding), c, &mut reqs)?
+            apply(h, w, windows(p.kernel, p.stride, p.pad, rounding), c, &mut reqs)?
         }
         Op::AdaptiveAvgPool { size } => {
             let (c, h, w) = map(first.expect("pool has an input"))?;

@@ -225,7 +225,7 @@ impl Loader<'_> {
                 Value::Mapping(_) => {
                     let b: BatchNorm = serde_yaml::from_value(bn.clone())
                         .map_err(|e| self.err(self.r.at(&bp), format!("batch_norm: {e}")))?;
-                    if !(b.eps > 0.0 && b.eps.is_finite()) || !(0.0..=1.0).contains(&b.momentum) {
+                    if !(b.eps > 0.0 && b.eps.is_finite() && (0.0..=1.0).contains(&b.momentum)) {
                         return Err(self.err(self.r.at(&bp), format!("batch_norm needs eps > 0 and momentum in [0, 1], found eps {} and momentum {}", b.eps, b.momentum)));
                     }
                     Some(b)
@@ -254,12 +254,11 @@ impl Loader<'_> {
         let mut out = IndexMap::new();
         for (k, v) in raw {
             let vp = join(p.to_vec(), k.as_str());
-            if let Some(d) = declared {
-                if !d.contains_key(k) {
+            if let Some(d) = declared
+                && !d.contains_key(k) {
                     let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
                     return Err(self.err(self.r.marks.key(&vp), format!("unknown var '{k}', the spec declares: {}", known.join(", "))));
                 }
-            }
             out.insert(k.clone(), self.r.lit(v, &vp)?);
         }
         Ok(out)
@@ -512,12 +511,11 @@ impl Loader<'_> {
                 cells.insert(c.clone(), cell);
             }
             let row_vars = self.vars(&o.vars, &join(op.clone(), "vars"), Some(&spec.vars))?;
-            if let Some(t) = &o.template {
-                if !templates.contains_key(t) {
+            if let Some(t) = &o.template
+                && !templates.contains_key(t) {
                     let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
                     return Err(self.err(self.r.at(&join(op.clone(), "template")), format!("unknown template '{t}', the variant's templates are: {}", known.join(", "))));
                 }
-            }
             let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;
             self.check_layers(&insert_after, spec, None)?;
             rows.insert(idx, RowOverride { cells, vars: row_vars, template: o.template.clone(), insert_after, loc: oloc });

@@ -218,17 +218,15 @@ impl Recorder {
     }
 
     fn scalar(&mut self, value: String, quoted: bool, anchor: usize, at: Loc) {
-        if let Some(Frame::Map { pending_key, path, size, .. }) = self.stack.last_mut() {
-            if pending_key.is_none() {
+        if let Some(Frame::Map { pending_key, path, size, .. }) = self.stack.last_mut()
+            && pending_key.is_none() {
                 // yaml-rust2 marks a block mapping at the ':' after its first key: the
                 // mapping starts at that key.
-                if *size == 1 {
-                    if let Some(l) = self.marks.values.get_mut(path) {
-                        if (at.line, at.col) < (l.line, l.col) {
+                if *size == 1
+                    && let Some(l) = self.marks.values.get_mut(path)
+                        && (at.line, at.col) < (l.line, l.col) {
                             *l = at;
                         }
-                    }
-                }
                 let p = step_key(*path, &value);
                 *pending_key = Some((value.clone(), at));
                 if self.marks.keys.contains_key(&p) {
@@ -237,7 +235,6 @@ impl Recorder {
                 self.marks.keys.insert(p, at);
                 return;
             }
-        }
         if let Some(p) = self.place() {
             if quoted {
                 self.marks.quoted.insert(p);

@@ -105,21 +105,7 @@ pub fn printed_output(d: &Derivation, row: usize) -> Option<String> {
 /// The symbolic shape with the batch: `N×576×ceil(H/16)×ceil(W/16)`.
 pub fn symbolic_with_batch(s: &crate::shape::Shape) -> String {
     match s {
-        crate::shape::Shape::Map { c, h, w } => format!("N×{c}×{}×{}", paren(&h.to_string()), paren(&w.to_string())),
+        crate::shape::Shape::Map { .. } => format!("N×{}", s.symbolic()),
         crate::shape::Shape::Flat { features } => format!("N×{features}"),
     }
-}
-
-/// Parenthesises a form with a top-level + or -, so that `×` binds as read.
-pub fn paren(s: &str) -> String {
-    let mut depth = 0;
-    for ch in s.chars() {
-        match ch {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            '+' | '-' if depth == 0 => return format!("({s})"),
-            _ => {}
-        }
-    }
-    s.to_string()
 }

@@ -40,13 +40,28 @@ impl Shape {
         }
     }
 
-    /// `576×floor(H/16)×floor(W/16)`.
+    /// `576×floor(H/16)×floor(W/16)`; a form with a top-level sum is parenthesised:
+    /// `1024×(ceil(H/32) - 6)×(ceil(W/32) - 6)`.
     pub fn symbolic(&self) -> String {
         match self {
-            Shape::Map { c, h, w } => format!("{c}×{h}×{w}"),
+            Shape::Map { c, h, w } => format!("{c}×{}×{}", paren(&h.to_string()), paren(&w.to_string())),
             Shape::Flat { features } => format!("{features}"),
         }
     }
+}
+
+/// Parenthesises a form with a top-level + or -, so that `×` binds as read.
+pub fn paren(s: &str) -> String {
+    let mut depth = 0;
+    for ch in s.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            '+' | '-' if depth == 0 => return format!("({s})"),
+            _ => {}
+        }
+    }
+    s.to_string()
 }
 
 /// What an op requires of its input size for the op to be valid.

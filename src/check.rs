@@ -160,7 +160,7 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
     let mut ambiguous_rows = Vec::new();
     for (i, span) in g.rows.iter().enumerate() {
         let row = &spec.rows[i];
-        let cells = &g.row_cells[i];
+        let cells = g.row_cells(spec, i);
         let derived = chw(&g.nodes[span.output].shape, reference);
         if let (Some(col), true) = (&output_col, at_reference)
             && let Some((pc, ph, pw)) = cells.get(col).and_then(printed_size) {
@@ -176,10 +176,10 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
                         d.arithmetic = Some(format!("{}; {note}", d.arithmetic.unwrap_or_default()));
                         if i > 0 {
                             let prev = &spec.rows[i - 1];
-                            let prev_printed = g.row_cells[i - 1].get(col).and_then(printed_size);
+                            let prev_printed = g.row_cells(spec, i - 1).get(col).and_then(printed_size);
                             let prev_derived = chw(&g.nodes[g.rows[i - 1].output].shape, reference).0;
                             if let Some((ppc, _, _)) = prev_printed.filter(|p| p.0 != prev_derived) {
-                                d = d.related(g.row_cells[i - 1][col].loc, format!("{} derives {prev_derived} channels where the table prints {ppc}", prev.label));
+                                d = d.related(g.row_cells(spec, i - 1)[col].loc, format!("{} derives {prev_derived} channels where the table prints {ppc}", prev.label));
                                 d.help = Some(format!("the printed {pc} follows from {}'s printed {ppc}; fix {} first", prev.label, prev.label));
                             }
                         }
@@ -241,7 +241,7 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
     // Each row against the previous row's printed output.
     if let (Some(col), true) = (&output_col, at_reference) {
         for i in 1..g.rows.len() {
-            let (Some(prev), Some(this)) = (g.row_cells[i - 1].get(col).and_then(printed_size), g.row_cells[i].get(col).and_then(printed_size)) else { continue };
+            let (Some(prev), Some(this)) = (g.row_cells(spec, i - 1).get(col).and_then(printed_size), g.row_cells(spec, i).get(col).and_then(printed_size)) else { continue };
             if ambiguous_rows.contains(&(i - 1)) || ambiguous_rows.contains(&i) || g.rows[i].input != g.rows[i - 1].output {
                 continue;
             }
@@ -252,10 +252,10 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
             if chan_unexplained || spatial_unexplained {
                 let (pr, tr) = (&spec.rows[i - 1], &spec.rows[i]);
                 out.push(
-                    Diagnostic::new(Severity::Error, code::DISCONTINUITY, g.row_cells[i][col].loc, format!("{} prints {}, but fed {}'s printed {} it outputs {}", tr.label, size_text(this.0, this.1, this.2), pr.label, size_text(prev.0, prev.1, prev.2), size_text(local.0, local.1, local.2)))
+                    Diagnostic::new(Severity::Error, code::DISCONTINUITY, g.row_cells(spec, i)[col].loc, format!("{} prints {}, but fed {}'s printed {} it outputs {}", tr.label, size_text(this.0, this.1, this.2), pr.label, size_text(prev.0, prev.1, prev.2), size_text(local.0, local.1, local.2)))
                         .at(&tr.label, col)
                         .values(size_text(this.0, this.1, this.2), size_text(local.0, local.1, local.2))
-                        .related(g.row_cells[i - 1][col].loc, format!("{}'s printed output", pr.label)),
+                        .related(g.row_cells(spec, i - 1)[col].loc, format!("{}'s printed output", pr.label)),
                 );
             }
         }
@@ -305,7 +305,7 @@ pub fn describe_agreement(a: &Agreement, axis: Axis) -> String {
 /// contradicts itself at that row; say what each reading implies for the next row.
 fn stride_reading(spec: &Spec, g: &Graph, opts: &LowerOptions, i: usize, patch_col: Option<&str>, printed: (i64, i64), out_col: &str) -> Option<Diagnostic> {
     let patch_col = patch_col?;
-    let cell = g.row_cells[i].get(patch_col)?;
+    let cell = g.row_cells(spec, i).get(patch_col)?;
     let Value::Patch(p) = &cell.value else { return None };
     let stride = p.stride.filter(|s| *s > 1)?;
     let alt_patch = Patch { kernel: p.kernel, stride: None };
@@ -325,7 +325,7 @@ fn stride_reading(spec: &Spec, g: &Graph, opts: &LowerOptions, i: usize, patch_c
     }
     let row = &spec.rows[i];
     let next = spec.rows.get(i + 1);
-    let next_printed = next.and_then(|_| g.row_cells[i + 1].get(out_col)).and_then(printed_size);
+    let next_printed = next.and_then(|_| g.row_cells(spec, i + 1).get(out_col)).and_then(printed_size);
     let implies = |graph: &Graph| -> String {
         match (next, next_printed) {
             (Some(n), Some((_, nh, nw))) => {
@@ -342,7 +342,7 @@ fn stride_reading(spec: &Spec, g: &Graph, opts: &LowerOptions, i: usize, patch_c
     let mut d = Diagnostic::new(
         Severity::Error,
         code::AMBIGUOUS_STRIDE,
-        g.row_cells[i][out_col].loc,
+        g.row_cells(spec, i)[out_col].loc,
         format!("{} prints stride {stride} and an output of {}×{}; with the stride it outputs {}×{}", row.label, printed.0, printed.1, with.1, with.2),
     )
     .at(&row.label, out_col)

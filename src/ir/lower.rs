@@ -2,6 +2,8 @@
 //! cells, conv layers become conv → batch norm → ReLU as the conventions say, and every node
 //! gets its symbolic shape as it is added.
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
 
 use super::eval::{Ctx, Val};
@@ -33,7 +35,15 @@ struct Builder<'a> {
     constraints: Vec<Constraint>,
     mismatches: Vec<ConcatMismatch>,
     reference: (i64, i64),
-    names: std::collections::HashMap<String, NodeId>,
+    /// Every node, by name, to refuse a second layer of the same name: the table holds ids
+    /// and compares against `nodes[id].name`, so no name is copied to be a key.
+    names: hashbrown::HashTable<NodeId>,
+}
+
+/// A fixed hasher: the table is only probed, never iterated, so no output depends on it.
+fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(name)
 }
 
 fn to_i64(x: u64) -> i64 {
@@ -47,12 +57,24 @@ impl Builder<'_> {
 
     /// Adds a node and infers its shape.
     fn add(&mut self, name: String, op: Op, inputs: Vec<NodeId>, place: &Place, weight_layer: bool, loc: Loc) -> Result<NodeId, SpecError> {
-        if let Some(first) = self.names.get(&name) {
+        let hash = name_hash(&name);
+        if let Some(first) = self.names.find(hash, |&id| self.nodes[id].name == name) {
             return Err(self.err(loc, format!("two layers are named '{name}' (the first comes from line {})", self.nodes[*first].loc.line)));
         }
-        self.names.insert(name.clone(), self.nodes.len());
-        let shapes: Vec<Shape> = inputs.iter().map(|i| self.nodes[*i].shape).collect();
-        let (shape, reqs) = shape::infer(&op, &shapes, self.reference).map_err(|e| match e {
+        // Most layers have one input: their shape goes in an array, not a fresh Vec.
+        let (one, many): ([Shape; 1], Vec<Shape>);
+        let shapes: &[Shape] = match inputs.as_slice() {
+            [] => &[],
+            [i] => {
+                one = [self.nodes[*i].shape];
+                &one
+            }
+            _ => {
+                many = inputs.iter().map(|i| self.nodes[*i].shape).collect();
+                &many
+            }
+        };
+        let (shape, reqs) = shape::infer(&op, shapes, self.reference).map_err(|e| match e {
             ShapeError::Overflow => self.err(loc, format!("{name}: arithmetic overflow in its shape; are the sizes realistic?")),
             ShapeError::Message(m) => self.err(loc, format!("{name}: {m}")),
         })?;
@@ -75,6 +97,8 @@ impl Builder<'_> {
         for r in reqs {
             self.constraints.push(Constraint { node: id, requirement: r });
         }
+        let nodes = &self.nodes;
+        self.names.insert_unique(hash, id, |&n| name_hash(&nodes[n].name));
         self.nodes.push(Node { name, op, inputs, place: place.clone(), weight_layer, loc, shape });
         Ok(id)
     }
@@ -278,13 +302,13 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
     let (h, w) = opts.input.unwrap_or((spec.input.height, spec.input.width));
     let classes = to_i64(opts.classes.unwrap_or(spec.classes));
-    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (to_i64(h), to_i64(w)), names: Default::default() };
+    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (to_i64(h), to_i64(w)), names: hashbrown::HashTable::new() };
     // Growing the node list by doubling copies every node and touches twice the memory; a
     // long table is allocation-bound, so reserve generously up front. Capacity that is never
     // written costs only address space (its pages are never touched), so over-estimating
     // the nodes per row is cheap; the name map is sized for a few nodes per row.
     b.nodes.reserve(spec.rows.len().saturating_mul(16).saturating_add(64));
-    b.names.reserve(spec.rows.len().saturating_mul(4).saturating_add(64));
+    b.names = hashbrown::HashTable::with_capacity(spec.rows.len().saturating_mul(4).saturating_add(64));
     let input = b.add("input".into(), Op::Input { channels: to_i64(spec.input.channels) }, vec![], &Place::Input, false, spec.input.loc)?;
     let mut vars: IndexMap<String, Lit> = spec.vars.clone();
     if let Some(v) = variant {
@@ -293,25 +317,29 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     let mut cur = input;
     let mut rows = Vec::new();
     let mut corrections = Vec::new();
-    let mut row_cells = Vec::new();
+    let mut changed_cells = Vec::with_capacity(spec.rows.len());
     let mut aux_roots = Vec::new();
     for (i, row) in spec.rows.iter().enumerate() {
         let over = variant.and_then(|v| v.rows.get(&i));
         let env = row_env(spec, variant, &vars, opts, i);
         corrections.extend(env.corrections);
         let (cells, row_vars, tname) = (env.cells, env.vars, env.template);
-        let template = templates.get(&tname).ok_or_else(|| b.err(row.loc, format!("unknown template '{tname}'")))?;
+        let template = templates.get(tname).ok_or_else(|| b.err(row.loc, format!("unknown template '{tname}'")))?;
         let ctx = Ctx { file: &spec.file, cells: &cells, vars: &row_vars, classes, what: format!("row '{}'", row.label) };
         let first = b.nodes.len();
         let out = b.template(&ctx, template, cur, i, &row.name)?;
-        rows.push(RowSpan { row: i, input: cur, output: out, first, end: b.nodes.len(), template: tname });
+        rows.push(RowSpan { row: i, input: cur, output: out, first, end: b.nodes.len(), template: tname.to_string() });
         cur = out;
         if let Some(o) = over
             && !o.insert_after.is_empty() {
                 let ctx = Ctx { file: &spec.file, cells: &cells, vars: &row_vars, classes, what: format!("the layers after '{}'", row.label) };
                 cur = b.layers(&ctx, &o.insert_after, cur, &format!("{}_after", row.name), &Place::After { row: i })?;
             }
-        row_cells.push(cells);
+        // Only a changed row keeps its own copy; `Graph::row_cells` reads the rest from the spec.
+        changed_cells.push(match cells {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(c) => Some(c),
+        });
         if !opts.no_aux {
             let heads = variant.map(|v| &v.aux_heads).unwrap_or(&spec.aux_heads);
             for h in heads.iter().filter(|h| h.after == i) {
@@ -340,49 +368,53 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
         corrections,
         constraints: b.constraints,
         concat_mismatches: b.mismatches,
-        row_cells,
+        changed_cells,
     })
 }
 
 /// What one row is built from under a variant: cells with corrections, vars, template.
-struct RowEnv {
-    cells: IndexMap<String, Cell>,
-    vars: IndexMap<String, Lit>,
-    template: String,
+/// Cells and vars are borrowed unless the row changes them: most rows of a long table have
+/// no override, and copying every row's cell map and the vars was a large part of lowering.
+struct RowEnv<'a> {
+    cells: Cow<'a, IndexMap<String, Cell>>,
+    vars: Cow<'a, IndexMap<String, Lit>>,
+    template: &'a str,
     corrections: Vec<Correction>,
 }
 
-fn row_env(spec: &Spec, variant: Option<&crate::spec::Variant>, vars: &IndexMap<String, Lit>, opts: &LowerOptions, i: usize) -> RowEnv {
+fn row_env<'a>(spec: &'a Spec, variant: Option<&'a crate::spec::Variant>, vars: &'a IndexMap<String, Lit>, opts: &LowerOptions, i: usize) -> RowEnv<'a> {
     let row = &spec.rows[i];
     let over = variant.and_then(|v| v.rows.get(&i));
-    let mut cells = row.cells.clone();
-    let mut row_vars = vars.clone();
+    let mut cells = Cow::Borrowed(&row.cells);
+    let mut row_vars = Cow::Borrowed(vars);
     let mut corrections = Vec::new();
     if let Some(o) = over {
         for (col, c) in &o.cells {
             let printed = row.cells.get(col).map(|p| p.text.clone()).unwrap_or_default();
             corrections.push(Correction { row: i, column: col.clone(), printed, corrected: c.text.clone(), loc: c.loc });
             if c.text.is_empty() {
-                cells.shift_remove(col);
+                cells.to_mut().shift_remove(col);
             } else {
-                cells.insert(col.clone(), c.clone());
+                cells.to_mut().insert(col.clone(), c.clone());
             }
         }
-        row_vars.extend(o.vars.clone());
+        if !o.vars.is_empty() {
+            row_vars.to_mut().extend(o.vars.clone());
+        }
     }
     for (r, col, c) in &opts.cell_overrides {
         if *r == i {
             match c {
                 Some(c) => {
-                    cells.insert(col.clone(), c.clone());
+                    cells.to_mut().insert(col.clone(), c.clone());
                 }
                 None => {
-                    cells.shift_remove(col);
+                    cells.to_mut().shift_remove(col);
                 }
             }
         }
     }
-    let template = over.and_then(|o| o.template.clone()).unwrap_or_else(|| row.row_type.words.clone());
+    let template = over.and_then(|o| o.template.as_deref()).unwrap_or(&row.row_type.words);
     RowEnv { cells, vars: row_vars, template, corrections }
 }
 
@@ -397,7 +429,7 @@ pub fn row_output_from(spec: &Spec, opts: &LowerOptions, i: usize, input: (i64, 
         vars.extend(v.vars.clone());
     }
     let classes = to_i64(opts.classes.unwrap_or(spec.classes));
-    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (input.1, input.2), names: Default::default() };
+    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (input.1, input.2), names: hashbrown::HashTable::new() };
     b.nodes.push(Node {
         name: "input".into(),
         op: Op::Input { channels: input.0 },
@@ -408,7 +440,7 @@ pub fn row_output_from(spec: &Spec, opts: &LowerOptions, i: usize, input: (i64, 
         shape: Shape::Map { c: input.0, h: crate::shape::Dim::Const(input.1), w: crate::shape::Dim::Const(input.2) },
     });
     let env = row_env(spec, variant, &vars, opts, i);
-    let template = templates.get(&env.template).ok_or_else(|| b.err(spec.rows[i].loc, format!("unknown template '{}'", env.template)))?;
+    let template = templates.get(env.template).ok_or_else(|| b.err(spec.rows[i].loc, format!("unknown template '{}'", env.template)))?;
     let ctx = Ctx { file: &spec.file, cells: &env.cells, vars: &env.vars, classes, what: format!("row '{}'", spec.rows[i].label) };
     let out = b.template(&ctx, template, 0, i, &spec.rows[i].name)?;
     let s = b.nodes[out].shape.at(input.1, input.2);

@@ -196,11 +196,19 @@ pub struct Graph {
     pub corrections: Vec<Correction>,
     pub constraints: Vec<Constraint>,
     pub concat_mismatches: Vec<ConcatMismatch>,
-    /// The cells each row was built from (printed, with corrections applied).
-    pub row_cells: Vec<indexmap::IndexMap<String, crate::spec::Cell>>,
+    /// The cells of the rows that a variant or a cell override changed (printed, with
+    /// corrections applied); `None` where a row is built from its printed cells unchanged,
+    /// which is most rows, so those are not copied. Read them through [`Graph::row_cells`].
+    pub changed_cells: Vec<Option<indexmap::IndexMap<String, crate::spec::Cell>>>,
 }
 
 impl Graph {
+    /// The cells row `i` was built from: its changed cells, or else the printed ones of
+    /// `spec` (the spec this graph was lowered from).
+    pub fn row_cells<'a>(&'a self, spec: &'a crate::spec::Spec, i: usize) -> &'a indexmap::IndexMap<String, crate::spec::Cell> {
+        self.changed_cells[i].as_ref().unwrap_or(&spec.rows[i].cells)
+    }
+
     pub fn input_shape(&self, id: NodeId) -> Shape {
         match self.nodes[id].inputs.first() {
             Some(i) => self.nodes[*i].shape,

@@ -14,12 +14,12 @@ use crate::shape::{agreement, Axis, Shape};
 pub const SCHEMA: &str = "archcheck.derive/1";
 
 #[derive(Serialize)]
-struct Layer {
-    name: String,
+struct Layer<'a> {
+    name: &'a str,
     op: String,
-    place: String,
-    row: Option<String>,
-    branch: Option<String>,
+    place: PlaceLabel<'a>,
+    row: Option<&'a str>,
+    branch: Option<&'a str>,
     /// The output without the batch, at the reference input: [C, H, W] or [F].
     shape: Vec<i64>,
     symbolic: String,
@@ -27,7 +27,32 @@ struct Layer {
     buffers: i64,
     macs: i64,
     /// Node names folded into this layer (conv, its batch norm and ReLU).
-    nodes: Vec<String>,
+    nodes: NodeNames<'a>,
+}
+
+/// A layer's place label, written straight into the output: the same text as
+/// `place_label`, without a `String` per layer.
+struct PlaceLabel<'a>(&'a Derivation, crate::ir::NodeId);
+
+impl Serialize for PlaceLabel<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (d, id) = (self.0, self.1);
+        match &d.graph.nodes[id].place {
+            Place::Row { row, branch: None } => s.serialize_str(&d.spec.rows[*row].label),
+            Place::Head => s.serialize_str("head"),
+            Place::Input => s.serialize_str("input"),
+            _ => s.serialize_str(&place_label(d, id)),
+        }
+    }
+}
+
+/// The names of the nodes folded into a layer, borrowed from the graph.
+struct NodeNames<'a>(&'a crate::ir::Graph, &'a [crate::ir::NodeId]);
+
+impl Serialize for NodeNames<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.1.iter().map(|i| &self.0.nodes[*i].name))
+    }
 }
 
 #[derive(Serialize)]
@@ -122,14 +147,14 @@ impl Serialize for Layers<'_> {
         for l in lines {
             let n = &g.nodes[l.node];
             let (row, branch) = match &n.place {
-                Place::Row { row, branch } => (Some(d.spec.rows[*row].label.clone()), branch.clone()),
-                Place::After { row } => (Some(d.spec.rows[*row].label.clone()), None),
+                Place::Row { row, branch } => (Some(d.spec.rows[*row].label.as_str()), branch.as_deref()),
+                Place::After { row } => (Some(d.spec.rows[*row].label.as_str()), None),
                 _ => (None, None),
             };
             seq.serialize_element(&Layer {
-                name: n.name.clone(),
+                name: &n.name,
                 op: n.op.describe(),
-                place: place_label(d, l.node),
+                place: PlaceLabel(d, l.node),
                 row,
                 branch,
                 shape: n.shape.at(rh, rw),
@@ -137,7 +162,7 @@ impl Serialize for Layers<'_> {
                 params: l.params,
                 buffers: l.nodes.iter().map(|i| d.per_node[*i].buffers).sum(),
                 macs: l.macs,
-                nodes: l.nodes.iter().map(|i| g.nodes[*i].name.clone()).collect(),
+                nodes: NodeNames(g, &l.nodes),
             })?;
         }
         seq.end()
@@ -189,7 +214,7 @@ impl Serialize for Rows<'_> {
                 label: &d.spec.rows[i].label,
                 name: &d.spec.rows[i].name,
                 template: &span.template,
-                printed: Printed(&g.row_cells[i]),
+                printed: Printed(g.row_cells(&d.spec, i)),
                 printed_output: printed_output(d, i),
                 shape: n.shape.at(rh, rw),
                 symbolic: n.shape.symbolic(),

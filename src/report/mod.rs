@@ -99,7 +99,7 @@ pub fn bytes(n: i64) -> String {
 /// The printed output cell of a row, if any (with the variant's correction applied).
 pub fn printed_output(d: &Derivation, row: usize) -> Option<String> {
     let col = d.spec.column_of(crate::spec::ColumnKind::Output)?;
-    d.graph.row_cells[row].get(&col.name).map(|c| c.text.clone())
+    d.graph.row_cells(&d.spec, row).get(&col.name).map(|c| c.text.clone())
 }
 
 /// The symbolic shape with the batch: `N×576×ceil(H/16)×ceil(W/16)`.

@@ -366,15 +366,14 @@ impl Loader<'_> {
         Ok(())
     }
 
-    /// Parses one cell with its column's grammar.
-    fn cell(&self, col: &Column, v: &Value, p: &[Seg]) -> Result<Option<Cell>, SpecError> {
-        let loc = self.r.at(p);
+    /// Parses one cell with its column's grammar; `loc` is the cell's position and `start`
+    /// that of its text's first character (after an opening quote).
+    fn cell(&self, col: &Column, v: &Value, loc: Loc, start: Loc) -> Result<Option<Cell>, SpecError> {
         let text = match cell_text(v) {
             None => return Ok(None),
             Some(Err(found)) => return Err(self.err(loc, format!("column '{}' expects a cell as text or a number, found {found}", col.name))),
             Some(Ok(t)) => t,
         };
-        let start = self.r.marks.text(p);
         let at = |e: CellError| {
             self.err(Loc { line: start.line, col: start.col + e.offset }, format!("column '{}': {e} in '{text}'", col.name))
         };
@@ -399,14 +398,17 @@ impl Loader<'_> {
         }
         for (i, map) in raw.iter().enumerate() {
             let rp = path(&[Seg::from("rows"), Seg::from(i)]);
+            // The row's path is hashed once; each cell's position is then found from it.
+            let rp_key = yaml::key_of(&rp);
             let mut cells = IndexMap::new();
             for (k, v) in map {
-                let cp = join(rp.clone(), k.as_str());
                 let Some(col) = spec.columns.get(k) else {
                     let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
+                    let cp = join(rp.clone(), k.as_str());
                     return Err(self.err(self.r.marks.key(&cp), format!("unknown column '{k}', the table's columns are: {}", known.join(", "))));
                 };
-                if let Some(c) = self.cell(col, v, &cp)? {
+                let (loc, start) = self.r.marks.child_value_and_text(&rp, rp_key, k);
+                if let Some(c) = self.cell(col, v, loc, start)? {
                     cells.insert(k.clone(), c);
                 }
             }
@@ -503,7 +505,7 @@ impl Loader<'_> {
                 if col.kind == ColumnKind::Type {
                     return Err(self.err(self.r.marks.key(&cp), "the type cell cannot be corrected; use template: to build the row differently"));
                 }
-                let cell = match self.cell(col, val, &cp)? {
+                let cell = match self.cell(col, val, self.r.at(&cp), self.r.marks.text(&cp))? {
                     Some(cell) => cell,
                     // An emptied cell: keep an empty marker by storing the text only.
                     None => Cell { text: String::new(), value: CellValue::Count(0), loc: self.r.at(&cp) },

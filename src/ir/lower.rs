@@ -306,9 +306,11 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     // Growing the node list by doubling copies every node and touches twice the memory; a
     // long table is allocation-bound, so reserve generously up front. Capacity that is never
     // written costs only address space (its pages are never touched), so over-estimating
-    // the nodes per row is cheap; the name map is sized for a few nodes per row.
-    b.nodes.reserve(spec.rows.len().saturating_mul(16).saturating_add(64));
-    b.names = hashbrown::HashTable::with_capacity(spec.rows.len().saturating_mul(4).saturating_add(64));
+    // the nodes per row is cheap. The name table gets the same estimate: growing it would
+    // rehash every name so far (twice on a 10,000-row table), and it holds only ids.
+    let estimate = spec.rows.len().saturating_mul(16).saturating_add(64);
+    b.nodes.reserve(estimate);
+    b.names = hashbrown::HashTable::with_capacity(estimate);
     let input = b.add("input".into(), Op::Input { channels: to_i64(spec.input.channels) }, vec![], &Place::Input, false, spec.input.loc)?;
     let mut vars: IndexMap<String, Lit> = spec.vars.clone();
     if let Some(v) = variant {

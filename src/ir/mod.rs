@@ -6,6 +6,8 @@ mod eval;
 pub mod lower;
 
 pub use crate::spec::cell::PoolKind;
+use std::fmt;
+
 use crate::shape::{Requirement, Shape, WindowRounding};
 use crate::spec::Loc;
 
@@ -60,38 +62,13 @@ pub enum Op {
 impl Op {
     /// A short name for tables: `conv 3×3/2`, `max pool 3×3/2 ceil`.
     pub fn describe(&self) -> String {
-        let k = |k: (i64, i64)| format!("{}×{}", k.0, k.1);
-        let s = |s: (i64, i64)| if s.0 == s.1 { s.0.to_string() } else { format!("{}×{}", s.0, s.1) };
-        let pad = |p: Pad| match p {
-            Pad::Same => " same".to_string(),
-            Pad::Explicit(0, 0) => String::new(),
-            Pad::Explicit(a, b) if a == b => format!(" pad {a}"),
-            Pad::Explicit(a, b) => format!(" pad {a}×{b}"),
-        };
-        match self {
-            Op::Input { channels } => format!("input {channels}"),
-            Op::Conv(c) if c.groups > 1 => format!("conv {}/{} groups {}{}", k(c.kernel), s(c.stride), c.groups, pad(c.pad)),
-            Op::Conv(c) => format!("conv {}/{}{}", k(c.kernel), s(c.stride), pad(c.pad)),
-            Op::BatchNorm { .. } => "batch norm".into(),
-            Op::Relu => "relu".into(),
-            Op::Pool(p) => {
-                let kind = match p.kind {
-                    PoolKind::Max => "max",
-                    PoolKind::Avg => "avg",
-                };
-                let r = match (p.pad, p.rounding) {
-                    (Pad::Same, _) | (_, WindowRounding::Floor) | (_, WindowRounding::Same) => "",
-                    _ => " ceil",
-                };
-                format!("{kind} pool {}/{}{}{r}", k(p.kernel), s(p.stride), pad(p.pad))
-            }
-            Op::AdaptiveAvgPool { size } => format!("adaptive avg pool {}", k(*size)),
-            Op::Concat => "concat".into(),
-            Op::Flatten => "flatten".into(),
-            Op::Linear { out, .. } => format!("linear → {out}"),
-            Op::Dropout { p } => format!("dropout {p}"),
-            Op::Softmax => "softmax".into(),
-        }
+        self.description().to_string()
+    }
+
+    /// `describe` as a `Display`, so that a long report can write it in place instead of
+    /// allocating a string per layer.
+    pub fn description(&self) -> Description<'_> {
+        Description(self)
     }
 
     /// Weights and biases, given the input channels (or features); saturates at i64::MAX.
@@ -181,6 +158,64 @@ pub struct Output {
     pub name: String,
     pub node: NodeId,
     pub aux: bool,
+}
+
+/// An op's short name for tables; see [`Op::describe`].
+pub struct Description<'a>(&'a Op);
+
+impl fmt::Display for Description<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// A kernel or window: `3×3`.
+        struct K((i64, i64));
+        impl fmt::Display for K {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}×{}", self.0.0, self.0.1)
+            }
+        }
+        /// A stride: `2`, or `2×1` when the axes differ.
+        struct S((i64, i64));
+        impl fmt::Display for S {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if self.0.0 == self.0.1 { write!(f, "{}", self.0.0) } else { write!(f, "{}×{}", self.0.0, self.0.1) }
+            }
+        }
+        /// Padding as a suffix: ` same`, ` pad 1`, ` pad 1×2`, or nothing for none.
+        struct P(Pad);
+        impl fmt::Display for P {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0 {
+                    Pad::Same => f.write_str(" same"),
+                    Pad::Explicit(0, 0) => Ok(()),
+                    Pad::Explicit(a, b) if a == b => write!(f, " pad {a}"),
+                    Pad::Explicit(a, b) => write!(f, " pad {a}×{b}"),
+                }
+            }
+        }
+        match self.0 {
+            Op::Input { channels } => write!(f, "input {channels}"),
+            Op::Conv(c) if c.groups > 1 => write!(f, "conv {}/{} groups {}{}", K(c.kernel), S(c.stride), c.groups, P(c.pad)),
+            Op::Conv(c) => write!(f, "conv {}/{}{}", K(c.kernel), S(c.stride), P(c.pad)),
+            Op::BatchNorm { .. } => f.write_str("batch norm"),
+            Op::Relu => f.write_str("relu"),
+            Op::Pool(p) => {
+                let kind = match p.kind {
+                    PoolKind::Max => "max",
+                    PoolKind::Avg => "avg",
+                };
+                let r = match (p.pad, p.rounding) {
+                    (Pad::Same, _) | (_, WindowRounding::Floor) | (_, WindowRounding::Same) => "",
+                    _ => " ceil",
+                };
+                write!(f, "{kind} pool {}/{}{}{r}", K(p.kernel), S(p.stride), P(p.pad))
+            }
+            Op::AdaptiveAvgPool { size } => write!(f, "adaptive avg pool {}", K(*size)),
+            Op::Concat => f.write_str("concat"),
+            Op::Flatten => f.write_str("flatten"),
+            Op::Linear { out, .. } => write!(f, "linear → {out}"),
+            Op::Dropout { p } => write!(f, "dropout {p}"),
+            Op::Softmax => f.write_str("softmax"),
+        }
+    }
 }
 
 /// The resolved network.

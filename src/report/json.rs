@@ -16,18 +16,41 @@ pub const SCHEMA: &str = "archcheck.derive/1";
 #[derive(Serialize)]
 struct Layer<'a> {
     name: &'a str,
-    op: String,
+    op: OpText<'a>,
     place: PlaceLabel<'a>,
     row: Option<&'a str>,
     branch: Option<&'a str>,
     /// The output without the batch, at the reference input: [C, H, W] or [F].
-    shape: Vec<i64>,
-    symbolic: String,
+    shape: ShapeAt,
+    symbolic: &'a str,
     params: i64,
     buffers: i64,
     macs: i64,
     /// Node names folded into this layer (conv, its batch norm and ReLU).
     nodes: NodeNames<'a>,
+}
+
+/// A shape at the reference input, written as `Shape::at` gives it ([C, H, W] or [F])
+/// without a `Vec` per layer.
+struct ShapeAt(Shape, (i64, i64));
+
+impl Serialize for ShapeAt {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (rh, rw) = self.1;
+        match self.0 {
+            Shape::Map { c, h, w } => [c, h.eval(rh), w.eval(rw)].as_slice().serialize(s),
+            Shape::Flat { features } => [features].as_slice().serialize(s),
+        }
+    }
+}
+
+/// An op's description (`Op::describe`), written in place.
+struct OpText<'a>(&'a crate::ir::Op);
+
+impl Serialize for OpText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0.description())
+    }
 }
 
 /// A layer's place label, written straight into the output: the same text as
@@ -144,6 +167,8 @@ impl Serialize for Layers<'_> {
         let g = &d.graph;
         let (rh, rw) = g.reference;
         let mut seq = s.serialize_seq(Some(lines.len()))?;
+        // A long table repeats a few shapes over and over: format each symbolic form once.
+        let mut symbolic: std::collections::HashMap<Shape, String> = std::collections::HashMap::new();
         for l in lines {
             let n = &g.nodes[l.node];
             let (row, branch) = match &n.place {
@@ -153,12 +178,12 @@ impl Serialize for Layers<'_> {
             };
             seq.serialize_element(&Layer {
                 name: &n.name,
-                op: n.op.describe(),
+                op: OpText(&n.op),
                 place: PlaceLabel(d, l.node),
                 row,
                 branch,
-                shape: n.shape.at(rh, rw),
-                symbolic: n.shape.symbolic(),
+                shape: ShapeAt(n.shape, (rh, rw)),
+                symbolic: symbolic.entry(n.shape).or_insert_with(|| n.shape.symbolic()),
                 params: l.params,
                 buffers: l.nodes.iter().map(|i| d.per_node[*i].buffers).sum(),
                 macs: l.macs,

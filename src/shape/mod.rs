@@ -8,7 +8,7 @@ pub use dim::{Axis, Dim, Overflow, Window, WindowRounding};
 use crate::ir::{Op, Pad};
 
 /// The shape of one image's activation (the batch N stays symbolic).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Shape {
     /// C×H×W.
     Map { c: i64, h: Dim, w: Dim },

@@ -122,7 +122,7 @@ impl Ctx<'_> {
     }
 
     /// An argument that must evaluate: missing cells are reported at the argument.
-    pub fn required(&self, args: &IndexMap<String, ArgDecl>, name: &str, op: &str) -> Result<Val, SpecError> {
+    pub fn required(&self, args: &crate::spec::template::Args, name: &str, op: &str) -> Result<Val, SpecError> {
         let a = &args[name];
         self.arg(a).ok_or_else(|| {
             self.err(a.loc, format!("{} leaves {op}'s {name} undefined: '{}' names only empty cells", self.what, Self::arg_text(a)))

@@ -273,7 +273,7 @@ impl Builder<'_> {
                         && !ctx.holds(c) {
                             continue;
                         }
-                    let place = Place::Row { row, branch: Some(b.name.clone()) };
+                    let place = Place::Row { row, branch: Some(b.name.as_str().into()) };
                     ends.push(self.layers(ctx, &b.layers, input, &format!("{prefix}.{}", b.name), &place)?);
                 }
                 if ends.is_empty() {

@@ -93,8 +93,10 @@ impl Op {
 /// Where a node sits in the network as the paper nests it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Place {
-    /// Part of a printed row (index into spec.rows), in a branch or not.
-    Row { row: usize, branch: Option<String> },
+    /// Part of a printed row (index into spec.rows), in a branch or not. The branch name is
+    /// shared by every node of the branch (an `Rc`, not a `String` copied per node: its
+    /// count is bumped without the barrier of an atomic one).
+    Row { row: usize, branch: Option<std::rc::Rc<str>> },
     /// Inserted by a variant after a row.
     After { row: usize },
     /// The variant's or spec's classifier head.

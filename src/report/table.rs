@@ -51,16 +51,16 @@ impl Lines<'_> {
             return;
         }
         let g = &self.d.graph;
-        let mut branch: Option<String> = None;
+        let mut branch: Option<&str> = None;
         for l in lines {
             let n = &g.nodes[l.node];
             let b = match &n.place {
-                Place::Row { branch, .. } => branch.clone(),
+                Place::Row { branch, .. } => branch.as_deref(),
                 _ => None,
             };
             if b.is_some() && b != branch {
-                self.table.add_row(vec![format!("{}{}", " ".repeat(indent), b.clone().unwrap_or_default())]);
-                branch = b.clone();
+                self.table.add_row(vec![format!("{}{}", " ".repeat(indent), b.unwrap_or_default())]);
+                branch = b;
             }
             let depth = indent + if b.is_some() { 2 } else { 0 };
             let local = n.name.strip_prefix(strip).unwrap_or(&n.name);

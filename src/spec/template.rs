@@ -139,11 +139,16 @@ impl LayerOp {
     }
 }
 
+/// A layer's arguments by name. Hashed with foldhash rather than SipHash: lowering looks
+/// up several of them for every layer of every row, and a spec file is the user's own, so
+/// hash flooding is no concern.
+pub type Args = IndexMap<String, ArgDecl, foldhash::fast::FixedState>;
+
 /// One layer of a template, head or insertion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerDecl {
     pub op: LayerOp,
-    pub args: IndexMap<String, ArgDecl>,
+    pub args: Args,
     pub name: Option<String>,
     pub cond: Option<Expr>,
     pub loc: Loc,
@@ -276,7 +281,7 @@ impl Reader<'_> {
         };
         let op = LayerOp::parse(&op_name)
             .ok_or_else(|| self.err(loc, format!("unknown layer '{op_name}', expected one of {}", LayerOp::NAMES)))?;
-        let mut decl = LayerDecl { op, args: IndexMap::new(), name: None, cond: None, loc };
+        let mut decl = LayerDecl { op, args: IndexMap::default(), name: None, cond: None, loc };
         let mut p = path.to_vec();
         p.push(Seg::Key(op_name.clone()));
         let (required, optional) = op.args();

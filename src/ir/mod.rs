@@ -94,9 +94,9 @@ impl Op {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Place {
     /// Part of a printed row (index into spec.rows), in a branch or not. The branch name is
-    /// shared by every node of the branch (an `Rc`, not a `String` copied per node: its
-    /// count is bumped without the barrier of an atomic one).
-    Row { row: usize, branch: Option<std::rc::Rc<str>> },
+    /// shared by every node of the branch rather than copied per node; an `Arc`, since the
+    /// tch model holding the graph must be `Send`.
+    Row { row: usize, branch: Option<std::sync::Arc<str>> },
     /// Inserted by a variant after a row.
     After { row: usize },
     /// The variant's or spec's classifier head.

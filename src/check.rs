@@ -3,7 +3,7 @@
 use crate::count::{depth_between, row_cost, NodeCost};
 use crate::diag::{code, Diagnostic, Reading, Severity};
 use crate::ir::{self, Graph, LowerOptions, NodeId, Op, Pad, Place};
-use crate::shape::{agreement, Agreement, Axis, Dim, Shape, WindowRounding};
+use crate::shape::{agreement, Agreement, Axis, Shape, WindowRounding};
 use crate::spec::{Cell, ColumnKind, Patch, Quantity, Spec, Value};
 
 /// (C, H, W) of a shape at the reference; a vector of F reads as 1×1×F like the tables print it.
@@ -269,7 +269,7 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
             Place::Row { row, .. } => spec.rows[*row].label.clone(),
             _ => node.name.clone(),
         };
-        let dims: Vec<Dim> = m.branches.iter().filter_map(|b| match g.nodes[*b].shape { Shape::Map { h, .. } => Some(h), _ => None }).collect();
+        let dims = g.branch_dims(m, Axis::H);
         let ag = agreement(&dims, min_h);
         let at_ref = dims.windows(2).all(|p| p[0].eval(reference.0) == p[1].eval(reference.0));
         let sizes: Vec<String> = m.branches.iter().map(|b| {
@@ -360,36 +360,24 @@ fn stride_reading(spec: &Spec, g: &Graph, opts: &LowerOptions, i: usize, patch_c
 /// Whether input size `v` on `axis` satisfies every layer's requirement and makes every
 /// concatenation's branches agree.
 pub fn valid_on(g: &Graph, axis: Axis, v: i64) -> bool {
-    let reqs_ok = g.constraints.iter().all(|c| match c.requirement {
-        crate::shape::Requirement::AtLeast { axis: a, min } => a != axis || v >= min,
-        crate::shape::Requirement::Between { axis: a, lo, hi } => a != axis || (lo..=hi).contains(&v),
-    });
-    reqs_ok
-        && g.concat_mismatches.iter().all(|m| {
-            let dims: Vec<Dim> = m
-                .branches
-                .iter()
-                .filter_map(|b| match g.nodes[*b].shape {
-                    Shape::Map { h, w, .. } => Some(if axis == Axis::H { h } else { w }),
-                    _ => None,
-                })
-                .collect();
-            dims.windows(2).all(|p| p[0].eval(v) == p[1].eval(v))
-        })
+    g.constraints.iter().all(|c| c.requirement.axis() != axis || c.requirement.holds(v))
+        && g.concat_mismatches.iter().all(|m| g.branch_dims(m, axis).windows(2).all(|p| p[0].eval(v) == p[1].eval(v)))
+}
+
+/// The condition under which a concatenation's branches agree in height, from `from` on.
+pub fn concat_condition(g: &Graph, m: &crate::ir::ConcatMismatch, from: i64) -> String {
+    describe_agreement(&agreement(&g.branch_dims(m, Axis::H), from), Axis::H)
 }
 
 /// The smallest input (H, W) for which every layer is valid and every concatenation's
 /// branches agree (0 where none is found within 65,536 sizes above the layers' bound).
 pub fn min_input(g: &Graph) -> (i64, i64) {
-    let mut m = (1i64, 1i64);
-    for c in &g.constraints {
-        match c.requirement {
-            crate::shape::Requirement::AtLeast { axis: Axis::H, min } | crate::shape::Requirement::Between { axis: Axis::H, lo: min, .. } => m.0 = m.0.max(min),
-            crate::shape::Requirement::AtLeast { axis: Axis::W, min } | crate::shape::Requirement::Between { axis: Axis::W, lo: min, .. } => m.1 = m.1.max(min),
-        }
-    }
-    let first = |axis: Axis, from: i64| (from..from.saturating_add(1 << 16)).find(|v| valid_on(g, axis, *v)).unwrap_or(0);
-    (first(Axis::H, m.0), first(Axis::W, m.1))
+    let bound = |axis: Axis| g.constraints.iter().filter(|c| c.requirement.axis() == axis).map(|c| c.requirement.lowest()).fold(1, i64::max);
+    let first = |axis: Axis| {
+        let from = bound(axis);
+        (from..from.saturating_add(1 << 16)).find(|v| valid_on(g, axis, *v)).unwrap_or(0)
+    };
+    (first(Axis::H), first(Axis::W))
 }
 
 /// The largest input (H, W) allowed, where a flatten fixes the size.
@@ -408,13 +396,9 @@ pub fn max_input(g: &Graph) -> (Option<i64>, Option<i64>) {
 pub fn reference_violation(g: &Graph) -> Option<(NodeId, String)> {
     let (h, w) = g.reference;
     for c in &g.constraints {
-        let (axis, v) = match c.requirement {
-            crate::shape::Requirement::AtLeast { axis, .. } | crate::shape::Requirement::Between { axis, .. } => (axis, if axis == Axis::H { h } else { w }),
-        };
-        let ok = match c.requirement {
-            crate::shape::Requirement::AtLeast { min, .. } => v >= min,
-            crate::shape::Requirement::Between { lo, hi, .. } => (lo..=hi).contains(&v),
-        };
+        let axis = c.requirement.axis();
+        let v = if axis == Axis::H { h } else { w };
+        let ok = c.requirement.holds(v);
         if !ok {
             let n = &g.nodes[c.node];
             let input = chw(&g.input_shape(c.node), (h, w));

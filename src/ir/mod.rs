@@ -261,6 +261,17 @@ impl Graph {
         self.nodes[id].op.params(self.in_channels(id))
     }
 
+    /// The spatial sizes on `axis` of the branches a concatenation joins.
+    pub fn branch_dims(&self, m: &ConcatMismatch, axis: crate::shape::Axis) -> Vec<crate::shape::Dim> {
+        m.branches
+            .iter()
+            .filter_map(|b| match self.nodes[*b].shape {
+                Shape::Map { h, w, .. } => Some(if axis == crate::shape::Axis::H { h } else { w }),
+                Shape::Flat { .. } => None,
+            })
+            .collect()
+    }
+
     pub fn main_output(&self) -> NodeId {
         self.outputs.iter().find(|o| !o.aux).map(|o| o.node).unwrap_or(self.nodes.len() - 1)
     }

@@ -6,10 +6,10 @@ use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
 use super::{layer_lines, place_label, printed_output, row_status};
-use crate::check::describe_agreement;
+use crate::check::concat_condition;
 use crate::derive::Derivation;
 use crate::ir::Place;
-use crate::shape::{agreement, Axis, Shape};
+use crate::shape::Shape;
 
 pub const SCHEMA: &str = "archcheck.derive/1";
 
@@ -114,8 +114,7 @@ fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
         .concat_mismatches
         .iter()
         .map(|m| {
-            let dims: Vec<_> = m.branches.iter().filter_map(|b| match g.nodes[*b].shape { Shape::Map { h, .. } => Some(h), _ => None }).collect();
-            json!({"node": g.nodes[m.node].name, "condition": describe_agreement(&agreement(&dims, d.min_input.0), Axis::H)})
+            json!({"node": g.nodes[m.node].name, "condition": concat_condition(g, m, d.min_input.0)})
         })
         .collect();
     let diagnostics: Vec<Value> = d

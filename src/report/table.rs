@@ -5,10 +5,10 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
 use super::{bytes, layer_lines, place_label, printed_output, row_status, symbolic_with_batch, thousands, LayerLine};
-use crate::check::describe_agreement;
+use crate::check::concat_condition;
 use crate::derive::Derivation;
 use crate::ir::{NodeId, Place};
-use crate::shape::{agreement, Axis, Shape};
+use crate::shape::Shape;
 
 fn hwc(s: &Shape, reference: (i64, i64)) -> String {
     match *s {
@@ -64,7 +64,7 @@ impl Lines<'_> {
             }
             let depth = indent + if b.is_some() { 2 } else { 0 };
             let local = n.name.strip_prefix(strip).unwrap_or(&n.name);
-            let local = b.as_deref().and_then(|b| local.strip_prefix(&format!("{b}."))).unwrap_or(local);
+            let local = b.and_then(|b| local.strip_prefix(&format!("{b}."))).unwrap_or(local);
             self.push(format!("{}{local}: {}", " ".repeat(depth), n.op.describe()), l.node, String::new(), String::new(), l.params, l.macs);
         }
     }
@@ -145,8 +145,7 @@ pub fn render(d: &Derivation, source: &str) -> String {
         out.push_str(&format!("input        valid from {}×{}{max}\n", d.min_input.0, d.min_input.1));
     }
     for m in &g.concat_mismatches {
-        let dims: Vec<_> = m.branches.iter().filter_map(|b| match g.nodes[*b].shape { Shape::Map { h, .. } => Some(h), _ => None }).collect();
-        out.push_str(&format!("             {}: branches agree {}\n", place_label(d, m.node), describe_agreement(&agreement(&dims, d.min_input.0), Axis::H)));
+        out.push_str(&format!("             {}: branches agree {}\n", place_label(d, m.node), concat_condition(g, m, d.min_input.0)));
     }
     out.push_str(&format!("\n{} errors, {} warnings, {} notes\n", d.errors(), d.warnings(), d.diagnostics.len() - d.errors() - d.warnings()));
     for x in &d.diagnostics {

@@ -73,6 +73,30 @@ pub enum Requirement {
     Between { axis: Axis, lo: i64, hi: i64 },
 }
 
+impl Requirement {
+    pub fn axis(&self) -> Axis {
+        match *self {
+            Requirement::AtLeast { axis, .. } | Requirement::Between { axis, .. } => axis,
+        }
+    }
+
+    /// The smallest size it allows.
+    pub fn lowest(&self) -> i64 {
+        match *self {
+            Requirement::AtLeast { min, .. } => min,
+            Requirement::Between { lo, .. } => lo,
+        }
+    }
+
+    /// Whether input size `v` on its axis satisfies it.
+    pub fn holds(&self, v: i64) -> bool {
+        match *self {
+            Requirement::AtLeast { min, .. } => v >= min,
+            Requirement::Between { lo, hi, .. } => (lo..=hi).contains(&v),
+        }
+    }
+}
+
 /// An op cannot be applied to its input, whatever the input size.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShapeError {

@@ -86,9 +86,7 @@ for p in cpp_extension.library_paths():
         let abi_env = env_rerun("LIBTORCH_CXX11_ABI");
         if env_rerun("LIBTORCH_USE_PYTORCH").is_some() {
             let (py_lib, include_dirs, abi) = ask_python()?;
-            let lib_dir = dep_lib
-                .or(py_lib)
-                .ok_or("python reported no libtorch lib dir")?;
+            let lib_dir = dep_lib.or(py_lib).ok_or("python reported no libtorch lib dir")?;
             return Ok(Libtorch {
                 lib_dir,
                 include_dirs,
@@ -101,11 +99,9 @@ for p in cpp_extension.library_paths():
             (None, Some(l), _) => PathBuf::from(l).join("lib"),
             (None, None, Some(r)) => r.join("lib"),
             (None, None, None) => {
-                return Err(
-                    "libtorch not found: set LIBTORCH_USE_PYTORCH=1 with a venv holding \
+                return Err("libtorch not found: set LIBTORCH_USE_PYTORCH=1 with a venv holding \
                             torch 2.11.0 (scripts/setup-torch.sh), or LIBTORCH"
-                        .into(),
-                );
+                    .into());
             }
         };
         let inc_root = env_rerun("LIBTORCH_INCLUDE")
@@ -134,10 +130,7 @@ for p in cpp_extension.library_paths():
         // rpath (RUNPATH with today's linkers) for bins, tests, benches and examples.
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
         // Where the binaries were linked against, for diagnostics (`runtime::build_info`).
-        println!(
-            "cargo:rustc-env=ARCHCHECK_LIBTORCH_LIB={}",
-            lib_dir.display()
-        );
+        println!("cargo:rustc-env=ARCHCHECK_LIBTORCH_LIB={}", lib_dir.display());
 
         let shim = "src/torch/shim.cpp";
         println!("cargo:rerun-if-changed={shim}");

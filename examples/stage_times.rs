@@ -26,7 +26,24 @@ fn main() {
     let t_ser = t.elapsed();
     let table = archcheck::report::table::render(&d, &text);
     let t_table = t.elapsed();
-    println!("nodes {} diags {} json {} table {}", g.nodes.len(), diags.len(), s.len(), table.len());
-    println!("marks {:?} serde {:?} load {:?} lower {:?} cost {:?} check {:?} derive(all) {:?} json-value {:?} json-text {:?} table {:?}",
-        t_marks, t_serde - t_marks, t_load - t_serde, t_lower - t_load, t_cost - t_lower, t_check - t_cost, t_derive - t_check, t_json - t_derive, t_ser - t_json, t_table - t_ser);
+    println!(
+        "nodes {} diags {} json {} table {}",
+        g.nodes.len(),
+        diags.len(),
+        s.len(),
+        table.len()
+    );
+    println!(
+        "marks {:?} serde {:?} load {:?} lower {:?} cost {:?} check {:?} derive(all) {:?} json-value {:?} json-text {:?} table {:?}",
+        t_marks,
+        t_serde - t_marks,
+        t_load - t_serde,
+        t_lower - t_load,
+        t_cost - t_lower,
+        t_check - t_cost,
+        t_derive - t_check,
+        t_json - t_derive,
+        t_ser - t_json,
+        t_table - t_ser
+    );
 }

@@ -1,9 +1,9 @@
 //! Compares every printed cell with the derivation and explains each difference.
 
-use crate::count::{depth_between, row_cost, NodeCost};
-use crate::diag::{code, Diagnostic, Reading, Severity};
+use crate::count::{NodeCost, depth_between, row_cost};
+use crate::diag::{Diagnostic, Reading, Severity, code};
 use crate::ir::{self, Graph, LowerOptions, NodeId, Op, Pad, Place};
-use crate::shape::{agreement, Agreement, Axis, Shape, WindowRounding};
+use crate::shape::{Agreement, Axis, Shape, WindowRounding, agreement};
 use crate::spec::{Cell, ColumnKind, Patch, Quantity, Spec, Value};
 
 /// (C, H, W) of a shape at the reference; a vector of F reads as 1×1×F like the tables print it.
@@ -62,7 +62,10 @@ fn pass_through_note(g: &Graph, span: &ir::RowSpan) -> Option<String> {
             }
         }
     })?;
-    Some(format!("the pass-through branch carries all {} input channels", g.nodes[*carries].shape.channels()))
+    Some(format!(
+        "the pass-through branch carries all {} input channels",
+        g.nodes[*carries].shape.channels()
+    ))
 }
 
 /// The steps that change the spatial size inside a row: "28 → 14: conv 3×3/2 pad 1".
@@ -72,13 +75,23 @@ fn spatial_arithmetic(g: &Graph, span: &ir::RowSpan) -> String {
     let mut seen_strides = std::collections::HashSet::new();
     for id in span.first..span.end {
         let n = &g.nodes[id];
-        let (Op::Conv(_) | Op::Pool(_) | Op::AdaptiveAvgPool { .. }) = n.op else { continue };
+        let (Op::Conv(_) | Op::Pool(_) | Op::AdaptiveAvgPool { .. }) = n.op else {
+            continue;
+        };
         let before = chw(&g.input_shape(id), (rh, rw));
         let after = chw(&n.shape, (rh, rw));
         if before.1 != after.1 || before.2 != after.2 {
             let desc = n.op.describe();
             if seen_strides.insert(desc.clone()) {
-                steps.push(format!("{}×{} → {}×{} by {} ({})", before.1, before.2, after.1, after.2, desc, window_formula(&n.op, before.1)));
+                steps.push(format!(
+                    "{}×{} → {}×{} by {} ({})",
+                    before.1,
+                    before.2,
+                    after.1,
+                    after.2,
+                    desc,
+                    window_formula(&n.op, before.1)
+                ));
             }
         }
     }
@@ -96,7 +109,12 @@ fn window_formula(op: &Op, x: i64) -> String {
     match pad {
         Pad::Same => format!("ceil({x}/{s}) = {}", (x + s - 1).div_euclid(s)),
         Pad::Explicit(p, _) => {
-            let w = crate::shape::Window { kernel: k, stride: s, pad: p, rounding };
+            let w = crate::shape::Window {
+                kernel: k,
+                stride: s,
+                pad: p,
+                rounding,
+            };
             let out = w.apply_numeric(x);
             match rounding {
                 WindowRounding::Floor => format!("floor(({x} + {} - {k})/{s}) + 1 = {out}", 2 * p),
@@ -110,7 +128,11 @@ fn window_formula(op: &Op, x: i64) -> String {
 fn compare_quantity(q: &Quantity, derived: i64) -> (f64, bool) {
     let v = q.value();
     let within_rounding = (v - derived as f64).abs() <= q.half_unit() + 1e-9;
-    let rel = if derived == 0 { if v == 0.0 { 0.0 } else { f64::INFINITY } } else { (v - derived as f64).abs() / derived as f64 };
+    let rel = if derived == 0 {
+        if v == 0.0 { 0.0 } else { f64::INFINITY }
+    } else {
+        (v - derived as f64).abs() / derived as f64
+    };
     (rel, within_rounding)
 }
 
@@ -147,9 +169,26 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
 
     for c in &g.corrections {
         let row = &spec.rows[c.row];
-        let printed = if c.printed.is_empty() { "nothing".to_string() } else { format!("'{}'", c.printed) };
-        let corrected = if c.corrected.is_empty() { "an empty cell".to_string() } else { format!("'{}'", c.corrected) };
-        let mut d = Diagnostic::new(Severity::Note, code::CORRECTED, c.loc, format!("{variant} corrects {}'s {}: the table prints {printed}, the variant uses {corrected}", row.label, c.column)).at(&row.label, &c.column);
+        let printed = if c.printed.is_empty() {
+            "nothing".to_string()
+        } else {
+            format!("'{}'", c.printed)
+        };
+        let corrected = if c.corrected.is_empty() {
+            "an empty cell".to_string()
+        } else {
+            format!("'{}'", c.corrected)
+        };
+        let mut d = Diagnostic::new(
+            Severity::Note,
+            code::CORRECTED,
+            c.loc,
+            format!(
+                "{variant} corrects {}'s {}: the table prints {printed}, the variant uses {corrected}",
+                row.label, c.column
+            ),
+        )
+        .at(&row.label, &c.column);
         d = d.values(c.printed.clone(), c.corrected.clone());
         if let Some(p) = row.cells.get(&c.column) {
             d = d.related(p.loc, "the printed cell");
@@ -163,63 +202,100 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
         let cells = g.row_cells(spec, i);
         let derived = chw(&g.nodes[span.output].shape, reference);
         if let (Some(col), true) = (&output_col, at_reference)
-            && let Some((pc, ph, pw)) = cells.get(col).and_then(printed_size) {
-                let cell = &cells[col];
-                // A classifier row prints the paper's class count; --classes changes it on purpose.
-                let reclassed = opts.classes.is_some_and(|k| k as i64 == derived.0 && pc == spec.classes as i64);
-                if pc != derived.0 && !reclassed {
-                    let mut d = Diagnostic::new(Severity::Error, code::CHANNELS, cell.loc, format!("{} outputs {} channels, the table says {pc}", row.label, derived.0))
+            && let Some((pc, ph, pw)) = cells.get(col).and_then(printed_size)
+        {
+            let cell = &cells[col];
+            // A classifier row prints the paper's class count; --classes changes it on purpose.
+            let reclassed = opts
+                .classes
+                .is_some_and(|k| k as i64 == derived.0 && pc == spec.classes as i64);
+            if pc != derived.0 && !reclassed {
+                let mut d = Diagnostic::new(
+                    Severity::Error,
+                    code::CHANNELS,
+                    cell.loc,
+                    format!("{} outputs {} channels, the table says {pc}", row.label, derived.0),
+                )
+                .at(&row.label, col)
+                .values(size_text(pc, ph, pw), size_text(derived.0, derived.1, derived.2))
+                .arithmetic(channel_arithmetic(g, span.output));
+                if let Some(note) = pass_through_note(g, span) {
+                    d.arithmetic = Some(format!("{}; {note}", d.arithmetic.unwrap_or_default()));
+                    if i > 0 {
+                        let prev = &spec.rows[i - 1];
+                        let prev_printed = g.row_cells(spec, i - 1).get(col).and_then(printed_size);
+                        let prev_derived = chw(&g.nodes[g.rows[i - 1].output].shape, reference).0;
+                        if let Some((ppc, _, _)) = prev_printed.filter(|p| p.0 != prev_derived) {
+                            d = d.related(
+                                g.row_cells(spec, i - 1)[col].loc,
+                                format!(
+                                    "{} derives {prev_derived} channels where the table prints {ppc}",
+                                    prev.label
+                                ),
+                            );
+                            d.help = Some(format!(
+                                "the printed {pc} follows from {}'s printed {ppc}; fix {} first",
+                                prev.label, prev.label
+                            ));
+                        }
+                    }
+                }
+                if d.help.is_none() {
+                    d.help = Some("correct the cell in a variant (rows: {…: {cells: {…}}}), or the filter counts if the transcription is wrong".into());
+                }
+                out.push(d);
+            }
+            if (ph, pw) != (derived.1, derived.2) {
+                let alt = stride_reading(spec, g, opts, i, patch_col.as_deref(), (ph, pw), col);
+                match alt {
+                    Some(d) => {
+                        ambiguous_rows.push(i);
+                        out.push(d);
+                    }
+                    None => out.push(
+                        Diagnostic::new(
+                            Severity::Error,
+                            code::SPATIAL,
+                            cell.loc,
+                            format!(
+                                "{} outputs {}×{}, the table says {ph}×{pw}",
+                                row.label, derived.1, derived.2
+                            ),
+                        )
                         .at(&row.label, col)
                         .values(size_text(pc, ph, pw), size_text(derived.0, derived.1, derived.2))
-                        .arithmetic(channel_arithmetic(g, span.output));
-                    if let Some(note) = pass_through_note(g, span) {
-                        d.arithmetic = Some(format!("{}; {note}", d.arithmetic.unwrap_or_default()));
-                        if i > 0 {
-                            let prev = &spec.rows[i - 1];
-                            let prev_printed = g.row_cells(spec, i - 1).get(col).and_then(printed_size);
-                            let prev_derived = chw(&g.nodes[g.rows[i - 1].output].shape, reference).0;
-                            if let Some((ppc, _, _)) = prev_printed.filter(|p| p.0 != prev_derived) {
-                                d = d.related(g.row_cells(spec, i - 1)[col].loc, format!("{} derives {prev_derived} channels where the table prints {ppc}", prev.label));
-                                d.help = Some(format!("the printed {pc} follows from {}'s printed {ppc}; fix {} first", prev.label, prev.label));
-                            }
-                        }
-                    }
-                    if d.help.is_none() {
-                        d.help = Some("correct the cell in a variant (rows: {…: {cells: {…}}}), or the filter counts if the transcription is wrong".into());
-                    }
-                    out.push(d);
-                }
-                if (ph, pw) != (derived.1, derived.2) {
-                    let alt = stride_reading(spec, g, opts, i, patch_col.as_deref(), (ph, pw), col);
-                    match alt {
-                        Some(d) => {
-                            ambiguous_rows.push(i);
-                            out.push(d);
-                        }
-                        None => out.push(
-                            Diagnostic::new(Severity::Error, code::SPATIAL, cell.loc, format!("{} outputs {}×{}, the table says {ph}×{pw}", row.label, derived.1, derived.2))
-                                .at(&row.label, col)
-                                .values(size_text(pc, ph, pw), size_text(derived.0, derived.1, derived.2))
-                                .arithmetic(spatial_arithmetic(g, span)),
-                        ),
-                    }
+                        .arithmetic(spatial_arithmetic(g, span)),
+                    ),
                 }
             }
+        }
         if let Some(col) = &depth_col
-            && let Some(Value::Count(pd)) = cells.get(col).map(|c| &c.value) {
-                let dd = depth_between(g, span.input, span.output);
-                if *pd as i64 != dd {
-                    let layers: Vec<String> = (span.first..span.end).filter(|id| g.nodes[*id].weight_layer).map(|id| g.nodes[id].op.describe()).collect();
-                    out.push(
-                        Diagnostic::new(Severity::Error, code::DEPTH, cells[col].loc, format!("{} is {dd} weight layers deep, the table says {pd}", row.label))
-                            .at(&row.label, col)
-                            .values(pd.to_string(), dd.to_string())
-                            .arithmetic(format!("deepest path through: {}", layers.join(", "))),
-                    );
-                }
+            && let Some(Value::Count(pd)) = cells.get(col).map(|c| &c.value)
+        {
+            let dd = depth_between(g, span.input, span.output);
+            if *pd as i64 != dd {
+                let layers: Vec<String> = (span.first..span.end)
+                    .filter(|id| g.nodes[*id].weight_layer)
+                    .map(|id| g.nodes[id].op.describe())
+                    .collect();
+                out.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        code::DEPTH,
+                        cells[col].loc,
+                        format!("{} is {dd} weight layers deep, the table says {pd}", row.label),
+                    )
+                    .at(&row.label, col)
+                    .values(pd.to_string(), dd.to_string())
+                    .arithmetic(format!("deepest path through: {}", layers.join(", "))),
+                );
             }
+        }
         let rc = row_cost(g, per, i);
-        for (col, derived_n, code, what) in [(&params_col, rc.params, code::PARAMS, "parameters"), (&ops_col, rc.macs, code::OPS, "multiply-adds")] {
+        for (col, derived_n, code, what) in [
+            (&params_col, rc.params, code::PARAMS, "parameters"),
+            (&ops_col, rc.macs, code::OPS, "multiply-adds"),
+        ] {
             let Some(col) = col else { continue };
             let Some(cell) = cells.get(col) else { continue };
             let Value::Quantity(q) = &cell.value else { continue };
@@ -229,10 +305,27 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
             let (rel, within) = compare_quantity(q, derived_n);
             if !within && rel > spec.tolerance {
                 out.push(
-                    Diagnostic::new(Severity::Warning, code, cell.loc, format!("{} has {} {what}, the table says {} ({:+.1}%)", row.label, human(derived_n), cell.text, (q.value() - derived_n as f64) / derived_n.max(1) as f64 * 100.0))
-                        .at(&row.label, col)
-                        .values(cell.text.clone(), derived_n.to_string())
-                        .arithmetic(format!("derived {derived_n}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%", q.value(), q.half_unit(), rel * 100.0, spec.tolerance * 100.0)),
+                    Diagnostic::new(
+                        Severity::Warning,
+                        code,
+                        cell.loc,
+                        format!(
+                            "{} has {} {what}, the table says {} ({:+.1}%)",
+                            row.label,
+                            human(derived_n),
+                            cell.text,
+                            (q.value() - derived_n as f64) / derived_n.max(1) as f64 * 100.0
+                        ),
+                    )
+                    .at(&row.label, col)
+                    .values(cell.text.clone(), derived_n.to_string())
+                    .arithmetic(format!(
+                        "derived {derived_n}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
+                        q.value(),
+                        q.half_unit(),
+                        rel * 100.0,
+                        spec.tolerance * 100.0
+                    )),
                 );
             }
         }
@@ -241,21 +334,47 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
     // Each row against the previous row's printed output.
     if let (Some(col), true) = (&output_col, at_reference) {
         for i in 1..g.rows.len() {
-            let (Some(prev), Some(this)) = (g.row_cells(spec, i - 1).get(col).and_then(printed_size), g.row_cells(spec, i).get(col).and_then(printed_size)) else { continue };
-            if ambiguous_rows.contains(&(i - 1)) || ambiguous_rows.contains(&i) || g.rows[i].input != g.rows[i - 1].output {
+            let (Some(prev), Some(this)) = (
+                g.row_cells(spec, i - 1).get(col).and_then(printed_size),
+                g.row_cells(spec, i).get(col).and_then(printed_size),
+            ) else {
+                continue;
+            };
+            if ambiguous_rows.contains(&(i - 1))
+                || ambiguous_rows.contains(&i)
+                || g.rows[i].input != g.rows[i - 1].output
+            {
                 continue;
             }
-            let Ok(local) = ir::lower::row_output_from(spec, opts, i, prev) else { continue };
+            let Ok(local) = ir::lower::row_output_from(spec, opts, i, prev) else {
+                continue;
+            };
             let derived = chw(&g.nodes[g.rows[i].output].shape, reference);
             let chan_unexplained = local.0 != this.0 && derived.0 == this.0;
-            let spatial_unexplained = (local.1, local.2) != (this.1, this.2) && (derived.1, derived.2) == (this.1, this.2);
+            let spatial_unexplained =
+                (local.1, local.2) != (this.1, this.2) && (derived.1, derived.2) == (this.1, this.2);
             if chan_unexplained || spatial_unexplained {
                 let (pr, tr) = (&spec.rows[i - 1], &spec.rows[i]);
                 out.push(
-                    Diagnostic::new(Severity::Error, code::DISCONTINUITY, g.row_cells(spec, i)[col].loc, format!("{} prints {}, but fed {}'s printed {} it outputs {}", tr.label, size_text(this.0, this.1, this.2), pr.label, size_text(prev.0, prev.1, prev.2), size_text(local.0, local.1, local.2)))
-                        .at(&tr.label, col)
-                        .values(size_text(this.0, this.1, this.2), size_text(local.0, local.1, local.2))
-                        .related(g.row_cells(spec, i - 1)[col].loc, format!("{}'s printed output", pr.label)),
+                    Diagnostic::new(
+                        Severity::Error,
+                        code::DISCONTINUITY,
+                        g.row_cells(spec, i)[col].loc,
+                        format!(
+                            "{} prints {}, but fed {}'s printed {} it outputs {}",
+                            tr.label,
+                            size_text(this.0, this.1, this.2),
+                            pr.label,
+                            size_text(prev.0, prev.1, prev.2),
+                            size_text(local.0, local.1, local.2)
+                        ),
+                    )
+                    .at(&tr.label, col)
+                    .values(size_text(this.0, this.1, this.2), size_text(local.0, local.1, local.2))
+                    .related(
+                        g.row_cells(spec, i - 1)[col].loc,
+                        format!("{}'s printed output", pr.label),
+                    ),
                 );
             }
         }
@@ -271,18 +390,45 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
         };
         let dims = g.branch_dims(m, Axis::H);
         let ag = agreement(&dims, min_h);
-        let at_ref = dims.windows(2).all(|p| p[0].eval(reference.0) == p[1].eval(reference.0));
-        let sizes: Vec<String> = m.branches.iter().map(|b| {
-            let s = chw(&g.nodes[*b].shape, reference);
-            format!("{} gives {}×{} = {}", g.nodes[*b].name, s.1, s.2, g.nodes[*b].shape.symbolic())
-        }).collect();
+        let at_ref = dims
+            .windows(2)
+            .all(|p| p[0].eval(reference.0) == p[1].eval(reference.0));
+        let sizes: Vec<String> = m
+            .branches
+            .iter()
+            .map(|b| {
+                let s = chw(&g.nodes[*b].shape, reference);
+                format!(
+                    "{} gives {}×{} = {}",
+                    g.nodes[*b].name,
+                    s.1,
+                    s.2,
+                    g.nodes[*b].shape.symbolic()
+                )
+            })
+            .collect();
         let cond = describe_agreement(&ag, Axis::H);
         let (sev, code, msg) = if at_ref {
-            (Severity::Note, code::CONCAT_CONDITION, format!("{row_label}: its branches agree in size at the reference input, but only {cond}"))
+            (
+                Severity::Note,
+                code::CONCAT_CONDITION,
+                format!("{row_label}: its branches agree in size at the reference input, but only {cond}"),
+            )
         } else {
-            (Severity::Error, code::CONCAT, format!("{row_label} concatenates branches of different spatial sizes at {}×{}; they agree only {cond}", reference.0, reference.1))
+            (
+                Severity::Error,
+                code::CONCAT,
+                format!(
+                    "{row_label} concatenates branches of different spatial sizes at {}×{}; they agree only {cond}",
+                    reference.0, reference.1
+                ),
+            )
         };
-        out.push(Diagnostic::new(sev, code, node.loc, msg).arithmetic(sizes.join("; ")).help("give the pools and the strided convs the same padding and rounding"));
+        out.push(
+            Diagnostic::new(sev, code, node.loc, msg)
+                .arithmetic(sizes.join("; "))
+                .help("give the pools and the strided convs the same padding and rounding"),
+        );
     }
     out.sort_by_key(|d| (d.line, d.col));
     out
@@ -291,26 +437,50 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
 pub fn describe_agreement(a: &Agreement, axis: Axis) -> String {
     match a {
         Agreement::Always => format!("for every {axis}"),
-        Agreement::Periodic { modulus, residues } if residues.is_empty() => format!("for no {axis} (checked {axis} mod {modulus})"),
+        Agreement::Periodic { modulus, residues } if residues.is_empty() => {
+            format!("for no {axis} (checked {axis} mod {modulus})")
+        }
         Agreement::Periodic { modulus, residues } => {
             let rs: Vec<String> = residues.iter().map(|r| r.to_string()).collect();
-            if rs.len() == 1 { format!("when {axis} ≡ {} (mod {modulus})", rs[0]) } else { format!("when {axis} mod {modulus} ∈ {{{}}}", rs.join(", ")) }
+            if rs.len() == 1 {
+                format!("when {axis} ≡ {} (mod {modulus})", rs[0])
+            } else {
+                format!("when {axis} mod {modulus} ∈ {{{}}}", rs.join(", "))
+            }
         }
         Agreement::Only(vs) if vs.is_empty() => format!("for no {axis}"),
-        Agreement::Only(vs) => format!("for {axis} in {{{}}}", vs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")),
+        Agreement::Only(vs) => format!(
+            "for {axis} in {{{}}}",
+            vs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
 /// The other reading of a printed stride: if dropping it gives the printed size, the table
 /// contradicts itself at that row; say what each reading implies for the next row.
-fn stride_reading(spec: &Spec, g: &Graph, opts: &LowerOptions, i: usize, patch_col: Option<&str>, printed: (i64, i64), out_col: &str) -> Option<Diagnostic> {
+fn stride_reading(
+    spec: &Spec,
+    g: &Graph,
+    opts: &LowerOptions,
+    i: usize,
+    patch_col: Option<&str>,
+    printed: (i64, i64),
+    out_col: &str,
+) -> Option<Diagnostic> {
     let patch_col = patch_col?;
     let cell = g.row_cells(spec, i).get(patch_col)?;
     let Value::Patch(p) = &cell.value else { return None };
     let stride = p.stride.filter(|s| *s > 1)?;
-    let alt_patch = Patch { kernel: p.kernel, stride: None };
+    let alt_patch = Patch {
+        kernel: p.kernel,
+        stride: None,
+    };
     let alt_cell = if alt_patch.kernel.is_some() {
-        Some(Cell { text: alt_patch.to_string(), value: Value::Patch(alt_patch), loc: cell.loc })
+        Some(Cell {
+            text: alt_patch.to_string(),
+            value: Value::Patch(alt_patch),
+            loc: cell.loc,
+        })
     } else {
         None
     };
@@ -325,15 +495,23 @@ fn stride_reading(spec: &Spec, g: &Graph, opts: &LowerOptions, i: usize, patch_c
     }
     let row = &spec.rows[i];
     let next = spec.rows.get(i + 1);
-    let next_printed = next.and_then(|_| g.row_cells(spec, i + 1).get(out_col)).and_then(printed_size);
+    let next_printed = next
+        .and_then(|_| g.row_cells(spec, i + 1).get(out_col))
+        .and_then(printed_size);
     let implies = |graph: &Graph| -> String {
         match (next, next_printed) {
             (Some(n), Some((_, nh, nw))) => {
                 let d = chw(&graph.nodes[graph.rows[i + 1].output].shape, reference);
                 if (d.1, d.2) == (nh, nw) {
-                    format!("{} then outputs {}×{}, which matches its printed {nh}×{nw}", n.label, d.1, d.2)
+                    format!(
+                        "{} then outputs {}×{}, which matches its printed {nh}×{nw}",
+                        n.label, d.1, d.2
+                    )
                 } else {
-                    format!("{} then outputs {}×{} where the table prints {nh}×{nw}, so a downsampling step (e.g. a 3×3/2 max pool) is needed between them", n.label, d.1, d.2)
+                    format!(
+                        "{} then outputs {}×{} where the table prints {nh}×{nw}, so a downsampling step (e.g. a 3×3/2 max pool) is needed between them",
+                        n.label, d.1, d.2
+                    )
                 }
             }
             _ => "nothing follows to check against".to_string(),
@@ -343,15 +521,30 @@ fn stride_reading(spec: &Spec, g: &Graph, opts: &LowerOptions, i: usize, patch_c
         Severity::Error,
         code::AMBIGUOUS_STRIDE,
         g.row_cells(spec, i)[out_col].loc,
-        format!("{} prints stride {stride} and an output of {}×{}; with the stride it outputs {}×{}", row.label, printed.0, printed.1, with.1, with.2),
+        format!(
+            "{} prints stride {stride} and an output of {}×{}; with the stride it outputs {}×{}",
+            row.label, printed.0, printed.1, with.1, with.2
+        ),
     )
     .at(&row.label, out_col)
     .values(format!("{}×{}", printed.0, printed.1), format!("{}×{}", with.1, with.2))
     .arithmetic(spatial_arithmetic(g, &g.rows[i]))
     .related(cell.loc, format!("the printed stride {stride}"));
     d.readings = vec![
-        Reading { reading: format!("stride {stride} applies inside {}: it outputs {}×{}, not the printed {}×{}", row.label, with.1, with.2, printed.0, printed.1), implies: implies(g) },
-        Reading { reading: format!("no stride in {}: it outputs {}×{} as printed", row.label, without.1, without.2), implies: implies(&alt) },
+        Reading {
+            reading: format!(
+                "stride {stride} applies inside {}: it outputs {}×{}, not the printed {}×{}",
+                row.label, with.1, with.2, printed.0, printed.1
+            ),
+            implies: implies(g),
+        },
+        Reading {
+            reading: format!(
+                "no stride in {}: it outputs {}×{} as printed",
+                row.label, without.1, without.2
+            ),
+            implies: implies(&alt),
+        },
     ];
     d.help = Some("pick a reading in a variant: correct the output size, or empty the stride cell and insert a pool with insert_after".into());
     Some(d)
@@ -360,8 +553,12 @@ fn stride_reading(spec: &Spec, g: &Graph, opts: &LowerOptions, i: usize, patch_c
 /// Whether input size `v` on `axis` satisfies every layer's requirement and makes every
 /// concatenation's branches agree.
 pub fn valid_on(g: &Graph, axis: Axis, v: i64) -> bool {
-    g.constraints.iter().all(|c| c.requirement.axis() != axis || c.requirement.holds(v))
-        && g.concat_mismatches.iter().all(|m| g.branch_dims(m, axis).windows(2).all(|p| p[0].eval(v) == p[1].eval(v)))
+    g.constraints
+        .iter()
+        .all(|c| c.requirement.axis() != axis || c.requirement.holds(v))
+        && g.concat_mismatches
+            .iter()
+            .all(|m| g.branch_dims(m, axis).windows(2).all(|p| p[0].eval(v) == p[1].eval(v)))
 }
 
 /// The condition under which a concatenation's branches agree in height, from `from` on.
@@ -372,10 +569,18 @@ pub fn concat_condition(g: &Graph, m: &crate::ir::ConcatMismatch, from: i64) -> 
 /// The smallest input (H, W) for which every layer is valid and every concatenation's
 /// branches agree (0 where none is found within 65,536 sizes above the layers' bound).
 pub fn min_input(g: &Graph) -> (i64, i64) {
-    let bound = |axis: Axis| g.constraints.iter().filter(|c| c.requirement.axis() == axis).map(|c| c.requirement.lowest()).fold(1, i64::max);
+    let bound = |axis: Axis| {
+        g.constraints
+            .iter()
+            .filter(|c| c.requirement.axis() == axis)
+            .map(|c| c.requirement.lowest())
+            .fold(1, i64::max)
+    };
     let first = |axis: Axis| {
         let from = bound(axis);
-        (from..from.saturating_add(1 << 16)).find(|v| valid_on(g, axis, *v)).unwrap_or(0)
+        (from..from.saturating_add(1 << 16))
+            .find(|v| valid_on(g, axis, *v))
+            .unwrap_or(0)
     };
     (first(Axis::H), first(Axis::W))
 }
@@ -403,8 +608,17 @@ pub fn reference_violation(g: &Graph) -> Option<(NodeId, String)> {
             let n = &g.nodes[c.node];
             let input = chw(&g.input_shape(c.node), (h, w));
             let why = match c.requirement {
-                crate::shape::Requirement::AtLeast { min, .. } => format!("{} ({}) gets a {}×{} input at the reference size {h}×{w}; it needs {axis} ≥ {min}", n.name, n.op.describe(), input.1, input.2),
-                crate::shape::Requirement::Between { lo, hi, .. } => format!("{} fixes the input size to {axis} in [{lo}, {hi}], the reference is {h}×{w}", n.name),
+                crate::shape::Requirement::AtLeast { min, .. } => format!(
+                    "{} ({}) gets a {}×{} input at the reference size {h}×{w}; it needs {axis} ≥ {min}",
+                    n.name,
+                    n.op.describe(),
+                    input.1,
+                    input.2
+                ),
+                crate::shape::Requirement::Between { lo, hi, .. } => format!(
+                    "{} fixes the input size to {axis} in [{lo}, {hi}], the reference is {h}×{w}",
+                    n.name
+                ),
             };
             return Some((c.node, why));
         }

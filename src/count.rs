@@ -44,13 +44,22 @@ pub fn node_cost(g: &Graph, id: NodeId) -> NodeCost {
     let out_el = out.elements(h, w);
     let macs = match &node.op {
         Op::Conv(c) => {
-            let per_out = c.kernel.0.saturating_mul(c.kernel.1).saturating_mul(cin / c.groups.max(1));
+            let per_out = c
+                .kernel
+                .0
+                .saturating_mul(c.kernel.1)
+                .saturating_mul(cin / c.groups.max(1));
             out_el.saturating_mul(per_out)
         }
         Op::Linear { out, .. } => cin.saturating_mul(*out),
         _ => 0,
     };
-    NodeCost { params: node.op.params(cin), buffers: node.op.buffers(cin), macs, output_elements: out_el }
+    NodeCost {
+        params: node.op.params(cin),
+        buffers: node.op.buffers(cin),
+        macs,
+        output_elements: out_el,
+    }
 }
 
 /// Tensors autograd saves for backward, estimated per op as PyTorch's kernels do: a conv,
@@ -91,7 +100,10 @@ fn training_bytes(g: &Graph, batch: i64) -> i64 {
 /// Costs of every node and the totals, for a batch of `batch` images.
 pub fn costs(g: &Graph, batch: i64) -> (Vec<NodeCost>, Totals) {
     let per: Vec<NodeCost> = (0..g.nodes.len()).map(|i| node_cost(g, i)).collect();
-    let mut t = Totals { batch, ..Totals::default() };
+    let mut t = Totals {
+        batch,
+        ..Totals::default()
+    };
     for (i, c) in per.iter().enumerate() {
         t.params = t.params.saturating_add(c.params);
         if matches!(g.nodes[i].place, crate::ir::Place::Aux { .. }) {
@@ -99,7 +111,9 @@ pub fn costs(g: &Graph, batch: i64) -> (Vec<NodeCost>, Totals) {
         }
         t.buffers = t.buffers.saturating_add(c.buffers);
         t.macs = t.macs.saturating_add(c.macs);
-        t.forward_bytes = t.forward_bytes.saturating_add(c.output_elements.saturating_mul(BYTES_PER_ELEMENT));
+        t.forward_bytes = t
+            .forward_bytes
+            .saturating_add(c.output_elements.saturating_mul(BYTES_PER_ELEMENT));
     }
     t.forward_bytes = t.forward_bytes.saturating_mul(batch);
     t.training_bytes = training_bytes(g, batch);
@@ -128,7 +142,13 @@ pub fn depth_between(g: &Graph, from: NodeId, to: NodeId) -> i64 {
     let mut depth = vec![i64::MIN; to - from + 1];
     depth[0] = 0;
     for id in from + 1..=to {
-        let best = g.nodes[id].inputs.iter().filter(|i| **i >= from).map(|i| depth[*i - from]).max().unwrap_or(i64::MIN);
+        let best = g.nodes[id]
+            .inputs
+            .iter()
+            .filter(|i| **i >= from)
+            .map(|i| depth[*i - from])
+            .max()
+            .unwrap_or(i64::MIN);
         if best != i64::MIN {
             depth[id - from] = best + i64::from(g.nodes[id].weight_layer);
         }

@@ -1,9 +1,9 @@
 //! One call from a spec file to everything `derive` reports.
 
 use crate::check;
-use crate::count::{costs, NodeCost, Totals};
+use crate::count::{NodeCost, Totals, costs};
 use crate::diag::{Diagnostic, Severity};
-use crate::ir::{lower, Graph, LowerOptions, NodeId, Place};
+use crate::ir::{Graph, LowerOptions, NodeId, Place, lower};
 use crate::spec::{Loc, Spec, SpecError};
 
 /// The derivation of one spec under one variant.
@@ -19,10 +19,16 @@ pub struct Derivation {
 
 impl Derivation {
     pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
     pub fn warnings(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
     }
 }
 
@@ -33,10 +39,20 @@ pub fn derive(spec: Spec, opts: &LowerOptions, batch: i64) -> Result<Derivation,
         // Point at the row the layer builds (what one would correct), not its template.
         let n = &graph.nodes[node];
         let (loc, message): (Loc, String) = match n.place {
-            Place::Row { row, .. } => (spec.rows[row].loc, format!("row '{}': {why} (the layer comes from line {})", spec.rows[row].label, n.loc.line)),
+            Place::Row { row, .. } => (
+                spec.rows[row].loc,
+                format!(
+                    "row '{}': {why} (the layer comes from line {})",
+                    spec.rows[row].label, n.loc.line
+                ),
+            ),
             _ => (n.loc, why),
         };
-        return Err(SpecError { file: spec.file.clone(), loc, message });
+        return Err(SpecError {
+            file: spec.file.clone(),
+            loc,
+            message,
+        });
     }
     let (per_node, totals) = costs(&graph, batch);
     if let Some((node, what)) = overflow(&per_node, &totals) {
@@ -45,13 +61,28 @@ pub fn derive(spec: Spec, opts: &LowerOptions, batch: i64) -> Result<Derivation,
             Place::Row { row, .. } => spec.rows[row].loc,
             _ => n.loc,
         };
-        let message = format!("{}: {what} overflows 64 bits, expected realistic sizes (batch {batch})", n.name);
-        return Err(SpecError { file: spec.file.clone(), loc, message });
+        let message = format!(
+            "{}: {what} overflows 64 bits, expected realistic sizes (batch {batch})",
+            n.name
+        );
+        return Err(SpecError {
+            file: spec.file.clone(),
+            loc,
+            message,
+        });
     }
     let diagnostics = check::check(&spec, &graph, opts, &per_node);
     let min_input = check::min_input(&graph);
     let max_input = check::max_input(&graph);
-    Ok(Derivation { spec, graph, per_node, totals, diagnostics, min_input, max_input })
+    Ok(Derivation {
+        spec,
+        graph,
+        per_node,
+        totals,
+        diagnostics,
+        min_input,
+        max_input,
+    })
 }
 
 /// Where a count saturated (reached i64::MAX) and stopped being exact: the node whose own

@@ -128,7 +128,11 @@ impl Diagnostic {
     }
 
     pub fn related(mut self, loc: Loc, message: impl Into<String>) -> Self {
-        self.related.push(Related { message: message.into(), line: loc.line, col: loc.col });
+        self.related.push(Related {
+            message: message.into(),
+            line: loc.line,
+            col: loc.col,
+        });
         self
     }
 }

@@ -62,7 +62,10 @@ pub fn pytorch_module(graph: &Graph, class_name: &str, title: &str) -> String {
 
 /// Letters, digits and `_`, not starting with a digit, not a keyword.
 fn python_identifier(s: &str, fallback: &str) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
     if out.is_empty() {
         return fallback.to_string();
     }
@@ -73,9 +76,9 @@ fn python_identifier(s: &str, fallback: &str) -> String {
 }
 
 const PY_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
-    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or",
-    "pass", "raise", "return", "try", "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
 ];
 
 /// A Python string literal (JSON's escapes are Python's).
@@ -94,7 +97,11 @@ fn py_bool(b: bool) -> &'static str {
 
 /// `3` for a square pair, `(1, 7)` otherwise.
 fn py_pair(p: (i64, i64)) -> String {
-    if p.0 == p.1 { p.0.to_string() } else { format!("({}, {})", p.0, p.1) }
+    if p.0 == p.1 {
+        p.0.to_string()
+    } else {
+        format!("({}, {})", p.0, p.1)
+    }
 }
 
 /// Always a tuple, for the helpers.
@@ -104,7 +111,15 @@ fn py_tuple(p: (i64, i64)) -> String {
 
 /// A text as `#` comment lines.
 fn comment_lines(text: &str, indent: &str) -> String {
-    text.lines().map(|l| if l.trim().is_empty() { format!("{indent}#\n") } else { format!("{indent}# {l}\n") }).collect()
+    text.lines()
+        .map(|l| {
+            if l.trim().is_empty() {
+                format!("{indent}#\n")
+            } else {
+                format!("{indent}# {l}\n")
+            }
+        })
+        .collect()
 }
 
 /// What a SAME window needs: padding fixed at build time, or computed per input.
@@ -178,7 +193,11 @@ struct Names {
 
 impl Names {
     fn new(stem: &'static str) -> Self {
-        Names { stem, free: BTreeSet::new(), next: 0 }
+        Names {
+            stem,
+            free: BTreeSet::new(),
+            next: 0,
+        }
     }
     fn take(&mut self) -> String {
         let i = match self.free.pop_first() {
@@ -188,7 +207,11 @@ impl Names {
                 self.next - 1
             }
         };
-        if i == 0 { self.stem.to_string() } else { format!("{}{i}", self.stem) }
+        if i == 0 {
+            self.stem.to_string()
+        } else {
+            format!("{}{i}", self.stem)
+        }
     }
     fn give(&mut self, name: &str) {
         if let Some(rest) = name.strip_prefix(self.stem) {
@@ -210,7 +233,10 @@ impl<'g> Emitter<'g> {
         for o in g.outputs.iter().filter(|o| o.aux) {
             let mut anc = HashSet::new();
             ancestors(g, o.node, &mut anc);
-            let mut group: Vec<NodeId> = anc.into_iter().filter(|n| !main.contains(n) && !aux_only.contains(n)).collect();
+            let mut group: Vec<NodeId> = anc
+                .into_iter()
+                .filter(|n| !main.contains(n) && !aux_only.contains(n))
+                .collect();
             group.sort_unstable();
             aux_only.extend(group.iter().copied());
             if !group.is_empty() {
@@ -223,10 +249,17 @@ impl<'g> Emitter<'g> {
         let mut done: HashSet<NodeId> = HashSet::new();
         let mut pending: Vec<Option<Vec<NodeId>>> = groups.into_iter().map(Some).collect();
         let ready = |group: &[NodeId], done: &HashSet<NodeId>| {
-            group.iter().all(|n| g.nodes[*n].inputs.iter().all(|i| group.contains(i) || done.contains(i)))
+            group
+                .iter()
+                .all(|n| g.nodes[*n].inputs.iter().all(|i| group.contains(i) || done.contains(i)))
         };
-        let flush = |items: &mut Vec<Item>, done: &mut HashSet<NodeId>, pending: &mut Vec<Option<Vec<NodeId>>>, all: bool| loop {
-            let next = pending.iter().position(|p| p.as_ref().is_some_and(|grp| all || ready(grp, done)));
+        let flush = |items: &mut Vec<Item>,
+                     done: &mut HashSet<NodeId>,
+                     pending: &mut Vec<Option<Vec<NodeId>>>,
+                     all: bool| loop {
+            let next = pending
+                .iter()
+                .position(|p| p.as_ref().is_some_and(|grp| all || ready(grp, done)));
             let Some(i) = next else { break };
             let group = pending[i].take().expect("pending");
             done.extend(group.iter().copied());
@@ -242,7 +275,14 @@ impl<'g> Emitter<'g> {
         }
         flush(&mut items, &mut done, &mut pending, true);
 
-        let mut e = Emitter { g, aux_only, classes_channels: HashSet::new(), items, vars: HashMap::new(), helpers: Helpers::default() };
+        let mut e = Emitter {
+            g,
+            aux_only,
+            classes_channels: HashSet::new(),
+            items,
+            vars: HashMap::new(),
+            helpers: Helpers::default(),
+        };
         e.find_classifiers();
         e.allocate();
         e
@@ -268,14 +308,29 @@ impl<'g> Emitter<'g> {
                         self.classes_channels.extend(between.iter().copied());
                         break;
                     }
-                    Op::BatchNorm { .. } | Op::Relu | Op::Dropout { .. } | Op::Softmax | Op::Pool(_) | Op::AdaptiveAvgPool { .. } => {
+                    Op::BatchNorm { .. }
+                    | Op::Relu
+                    | Op::Dropout { .. }
+                    | Op::Softmax
+                    | Op::Pool(_)
+                    | Op::AdaptiveAvgPool { .. } => {
                         if matches!(n.op, Op::BatchNorm { .. }) {
                             between.push(cur);
                         }
                         cur = n.inputs[0];
                     }
                     // A flatten keeps the channel count of a vector, or of a 1×1 map.
-                    Op::Flatten if matches!(g.input_shape(cur), Shape::Flat { .. } | Shape::Map { h: Dim::Const(1), w: Dim::Const(1), .. }) => {
+                    Op::Flatten
+                        if matches!(
+                            g.input_shape(cur),
+                            Shape::Flat { .. }
+                                | Shape::Map {
+                                    h: Dim::Const(1),
+                                    w: Dim::Const(1),
+                                    ..
+                                }
+                        ) =>
+                    {
                         cur = n.inputs[0];
                     }
                     _ => break,
@@ -347,7 +402,11 @@ impl<'g> Emitter<'g> {
     }
 
     fn channels_expr(&self, id: NodeId, c: i64) -> String {
-        if self.classes_channels.contains(&id) { "num_classes".into() } else { c.to_string() }
+        if self.classes_channels.contains(&id) {
+            "num_classes".into()
+        } else {
+            c.to_string()
+        }
     }
 
     /// The constructor of a node's module, if it has parameters.
@@ -356,7 +415,11 @@ impl<'g> Emitter<'g> {
         let cin = g.in_channels(id);
         Some(match &g.nodes[id].op {
             Op::Conv(c) => {
-                let mut s = format!("nn.Conv2d({cin}, {}, {}", self.channels_expr(id, c.out), py_pair(c.kernel));
+                let mut s = format!(
+                    "nn.Conv2d({cin}, {}, {}",
+                    self.channels_expr(id, c.out),
+                    py_pair(c.kernel)
+                );
                 if c.stride != (1, 1) {
                     let _ = write!(s, ", stride={}", py_pair(c.stride));
                 }
@@ -384,7 +447,12 @@ impl<'g> Emitter<'g> {
                     Shape::Map { .. } => "BatchNorm2d",
                     Shape::Flat { .. } => "BatchNorm1d",
                 };
-                let bn = format!("nn.{kind}({}, eps={}, momentum={})", self.channels_expr(id, cin), py_float(*eps), py_float(*momentum));
+                let bn = format!(
+                    "nn.{kind}({}, eps={}, momentum={})",
+                    self.channels_expr(id, cin),
+                    py_float(*eps),
+                    py_float(*momentum)
+                );
                 if *scale {
                     bn
                 } else {
@@ -409,7 +477,11 @@ impl<'g> Emitter<'g> {
         let g = self.g;
         let n = &g.nodes[id];
         let call = format!("self.node({})", py_str(&n.name));
-        let x = n.inputs.first().map(|i| self.var(*i).to_string()).unwrap_or_else(|| "x".into());
+        let x = n
+            .inputs
+            .first()
+            .map(|i| self.var(*i).to_string())
+            .unwrap_or_else(|| "x".into());
         match &n.op {
             Op::Input { .. } => "x".into(),
             Op::Conv(c) => {
@@ -446,7 +518,11 @@ impl<'g> Emitter<'g> {
                 }
                 (SamePad::Dynamic, PoolKind::Max) => {
                     self.helpers.same_pad = true;
-                    format!("F.max_pool2d(_same_pad({x}, {}, {}, -math.inf), {k}, {s})", py_tuple(p.kernel), py_tuple(p.stride))
+                    format!(
+                        "F.max_pool2d(_same_pad({x}, {}, {}, -math.inf), {k}, {s})",
+                        py_tuple(p.kernel),
+                        py_tuple(p.stride)
+                    )
                 }
                 (SamePad::Dynamic, PoolKind::Avg) => {
                     self.helpers.same_pad = true;
@@ -455,7 +531,9 @@ impl<'g> Emitter<'g> {
                 }
             };
         }
-        let Pad::Explicit(ph, pw) = p.pad else { unreachable!("SAME handled above") };
+        let Pad::Explicit(ph, pw) = p.pad else {
+            unreachable!("SAME handled above")
+        };
         let mut call = match p.kind {
             PoolKind::Max => format!("F.max_pool2d({x}, {k}, {s}"),
             PoolKind::Avg => format!("F.avg_pool2d({x}, {k}, {s}"),
@@ -498,7 +576,11 @@ impl<'g> Emitter<'g> {
         let n = &self.g.nodes[id];
         let expr = self.expr(id);
         let shape = n.shape.symbolic();
-        let note = if n.op.params(self.g.in_channels(id)) > 0 { shape } else { format!("{}: {shape}", n.name) };
+        let note = if n.op.params(self.g.in_channels(id)) > 0 {
+            shape
+        } else {
+            format!("{}: {shape}", n.name)
+        };
         let _ = writeln!(out, "{indent}{} = {expr}  # {note}", self.var(id));
     }
 
@@ -593,11 +675,22 @@ impl<'g> Emitter<'g> {
         let forward = self.forward();
         let has_aux = self.has_aux();
         let mut f = String::new();
-        let title_line = if title.trim().is_empty() { class.to_string() } else { title.trim().to_string() };
+        let title_line = if title.trim().is_empty() {
+            class.to_string()
+        } else {
+            title.trim().to_string()
+        };
         f.push_str(&comment_lines(&title_line, ""));
         f.push_str("#\n");
-        let variant = g.variant.as_deref().map(|v| format!(", variant '{v}'")).unwrap_or_default();
-        let _ = writeln!(f, "# Generated by archcheck{variant}. Parameter and buffer names are the graph's node names");
+        let variant = g
+            .variant
+            .as_deref()
+            .map(|v| format!(", variant '{v}'"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            f,
+            "# Generated by archcheck{variant}. Parameter and buffer names are the graph's node names"
+        );
         f.push_str("# (`<node>.weight`, `<node>.bias`, `<node>.running_mean`, ...), so state_dicts are\n");
         f.push_str("# interchangeable with archcheck's own model. Needs only torch.\n\n");
         f.push_str("import math\n\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n");
@@ -608,9 +701,19 @@ impl<'g> Emitter<'g> {
             f,
             "\n\nclass {class}(nn.Module):\n    \"\"\"{docs}\n\n    Input: N×{c}×H×W, reference {h}×{w}. forward returns the logits; in training mode with\n    aux_logits, the tuple (logits{auxs}).\n    \"\"\"\n\n",
             c = g.input_channels,
-            auxs = g.outputs.iter().filter(|o| o.aux).map(|o| format!(", {}", o.name)).collect::<String>(),
+            auxs = g
+                .outputs
+                .iter()
+                .filter(|o| o.aux)
+                .map(|o| format!(", {}", o.name))
+                .collect::<String>(),
         );
-        let _ = writeln!(f, "    def __init__(self, num_classes={}, aux_logits={}):", g.classes, py_bool(has_aux));
+        let _ = writeln!(
+            f,
+            "    def __init__(self, num_classes={}, aux_logits={}):",
+            g.classes,
+            py_bool(has_aux)
+        );
         f.push_str("        super().__init__()\n        self.num_classes = num_classes\n        self.aux_logits = aux_logits\n");
         f.push_str(&init);
         f.push_str(
@@ -620,7 +723,11 @@ impl<'g> Emitter<'g> {
         f.push_str(&forward);
         let _ = write!(f, "\n\ndef build(**kw):\n    return {class}(**kw)\n\n");
         let names: Vec<String> = g.outputs.iter().map(|o| py_str(&o.name)).collect();
-        let mode = if has_aux { "    model.train(model.aux_logits)\n" } else { "    model.eval()\n" };
+        let mode = if has_aux {
+            "    model.train(model.aux_logits)\n"
+        } else {
+            "    model.eval()\n"
+        };
         let _ = write!(
             f,
             "\nif __name__ == \"__main__\":\n    model = build()\n{mode}    params = sum(p.numel() for p in model.parameters())\n    x = torch.zeros(2, {c}, {h}, {w})\n    with torch.no_grad():\n        y = model(x)\n    ys = y if isinstance(y, tuple) else (y,)\n    names = [{names}]\n    shapes = \", \".join('\"%s\": %s' % (n, list(t.shape)) for n, t in zip(names, ys))\n    print('{{\"parameters\": %d, \"input\": %s, \"outputs\": {{%s}}}}' % (params, list(x.shape), shapes))\n",

@@ -6,16 +6,16 @@
 //! → [`check`] (diagnostics) → [`report`] (table, JSON, markdown). [`data`] and [`metrics`]
 //! serve training, which lives behind the `torch` feature.
 
-pub mod data;
-pub mod ir;
-pub mod metrics;
-pub mod shape;
-pub mod spec;
 pub mod check;
 pub mod count;
+pub mod data;
 pub mod derive;
 pub mod diag;
 pub mod emit;
+pub mod ir;
+pub mod metrics;
 pub mod report;
+pub mod shape;
+pub mod spec;
 #[cfg(feature = "torch")]
 pub mod torch;

@@ -13,13 +13,17 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use archcheck::derive::{derive, Derivation};
+use archcheck::derive::{Derivation, derive};
 use archcheck::ir::LowerOptions;
 use archcheck::report;
 use archcheck::spec::{self, SpecError};
 
 #[derive(Parser)]
-#[command(name = "archcheck", version, about = "Derive, check, build and train networks transcribed from paper tables")]
+#[command(
+    name = "archcheck",
+    version,
+    about = "Derive, check, build and train networks transcribed from paper tables"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,7 +56,13 @@ struct ModelArgs {
 
 impl ModelArgs {
     fn lower_options(&self) -> LowerOptions {
-        LowerOptions { variant: self.variant.clone(), classes: self.classes, no_aux: self.no_aux, input: self.input, cell_overrides: Vec::new() }
+        LowerOptions {
+            variant: self.variant.clone(),
+            classes: self.classes,
+            no_aux: self.no_aux,
+            input: self.input,
+            cell_overrides: Vec::new(),
+        }
     }
 }
 
@@ -265,7 +275,11 @@ fn load(path: &Path) -> Result<(spec::Spec, String), (SpecError, Option<String>)
 }
 
 fn exit_code(d: &Derivation, strict: bool) -> u8 {
-    if d.errors() > 0 || (strict && d.warnings() > 0) { 1 } else { 0 }
+    if d.errors() > 0 || (strict && d.warnings() > 0) {
+        1
+    } else {
+        0
+    }
 }
 
 fn run_derive(model: &ModelArgs, batch: i64, format: Format, strict: bool) -> u8 {
@@ -288,7 +302,8 @@ fn run_derive(model: &ModelArgs, batch: i64, format: Format, strict: bool) -> u8
         Format::Table => print!("{}", report::table::render(&d, &text)),
         Format::Json => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let written = report::json::write(&d, i32::from(code), &mut out).is_ok() && writeln!(out).and_then(|_| out.flush()).is_ok();
+            let written = report::json::write(&d, i32::from(code), &mut out).is_ok()
+                && writeln!(out).and_then(|_| out.flush()).is_ok();
             if !written {
                 return 2;
             }
@@ -315,7 +330,9 @@ fn run_check(specs: &[PathBuf], variant: &Option<String>, all: bool, strict: boo
             }
         };
         let variants: Vec<Option<String>> = if all {
-            std::iter::once(None).chain(spec.variants.keys().cloned().map(Some)).collect()
+            std::iter::once(None)
+                .chain(spec.variants.keys().cloned().map(Some))
+                .collect()
         } else {
             vec![variant.clone()]
         };
@@ -324,16 +341,34 @@ fn run_check(specs: &[PathBuf], variant: &Option<String>, all: bool, strict: boo
                 Some(v) => format!("{} --variant {v}", path.display()),
                 None => path.display().to_string(),
             };
-            let opts = LowerOptions { variant: v.clone(), ..LowerOptions::default() };
+            let opts = LowerOptions {
+                variant: v.clone(),
+                ..LowerOptions::default()
+            };
             match derive(spec.clone(), &opts, 1) {
                 Ok(d) => {
                     let code = exit_code(&d, strict);
                     let verdict = if code == 0 { "ok  " } else { "FAIL" };
-                    println!("{verdict} {name}: {} errors, {} warnings, {} parameters", d.errors(), d.warnings(), report::thousands(d.totals.params));
-                    for x in d.diagnostics.iter().filter(|x| x.severity == archcheck::diag::Severity::Error || (strict && x.severity == archcheck::diag::Severity::Warning)) {
-                        println!("     {}:{}:{}: {}[{}] {}", d.spec.file, x.line, x.col, x.severity, x.code, x.message);
+                    println!(
+                        "{verdict} {name}: {} errors, {} warnings, {} parameters",
+                        d.errors(),
+                        d.warnings(),
+                        report::thousands(d.totals.params)
+                    );
+                    for x in d.diagnostics.iter().filter(|x| {
+                        x.severity == archcheck::diag::Severity::Error
+                            || (strict && x.severity == archcheck::diag::Severity::Warning)
+                    }) {
+                        println!(
+                            "     {}:{}:{}: {}[{}] {}",
+                            d.spec.file, x.line, x.col, x.severity, x.code, x.message
+                        );
                     }
-                    if code == 0 { passed += 1 } else { failed += 1 }
+                    if code == 0 {
+                        passed += 1
+                    } else {
+                        failed += 1
+                    }
                     worst = worst.max(code);
                 }
                 Err(e) => {
@@ -365,7 +400,12 @@ fn run_emit(model: &ModelArgs, output: &Option<PathBuf>) -> u8 {
         }
     };
     let class = archcheck::emit::class_name(&spec.name, model.variant.as_deref());
-    let title = format!("{} ({}), generated by archcheck from {}", spec.title, model.variant.as_deref().unwrap_or("the table as printed"), spec.file);
+    let title = format!(
+        "{} ({}), generated by archcheck from {}",
+        spec.title,
+        model.variant.as_deref().unwrap_or("the table as printed"),
+        spec.file
+    );
     let source = archcheck::emit::pytorch_module(&graph, &class, &title);
     match output {
         None => print!("{source}"),
@@ -387,11 +427,18 @@ fn run_plot(runs: &[String], output: &Path) -> u8 {
             Some((l, p)) => (l.to_string(), PathBuf::from(p)),
             None => {
                 let p = PathBuf::from(r);
-                let label = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| r.clone());
+                let label = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| r.clone());
                 (label, p)
             }
         };
-        let file = if path.is_dir() { path.join("metrics.jsonl") } else { path };
+        let file = if path.is_dir() {
+            path.join("metrics.jsonl")
+        } else {
+            path
+        };
         match archcheck::metrics::read_jsonl(&file) {
             Ok(m) => loaded.push((label, m)),
             Err(e) => {
@@ -462,7 +509,10 @@ fn run_build(a: &BuildArgs) -> u8 {
     };
     println!("{}", model::summary(&net, &vs, &d.spec.name));
     if d.errors() > 0 {
-        println!("note: derive finds {} errors in the table (see archcheck derive); the network is built as lowered", d.errors());
+        println!(
+            "note: derive finds {} errors in the table (see archcheck derive); the network is built as lowered",
+            d.errors()
+        );
     }
     let mut code = 0;
     if a.verify {
@@ -493,7 +543,11 @@ fn run_build(a: &BuildArgs) -> u8 {
     if let Some(p) = &a.torchscript {
         let (h, w) = d.graph.reference;
         match export::torchscript(&mut vs, &net, [1, d.graph.input_channels, h, w], p) {
-            Ok(()) => println!("saved TorchScript (traced at 1×{}×{h}×{w}) to {}", d.graph.input_channels, p.display()),
+            Ok(()) => println!(
+                "saved TorchScript (traced at 1×{}×{h}×{w}) to {}",
+                d.graph.input_channels,
+                p.display()
+            ),
             Err(e) => {
                 eprintln!("error: {e}");
                 return 2;
@@ -534,7 +588,11 @@ impl archcheck::torch::train::Observer for Console {
         if c.channels_last {
             extras.push("channels-last");
         }
-        let extras = if extras.is_empty() { String::new() } else { format!(", {}", extras.join(", ")) };
+        let extras = if extras.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", extras.join(", "))
+        };
         println!(
             "training {}{variant} at {}×{}, {} classes, {} parameters, on {}{extras}",
             i.spec.name,
@@ -560,7 +618,10 @@ impl archcheck::torch::train::Observer for Console {
             c.aux_weight,
             c.seed
         );
-        println!("  derive predicts {} of activations kept for backward per batch (fp32)", gib(i.predicted_training_bytes as f64));
+        println!(
+            "  derive predicts {} of activations kept for backward per batch (fp32)",
+            gib(i.predicted_training_bytes as f64)
+        );
         if let Some((epoch, step)) = i.resumed_from {
             println!("  resuming at step {step} (epoch {} of {})", epoch + 1, c.epochs);
         }
@@ -568,7 +629,8 @@ impl archcheck::torch::train::Observer for Console {
     }
 
     fn epoch_start(&mut self, epoch: usize, epochs: usize, first: u64, steps: u64) {
-        let bar = indicatif::ProgressBar::with_draw_target(Some(steps), indicatif::ProgressDrawTarget::stderr_with_hz(4));
+        let bar =
+            indicatif::ProgressBar::with_draw_target(Some(steps), indicatif::ProgressDrawTarget::stderr_with_hz(4));
         bar.set_style(
             indicatif::ProgressStyle::with_template("{prefix} [{bar:28}] {pos}/{len} {msg} ETA {eta}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
@@ -628,7 +690,12 @@ fn run_train(a: &BuildArgs) -> u8 {
     use archcheck::torch::train;
     let t = &a.train;
     let out = t.out.clone().unwrap_or_else(|| {
-        let stem = a.model.spec.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+        let stem = a
+            .model
+            .spec
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "run".into());
         PathBuf::from("runs").join(match &a.model.variant {
             Some(v) => format!("{stem}-{v}"),
             None => stem,
@@ -638,11 +705,17 @@ fn run_train(a: &BuildArgs) -> u8 {
         data: t.data.clone(),
         epochs: t.epochs.map(|x| x as usize),
         batch: t.batch.map(|x| x as usize),
-        optimizer: t.optimizer.as_deref().map(|s| s.parse().expect("clap checked the value")),
+        optimizer: t
+            .optimizer
+            .as_deref()
+            .map(|s| s.parse().expect("clap checked the value")),
         lr: t.lr,
         momentum: t.momentum,
         weight_decay: t.weight_decay,
-        schedule: t.schedule.as_deref().map(|s| s.parse().expect("clap checked the value")),
+        schedule: t
+            .schedule
+            .as_deref()
+            .map(|s| s.parse().expect("clap checked the value")),
         warmup: t.warmup,
         aux_weight: t.aux_weight,
         amp: flag_pair(t.amp, t.no_amp),
@@ -654,8 +727,14 @@ fn run_train(a: &BuildArgs) -> u8 {
         max_steps: t.max_steps,
         checkpoint_every: t.checkpoint_every,
     };
-    let model = train::ModelRequest { spec: a.model.spec.clone(), options: a.model.lower_options() };
-    let mut console = Console { bar: None, started: std::time::Instant::now() };
+    let model = train::ModelRequest {
+        spec: a.model.spec.clone(),
+        options: a.model.lower_options(),
+    };
+    let mut console = Console {
+        bar: None,
+        started: std::time::Instant::now(),
+    };
     let result = train::run(&model, &req, &mut console);
     if let Some(bar) = console.bar.take() {
         bar.abandon();
@@ -665,7 +744,11 @@ fn run_train(a: &BuildArgs) -> u8 {
             let epochs = s.metrics.len();
             println!(
                 "{} after {} steps ({} epochs complete); {:.0} s this session ({:.0} s in all), {:.0} training images/s",
-                if s.stopped_early { "stopped (--max-steps)" } else { "done" },
+                if s.stopped_early {
+                    "stopped (--max-steps)"
+                } else {
+                    "done"
+                },
                 s.steps,
                 epochs,
                 console.started.elapsed().as_secs_f64(),
@@ -673,11 +756,19 @@ fn run_train(a: &BuildArgs) -> u8 {
                 s.images_per_sec
             );
             match s.best {
-                Some((acc, epoch)) => println!("best test accuracy {:.2}% at epoch {epoch}; last {:.2}%", 100.0 * acc, 100.0 * s.last_test_accuracy),
+                Some((acc, epoch)) => println!(
+                    "best test accuracy {:.2}% at epoch {epoch}; last {:.2}%",
+                    100.0 * acc,
+                    100.0 * s.last_test_accuracy
+                ),
                 None => println!("test accuracy {:.2}%", 100.0 * s.last_test_accuracy),
             }
             if let Some(peak) = s.peak_gpu_bytes {
-                println!("peak GPU memory {} (derive predicts {} of fp32 activations per batch)", gib(peak as f64), gib(s.predicted_training_bytes as f64));
+                println!(
+                    "peak GPU memory {} (derive predicts {} of fp32 activations per batch)",
+                    gib(peak as f64),
+                    gib(s.predicted_training_bytes as f64)
+                );
             }
             println!(
                 "weights {}; metrics {}, {}",
@@ -704,11 +795,18 @@ fn run_bench(a: &BenchArgs) -> u8 {
         amp: flag_pair(a.amp, a.no_amp),
         channels_last: flag_pair(a.channels_last, a.no_channels_last),
         device: a.device.clone(),
-        python: if a.no_pytorch { None } else { Some(a.python.clone().unwrap_or_else(bench::default_python)) },
+        python: if a.no_pytorch {
+            None
+        } else {
+            Some(a.python.clone().unwrap_or_else(bench::default_python))
+        },
         lr: a.lr,
         ..bench::BenchRequest::default()
     };
-    let model = archcheck::torch::train::ModelRequest { spec: a.model.spec.clone(), options: a.model.lower_options() };
+    let model = archcheck::torch::train::ModelRequest {
+        spec: a.model.spec.clone(),
+        options: a.model.lower_options(),
+    };
     let r = match bench::run(&model, &req) {
         Ok(r) => r,
         Err(e) => {
@@ -758,7 +856,13 @@ fn run_bench(a: &BenchArgs) -> u8 {
         table.load_preset(comfy_table::presets::NOTHING);
         table.set_header(vec!["", "images/s", "ms/step", "peak memory", "parameters"]);
         let row = |name: String, s: &bench::BenchSide| {
-            vec![name, format!("{:.0}", s.images_per_sec), format!("{:.1}", s.step_ms), s.peak_bytes.map_or("-".into(), |b| gib(b as f64)), report::thousands(s.parameters)]
+            vec![
+                name,
+                format!("{:.0}", s.images_per_sec),
+                format!("{:.1}", s.step_ms),
+                s.peak_bytes.map_or("-".into(), |b| gib(b as f64)),
+                report::thousands(s.parameters),
+            ]
         };
         table.add_row(row("archcheck (tch)".into(), &r.tch));
         match &r.pytorch {
@@ -797,8 +901,18 @@ fn main() -> ExitCode {
         }
     };
     let code = match &cli.command {
-        Command::Derive { model, batch, format, strict } => run_derive(model, *batch, *format, *strict),
-        Command::Check { specs, variant, all_variants, strict } => run_check(specs, variant, *all_variants, *strict),
+        Command::Derive {
+            model,
+            batch,
+            format,
+            strict,
+        } => run_derive(model, *batch, *format, *strict),
+        Command::Check {
+            specs,
+            variant,
+            all_variants,
+            strict,
+        } => run_check(specs, variant, *all_variants, *strict),
         Command::Emit { model, output, .. } => run_emit(model, output),
         Command::Plot { runs, output } => run_plot(runs, output),
         Command::Build(a) => run_build(a),

@@ -56,9 +56,7 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<EpochMetrics>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))
-        })
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1)))
         .collect()
 }
 
@@ -87,13 +85,7 @@ struct Line {
 }
 
 impl Line {
-    fn new(
-        name: &str,
-        color: RGBColor,
-        dashed: bool,
-        ms: &[EpochMetrics],
-        f: fn(&EpochMetrics) -> f64,
-    ) -> Line {
+    fn new(name: &str, color: RGBColor, dashed: bool, ms: &[EpochMetrics], f: fn(&EpochMetrics) -> f64) -> Line {
         Line {
             name: name.to_string(),
             color,
@@ -121,13 +113,7 @@ pub fn plot_run(metrics: &[EpochMetrics], title: &str, out: &Path) -> Result<(),
     ];
     render(out, Some(title), |left, right| {
         panel(left, "loss", "loss", &loss, SeriesLabelPosition::UpperRight)?;
-        panel(
-            right,
-            "accuracy",
-            "accuracy",
-            &acc,
-            SeriesLabelPosition::LowerRight,
-        )
+        panel(right, "accuracy", "accuracy", &acc, SeriesLabelPosition::LowerRight)
     })
 }
 
@@ -208,9 +194,7 @@ fn y_range(lines: &[Line], accuracy: bool) -> Range<f64> {
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.1))
         .filter(|v| v.is_finite());
-    let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
+    let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo > hi {
         return 0.0..1.0;
     }
@@ -218,11 +202,7 @@ fn y_range(lines: &[Line], accuracy: bool) -> Range<f64> {
         return (((lo - 0.05) * 10.0).floor() / 10.0).clamp(0.0, 0.9)..1.0;
     }
     let lo = lo.min(0.0);
-    let hi = if hi > lo {
-        hi + (hi - lo) * 0.05
-    } else {
-        lo + 1.0
-    };
+    let hi = if hi > lo { hi + (hi - lo) * 0.05 } else { lo + 1.0 };
     lo..hi
 }
 
@@ -231,21 +211,11 @@ fn x_range(lines: &[Line]) -> Range<usize> {
     let epochs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
     let lo = epochs.clone().min().unwrap_or(0);
     let hi = epochs.max().unwrap_or(1);
-    if hi > lo {
-        lo..hi
-    } else {
-        lo.saturating_sub(1)..hi + 1
-    }
+    if hi > lo { lo..hi } else { lo.saturating_sub(1)..hi + 1 }
 }
 
 /// Draws one chart with a legend; each line is split at non-finite values.
-fn panel(
-    area: &Area,
-    caption: &str,
-    y_desc: &str,
-    lines: &[Line],
-    legend: SeriesLabelPosition,
-) -> Result<(), String> {
+fn panel(area: &Area, caption: &str, y_desc: &str, lines: &[Line], legend: SeriesLabelPosition) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<_>| format!("drawing `{caption}`: {e}");
     let accuracy = y_desc.contains("accuracy");
     let mut chart = ChartBuilder::on(area)
@@ -269,11 +239,7 @@ fn panel(
     for line in lines {
         let style = line.color.stroke_width(2);
         let mut labelled = false;
-        for seg in line
-            .points
-            .split(|p| !p.1.is_finite())
-            .filter(|s| !s.is_empty())
-        {
+        for seg in line.points.split(|p| !p.1.is_finite()).filter(|s| !s.is_empty()) {
             let pts = seg.iter().copied();
             let anno = if line.dashed {
                 chart
@@ -290,9 +256,8 @@ fn panel(
             if !labelled {
                 // Legend swatch: a short solid line; train/test differ by colour as well.
                 let color = line.color;
-                anno.label(line.name.as_str()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                anno.label(line.name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
                 labelled = true;
             }
         }

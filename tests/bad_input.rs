@@ -64,9 +64,7 @@ fn expectation(path: &Path) -> Result<Expect, String> {
         .find_map(|l| l.trim_start().strip_prefix("# expect:"))
         .ok_or("no '# expect: L:C message' comment")?
         .trim();
-    let (at, message) = spec
-        .split_once(' ')
-        .ok_or("expected '# expect: L:C message'")?;
+    let (at, message) = spec.split_once(' ').ok_or("expected '# expect: L:C message'")?;
     let (line, col) = at.split_once(':').ok_or("expected L:C")?;
     let num = |s: &str| {
         s.parse::<usize>()
@@ -97,11 +95,7 @@ fn fixtures() -> Vec<PathBuf> {
 #[test]
 fn every_bad_fixture_is_refused_at_its_place() {
     let all = fixtures();
-    assert!(
-        all.len() >= 40,
-        "only {} fixtures under tests/bad",
-        all.len()
-    );
+    assert!(all.len() >= 40, "only {} fixtures under tests/bad", all.len());
     let mut failures = Vec::new();
     for path in &all {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -127,10 +121,7 @@ fn every_bad_fixture_is_refused_at_its_place() {
             problems.push("printed a report on stdout".into());
         }
         if !problems.is_empty() {
-            failures.push(format!(
-                "{rel}: {}\n--- stderr ---\n{err}",
-                problems.join("; ")
-            ));
+            failures.push(format!("{rel}: {}\n--- stderr ---\n{err}", problems.join("; ")));
         }
     }
     assert!(
@@ -151,17 +142,9 @@ fn check_refuses_every_bad_fixture_without_panicking() {
     let mut args = vec!["check", "--all-variants"];
     args.extend(all.iter().map(String::as_str));
     let out = archcheck(&args);
-    assert_eq!(
-        unusable_problems(&out),
-        Vec::<String>::new(),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(unusable_problems(&out), Vec::<String>::new(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!("0 passed, {} failed", all.len())),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("0 passed, {} failed", all.len())), "{stdout}");
 }
 
 /// The catalogue is not vacuous: the good specs are usable (exit 0 or 1).
@@ -182,15 +165,8 @@ fn good_specs_are_usable() {
 fn refused(args: &[&str], needle: &str) {
     let out = archcheck(args);
     let err = stderr(&out);
-    assert_eq!(
-        unusable_problems(&out),
-        Vec::<String>::new(),
-        "{args:?}: {err}"
-    );
-    assert!(
-        err.contains(needle),
-        "{args:?}: stderr lacks {needle:?}:\n{err}"
-    );
+    assert_eq!(unusable_problems(&out), Vec::<String>::new(), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: stderr lacks {needle:?}:\n{err}");
 }
 
 #[test]
@@ -200,34 +176,17 @@ fn unknown_variant_is_refused() {
         "unknown variant 'nope', the spec defines: caffe, slim, zjzstu",
     );
     refused(
-        &[
-            "derive",
-            "tests/bad/../../specs/googlenet.yaml",
-            "--variant",
-            "nope",
-        ],
+        &["derive", "tests/bad/../../specs/googlenet.yaml", "--variant", "nope"],
         "unknown variant 'nope'",
     );
     let out = archcheck(&["check", "--variant", "nope", "specs/googlenet_bn.yaml"]);
-    assert_eq!(
-        unusable_problems(&out),
-        Vec::<String>::new(),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains("unknown variant 'nope'"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(unusable_problems(&out), Vec::<String>::new(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown variant 'nope'"), "{}", stderr(&out));
 }
 
 #[test]
 fn bad_input_size_flags_are_refused() {
-    refused(
-        &["derive", "specs/googlenet_bn.yaml", "--input", "0"],
-        "'0'",
-    );
+    refused(&["derive", "specs/googlenet_bn.yaml", "--input", "0"], "'0'");
     refused(
         &["derive", "specs/googlenet_bn.yaml", "--input", "0x224"],
         "expected a positive input size",
@@ -236,14 +195,8 @@ fn bad_input_size_flags_are_refused() {
         &["derive", "specs/googlenet_bn.yaml", "--input", "12x"],
         "expected an input size as H or HxW, found '12x'",
     );
-    refused(
-        &["derive", "specs/googlenet_bn.yaml", "--input", "x12"],
-        "found 'x12'",
-    );
-    refused(
-        &["derive", "specs/googlenet_bn.yaml", "--input", "-224"],
-        "'-2'",
-    );
+    refused(&["derive", "specs/googlenet_bn.yaml", "--input", "x12"], "found 'x12'");
+    refused(&["derive", "specs/googlenet_bn.yaml", "--input", "-224"], "'-2'");
     refused(
         &[
             "derive",
@@ -270,33 +223,16 @@ fn input_too_small_for_the_network_is_refused() {
 
 #[test]
 fn bad_batch_and_classes_flags_are_refused() {
-    refused(
-        &["derive", "specs/googlenet_bn.yaml", "--batch", "0"],
-        "--batch",
-    );
-    refused(
-        &["derive", "specs/googlenet_bn.yaml", "--batch", "-3"],
-        "'-3'",
-    );
-    refused(
-        &["derive", "specs/googlenet_bn.yaml", "--batch", "many"],
-        "--batch",
-    );
-    refused(
-        &["derive", "specs/googlenet_bn.yaml", "--classes", "0"],
-        "--classes",
-    );
+    refused(&["derive", "specs/googlenet_bn.yaml", "--batch", "0"], "--batch");
+    refused(&["derive", "specs/googlenet_bn.yaml", "--batch", "-3"], "'-3'");
+    refused(&["derive", "specs/googlenet_bn.yaml", "--batch", "many"], "--batch");
+    refused(&["derive", "specs/googlenet_bn.yaml", "--classes", "0"], "--classes");
 }
 
 #[test]
 fn a_batch_whose_memory_overflows_is_refused() {
     refused(
-        &[
-            "derive",
-            "specs/googlenet_bn.yaml",
-            "--batch",
-            "9223372036854775807",
-        ],
+        &["derive", "specs/googlenet_bn.yaml", "--batch", "9223372036854775807"],
         "overflows 64 bits",
     );
 }
@@ -307,28 +243,15 @@ fn missing_file_is_refused_by_name() {
         &["derive", "tests/bad/no_such_spec.yaml"],
         "tests/bad/no_such_spec.yaml",
     );
-    refused(
-        &["derive", "tests/bad/no_such_spec.yaml"],
-        "cannot read the spec",
-    );
+    refused(&["derive", "tests/bad/no_such_spec.yaml"], "cannot read the spec");
     refused(&["derive", "tests/bad"], "cannot read the spec");
     let out = archcheck(&["check", "tests/bad/no_such_spec.yaml"]);
-    assert_eq!(
-        unusable_problems(&out),
-        Vec::<String>::new(),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(unusable_problems(&out), Vec::<String>::new(), "{}", stderr(&out));
     assert!(stderr(&out).contains("tests/bad/no_such_spec.yaml"));
 }
 
 #[test]
 fn json_format_still_exits_2_on_bad_input() {
     let out = archcheck(&["derive", "--format", "json", "tests/bad/yaml_syntax.yaml"]);
-    assert_eq!(
-        unusable_problems(&out),
-        Vec::<String>::new(),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(unusable_problems(&out), Vec::<String>::new(), "{}", stderr(&out));
 }

@@ -3,8 +3,7 @@
 //! #3×3, #5×5 reduce, #5×5, pool proj, params, ops. Empty cells are `None`.
 
 use archcheck::spec::cell::{
-    CellError, PoolKind, parse_count, parse_patch, parse_pool_proj, parse_quantity, parse_row_type,
-    parse_size,
+    CellError, PoolKind, parse_count, parse_patch, parse_pool_proj, parse_quantity, parse_row_type, parse_size,
 };
 
 type Row = [Option<&'static str>; 12];
@@ -28,11 +27,7 @@ fn cell<T: PartialEq + std::fmt::Debug + std::fmt::Display>(
     parse: fn(&str) -> Result<T, CellError>,
 ) -> Option<T> {
     let value = parse(text?).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-    assert_eq!(
-        parse(&value.to_string()).as_ref(),
-        Ok(&value),
-        "display of {text:?}"
-    );
+    assert_eq!(parse(&value.to_string()).as_ref(), Ok(&value), "display of {text:?}");
     Some(value)
 }
 
@@ -76,10 +71,7 @@ fn pool_projection_cells() {
 fn errors_point_at_a_character_of_the_cell() {
     let e = parse_size("28 × 28").unwrap_err();
     assert_eq!(e.offset, 7);
-    assert_eq!(
-        e.to_string(),
-        "expected × and the channel count, found end of cell"
-    );
+    assert_eq!(e.to_string(), "expected × and the channel count, found end of cell");
 
     let e = parse_patch("7×7/0").unwrap_err();
     assert_eq!(

@@ -13,14 +13,37 @@ fn caffe_lineage_without_conv_bias_matches_the_pytorch_anchor() {
     // parameters in PyTorch.
     let mut s = spec("specs/googlenet_bn.yaml");
     s.variants.get_mut("caffe").unwrap().conventions.conv_bias = false;
-    let d = derive(s, &LowerOptions { variant: Some("caffe".into()), ..Default::default() }, 1).unwrap();
+    let d = derive(
+        s,
+        &LowerOptions {
+            variant: Some("caffe".into()),
+            ..Default::default()
+        },
+        1,
+    )
+    .unwrap();
     assert_eq!(d.totals.params, 11_285_224);
 }
 
 #[test]
 fn bn_buffers_are_listed_apart_from_parameters() {
-    let d = derive(spec("specs/googlenet_bn.yaml"), &LowerOptions { variant: Some("caffe".into()), ..Default::default() }, 1).unwrap();
-    let bn: i64 = d.graph.nodes.iter().enumerate().filter(|(_, n)| matches!(n.op, archcheck::ir::Op::BatchNorm { .. })).map(|(i, _)| d.graph.in_channels(i)).sum();
+    let d = derive(
+        spec("specs/googlenet_bn.yaml"),
+        &LowerOptions {
+            variant: Some("caffe".into()),
+            ..Default::default()
+        },
+        1,
+    )
+    .unwrap();
+    let bn: i64 = d
+        .graph
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(n.op, archcheck::ir::Op::BatchNorm { .. }))
+        .map(|(i, _)| d.graph.in_channels(i))
+        .sum();
     assert_eq!(d.totals.buffers, 2 * bn);
 }
 

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use archcheck::data::{
-    DataError, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_fashion_mnist, load_idx_dataset,
-    read_idx_images, read_idx_labels,
+    DataError, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_fashion_mnist, load_idx_dataset, read_idx_images,
+    read_idx_labels,
 };
 use flate2::{Compression, write::GzEncoder};
 
@@ -66,10 +66,7 @@ fn pairs_images_with_labels() {
     let imgs = write(dir.path(), "i", &idx3(0x803, 2, 1, 3, &[1, 2, 3, 4, 5, 6]));
     let labs = write(dir.path(), "l", &idx1(2, &[1, 0]));
     let d = load_idx_dataset(&imgs, &labs, &["a", "b"]).unwrap();
-    assert_eq!(
-        (d.n, d.channels, d.height, d.width, d.classes),
-        (2, 1, 1, 3, 2)
-    );
+    assert_eq!((d.n, d.channels, d.height, d.width, d.classes), (2, 1, 1, 3, 2));
     assert_eq!(d.labels, vec![1, 0]);
     assert_eq!(d.image(1), &[4, 5, 6]);
     assert_eq!(d.class_names, vec!["a", "b"]);
@@ -156,11 +153,7 @@ fn truncated_gzip_is_reported() {
 #[test]
 fn gz_name_without_gzip_or_idx_content_is_not_a_gzip_file() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(
-        dir.path(),
-        "train-labels-idx1-ubyte.gz",
-        b"<html>404</html>",
-    );
+    let p = write(dir.path(), "train-labels-idx1-ubyte.gz", b"<html>404</html>");
     let msg = err_text(read_idx_labels(&p).unwrap_err());
     assert_eq!(
         msg,
@@ -185,10 +178,7 @@ fn label_out_of_range_names_label_index_and_classes() {
     let msg = err_text(load_idx_dataset(&imgs, &labs, &FASHION_MNIST_CLASSES).unwrap_err());
     assert_eq!(
         msg,
-        format!(
-            "{}: label 12 at index 5 is out of range for 10 classes",
-            labs.display()
-        )
+        format!("{}: label 12 at index 5 is out of range for 10 classes", labs.display())
     );
 }
 
@@ -200,11 +190,7 @@ fn image_and_label_counts_must_agree() {
     let msg = err_text(load_idx_dataset(&imgs, &labs, &["a", "b"]).unwrap_err());
     assert_eq!(
         msg,
-        format!(
-            "{}: has 3 images but {} has 2 labels",
-            imgs.display(),
-            labs.display()
-        )
+        format!("{}: has 3 images but {} has 2 labels", imgs.display(), labs.display())
     );
 }
 
@@ -232,10 +218,7 @@ fn fashion_mnist_layout_gzip_or_plain() {
         let dir = tempfile::tempdir().unwrap();
         fake_fashion_mnist(dir.path(), gzip, None);
         let s = load_fashion_mnist(Some(dir.path())).unwrap();
-        assert_eq!(
-            (s.train.n, s.test.n, s.train.height, s.test.width),
-            (4, 2, 2, 2)
-        );
+        assert_eq!((s.train.n, s.test.n, s.train.height, s.test.width), (4, 2, 2, 2));
         assert_eq!(s.train.labels, vec![0, 9, 3, 3]);
         assert_eq!(s.test.class_names[8], "Bag");
         assert_eq!(s.train.class_names[0], "T-shirt/top");
@@ -248,10 +231,7 @@ fn missing_file_lists_expected_names_and_install_hint() {
     fake_fashion_mnist(dir.path(), true, Some("t10k-labels-idx1-ubyte"));
     let msg = err_text(load_fashion_mnist(Some(dir.path())).unwrap_err());
     assert!(
-        msg.starts_with(&format!(
-            "{}: missing t10k-labels-idx1-ubyte.gz;",
-            dir.path().display()
-        )),
+        msg.starts_with(&format!("{}: missing t10k-labels-idx1-ubyte.gz;", dir.path().display())),
         "{msg}"
     );
     for name in [
@@ -261,10 +241,7 @@ fn missing_file_lists_expected_names_and_install_hint() {
     ] {
         assert!(msg.contains(name), "{msg}");
     }
-    assert!(
-        msg.contains("apt-get install dataset-fashion-mnist"),
-        "{msg}"
-    );
+    assert!(msg.contains("apt-get install dataset-fashion-mnist"), "{msg}");
     let msg = err_text(load_fashion_mnist(Some(&dir.path().join("nowhere"))).unwrap_err());
     assert!(
         msg.contains("missing train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz"),
@@ -275,9 +252,7 @@ fn missing_file_lists_expected_names_and_install_hint() {
 #[test]
 fn real_fashion_mnist_when_installed() {
     if !Path::new(FASHION_MNIST_DIR).is_dir() {
-        eprintln!(
-            "note: {FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist); skipping"
-        );
+        eprintln!("note: {FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist); skipping");
         return;
     }
     let s = load_fashion_mnist(None).unwrap();

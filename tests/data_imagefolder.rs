@@ -28,12 +28,7 @@ fn train_test_layout_decodes_resizes_and_labels_by_sorted_class() {
     assert_eq!(s.train.class_names, vec!["cat", "dog"]);
     assert_eq!((s.train.n, s.test.n), (3, 3));
     assert_eq!(
-        (
-            s.train.channels,
-            s.train.height,
-            s.train.width,
-            s.train.classes
-        ),
+        (s.train.channels, s.train.height, s.train.width, s.train.classes),
         (3, 4, 4, 2)
     );
     // class order, then file name order: cat/x, dog/a, dog/b
@@ -59,12 +54,7 @@ fn flat_layout_splits_80_20_deterministically() {
     let dir = tempfile::tempdir().unwrap();
     for class in ["a", "b"] {
         for i in 0..10 {
-            solid(
-                &dir.path().join(format!("{class}/img{i:02}.png")),
-                2,
-                2,
-                [i * 20, 0, 0],
-            );
+            solid(&dir.path().join(format!("{class}/img{i:02}.png")), 2, 2, [i * 20, 0, 0]);
         }
     }
     let s = load_image_folder(dir.path(), 2).unwrap();
@@ -75,10 +65,7 @@ fn flat_layout_splits_80_20_deterministically() {
     // no image is in both halves (each file has a distinct red value within its class)
     for k in 0..2u16 {
         let reds = |d: &archcheck::data::Dataset| -> Vec<u8> {
-            (0..d.n)
-                .filter(|&i| d.labels[i] == k)
-                .map(|i| d.image(i)[0])
-                .collect()
+            (0..d.n).filter(|&i| d.labels[i] == k).map(|i| d.image(i)[0]).collect()
         };
         let (tr, te) = (reds(&s.train), reds(&s.test));
         assert!(te.iter().all(|v| !tr.contains(v)), "{tr:?} {te:?}");
@@ -133,13 +120,8 @@ fn layout_errors() {
     let msg = load_image_folder(d, 8).unwrap_err().to_string();
     assert!(msg.contains("has only one of train/ and test/"), "{msg}");
 
-    let msg = load_image_folder(&d.join("absent"), 8)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.starts_with(&d.join("absent").display().to_string()),
-        "{msg}"
-    );
+    let msg = load_image_folder(&d.join("absent"), 8).unwrap_err().to_string();
+    assert!(msg.starts_with(&d.join("absent").display().to_string()), "{msg}");
 
     let msg = load_image_folder(d, 0).unwrap_err().to_string();
     assert!(msg.ends_with("image size must be at least 1"), "{msg}");

@@ -15,22 +15,12 @@ fn deterministic_in_seed_with_requested_shape() {
         "train and test use different noise"
     );
     for (d, n) in [(&a.train, 50), (&a.test, 20)] {
-        assert_eq!(
-            (d.n, d.channels, d.height, d.width, d.classes),
-            (n, 3, 12, 12, 5)
-        );
+        assert_eq!((d.n, d.channels, d.height, d.width, d.classes), (n, 3, 12, 12, 5));
         assert_eq!(d.images.len(), n * 3 * 12 * 12);
-        assert_eq!(
-            d.class_names,
-            vec!["class0", "class1", "class2", "class3", "class4"]
-        );
+        assert_eq!(d.class_names, vec!["class0", "class1", "class2", "class3", "class4"]);
     }
     assert_eq!(a.train.class_counts(), vec![10; 5]);
-    assert_ne!(
-        a.train.labels[..5],
-        [0, 1, 2, 3, 4],
-        "labels should be shuffled"
-    );
+    assert_ne!(a.train.labels[..5], [0, 1, 2, 3, 4], "labels should be shuffled");
 }
 
 /// Nearest class mean: a stand-in for "a tiny model learns it in a few steps".
@@ -38,10 +28,7 @@ fn nearest_centroid_accuracy(train: &Dataset, test: &Dataset) -> f64 {
     let len = train.image_len();
     let mut means = vec![vec![0f64; len]; train.classes];
     for i in 0..train.n {
-        for (m, &p) in means[train.labels[i] as usize]
-            .iter_mut()
-            .zip(train.image(i))
-        {
+        for (m, &p) in means[train.labels[i] as usize].iter_mut().zip(train.image(i)) {
             *m += p as f64;
         }
     }
@@ -69,12 +56,7 @@ fn nearest_centroid_accuracy(train: &Dataset, test: &Dataset) -> f64 {
 #[test]
 fn classes_are_separable() {
     // 100 classes leave 3×3-pixel blocks and 20 images a class: a little below perfect.
-    for (classes, channels, size, floor) in [
-        (10, 1, 28, 0.99),
-        (4, 3, 8, 0.99),
-        (2, 1, 1, 0.9),
-        (100, 1, 32, 0.9),
-    ] {
+    for (classes, channels, size, floor) in [(10, 1, 28, 0.99), (4, 3, 8, 0.99), (2, 1, 1, 0.9), (100, 1, 32, 0.9)] {
         let s = synthetic(classes * 20, classes * 5, classes, channels, size, 42);
         let acc = nearest_centroid_accuracy(&s.train, &s.test);
         assert!(
@@ -87,10 +69,7 @@ fn classes_are_separable() {
 #[test]
 fn parses_data_arguments() {
     assert_eq!(parse_data_arg("synthetic"), Ok(DataSource::Synthetic));
-    assert_eq!(
-        parse_data_arg("fashion-mnist"),
-        Ok(DataSource::FashionMnist(None))
-    );
+    assert_eq!(parse_data_arg("fashion-mnist"), Ok(DataSource::FashionMnist(None)));
     assert_eq!(
         parse_data_arg("fashion-mnist:/d/f"),
         Ok(DataSource::FashionMnist(Some(PathBuf::from("/d/f"))))
@@ -103,12 +82,7 @@ fn parses_data_arguments() {
         parse_data_arg("imagefolder:C:/x"),
         Ok(DataSource::ImageFolder(PathBuf::from("C:/x")))
     );
-    for s in [
-        "synthetic",
-        "fashion-mnist",
-        "fashion-mnist:/d",
-        "imagefolder:/x",
-    ] {
+    for s in ["synthetic", "fashion-mnist", "fashion-mnist:/d", "imagefolder:/x"] {
         assert_eq!(parse_data_arg(s).unwrap().to_string(), s);
         assert_eq!(s.parse::<DataSource>(), parse_data_arg(s));
     }

@@ -12,7 +12,7 @@ use std::process::Command;
 use archcheck::emit::{class_name, pytorch_module};
 use archcheck::ir::{self, Graph, LowerOptions, NodeId, Op, Pad};
 use archcheck::shape::{Axis, Requirement, Shape, WindowRounding};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("ARCHCHECK_PYTHON") {
@@ -24,7 +24,14 @@ fn python() -> Option<PathBuf> {
 
 fn lower(yaml: &str, variant: Option<&str>) -> Graph {
     let spec = archcheck::spec::load_str(yaml, "inline.yaml").unwrap_or_else(|e| panic!("{e}"));
-    ir::lower(&spec, &LowerOptions { variant: variant.map(String::from), ..Default::default() }).unwrap_or_else(|e| panic!("{e}"))
+    ir::lower(
+        &spec,
+        &LowerOptions {
+            variant: variant.map(String::from),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// TF-style: SAME everywhere (stride-2 and even kernels, asymmetric padding at odd sizes),
@@ -202,7 +209,9 @@ fn valid(g: &Graph, h: i64, w: i64, nodes: &HashSet<NodeId>) -> bool {
         let n = &g.nodes[*id];
         let dims_ok = n.shape.at(h, w).iter().all(|d| *d >= 1);
         let concat_ok = !matches!(n.op, Op::Concat)
-            || n.inputs.windows(2).all(|p| g.nodes[p[0]].shape.at(h, w)[1..] == g.nodes[p[1]].shape.at(h, w)[1..]);
+            || n.inputs
+                .windows(2)
+                .all(|p| g.nodes[p[0]].shape.at(h, w)[1..] == g.nodes[p[1]].shape.at(h, w)[1..]);
         dims_ok && concat_ok
     })
 }
@@ -265,7 +274,11 @@ struct Case {
 }
 
 fn case(name: &str, graph: Graph) -> Case {
-    Case { name: name.to_string(), graph, extra: "" }
+    Case {
+        name: name.to_string(),
+        graph,
+        extra: "",
+    }
 }
 
 /// The forward runs for a graph, (h, w, train) with the expected output shapes: the
@@ -280,7 +293,10 @@ fn runs(g: &Graph) -> Vec<Value> {
     if let Some(v) = (1..=rh.max(rw)).find(|v| valid(g, *v, *v, &main)) {
         sizes.push((v, v, true));
         let mid = ((v + rh) / 2) | 1;
-        let odd = (mid..=rh.max(rw) + 64).map(|m| (m, rw)).chain((mid..=rh.max(rw) + 64).map(|m| (m, m))).find(|(h, w)| valid(g, *h, *w, &main));
+        let odd = (mid..=rh.max(rw) + 64)
+            .map(|m| (m, rw))
+            .chain((mid..=rh.max(rw) + 64).map(|m| (m, m)))
+            .find(|(h, w)| valid(g, *h, *w, &main));
         if let Some((h, w)) = odd {
             sizes.push((h, w, false));
         }
@@ -296,8 +312,12 @@ fn runs(g: &Graph) -> Vec<Value> {
             if train && !(with_train && has_aux && valid(g, h, w, &all)) {
                 continue;
             }
-            let shapes: Vec<Vec<i64>> =
-                g.outputs.iter().filter(|o| train || !o.aux).map(|o| [vec![2], g.nodes[o.node].shape.at(h, w)].concat()).collect();
+            let shapes: Vec<Vec<i64>> = g
+                .outputs
+                .iter()
+                .filter(|o| train || !o.aux)
+                .map(|o| [vec![2], g.nodes[o.node].shape.at(h, w)].concat())
+                .collect();
             out.push(json!({"size": [h, w], "train": train, "shapes": shapes}));
         }
     }
@@ -380,16 +400,27 @@ fn run_cases(cases: &[Case]) {
     for (i, c) in cases.iter().enumerate() {
         let g = &c.graph;
         let class = class_name(&c.name, None);
-        let text = pytorch_module(g, &class, &format!("test case {} with \"\"\" and \\ in its title", c.name));
+        let text = pytorch_module(
+            g,
+            &class,
+            &format!("test case {} with \"\"\" and \\ in its title", c.name),
+        );
         let file = dir.join(format!("case{i}.py"));
         std::fs::write(&file, &text).unwrap();
         let runs = runs(g);
         // num_classes and aux_logits=False are probed at the smallest size run, in training
         // mode where it runs the aux heads.
-        let probe = runs.iter().filter(|r| r["size"][0].as_i64().unwrap() * r["size"][1].as_i64().unwrap() > 0).min_by_key(|r| {
-            (r["size"][0].as_i64().unwrap() * r["size"][1].as_i64().unwrap(), !r["train"].as_bool().unwrap())
-        });
-        let probe = probe.map(|r| json!({"size": r["size"], "train": r["train"], "outputs": r["shapes"].as_array().unwrap().len()}));
+        let probe = runs
+            .iter()
+            .filter(|r| r["size"][0].as_i64().unwrap() * r["size"][1].as_i64().unwrap() > 0)
+            .min_by_key(|r| {
+                (
+                    r["size"][0].as_i64().unwrap() * r["size"][1].as_i64().unwrap(),
+                    !r["train"].as_bool().unwrap(),
+                )
+            });
+        let probe = probe
+            .map(|r| json!({"size": r["size"], "train": r["train"], "outputs": r["shapes"].as_array().unwrap().len()}));
         manifest.push(json!({
             "name": c.name,
             "module": format!("case{i}"),
@@ -405,11 +436,26 @@ fn run_cases(cases: &[Case]) {
     let hpath = dir.join("harness.py");
     std::fs::write(&hpath, HARNESS).unwrap();
     let started = std::time::Instant::now();
-    let out = Command::new(&py).env("OMP_NUM_THREADS", "1").arg(&hpath).arg(&mpath).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
-    eprintln!("python ran {} modules in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
+    let out = Command::new(&py)
+        .env("OMP_NUM_THREADS", "1")
+        .arg(&hpath)
+        .arg(&mpath)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
+    eprintln!(
+        "python ran {} modules in {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "python failed:\n{}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
-    let results: Vec<Value> = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<Value> =
+        serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     let mut failures = Vec::new();
     for (c, (r, m)) in cases.iter().zip(results.iter().zip(&manifest)) {
         let g = &c.graph;
@@ -423,7 +469,13 @@ fn run_cases(cases: &[Case]) {
             fail(format!("{} parameters, the graph counts {params}", r["params"]));
         }
         let (pn, sn) = expected_names(g);
-        let names = |v: &Value| -> Vec<String> { v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect() };
+        let names = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect()
+        };
         let got_p = names(&r["param_names"]);
         let got_s = names(&r["state_names"]);
         if got_p.iter().cloned().collect::<BTreeSet<_>>() != pn || got_p.len() != pn.len() {
@@ -434,22 +486,34 @@ fn run_cases(cases: &[Case]) {
         }
         for (want, got) in m["runs"].as_array().unwrap().iter().zip(r["runs"].as_array().unwrap()) {
             if want["shapes"] != got["shapes"] {
-                fail(format!("at {} train={}: output shapes {} expected {}", want["size"], want["train"], got["shapes"], want["shapes"]));
+                fail(format!(
+                    "at {} train={}: output shapes {} expected {}",
+                    want["size"], want["train"], got["shapes"], want["shapes"]
+                ));
             }
             let aux_expected = want["train"].as_bool() == Some(true);
             if got["tuple"].as_bool() != Some(aux_expected) {
-                fail(format!("at {} train={}: returned a tuple: {}", want["size"], want["train"], got["tuple"]));
+                fail(format!(
+                    "at {} train={}: returned a tuple: {}",
+                    want["size"], want["train"], got["tuple"]
+                ));
             }
             // Caffe's empty last windows hold -FLT_MAX, which later layers may overflow.
             if got["finite"].as_bool() != Some(true) && !caffe_empty_windows(g) {
-                fail(format!("at {} train={}: non-finite output", want["size"], want["train"]));
+                fail(format!(
+                    "at {} train={}: non-finite output",
+                    want["size"], want["train"]
+                ));
             }
         }
         if let Some(n_out) = m["probe"]["outputs"].as_u64() {
             let n_out = n_out as usize;
             let classifier = g.nodes[g.main_output()].shape.channels() == g.classes;
             if classifier && r["classes7"].as_array().map(|a| a.len()) != Some(n_out) {
-                fail(format!("num_classes=7 gives {} outputs, expected {n_out}", r["classes7"]));
+                fail(format!(
+                    "num_classes=7 gives {} outputs, expected {n_out}",
+                    r["classes7"]
+                ));
             }
             if classifier && !r["classes7"].as_array().unwrap().iter().all(|s| s == &json!([2, 7])) {
                 fail(format!("num_classes=7 gives shapes {}", r["classes7"]));
@@ -459,9 +523,16 @@ fn run_cases(cases: &[Case]) {
             }
         }
         let main = main_nodes(g);
-        let aux_params: i64 = (0..g.nodes.len()).filter(|id| !main.contains(id)).map(|id| g.params(id)).sum();
+        let aux_params: i64 = (0..g.nodes.len())
+            .filter(|id| !main.contains(id))
+            .map(|id| g.params(id))
+            .sum();
         if r["no_aux_params"].as_i64() != Some(params - aux_params) {
-            fail(format!("aux_logits=False keeps {} parameters, expected {}", r["no_aux_params"], params - aux_params));
+            fail(format!(
+                "aux_logits=False keeps {} parameters, expected {}",
+                r["no_aux_params"],
+                params - aux_params
+            ));
         }
         if m["runs"].as_array().unwrap().is_empty() {
             fail("no valid input size to run".into());
@@ -511,7 +582,11 @@ fn text_names_every_parameter_and_is_deterministic() {
     // Every parameter-holding node is registered under its own name.
     for n in &g.nodes {
         if matches!(n.op, Op::Conv(_) | Op::BatchNorm { .. } | Op::Linear { .. }) {
-            assert!(text.contains(&format!("_put(self, \"{}\", ", n.name)), "{} not registered", n.name);
+            assert!(
+                text.contains(&format!("_put(self, \"{}\", ", n.name)),
+                "{} not registered",
+                n.name
+            );
         }
     }
 
@@ -533,8 +608,14 @@ fn text_names_every_parameter_and_is_deterministic() {
     assert!(!caffe.contains("aux = "), "{caffe}");
 
     let nin = pytorch_module(&lower(NIN_NET, None), "Nin", "");
-    assert!(nin.contains("_put(self, \"classifier\", nn.Conv2d(16, num_classes, 1))"), "{nin}");
-    assert!(nin.contains("_put(self, \"classifier.bn\", nn.BatchNorm2d(num_classes, eps=1e-5, momentum=0.1))"), "{nin}");
+    assert!(
+        nin.contains("_put(self, \"classifier\", nn.Conv2d(16, num_classes, 1))"),
+        "{nin}"
+    );
+    assert!(
+        nin.contains("_put(self, \"classifier.bn\", nn.BatchNorm2d(num_classes, eps=1e-5, momentum=0.1))"),
+        "{nin}"
+    );
 }
 
 #[test]
@@ -589,15 +670,28 @@ assert y.shape == (1, 2, 8, 7), y.shape
 fn emitted_modules_of_specs_run() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     let mut cases = Vec::new();
     for f in &files {
         let spec = archcheck::spec::load_file(f).unwrap_or_else(|e| panic!("{e}"));
-        let variants: Vec<Option<String>> = std::iter::once(None).chain(spec.variants.keys().cloned().map(Some)).collect();
+        let variants: Vec<Option<String>> = std::iter::once(None)
+            .chain(spec.variants.keys().cloned().map(Some))
+            .collect();
         for v in variants {
-            let g = ir::lower(&spec, &LowerOptions { variant: v.clone(), ..Default::default() }).unwrap_or_else(|e| panic!("{e}"));
+            let g = ir::lower(
+                &spec,
+                &LowerOptions {
+                    variant: v.clone(),
+                    ..Default::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
             let name = match &v {
                 Some(v) => format!("{}_{v}", spec.name),
                 None => spec.name.clone(),

@@ -90,10 +90,7 @@ fn svg_texts(p: &Path) -> Vec<String> {
 fn assert_has_texts(p: &Path, wanted: &[&str]) {
     let texts = svg_texts(p);
     for w in wanted {
-        assert!(
-            texts.iter().any(|t| t == w),
-            "no <text>{w}</text> in {texts:?}"
-        );
+        assert!(texts.iter().any(|t| t == w), "no <text>{w}</text> in {texts:?}");
     }
 }
 
@@ -119,25 +116,13 @@ fn overlay_plot_names_every_run() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("overlay.svg");
     let runs = vec![
-        (
-            "GoogLeNet".to_string(),
-            (1..=10).map(|e| epoch(e, 1.0)).collect(),
-        ),
-        (
-            "GoogLeNet_BN".to_string(),
-            (1..=8).map(|e| epoch(e, 0.6)).collect(),
-        ),
+        ("GoogLeNet".to_string(), (1..=10).map(|e| epoch(e, 1.0)).collect()),
+        ("GoogLeNet_BN".to_string(), (1..=8).map(|e| epoch(e, 0.6)).collect()),
     ];
     plot_overlay(&runs, &p).unwrap();
     assert_has_texts(
         &p,
-        &[
-            "GoogLeNet",
-            "GoogLeNet_BN",
-            "test accuracy",
-            "train loss",
-            "epoch",
-        ],
+        &["GoogLeNet", "GoogLeNet_BN", "test accuracy", "train loss", "epoch"],
     );
 }
 
@@ -153,18 +138,12 @@ fn odd_inputs_plot_or_fail_clearly() {
     plot_run(&gaps, "gaps", &dir.path().join("gaps.svg")).unwrap();
     // all-NaN test accuracy draws no curve and so gets no legend entry
     let texts = svg_texts(&dir.path().join("gaps.svg"));
-    assert!(
-        texts.contains(&"train accuracy".to_string())
-            && !texts.contains(&"test accuracy".to_string())
-    );
+    assert!(texts.contains(&"train accuracy".to_string()) && !texts.contains(&"test accuracy".to_string()));
 
     let png = dir.path().join("run.png");
     assert_eq!(
         plot_run(&one, "t", &png).unwrap_err(),
-        format!(
-            "{}: plots are written as svg only, name the file *.svg",
-            png.display()
-        )
+        format!("{}: plots are written as svg only, name the file *.svg", png.display())
     );
     let empty = dir.path().join("empty.svg");
     assert_eq!(

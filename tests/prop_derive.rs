@@ -14,7 +14,11 @@ fn spec_text() -> impl Strategy<Value = String> {
     common::spec_text(common::SpecRanges {
         rows: 1..10,
         size: 1..400,
-        row: common::RowRanges { conv: (1..8, 1..4, 1..300), pool: (1..6, 1..4), module: (0..64, 1..64) },
+        row: common::RowRanges {
+            conv: (1..8, 1..4, 1..300),
+            pool: (1..6, 1..4),
+            module: (0..64, 1..64),
+        },
         pool_conventions: false,
     })
 }
@@ -30,8 +34,20 @@ fn numeric_sizes(g: &archcheck::ir::Graph, h: i64, w: i64) -> Vec<(i64, i64)> {
                 Pad::Same => (0, 0, WindowRounding::Same),
             };
             (
-                Window { kernel: k.0, stride: s.0, pad: ph, rounding: r }.apply_numeric(input.0),
-                Window { kernel: k.1, stride: s.1, pad: pw, rounding: r }.apply_numeric(input.1),
+                Window {
+                    kernel: k.0,
+                    stride: s.0,
+                    pad: ph,
+                    rounding: r,
+                }
+                .apply_numeric(input.0),
+                Window {
+                    kernel: k.1,
+                    stride: s.1,
+                    pad: pw,
+                    rounding: r,
+                }
+                .apply_numeric(input.1),
             )
         };
         let out = match &n.op {

@@ -26,7 +26,13 @@ fn setup() -> bool {
 }
 
 fn derivation(file: &str, variant: Option<&str>) -> Derivation {
-    derivation_with(file, LowerOptions { variant: variant.map(String::from), ..LowerOptions::default() })
+    derivation_with(
+        file,
+        LowerOptions {
+            variant: variant.map(String::from),
+            ..LowerOptions::default()
+        },
+    )
 }
 
 fn derivation_with(file: &str, opts: LowerOptions) -> Derivation {
@@ -42,18 +48,29 @@ fn graph_from_yaml(text: &str) -> Graph {
 /// The first size from `from` on (growing both sides) where derive says every layer is
 /// valid and every concat's branches agree.
 fn first_valid(g: &Graph, from: (i64, i64), span: i64) -> Option<(i64, i64)> {
-    (0..span).map(|d| (from.0 + d, from.1 + d)).find(|s| invalid_reason(g, *s).is_none())
+    (0..span)
+        .map(|d| (from.0 + d, from.1 + d))
+        .find(|s| invalid_reason(g, *s).is_none())
 }
 
 /// Every node's libtorch output shape against derive's, at `size`; returns the outputs.
 fn assert_shapes(model: &Model, g: &Graph, size: (i64, i64), batch: i64, what: &str) -> Vec<Tensor> {
     let x = Tensor::randn([batch, g.input_channels, size.0, size.1], (Kind::Float, Device::Cpu));
-    let outs = tch::no_grad(|| model.try_forward_all(&x, false)).unwrap_or_else(|e| panic!("{what} at {size:?}: {e}\n{}", e.message));
+    let outs = tch::no_grad(|| model.try_forward_all(&x, false))
+        .unwrap_or_else(|e| panic!("{what} at {size:?}: {e}\n{}", e.message));
     assert_eq!(outs.len(), g.nodes.len());
     for (n, t) in g.nodes.iter().zip(&outs) {
         let mut derived = vec![batch];
         derived.extend(n.shape.at(size.0, size.1));
-        assert_eq!(t.size(), derived, "{what}: {} ({}) at {}×{}", n.name, n.op.describe(), size.0, size.1);
+        assert_eq!(
+            t.size(),
+            derived,
+            "{what}: {} ({}) at {}×{}",
+            n.name,
+            n.op.describe(),
+            size.0,
+            size.1
+        );
     }
     outs
 }
@@ -74,7 +91,10 @@ fn check_spec(file: &str, variant: Option<&str>) {
     assert!(invalid_reason(g, g.reference).is_none(), "{what}: reference invalid");
     assert_shapes(&model, g, g.reference, 1, &what);
     let min = first_valid(g, archcheck::check::min_input(g), 256).unwrap_or_else(|| panic!("{what}: no valid size"));
-    assert_ne!(min, g.reference, "{what}: the smallest valid input should differ from the reference");
+    assert_ne!(
+        min, g.reference,
+        "{what}: the smallest valid input should differ from the reference"
+    );
     assert_shapes(&model, g, min, 1, &what);
 }
 
@@ -127,8 +147,21 @@ fn variables_are_named_after_the_nodes() {
     let vs = nn::VarStore::new(Device::Cpu);
     Model::new(&vs.root(), &d.graph).unwrap();
     let vars = vs.variables();
-    for name in ["inception_3a.1x1.conv.weight", "inception_3a.1x1.conv.bias", "inception_3a.1x1.conv.bn.weight", "inception_3a.1x1.conv.bn.bias", "inception_3a.1x1.conv.bn.running_mean", "inception_3a.1x1.conv.bn.running_var", "fc.weight", "fc.bias"] {
-        assert!(vars.contains_key(name), "{name} missing; have e.g. {:?}", vars.keys().take(5).collect::<Vec<_>>());
+    for name in [
+        "inception_3a.1x1.conv.weight",
+        "inception_3a.1x1.conv.bias",
+        "inception_3a.1x1.conv.bn.weight",
+        "inception_3a.1x1.conv.bn.bias",
+        "inception_3a.1x1.conv.bn.running_mean",
+        "inception_3a.1x1.conv.bn.running_var",
+        "fc.weight",
+        "fc.bias",
+    ] {
+        assert!(
+            vars.contains_key(name),
+            "{name} missing; have e.g. {:?}",
+            vars.keys().take(5).collect::<Vec<_>>()
+        );
     }
     // PyTorch's batch-norm init, not tch's Uniform(0, 1).
     let w = &vars["inception_3a.1x1.conv.bn.weight"];
@@ -145,7 +178,12 @@ fn variables_are_named_after_the_nodes() {
     let vs = nn::VarStore::new(Device::Cpu);
     Model::new(&vs.root(), &d.graph).unwrap();
     let vars = vs.variables();
-    let bn = d.graph.nodes.iter().find(|n| matches!(n.op, Op::BatchNorm { .. })).unwrap();
+    let bn = d
+        .graph
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, Op::BatchNorm { .. }))
+        .unwrap();
     assert!(vars.contains_key(&format!("{}.bias", bn.name)));
     assert!(!vars.contains_key(&format!("{}.weight", bn.name)));
     assert!(vars.contains_key(&format!("{}.running_var", bn.name)));
@@ -154,7 +192,12 @@ fn variables_are_named_after_the_nodes() {
 #[test]
 fn classes_and_aux_heads_follow_the_options() {
     setup();
-    let opts = |no_aux| LowerOptions { variant: Some("zjzstu".into()), classes: Some(10), no_aux, ..LowerOptions::default() };
+    let opts = |no_aux| LowerOptions {
+        variant: Some("zjzstu".into()),
+        classes: Some(10),
+        no_aux,
+        ..LowerOptions::default()
+    };
     let x = Tensor::randn([2, 3, 96, 96], (Kind::Float, Device::Cpu));
     tch::no_grad(|| {
         let d = derivation_with("specs/googlenet_bn.yaml", opts(false));
@@ -187,7 +230,11 @@ fn verify_finds_a_wrong_pool_and_names_it() {
     let mut g = d.graph.clone();
     // Give 3c's pool the padding the notes warn about, keeping derive's shape: libtorch
     // then outputs 15×15 where derive says 14×14.
-    let id = g.nodes.iter().position(|n| n.name == "inception_3c.pool_proj.pool").unwrap();
+    let id = g
+        .nodes
+        .iter()
+        .position(|n| n.name == "inception_3c.pool_proj.pool")
+        .unwrap();
     match &mut g.nodes[id].op {
         Op::Pool(p) => p.pad = Pad::Explicit(1, 1),
         other => panic!("{other:?}"),
@@ -196,7 +243,10 @@ fn verify_finds_a_wrong_pool_and_names_it() {
     assert!(!r.ok());
     let first = &r.diagnostics[0];
     assert_eq!(first.code, verify::SHAPE);
-    assert_eq!(first.message, "inception_3c.pool_proj.pool outputs 2×320×15×15 in libtorch, derive says 2×320×14×14");
+    assert_eq!(
+        first.message,
+        "inception_3c.pool_proj.pool outputs 2×320×15×15 in libtorch, derive says 2×320×14×14"
+    );
     assert!(r.summary().starts_with("verification failed:"), "{}", r.summary());
     assert!(verify::render(&r).contains("NO"));
 }
@@ -209,12 +259,19 @@ fn verify_reports_sizes_and_skips_invalid_ones() {
     // Below 223 3c's or 4e's concat breaks; 256 exceeds the flatten's 230.
     assert_eq!(sizes, vec![(224, 224), (223, 223), (225, 225)]);
     assert_eq!(skipped.iter().map(|s| s.0).collect::<Vec<_>>(), vec![(256, 256)]);
-    assert!(invalid_reason(&d.graph, (222, 222)).unwrap().contains("branches disagree"));
+    assert!(
+        invalid_reason(&d.graph, (222, 222))
+            .unwrap()
+            .contains("branches disagree")
+    );
     let r = verify::verify(&d.graph, &[(224, 224), (256, 256)], 1).unwrap();
     assert!(r.ok(), "{:?}", r.diagnostics);
     assert_eq!(r.skipped.len(), 1);
     assert_eq!(r.params, (11_295_240, 11_295_240));
-    assert_eq!(r.summary(), "verified: 232 layers at 224×224 agree with derive (and in training mode at 224×224); 11,295,240 parameters and 20,032 buffers agree");
+    assert_eq!(
+        r.summary(),
+        "verified: 232 layers at 224×224 agree with derive (and in training mode at 224×224); 11,295,240 parameters and 20,032 buffers agree"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -223,7 +280,15 @@ fn verify_reports_sizes_and_skips_invalid_ones() {
 
 /// One axis of a pool as the frameworks compute it: for output i, the cells it reads
 /// (clipped to the input) and the avg divisor's extent along this axis.
-fn reference_axis(x: i64, out: i64, k: i64, s: i64, pad: Pad, axis_pad: i64, include_pad: bool) -> Vec<(i64, i64, i64)> {
+fn reference_axis(
+    x: i64,
+    out: i64,
+    k: i64,
+    s: i64,
+    pad: Pad,
+    axis_pad: i64,
+    include_pad: bool,
+) -> Vec<(i64, i64, i64)> {
     (0..out)
         .map(|i| {
             let (start, count_end) = match pad {
@@ -245,7 +310,16 @@ fn reference_axis(x: i64, out: i64, k: i64, s: i64, pad: Pad, axis_pad: i64, inc
 }
 
 #[allow(clippy::too_many_arguments)]
-fn pool_spec(x: (i64, i64), kind: PoolKind, k: (i64, i64), s: (i64, i64), pad: Option<(i64, i64)>, ceil: bool, caffe: bool, include_pad: bool) -> String {
+fn pool_spec(
+    x: (i64, i64),
+    kind: PoolKind,
+    k: (i64, i64),
+    s: (i64, i64),
+    pad: Option<(i64, i64)>,
+    ceil: bool,
+    caffe: bool,
+    include_pad: bool,
+) -> String {
     let kind = if kind == PoolKind::Max { "max" } else { "avg" };
     let pad = match pad {
         None => "same".to_string(),
@@ -291,14 +365,20 @@ fn check_pool_values(text: &str) -> Result<(), TestCaseError> {
     for c in 0..2 {
         for (i, &(r0, r1, rd)) in rows.iter().enumerate() {
             for (j, &(c0, c1, cd)) in cols.iter().enumerate() {
-                let cells: Vec<f32> = (r0..r1).flat_map(|r| (c0..c1).map(move |q| (r, q))).map(|(r, q)| xv[((c * h + r) * w + q) as usize]).collect();
+                let cells: Vec<f32> = (r0..r1)
+                    .flat_map(|r| (c0..c1).map(move |q| (r, q)))
+                    .map(|(r, q)| xv[((c * h + r) * w + q) as usize])
+                    .collect();
                 let want = match p.kind {
                     PoolKind::Max => cells.iter().copied().fold(f32::MIN, f32::max),
                     PoolKind::Avg if rd * cd == 0 => 0.0,
                     PoolKind::Avg => cells.iter().sum::<f32>() / (rd * cd) as f32,
                 };
                 let got = yv[((c * out[1] + i as i64) * out[2] + j as i64) as usize];
-                prop_assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "out[{c},{i},{j}] = {got}, expected {want}\n{text}");
+                prop_assert!(
+                    (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                    "out[{c},{i},{j}] = {got}, expected {want}\n{text}"
+                );
             }
         }
     }
@@ -316,13 +396,34 @@ fn caffe_keeps_the_window_past_the_end() {
     check_pool_values(&text).unwrap();
     let vs = nn::VarStore::new(Device::Cpu);
     let m = Model::new(&vs.root(), &g).unwrap();
-    let y = m.forward(&Tensor::zeros([1, 2, 4, 5], (Kind::Float, Device::Cpu)), false).0;
+    let y = m
+        .forward(&Tensor::zeros([1, 2, 4, 5], (Kind::Float, Device::Cpu)), false)
+        .0;
     assert_eq!(y.double_value(&[0, 0, 2, 0]), f32::MIN as f64);
     assert_eq!(y.double_value(&[0, 0, 1, 1]), 0.0);
     // The same pool under PyTorch's rule.
-    let g = graph_from_yaml(&pool_spec((4, 5), PoolKind::Max, (1, 1), (2, 2), Some((0, 0)), true, false, true));
+    let g = graph_from_yaml(&pool_spec(
+        (4, 5),
+        PoolKind::Max,
+        (1, 1),
+        (2, 2),
+        Some((0, 0)),
+        true,
+        false,
+        true,
+    ));
     assert_eq!(g.nodes[1].shape.at(4, 5), vec![2, 2, 3]);
-    check_pool_values(&pool_spec((4, 5), PoolKind::Avg, (1, 1), (2, 2), Some((0, 0)), true, true, true)).unwrap();
+    check_pool_values(&pool_spec(
+        (4, 5),
+        PoolKind::Avg,
+        (1, 1),
+        (2, 2),
+        Some((0, 0)),
+        true,
+        true,
+        true,
+    ))
+    .unwrap();
 }
 
 #[test]
@@ -332,7 +433,9 @@ fn same_avg_pool_leaves_the_padding_out_of_the_divisor() {
     let g = graph_from_yaml(&text);
     let vs = nn::VarStore::new(Device::Cpu);
     let m = Model::new(&vs.root(), &g).unwrap();
-    let y = m.forward(&Tensor::ones([1, 2, 5, 6], (Kind::Float, Device::Cpu)), false).0;
+    let y = m
+        .forward(&Tensor::ones([1, 2, 5, 6], (Kind::Float, Device::Cpu)), false)
+        .0;
     assert_eq!(y.size(), vec![1, 2, 3, 3]);
     assert!(y.eq(1.0).all().int64_value(&[]) == 1, "{y}");
     check_pool_values(&text).unwrap();
@@ -349,7 +452,11 @@ fn pool_case() -> impl Strategy<Value = String> {
     )
         .prop_map(|(k, s, p, avg, (same, ceil, caffe, include), x)| {
             // Derive (like PyTorch and Caffe) wants the padding at most half the kernel.
-            let pad = if same { None } else { Some((p.0.min(k.0 / 2), p.1.min(k.1 / 2))) };
+            let pad = if same {
+                None
+            } else {
+                Some((p.0.min(k.0 / 2), p.1.min(k.1 / 2)))
+            };
             let kind = if avg { PoolKind::Avg } else { PoolKind::Max };
             pool_spec(x, kind, k, s, pad, ceil, caffe, include)
         })
@@ -365,7 +472,11 @@ fn net_text() -> impl Strategy<Value = String> {
     common::spec_text(common::SpecRanges {
         rows: 1..7,
         size: 32..65,
-        row: common::RowRanges { conv: (1..6, 1..3, 1..9), pool: (1..5, 1..4), module: (0..6, 1..6) },
+        row: common::RowRanges {
+            conv: (1..6, 1..3, 1..9),
+            pool: (1..5, 1..4),
+            module: (0..6, 1..6),
+        },
         pool_conventions: true,
     })
 }
@@ -421,10 +532,20 @@ fn generated_networks_mostly_build() {
             }
         }
     }
-    assert!(ok * 2 > total, "only {ok} of {total} generated networks have a valid size");
+    assert!(
+        ok * 2 > total,
+        "only {ok} of {total} generated networks have a valid size"
+    );
     // Floor, both ceil rules and SAME all occur.
-    for r in [WindowRounding::Floor, WindowRounding::CeilPytorch, WindowRounding::CeilCaffe] {
-        assert!(shapes.iter().any(|s| s.starts_with(&format!("{r:?}"))), "{r:?} never generated: {shapes:?}");
+    for r in [
+        WindowRounding::Floor,
+        WindowRounding::CeilPytorch,
+        WindowRounding::CeilCaffe,
+    ] {
+        assert!(
+            shapes.iter().any(|s| s.starts_with(&format!("{r:?}"))),
+            "{r:?} never generated: {shapes:?}"
+        );
     }
     assert!(shapes.iter().any(|s| s.ends_with("true")), "SAME pools never generated");
 }
@@ -457,8 +578,17 @@ fn python() -> PathBuf {
 }
 
 fn run_python(script: &str, args: &[&Path]) -> String {
-    let out = Command::new(python()).arg("-c").arg(script).args(args).output().unwrap_or_else(|e| panic!("{}: {e}", python().display()));
-    assert!(out.status.success(), "python failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", python().display()));
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -473,7 +603,14 @@ print(json.dumps(y.flatten().tolist()))
 "#;
 
 fn check_torchscript(file: &str, variant: &str, input: Option<(u64, u64)>) {
-    let d = derivation_with(file, LowerOptions { variant: Some(variant.into()), input, ..LowerOptions::default() });
+    let d = derivation_with(
+        file,
+        LowerOptions {
+            variant: Some(variant.into()),
+            input,
+            ..LowerOptions::default()
+        },
+    );
     let g = &d.graph;
     let dir = tempfile::tempdir().unwrap();
     let mut vs = nn::VarStore::new(Device::Cpu);
@@ -481,7 +618,10 @@ fn check_torchscript(file: &str, variant: &str, input: Option<(u64, u64)>) {
     let shape = [2, g.input_channels, g.reference.0, g.reference.1];
     let pt = dir.path().join("model.pt");
     export::torchscript(&mut vs, &model, shape, &pt).unwrap();
-    assert!(vs.trainable_variables().iter().all(|t| t.requires_grad()), "variables unfrozen after tracing");
+    assert!(
+        vs.trainable_variables().iter().all(|t| t.requires_grad()),
+        "variables unfrozen after tracing"
+    );
     let x = Tensor::randn(shape, (Kind::Float, Device::Cpu));
     let want: Vec<f32> = Vec::try_from(tch::no_grad(|| model.forward(&x, false).0).flatten(0, -1)).unwrap();
     let xv: Vec<f32> = Vec::try_from(x.flatten(0, -1)).unwrap();
@@ -493,7 +633,10 @@ fn check_torchscript(file: &str, variant: &str, input: Option<(u64, u64)>) {
     assert_eq!(got.len(), want.len());
     let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert!((g - *w as f64).abs() <= 1e-4 * (1.0 + scale), "{file} {variant}: logit {i}: python {g}, rust {w}");
+        assert!(
+            (g - *w as f64).abs() <= 1e-4 * (1.0 + scale),
+            "{file} {variant}: logit {i}: python {g}, rust {w}"
+        );
     }
 }
 
@@ -537,7 +680,11 @@ fn safetensors_weights_load_back() {
     let vs = nn::VarStore::new(Device::Cpu);
     Model::new(&vs.root(), &d.graph).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    assert!(export::save_weights(&vs, &dir.path().join("w.pt")).unwrap_err().contains(".safetensors"));
+    assert!(
+        export::save_weights(&vs, &dir.path().join("w.pt"))
+            .unwrap_err()
+            .contains(".safetensors")
+    );
     let path = dir.path().join("w.safetensors");
     export::save_weights(&vs, &path).unwrap();
 
@@ -549,7 +696,8 @@ fn safetensors_weights_load_back() {
         assert_eq!(t.shape, vars[&t.name].size(), "{}", t.name);
     }
 
-    let py: serde_json::Map<String, serde_json::Value> = serde_json::from_str(run_python(SAFETENSORS_CHECK, &[&path]).trim()).unwrap();
+    let py: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(run_python(SAFETENSORS_CHECK, &[&path]).trim()).unwrap();
     assert_eq!(py.len(), vars.len());
     for (name, t) in &vars {
         let entry = py.get(name).unwrap_or_else(|| panic!("{name} missing in python"));
@@ -557,7 +705,10 @@ fn safetensors_weights_load_back() {
         assert_eq!(shape, t.size());
         let sum = entry[1].as_f64().unwrap();
         let want = t.to_kind(Kind::Double).sum(Kind::Double).double_value(&[]);
-        assert!((sum - want).abs() <= 1e-6 * (1.0 + want.abs()), "{name}: python {sum}, rust {want}");
+        assert!(
+            (sum - want).abs() <= 1e-6 * (1.0 + want.abs()),
+            "{name}: python {sum}, rust {want}"
+        );
     }
 }
 
@@ -575,7 +726,16 @@ fn runs_on_cuda_where_available() {
     }
     let cases = [
         derivation("specs/googlenet_bn.yaml", Some("slim")).graph,
-        graph_from_yaml(&pool_spec((10, 12), PoolKind::Avg, (1, 2), (2, 3), Some((0, 0)), true, true, false)),
+        graph_from_yaml(&pool_spec(
+            (10, 12),
+            PoolKind::Avg,
+            (1, 2),
+            (2, 3),
+            Some((0, 0)),
+            true,
+            true,
+            false,
+        )),
     ];
     for g in &cases {
         let cpu = nn::VarStore::new(Device::Cpu);
@@ -583,12 +743,26 @@ fn runs_on_cuda_where_available() {
         let mut gpu = nn::VarStore::new(Device::Cuda(0));
         let m_gpu = Model::new(&gpu.root(), g).unwrap();
         gpu.copy(&cpu).unwrap();
-        let x = Tensor::randn([2, g.input_channels, g.reference.0, g.reference.1], (Kind::Float, Device::Cpu));
-        let (a, b) = tch::no_grad(|| (m_cpu.forward(&x, false).0, m_gpu.forward(&x.to_device(Device::Cuda(0)), false).0.to_device(Device::Cpu)));
+        let x = Tensor::randn(
+            [2, g.input_channels, g.reference.0, g.reference.1],
+            (Kind::Float, Device::Cpu),
+        );
+        let (a, b) = tch::no_grad(|| {
+            (
+                m_cpu.forward(&x, false).0,
+                m_gpu
+                    .forward(&x.to_device(Device::Cuda(0)), false)
+                    .0
+                    .to_device(Device::Cpu),
+            )
+        });
         assert_eq!(a.size(), b.size());
         let scale = a.abs().max().double_value(&[]);
         let diff = (&a - &b).abs().max().double_value(&[]);
-        assert!(diff <= 1e-2 * (1.0 + scale), "cpu and cuda differ by {diff} (scale {scale})");
+        assert!(
+            diff <= 1e-2 * (1.0 + scale),
+            "cpu and cuda differ by {diff} (scale {scale})"
+        );
     }
 }
 
@@ -599,11 +773,25 @@ fn runs_on_cuda_where_available() {
 #[test]
 fn cli_build_verify_caffe() {
     setup();
-    let out = Command::new(env!("CARGO_BIN_EXE_archcheck")).args(["build", "specs/googlenet_bn.yaml", "--variant", "caffe", "--verify"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_archcheck"))
+        .args(["build", "specs/googlenet_bn.yaml", "--variant", "caffe", "--verify"])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.starts_with("built googlenet_bn (variant caffe) in libtorch on cpu: 232 layers"), "{stdout}");
-    assert!(stdout.contains("\nskipped 256×256: fc_flatten fixes H to [199, 230]\n"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("built googlenet_bn (variant caffe) in libtorch on cpu: 232 layers"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nskipped 256×256: fc_flatten fixes H to [199, 230]\n"),
+        "{stdout}"
+    );
     assert_eq!(
         stdout.lines().last().unwrap(),
         "verified: 232 layers at 224×224, 223×223 and 225×225 agree with derive (and in training mode at 224×224); 11,295,240 parameters and 20,032 buffers agree"

@@ -7,9 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use archcheck::torch::runtime::{
-    self, AutocastBf16, autocast_dtype, cuda_max_memory_allocated, cuda_memory_allocated,
-    cuda_reset_peak_memory, device_from_str, init, is_autocast_enabled, is_channels_last,
-    set_module_channels_last, to_channels_last,
+    self, AutocastBf16, autocast_dtype, cuda_max_memory_allocated, cuda_memory_allocated, cuda_reset_peak_memory,
+    device_from_str, init, is_autocast_enabled, is_channels_last, set_module_channels_last, to_channels_last,
 };
 use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
@@ -20,11 +19,7 @@ fn setup() -> bool {
 }
 
 fn test_device() -> Device {
-    if setup() {
-        Device::Cuda(0)
-    } else {
-        Device::Cpu
-    }
+    if setup() { Device::Cuda(0) } else { Device::Cpu }
 }
 
 #[test]
@@ -35,10 +30,7 @@ fn init_is_idempotent_and_reports() {
     assert_eq!(a, tch::Cuda::is_available());
     let info = runtime::runtime_info();
     assert!(info.contains("libtorch_cpu loaded from"), "{info}");
-    assert!(
-        runtime::libtorch_dir().is_some(),
-        "libtorch_cpu.so not in the link map"
-    );
+    assert!(runtime::libtorch_dir().is_some(), "libtorch_cpu.so not in the link map");
     eprintln!("{info}");
 }
 
@@ -73,10 +65,7 @@ fn runs_without_ld_library_path() {
     let line = stdout
         .lines()
         .chain(stderr.lines())
-        .find_map(|l| {
-            l.split_once("CHILD-LIBTORCH-DIR ")
-                .map(|(_, dir)| dir.trim())
-        })
+        .find_map(|l| l.split_once("CHILD-LIBTORCH-DIR ").map(|(_, dir)| dir.trim()))
         .unwrap_or_else(|| panic!("child printed no probe line:\n{stdout}\n{stderr}"));
     assert_eq!(
         Path::new(line).canonicalize().unwrap(),
@@ -89,10 +78,7 @@ fn runs_without_ld_library_path() {
 #[test]
 fn child_probe() {
     setup();
-    assert!(
-        std::env::var_os("ARCHCHECK_RPATH_CHILD").is_none()
-            || std::env::var_os("LD_LIBRARY_PATH").is_none()
-    );
+    assert!(std::env::var_os("ARCHCHECK_RPATH_CHILD").is_none() || std::env::var_os("LD_LIBRARY_PATH").is_none());
     let t = Tensor::from_slice(&[1f32, 2., 3.]).sum(Kind::Float);
     assert_eq!(t.double_value(&[]), 6.0);
     let dir = runtime::libtorch_dir().expect("libtorch_cpu in link map");
@@ -213,11 +199,7 @@ fn conv_net_forward_backward_channels_last() {
     runtime::manual_seed(0);
     let vs = nn::VarStore::new(dev);
     let net = small_net(&vs.root());
-    let before: Vec<(String, Tensor)> = vs
-        .variables()
-        .into_iter()
-        .map(|(k, v)| (k, v.copy()))
-        .collect();
+    let before: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect();
     let converted = set_module_channels_last(&vs);
     assert_eq!(converted, 2, "two conv weights");
     for (name, v) in vs.variables() {
@@ -242,16 +224,10 @@ fn conv_net_forward_backward_channels_last() {
         losses.push(loss.double_value(&[]));
     }
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
-    assert!(
-        losses.last() < losses.first(),
-        "loss did not go down: {losses:?}"
-    );
+    assert!(losses.last() < losses.first(), "loss did not go down: {losses:?}");
     for (name, v) in vs.trainable_variables().iter().zip(0..) {
         if name.dim() == 4 {
-            assert!(
-                is_channels_last(name),
-                "param {v} lost channels_last after steps"
-            );
+            assert!(is_channels_last(name), "param {v} lost channels_last after steps");
         }
     }
 }
@@ -285,19 +261,10 @@ fn autocast_guard() {
             let _inner = AutocastBf16::cpu();
             assert_eq!(x.apply(&lin).kind(), Kind::BFloat16);
         }
-        assert!(
-            is_autocast_enabled(Device::Cpu),
-            "inner drop disabled the outer guard"
-        );
+        assert!(is_autocast_enabled(Device::Cpu), "inner drop disabled the outer guard");
         let y = x.apply(&lin);
         assert_eq!(y.kind(), Kind::BFloat16);
-        assert!(
-            (y.to_kind(Kind::Float) - &plain)
-                .abs()
-                .max()
-                .double_value(&[])
-                < 0.1
-        );
+        assert!((y.to_kind(Kind::Float) - &plain).abs().max().double_value(&[]) < 0.1);
     }
     assert!(!is_autocast_enabled(Device::Cpu));
     assert_eq!(x.apply(&lin).kind(), Kind::Float);

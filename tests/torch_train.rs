@@ -94,7 +94,12 @@ fn archcheck(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("status {:?}\nstdout:\n{}\nstderr:\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn stderr(o: &Output) -> String {
@@ -104,8 +109,21 @@ fn stderr(o: &Output) -> String {
 /// The common training options of the CLI tests.
 fn train_args<'a>(spec: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec![
-        "build", spec, "--train", "--data", "synthetic", "--device", "cpu", "--batch", "32", "--seed", "7", "--warmup", "0.5",
-        "--out", out,
+        "build",
+        spec,
+        "--train",
+        "--data",
+        "synthetic",
+        "--device",
+        "cpu",
+        "--batch",
+        "32",
+        "--seed",
+        "7",
+        "--warmup",
+        "0.5",
+        "--out",
+        out,
     ];
     v.extend_from_slice(extra);
     v
@@ -126,7 +144,11 @@ fn synthetic_batches(g: &Graph, n: usize, seed: u64) -> (Pipeline, DeviceSplit) 
 fn a_few_steps_reduce_the_loss() {
     let g = tiny_graph();
     tch::manual_seed(1);
-    let cfg = OptimizerConfig { kind: OptimizerKind::Sgd, momentum: 0.9, weight_decay: 5e-4 };
+    let cfg = OptimizerConfig {
+        kind: OptimizerKind::Sgd,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+    };
     let mut st = Stepper::new(&g, Device::Cpu, cfg, false, false, train::AUX_WEIGHT).unwrap();
     let (pipe, split) = synthetic_batches(&g, 256, 3);
     let mut losses = Vec::new();
@@ -153,7 +175,16 @@ fn optimizer_follows_pytorch_update_rules() {
         let c = [0.3f64, -1.0, 2.0];
         let ct = Tensor::from_slice(&[0.3f32, -1.0, 2.0]);
         let (lr, m, wd) = (0.1, 0.9, 0.01);
-        let mut opt = Optimizer::new(&vs, OptimizerConfig { kind, momentum: m, weight_decay: wd }, false).unwrap();
+        let mut opt = Optimizer::new(
+            &vs,
+            OptimizerConfig {
+                kind,
+                momentum: m,
+                weight_decay: wd,
+            },
+            false,
+        )
+        .unwrap();
         let mut p = [1.0f64, -2.0, 0.5];
         let (mut b1, mut b2) = ([0.0f64; 3], [0.0f64; 3]);
         for t in 1..=3 {
@@ -194,7 +225,11 @@ fn optimizer_follows_pytorch_update_rules() {
 #[test]
 fn channels_last_optimizer_matches_contiguous() {
     let g = tiny_graph();
-    let cfg = OptimizerConfig { kind: OptimizerKind::Adam, momentum: 0.9, weight_decay: 1e-3 };
+    let cfg = OptimizerConfig {
+        kind: OptimizerKind::Adam,
+        momentum: 0.9,
+        weight_decay: 1e-3,
+    };
     let mut finals = Vec::new();
     for cl in [false, true] {
         tch::manual_seed(5);
@@ -212,7 +247,13 @@ fn channels_last_optimizer_matches_contiguous() {
             }
             st.step(&x, &y, 1e-2).unwrap();
         }
-        let conv = st.vs.variables().into_iter().find(|(_, v)| v.dim() == 4 && v.size()[2] > 1).unwrap().1;
+        let conv = st
+            .vs
+            .variables()
+            .into_iter()
+            .find(|(_, v)| v.dim() == 4 && v.size()[2] > 1)
+            .unwrap()
+            .1;
         assert_eq!(archcheck::torch::runtime::is_channels_last(&conv), cl);
         finals.push(st.weights());
     }
@@ -232,17 +273,36 @@ fn augmentation_crops_and_flips_exactly() {
     let order = Tensor::arange(8, (Kind::Int64, Device::Cpu));
     let full = |v: i64| Tensor::full([8], v, (Kind::Int64, Device::Cpu));
     // Centre crop, no flip: the image itself.
-    let plan = EpochPlan { order: order.shallow_clone(), dy: full(p), dx: full(p), flip: Tensor::zeros([8], (Kind::Bool, Device::Cpu)) };
+    let plan = EpochPlan {
+        order: order.shallow_clone(),
+        dy: full(p),
+        dx: full(p),
+        flip: Tensor::zeros([8], (Kind::Bool, Device::Cpu)),
+    };
     let (x, _) = pipe.train_batch(&split, &plan, 0, 8).unwrap();
     assert!(x.equal(&plain));
     // Flip: mirrored.
-    let plan = EpochPlan { order: order.shallow_clone(), dy: full(p), dx: full(p), flip: Tensor::ones([8], (Kind::Bool, Device::Cpu)) };
+    let plan = EpochPlan {
+        order: order.shallow_clone(),
+        dy: full(p),
+        dx: full(p),
+        flip: Tensor::ones([8], (Kind::Bool, Device::Cpu)),
+    };
     let (x, _) = pipe.train_batch(&split, &plan, 0, 8).unwrap();
     assert!(x.equal(&plain.flip([3])));
     // Offset (0, 2p): shifted up by p rows and left by p columns, zero (mean) padding.
-    let plan = EpochPlan { order, dy: full(0), dx: full(2 * p), flip: Tensor::zeros([8], (Kind::Bool, Device::Cpu)) };
+    let plan = EpochPlan {
+        order,
+        dy: full(0),
+        dx: full(2 * p),
+        flip: Tensor::zeros([8], (Kind::Bool, Device::Cpu)),
+    };
     let (x, _) = pipe.train_batch(&split, &plan, 0, 8).unwrap();
-    assert!(x.narrow(2, p, 16 - p).narrow(3, 0, 16 - p).equal(&plain.narrow(2, 0, 16 - p).narrow(3, p, 16 - p)));
+    assert!(
+        x.narrow(2, p, 16 - p)
+            .narrow(3, 0, 16 - p)
+            .equal(&plain.narrow(2, 0, 16 - p).narrow(3, p, 16 - p))
+    );
     assert_eq!(x.narrow(2, 0, p).abs().sum(Kind::Float).double_value(&[]), 0.0);
 }
 
@@ -264,7 +324,11 @@ fn kill_9_then_resume_gives_bit_identical_weights() {
 
     // Killed (SIGKILL) once a checkpoint exists, then resumed.
     let args = train_args("tiny.yaml", "killed", &extra);
-    let mut child = command(&args, dir).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = command(&args, dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let manifest = dir.join("killed/checkpoint.json");
     let t0 = Instant::now();
     while !manifest.exists() && t0.elapsed() < Duration::from_secs(120) {
@@ -272,24 +336,51 @@ fn kill_9_then_resume_gives_bit_identical_weights() {
     }
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
-    assert!(!status.success(), "the run finished before it could be killed; make it longer");
+    assert!(
+        !status.success(),
+        "the run finished before it could be killed; make it longer"
+    );
     let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
-    assert!(state["step"].as_u64().unwrap() < 12 * 64, "killed after the last step: {state}");
+    assert!(
+        state["step"].as_u64().unwrap() < 12 * 64,
+        "killed after the last step: {state}"
+    );
 
     let mut resume = args.clone();
     resume.push("--resume");
     let o = archcheck(&resume, dir);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("resuming at step"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("resuming at step"),
+        "{}",
+        text(&o)
+    );
 
     let a = std::fs::read(dir.join("full/final.safetensors")).unwrap();
     let b = std::fs::read(dir.join("killed/final.safetensors")).unwrap();
     assert!(a == b, "final weights differ after kill -9 and --resume");
     // The metrics too, but for the timings.
     let strip = |p: &Path| -> Vec<(usize, u64, f64, f64, f64, f64, f64)> {
-        archcheck::metrics::read_jsonl(p).unwrap().into_iter().map(|m| (m.epoch, m.step, m.train_loss, m.train_acc, m.test_loss, m.test_acc, m.lr)).collect()
+        archcheck::metrics::read_jsonl(p)
+            .unwrap()
+            .into_iter()
+            .map(|m| {
+                (
+                    m.epoch,
+                    m.step,
+                    m.train_loss,
+                    m.train_acc,
+                    m.test_loss,
+                    m.test_acc,
+                    m.lr,
+                )
+            })
+            .collect()
     };
-    assert_eq!(strip(&dir.join("full/metrics.jsonl")), strip(&dir.join("killed/metrics.jsonl")));
+    assert_eq!(
+        strip(&dir.join("full/metrics.jsonl")),
+        strip(&dir.join("killed/metrics.jsonl"))
+    );
     assert_eq!(strip(&dir.join("full/metrics.jsonl")).len(), 12);
     // Only the committed checkpoint is left.
     assert_eq!(std::fs::read_dir(dir.join("killed/checkpoints")).unwrap().count(), 1);
@@ -301,19 +392,90 @@ fn max_steps_then_resume_matches_and_options_must_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     write_spec(dir);
-    let o = archcheck(&train_args("tiny.yaml", "a", &["--epochs", "2", "--optimizer", "adam", "--lr", "0.01", "--schedule", "step"]), dir);
+    let o = archcheck(
+        &train_args(
+            "tiny.yaml",
+            "a",
+            &[
+                "--epochs",
+                "2",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--schedule",
+                "step",
+            ],
+        ),
+        dir,
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let o = archcheck(&train_args("tiny.yaml", "b", &["--epochs", "2", "--optimizer", "adam", "--lr", "0.01", "--schedule", "step", "--max-steps", "70"]), dir);
+    let o = archcheck(
+        &train_args(
+            "tiny.yaml",
+            "b",
+            &[
+                "--epochs",
+                "2",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--schedule",
+                "step",
+                "--max-steps",
+                "70",
+            ],
+        ),
+        dir,
+    );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("stopped (--max-steps) after 70 steps"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("stopped (--max-steps) after 70 steps"),
+        "{}",
+        text(&o)
+    );
 
     // A contradicting option is refused; left-out options come from the checkpoint.
-    let o = archcheck(&["build", "tiny.yaml", "--train", "--out", "b", "--resume", "--lr", "0.5", "--device", "cpu"], dir);
+    let o = archcheck(
+        &[
+            "build",
+            "tiny.yaml",
+            "--train",
+            "--out",
+            "b",
+            "--resume",
+            "--lr",
+            "0.5",
+            "--device",
+            "cpu",
+        ],
+        dir,
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(stderr(&o).contains("--lr 0.5 (the checkpoint has 0.01)"), "{}", text(&o));
-    let o = archcheck(&["build", "tiny.yaml", "--train", "--out", "b", "--resume", "--device", "cpu"], dir);
+    assert!(
+        stderr(&o).contains("--lr 0.5 (the checkpoint has 0.01)"),
+        "{}",
+        text(&o)
+    );
+    let o = archcheck(
+        &[
+            "build",
+            "tiny.yaml",
+            "--train",
+            "--out",
+            "b",
+            "--resume",
+            "--device",
+            "cpu",
+        ],
+        dir,
+    );
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(std::fs::read(dir.join("a/final.safetensors")).unwrap(), std::fs::read(dir.join("b/final.safetensors")).unwrap());
+    assert_eq!(
+        std::fs::read(dir.join("a/final.safetensors")).unwrap(),
+        std::fs::read(dir.join("b/final.safetensors")).unwrap()
+    );
 
     // A run directory is not overwritten by accident, and --resume needs a checkpoint.
     let o = archcheck(&train_args("tiny.yaml", "a", &[]), dir);
@@ -324,8 +486,24 @@ fn max_steps_then_resume_matches_and_options_must_agree() {
     assert!(stderr(&o).contains("no checkpoint to resume from"), "{}", text(&o));
 
     // A changed spec is refused.
-    std::fs::write(dir.join("tiny.yaml"), TINY.replace("conv: {out: 8, kernel: 1}", "conv: {out: 12, kernel: 1}")).unwrap();
-    let o = archcheck(&["build", "tiny.yaml", "--train", "--out", "b", "--resume", "--device", "cpu"], dir);
+    std::fs::write(
+        dir.join("tiny.yaml"),
+        TINY.replace("conv: {out: 8, kernel: 1}", "conv: {out: 12, kernel: 1}"),
+    )
+    .unwrap();
+    let o = archcheck(
+        &[
+            "build",
+            "tiny.yaml",
+            "--train",
+            "--out",
+            "b",
+            "--resume",
+            "--device",
+            "cpu",
+        ],
+        dir,
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(stderr(&o).contains("the spec text changed"), "{}", text(&o));
 }
@@ -341,7 +519,8 @@ fn corrupt_checkpoints_are_refused_with_the_file_named() {
     let mut resume = args.clone();
     resume.retain(|a| *a != "--max-steps" && *a != "20");
     resume.push("--resume");
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("r/checkpoint.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r/checkpoint.json")).unwrap()).unwrap();
     let ckpt = dir.join("r").join(manifest["dir"].as_str().unwrap());
 
     // A flipped byte in the weights.
@@ -353,7 +532,11 @@ fn corrupt_checkpoints_are_refused_with_the_file_named() {
     std::fs::write(&model, &bad).unwrap();
     let o = archcheck(&resume, dir);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(stderr(&o).contains("model.safetensors: corrupt checkpoint: content hash"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("model.safetensors: corrupt checkpoint: content hash"),
+        "{}",
+        text(&o)
+    );
 
     // Truncated optimizer state.
     std::fs::write(&model, &good).unwrap();
@@ -362,7 +545,11 @@ fn corrupt_checkpoints_are_refused_with_the_file_named() {
     std::fs::write(&optim, &bytes[..bytes.len() / 2]).unwrap();
     let o = archcheck(&resume, dir);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(stderr(&o).contains("optim.safetensors: corrupt checkpoint") && stderr(&o).contains("truncated"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("optim.safetensors: corrupt checkpoint") && stderr(&o).contains("truncated"),
+        "{}",
+        text(&o)
+    );
     std::fs::write(&optim, &bytes).unwrap();
 
     // A garbled manifest.
@@ -385,14 +572,51 @@ fn a_diverging_loss_stops_with_exit_1_and_keeps_the_last_good_checkpoint() {
     let dir = tmp.path();
     write_spec(dir);
     // The learning rate ramps up to an absurd value: sooner or later the loss explodes.
-    let args = ["build", "tiny.yaml", "--train", "--data", "synthetic", "--out", "nan", "--device", "cpu", "--batch", "32", "--seed", "3", "--epochs", "20", "--lr", "1e4", "--warmup", "20", "--weight-decay", "0", "--checkpoint-every", "1"];
+    let args = [
+        "build",
+        "tiny.yaml",
+        "--train",
+        "--data",
+        "synthetic",
+        "--out",
+        "nan",
+        "--device",
+        "cpu",
+        "--batch",
+        "32",
+        "--seed",
+        "3",
+        "--epochs",
+        "20",
+        "--lr",
+        "1e4",
+        "--warmup",
+        "20",
+        "--weight-decay",
+        "0",
+        "--checkpoint-every",
+        "1",
+    ];
     let o = archcheck(&args, dir);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(stderr(&o).contains("training diverged") && stderr(&o).contains("the last good checkpoint is kept"), "{}", text(&o));
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("nan/checkpoint.json")).unwrap()).unwrap();
-    let weights = train::read_weights(&dir.join("nan").join(manifest["dir"].as_str().unwrap()).join("model.safetensors")).unwrap();
+    assert!(
+        stderr(&o).contains("training diverged") && stderr(&o).contains("the last good checkpoint is kept"),
+        "{}",
+        text(&o)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("nan/checkpoint.json")).unwrap()).unwrap();
+    let weights = train::read_weights(
+        &dir.join("nan")
+            .join(manifest["dir"].as_str().unwrap())
+            .join("model.safetensors"),
+    )
+    .unwrap();
     for (name, t) in weights {
-        assert!(t.isfinite().all().int64_value(&[]) == 1, "{name} is not finite in the kept checkpoint");
+        assert!(
+            t.isfinite().all().int64_value(&[]) == 1,
+            "{name} is not finite in the kept checkpoint"
+        );
     }
 }
 
@@ -400,18 +624,30 @@ fn a_diverging_loss_stops_with_exit_1_and_keeps_the_last_good_checkpoint() {
 fn write_idx(dir: &Path, n: usize) {
     std::fs::create_dir_all(dir).unwrap();
     let gz = |name: &str, bytes: &[u8]| {
-        let mut e = flate2::write::GzEncoder::new(std::fs::File::create(dir.join(name)).unwrap(), flate2::Compression::fast());
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(dir.join(name)).unwrap(),
+            flate2::Compression::fast(),
+        );
         e.write_all(bytes).unwrap();
         e.finish().unwrap();
     };
-    for (img, lab) in [("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"), ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")] {
+    for (img, lab) in [
+        ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+        ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+    ] {
         let mut b = vec![0, 0, 8, 3];
         for d in [n as u32, 28, 28] {
             b.extend_from_slice(&d.to_be_bytes());
         }
         for i in 0..n {
             let label = (i % 10) as u8;
-            b.extend((0..784).map(|p| if (p / 28) as u8 / 3 == label { 200 } else { (p % 7) as u8 }));
+            b.extend((0..784).map(|p| {
+                if (p / 28) as u8 / 3 == label {
+                    200
+                } else {
+                    (p % 7) as u8
+                }
+            }));
         }
         gz(img, &b);
         let mut l = vec![0, 0, 8, 1];
@@ -429,11 +665,49 @@ fn fashion_mnist_files_train_and_bad_files_are_refused() {
     let fm = dir.join("fm");
     write_idx(&fm, 64);
     // Grey 28×28 → 3×16×16 on the device, 10 classes from the data.
-    let o = archcheck(&["build", "tiny.yaml", "--train", "--data", "fashion-mnist:fm", "--device", "cpu", "--epochs", "1", "--batch", "16", "--seed", "1", "--out", "fmrun"], dir);
+    let o = archcheck(
+        &[
+            "build",
+            "tiny.yaml",
+            "--train",
+            "--data",
+            "fashion-mnist:fm",
+            "--device",
+            "cpu",
+            "--epochs",
+            "1",
+            "--batch",
+            "16",
+            "--seed",
+            "1",
+            "--out",
+            "fmrun",
+        ],
+        dir,
+    );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("10 classes"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("10 classes"),
+        "{}",
+        text(&o)
+    );
 
-    let run = |name: &str| archcheck(&["build", "tiny.yaml", "--train", "--data", &format!("fashion-mnist:{name}"), "--device", "cpu", "--out", &format!("out-{name}")], dir);
+    let run = |name: &str| {
+        archcheck(
+            &[
+                "build",
+                "tiny.yaml",
+                "--train",
+                "--data",
+                &format!("fashion-mnist:{name}"),
+                "--device",
+                "cpu",
+                "--out",
+                &format!("out-{name}"),
+            ],
+            dir,
+        )
+    };
     // Truncated gzip stream.
     let t = dir.join("trunc");
     write_idx(&t, 64);
@@ -442,14 +716,22 @@ fn fashion_mnist_files_train_and_bad_files_are_refused() {
     std::fs::write(&f, &b[..b.len() / 2]).unwrap();
     let o = run("trunc");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(stderr(&o).contains("train-images-idx3-ubyte.gz") && stderr(&o).contains("truncated"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("train-images-idx3-ubyte.gz") && stderr(&o).contains("truncated"),
+        "{}",
+        text(&o)
+    );
     // Not gzip at all.
     let c = dir.join("corrupt");
     write_idx(&c, 64);
     std::fs::write(c.join("t10k-labels-idx1-ubyte.gz"), b"garbage, not gzip").unwrap();
     let o = run("corrupt");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(stderr(&o).contains("t10k-labels-idx1-ubyte.gz: not a gzip file"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("t10k-labels-idx1-ubyte.gz: not a gzip file"),
+        "{}",
+        text(&o)
+    );
     // A missing directory.
     let o = run("missing");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -458,8 +740,16 @@ fn fashion_mnist_files_train_and_bad_files_are_refused() {
 
 /// The PyTorch side needs a python with torch: the venv this crate was built with.
 fn python_with_torch() -> Option<String> {
-    let candidates = [std::env::var("ARCHCHECK_PYTHON").ok(), option_env!("VIRTUAL_ENV").map(|v| format!("{v}/bin/python"))];
-    candidates.into_iter().flatten().find(|p| Command::new(p).args(["-c", "import torch"]).output().is_ok_and(|o| o.status.success()))
+    let candidates = [
+        std::env::var("ARCHCHECK_PYTHON").ok(),
+        option_env!("VIRTUAL_ENV").map(|v| format!("{v}/bin/python")),
+    ];
+    candidates.into_iter().flatten().find(|p| {
+        Command::new(p)
+            .args(["-c", "import torch"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 #[test]
@@ -467,7 +757,19 @@ fn bench_runs_both_sides_on_the_cpu() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     write_spec(dir);
-    let mut args = vec!["bench", "tiny.yaml", "--device", "cpu", "--batch", "8", "--steps", "2", "--warmup", "1", "--json"];
+    let mut args = vec![
+        "bench",
+        "tiny.yaml",
+        "--device",
+        "cpu",
+        "--batch",
+        "8",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--json",
+    ];
     let py = python_with_torch();
     match &py {
         Some(p) => args.extend(["--python", p.as_str()]),

@@ -2,12 +2,23 @@
 //! every size, tests/reference/*.py), and parameter totals against those implementations.
 
 use archcheck::check::valid_on;
-use archcheck::ir::{lower, LowerOptions};
+use archcheck::ir::{LowerOptions, lower};
 use archcheck::shape::Axis;
 
 fn graph(spec: &str, variant: &str) -> archcheck::ir::Graph {
-    let s = archcheck::spec::load_file(std::path::Path::new(&format!("{}/specs/{spec}", env!("CARGO_MANIFEST_DIR")))).unwrap();
-    lower(&s, &LowerOptions { variant: Some(variant.into()), ..Default::default() }).unwrap()
+    let s = archcheck::spec::load_file(std::path::Path::new(&format!(
+        "{}/specs/{spec}",
+        env!("CARGO_MANIFEST_DIR")
+    )))
+    .unwrap();
+    lower(
+        &s,
+        &LowerOptions {
+            variant: Some(variant.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 fn valid(g: &archcheck::ir::Graph, range: std::ops::RangeInclusive<i64>) -> Vec<i64> {
@@ -19,14 +30,25 @@ fn caffe_bn_inception_accepts_only_223_to_230() {
     // Cadene's port with the original fixed 7×7 pool: forward passes succeed for 223..=230
     // only; elsewhere the stride-2 conv and the ceil pool of 3c or 4e disagree, or the
     // flatten size changes.
-    assert_eq!(valid(&graph("googlenet_bn.yaml", "caffe"), 1..=400), (223..=230).collect::<Vec<_>>());
+    assert_eq!(
+        valid(&graph("googlenet_bn.yaml", "caffe"), 1..=400),
+        (223..=230).collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn pytorch_lineages_accept_15_and_up() {
     // zjZSTU's two networks and torchvision's googlenet run from 15×15 (the scans went up to 224).
-    for (spec, v) in [("googlenet_bn.yaml", "zjzstu"), ("googlenet.yaml", "zjzstu"), ("googlenet.yaml", "torchvision")] {
-        assert_eq!(valid(&graph(spec, v), 1..=224), (15..=224).collect::<Vec<_>>(), "{spec} {v}");
+    for (spec, v) in [
+        ("googlenet_bn.yaml", "zjzstu"),
+        ("googlenet.yaml", "zjzstu"),
+        ("googlenet.yaml", "torchvision"),
+    ] {
+        assert_eq!(
+            valid(&graph(spec, v), 1..=224),
+            (15..=224).collect::<Vec<_>>(),
+            "{spec} {v}"
+        );
     }
 }
 

@@ -62,18 +62,11 @@ fn be_u32(b: &[u8]) -> u32 {
 }
 
 /// Reads the file and checks its magic and header length; returns (data, was gzip).
-fn read_header(
-    path: &Path,
-    magic: u32,
-    what: &'static str,
-    header_len: usize,
-) -> Result<(Vec<u8>, bool), DataError> {
+fn read_header(path: &Path, magic: u32, what: &'static str, header_len: usize) -> Result<(Vec<u8>, bool), DataError> {
     let (data, gz) = read_maybe_gz(path)?;
     let found = (data.len() >= 4).then(|| be_u32(&data));
     if found != Some(magic) {
-        let named_gz = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+        let named_gz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
         if named_gz && !gz {
             let found = match data.len() {
                 0 => "nothing (empty file)".to_string(),
@@ -101,10 +94,7 @@ fn read_header(
     if data.len() < header_len {
         return Err(DataError::Truncated {
             path: path.to_path_buf(),
-            detail: format!(
-                "{what} header needs {header_len} bytes, file has {}",
-                data.len()
-            ),
+            detail: format!("{what} header needs {header_len} bytes, file has {}", data.len()),
         });
     }
     Ok((data, gz))
@@ -130,10 +120,7 @@ fn check_len(
     if have > need {
         return Err(DataError::Format {
             path: path.to_path_buf(),
-            detail: format!(
-                "{} bytes after the {declared} the header declares",
-                have - need
-            ),
+            detail: format!("{} bytes after the {declared} the header declares", have - need),
         });
     }
     Ok(())
@@ -172,11 +159,7 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>, DataError> {
 }
 
 /// Pairs an IDX image file with its label file, checking counts and label range.
-pub fn load_idx_dataset(
-    images: &Path,
-    labels: &Path,
-    class_names: &[&str],
-) -> Result<Dataset, DataError> {
+pub fn load_idx_dataset(images: &Path, labels: &Path, class_names: &[&str]) -> Result<Dataset, DataError> {
     let img = read_idx_images(images)?;
     let lab = read_idx_labels(labels)?;
     if img.n != lab.len() {
@@ -188,11 +171,7 @@ pub fn load_idx_dataset(
         });
     }
     let classes = class_names.len();
-    if let Some((index, &label)) = lab
-        .iter()
-        .enumerate()
-        .find(|(_, l)| **l as usize >= classes)
-    {
+    if let Some((index, &label)) = lab.iter().enumerate().find(|(_, l)| **l as usize >= classes) {
         return Err(DataError::LabelOutOfRange {
             path: labels.to_path_buf(),
             label: label as usize,

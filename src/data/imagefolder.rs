@@ -93,11 +93,7 @@ fn class_difference(train: &[String], test: &[String]) -> String {
     let (a, b): (BTreeSet<_>, BTreeSet<_>) = (train.iter().collect(), test.iter().collect());
     let only = |x: &BTreeSet<&String>, y: &BTreeSet<&String>| {
         let v: Vec<_> = x.difference(y).map(|s| s.as_str()).collect();
-        if v.is_empty() {
-            "none".to_string()
-        } else {
-            v.join(", ")
-        }
+        if v.is_empty() { "none".to_string() } else { v.join(", ") }
     };
     format!(
         "train/ and test/ have different classes: only in train/: {}; only in test/: {}",
@@ -153,11 +149,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// Splits one class's files into (train, test): the round(n/5) files with the smallest name
 /// hash go to test. Both halves come back sorted by name.
 fn hash_split(mut files: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    let key = |p: &PathBuf| {
-        p.file_name()
-            .map(|n| n.as_encoded_bytes().to_vec())
-            .unwrap_or_default()
-    };
+    let key = |p: &PathBuf| p.file_name().map(|n| n.as_encoded_bytes().to_vec()).unwrap_or_default();
     files.sort_by_cached_key(|p| (fnv1a(&key(p)), key(p)));
     let n_test = (files.len() + 2) / 5; // round(n / 5): 20% held out
     let mut train = files.split_off(n_test);
@@ -192,14 +184,8 @@ fn decode(path: &Path, size: usize) -> Result<Vec<u8>, DataError> {
 }
 
 /// Decodes every file on a few threads (decoding dominates load time), keeping file order.
-fn decode_all(
-    items: &[(PathBuf, u16)],
-    size: usize,
-    classes: &[String],
-) -> Result<Dataset, DataError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
+fn decode_all(items: &[(PathBuf, u16)], size: usize, classes: &[String]) -> Result<Dataset, DataError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunk = items.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Vec<u8>, DataError>> = std::thread::scope(|s| {
         let handles: Vec<_> = items

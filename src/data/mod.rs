@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use idx::{
-    FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, IdxImages, load_fashion_mnist, load_idx_dataset,
-    read_idx_images, read_idx_labels,
+    FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, IdxImages, load_fashion_mnist, load_idx_dataset, read_idx_images,
+    read_idx_labels,
 };
 pub use imagefolder::{IMAGE_EXTENSIONS, load_image_folder};
 pub use synthetic::synthetic;
@@ -151,22 +151,16 @@ pub fn parse_data_arg(s: &str) -> Result<DataSource, String> {
     };
     let need_dir = |d: Option<&str>| match d {
         Some(d) if !d.is_empty() => Ok(PathBuf::from(d)),
-        _ => Err(format!(
-            "data source `{s}` needs a directory after `{kind}:`"
-        )),
+        _ => Err(format!("data source `{s}` needs a directory after `{kind}:`")),
     };
     match kind {
         "synthetic" if dir.is_none() => Ok(DataSource::Synthetic),
         "synthetic" => Err(format!("data source `{s}`: synthetic takes no directory")),
         "fashion-mnist" if dir.is_none() => Ok(DataSource::FashionMnist(None)),
         "fashion-mnist" => need_dir(dir).map(|d| DataSource::FashionMnist(Some(d))),
-        "imagefolder" if dir.is_none() => Err(format!(
-            "data source `{s}` needs a directory: imagefolder:DIR"
-        )),
+        "imagefolder" if dir.is_none() => Err(format!("data source `{s}` needs a directory: imagefolder:DIR")),
         "imagefolder" => need_dir(dir).map(DataSource::ImageFolder),
-        _ => Err(format!(
-            "unknown data source `{s}`, expected {DATA_ARG_FORMS}"
-        )),
+        _ => Err(format!("unknown data source `{s}`, expected {DATA_ARG_FORMS}")),
     }
 }
 

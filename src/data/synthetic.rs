@@ -38,14 +38,7 @@ impl SplitMix64 {
 /// arguments always give the same split.
 ///
 /// Panics if `classes`, `channels` or `size` is 0, or `classes` exceeds 65536.
-pub fn synthetic(
-    n_train: usize,
-    n_test: usize,
-    classes: usize,
-    channels: usize,
-    size: usize,
-    seed: u64,
-) -> Split {
+pub fn synthetic(n_train: usize, n_test: usize, classes: usize, channels: usize, size: usize, seed: u64) -> Split {
     assert!(
         (1..=1 << 16).contains(&classes),
         "synthetic: classes must be in 1..=65536, got {classes}"
@@ -63,14 +56,7 @@ pub fn synthetic(
     }
 }
 
-fn generate(
-    n: usize,
-    classes: usize,
-    channels: usize,
-    size: usize,
-    names: &[String],
-    rng: &mut SplitMix64,
-) -> Dataset {
+fn generate(n: usize, classes: usize, channels: usize, size: usize, names: &[String], rng: &mut SplitMix64) -> Dataset {
     // Balanced labels, then a Fisher–Yates shuffle so unshuffled batches still mix classes.
     let mut labels: Vec<u16> = (0..n).map(|i| (i % classes) as u16).collect();
     for i in (1..n).rev() {

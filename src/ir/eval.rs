@@ -56,7 +56,11 @@ fn to_i64(x: u64) -> i64 {
 
 impl Ctx<'_> {
     pub fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
-        SpecError { file: self.file.to_string(), loc, message: m.into() }
+        SpecError {
+            file: self.file.to_string(),
+            loc,
+            message: m.into(),
+        }
     }
 
     /// One term's value, or None where its cell is empty.
@@ -125,7 +129,14 @@ impl Ctx<'_> {
     pub fn required(&self, args: &crate::spec::template::Args, name: &str, op: &str) -> Result<Val, SpecError> {
         let a = &args[name];
         self.arg(a).ok_or_else(|| {
-            self.err(a.loc, format!("{} leaves {op}'s {name} undefined: '{}' names only empty cells", self.what, Self::arg_text(a)))
+            self.err(
+                a.loc,
+                format!(
+                    "{} leaves {op}'s {name} undefined: '{}' names only empty cells",
+                    self.what,
+                    Self::arg_text(a)
+                ),
+            )
         })
     }
 
@@ -146,12 +157,24 @@ impl Ctx<'_> {
         let loc = args.get(name).map_or(l.loc, |a| a.loc);
         match v {
             Val::Int(i) if i >= 1 => Ok(i),
-            other => Err(self.err(loc, format!("{} gives {op}'s {name} the value {other}, expected a positive integer", self.what))),
+            other => Err(self.err(
+                loc,
+                format!(
+                    "{} gives {op}'s {name} the value {other}, expected a positive integer",
+                    self.what
+                ),
+            )),
         }
     }
 
     /// A kernel, stride or size of layer `l`: an integer or a pair.
-    pub fn pair(&self, l: &LayerDecl, name: &str, op: &str, default: Option<(i64, i64)>) -> Result<(i64, i64), SpecError> {
+    pub fn pair(
+        &self,
+        l: &LayerDecl,
+        name: &str,
+        op: &str,
+        default: Option<(i64, i64)>,
+    ) -> Result<(i64, i64), SpecError> {
         let args = &l.args;
         let Some(a) = args.get(name) else {
             return default.ok_or_else(|| self.err(l.loc, format!("{op} needs the argument '{name}'")));
@@ -164,7 +187,13 @@ impl Ctx<'_> {
         match v {
             Val::Int(i) if i >= 1 => Ok((i, i)),
             Val::Pair(x, y) if x >= 1 && y >= 1 => Ok((x, y)),
-            other => Err(self.err(a.loc, format!("{} gives {op}'s {name} the value {other}, expected a positive integer or pair", self.what))),
+            other => Err(self.err(
+                a.loc,
+                format!(
+                    "{} gives {op}'s {name} the value {other}, expected a positive integer or pair",
+                    self.what
+                ),
+            )),
         }
     }
 }

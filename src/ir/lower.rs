@@ -52,14 +52,32 @@ fn to_i64(x: u64) -> i64 {
 
 impl Builder<'_> {
     fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
-        SpecError { file: self.spec.file.clone(), loc, message: m.into() }
+        SpecError {
+            file: self.spec.file.clone(),
+            loc,
+            message: m.into(),
+        }
     }
 
     /// Adds a node and infers its shape.
-    fn add(&mut self, name: String, op: Op, inputs: Vec<NodeId>, place: &Place, weight_layer: bool, loc: Loc) -> Result<NodeId, SpecError> {
+    fn add(
+        &mut self,
+        name: String,
+        op: Op,
+        inputs: Vec<NodeId>,
+        place: &Place,
+        weight_layer: bool,
+        loc: Loc,
+    ) -> Result<NodeId, SpecError> {
         let hash = name_hash(&name);
         if let Some(first) = self.names.find(hash, |&id| self.nodes[id].name == name) {
-            return Err(self.err(loc, format!("two layers are named '{name}' (the first comes from line {})", self.nodes[*first].loc.line)));
+            return Err(self.err(
+                loc,
+                format!(
+                    "two layers are named '{name}' (the first comes from line {})",
+                    self.nodes[*first].loc.line
+                ),
+            ));
         }
         // Most layers have one input: their shape goes in an array, not a fresh Vec.
         let (one, many): ([Shape; 1], Vec<Shape>);
@@ -75,7 +93,10 @@ impl Builder<'_> {
             }
         };
         let (shape, reqs) = shape::infer(&op, shapes, self.reference).map_err(|e| match e {
-            ShapeError::Overflow => self.err(loc, format!("{name}: arithmetic overflow in its shape; are the sizes realistic?")),
+            ShapeError::Overflow => self.err(
+                loc,
+                format!("{name}: arithmetic overflow in its shape; are the sizes realistic?"),
+            ),
             ShapeError::Message(m) => self.err(loc, format!("{name}: {m}")),
         })?;
         let id = self.nodes.len();
@@ -85,21 +106,38 @@ impl Builder<'_> {
                 Shape::Flat { .. } => None,
             };
             if shapes.iter().any(|s| spatial(s).is_none()) {
-                return Err(self.err(loc, format!("{name}: concatenates a vector; every branch must end in a C×H×W map")));
+                return Err(self.err(
+                    loc,
+                    format!("{name}: concatenates a vector; every branch must end in a C×H×W map"),
+                ));
             }
             if shapes.windows(2).any(|p| spatial(&p[0]) != spatial(&p[1])) {
-                self.mismatches.push(ConcatMismatch { node: id, branches: inputs.clone() });
+                self.mismatches.push(ConcatMismatch {
+                    node: id,
+                    branches: inputs.clone(),
+                });
             }
         }
         if shape.channels() <= 0 {
             return Err(self.err(loc, format!("{name}: produces {} channels", shape.channels())));
         }
         for r in reqs {
-            self.constraints.push(Constraint { node: id, requirement: r });
+            self.constraints.push(Constraint {
+                node: id,
+                requirement: r,
+            });
         }
         let nodes = &self.nodes;
         self.names.insert_unique(hash, id, |&n| name_hash(&nodes[n].name));
-        self.nodes.push(Node { name, op, inputs, place: place.clone(), weight_layer, loc, shape });
+        self.nodes.push(Node {
+            name,
+            op,
+            inputs,
+            place: place.clone(),
+            weight_layer,
+            loc,
+            shape,
+        });
         Ok(id)
     }
 
@@ -112,7 +150,15 @@ impl Builder<'_> {
             Some(Val::Word(w)) if w == "same" => Pad::Same,
             Some(Val::Word(w)) if w == "valid" => Pad::Explicit(0, 0),
             Some(Val::Word(w)) if w == "half" => Pad::Explicit((kernel.0 - 1) / 2, (kernel.1 - 1) / 2),
-            Some(v) => return Err(ctx.err(a.loc, format!("{} gives pad the value {v}, expected a non-negative integer, [h, w], same, valid or half", ctx.what))),
+            Some(v) => {
+                return Err(ctx.err(
+                    a.loc,
+                    format!(
+                        "{} gives pad the value {v}, expected a non-negative integer, [h, w], same, valid or half",
+                        ctx.what
+                    ),
+                ));
+            }
         })
     }
 
@@ -134,7 +180,9 @@ impl Builder<'_> {
             Rounding::Floor => WindowRounding::Floor,
             Rounding::Ceil => ceil,
         };
-        let Some(a) = l.args.get("rounding") else { return Ok(default) };
+        let Some(a) = l.args.get("rounding") else {
+            return Ok(default);
+        };
         match ctx.arg(a) {
             None => Ok(default),
             Some(Val::Word(w)) if w == "floor" => Ok(WindowRounding::Floor),
@@ -144,7 +192,14 @@ impl Builder<'_> {
     }
 
     /// Lowers one template layer; returns the node that ends it.
-    fn layer(&mut self, ctx: &Ctx<'_>, l: &LayerDecl, input: NodeId, name: String, place: &Place) -> Result<NodeId, SpecError> {
+    fn layer(
+        &mut self,
+        ctx: &Ctx<'_>,
+        l: &LayerDecl,
+        input: NodeId,
+        name: String,
+        place: &Place,
+    ) -> Result<NodeId, SpecError> {
         let op_name = l.op.stem();
         let conv_pad = |k: (i64, i64)| match self.conv.padding {
             Padding::Same => Pad::Same,
@@ -163,19 +218,64 @@ impl Builder<'_> {
                 if l.op == LayerOp::SeparableConv {
                     let mult = ctx.positive(l, "multiplier", "separable_conv", None)?;
                     let cin = self.nodes[input].shape.channels();
-                    let dw_out = cin.checked_mul(mult).ok_or_else(|| self.err(l.loc, "depth multiplier overflows"))?;
-                    let dw = Conv { out: dw_out, kernel, stride, pad, groups: cin, bias: false };
-                    cur = self.add(format!("{name}.depthwise"), Op::Conv(dw), vec![cur], place, false, l.loc)?;
-                    let pw = Conv { out, kernel: (1, 1), stride: (1, 1), pad: Pad::Explicit(0, 0), groups: 1, bias };
+                    let dw_out = cin
+                        .checked_mul(mult)
+                        .ok_or_else(|| self.err(l.loc, "depth multiplier overflows"))?;
+                    let dw = Conv {
+                        out: dw_out,
+                        kernel,
+                        stride,
+                        pad,
+                        groups: cin,
+                        bias: false,
+                    };
+                    cur = self.add(
+                        format!("{name}.depthwise"),
+                        Op::Conv(dw),
+                        vec![cur],
+                        place,
+                        false,
+                        l.loc,
+                    )?;
+                    let pw = Conv {
+                        out,
+                        kernel: (1, 1),
+                        stride: (1, 1),
+                        pad: Pad::Explicit(0, 0),
+                        groups: 1,
+                        bias,
+                    };
                     cur = self.add(format!("{name}.pointwise"), Op::Conv(pw), vec![cur], place, true, l.loc)?;
                 } else {
                     let groups = ctx.positive(l, "groups", "conv", Some(1))?;
-                    let c = Conv { out, kernel, stride, pad, groups, bias };
+                    let c = Conv {
+                        out,
+                        kernel,
+                        stride,
+                        pad,
+                        groups,
+                        bias,
+                    };
                     cur = self.add(name.clone(), Op::Conv(c), vec![cur], place, true, l.loc)?;
                 }
                 if bn {
-                    let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm { eps: 1e-5, momentum: 0.1, scale: true });
-                    cur = self.add(format!("{name}.bn"), Op::BatchNorm { eps: b.eps, momentum: b.momentum, scale: b.scale }, vec![cur], place, false, l.loc)?;
+                    let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm {
+                        eps: 1e-5,
+                        momentum: 0.1,
+                        scale: true,
+                    });
+                    cur = self.add(
+                        format!("{name}.bn"),
+                        Op::BatchNorm {
+                            eps: b.eps,
+                            momentum: b.momentum,
+                            scale: b.scale,
+                        },
+                        vec![cur],
+                        place,
+                        false,
+                        l.loc,
+                    )?;
                 }
                 if relu {
                     cur = self.add(format!("{name}.relu"), Op::Relu, vec![cur], place, false, l.loc)?;
@@ -201,10 +301,24 @@ impl Builder<'_> {
                 let pad = self.pad(ctx, l, kernel, default_pad)?;
                 let rounding = self.rounding(ctx, l)?;
                 let count_include_pad = self.flag(ctx, l, "count_include_pad", self.conv.count_include_pad)?;
-                let p = Pool { kind, kernel, stride, pad, rounding, count_include_pad };
+                let p = Pool {
+                    kind,
+                    kernel,
+                    stride,
+                    pad,
+                    rounding,
+                    count_include_pad,
+                };
                 self.add(name, Op::Pool(p), vec![input], place, false, l.loc)
             }
-            LayerOp::GlobalAvgPool => self.add(name, Op::AdaptiveAvgPool { size: (1, 1) }, vec![input], place, false, l.loc),
+            LayerOp::GlobalAvgPool => self.add(
+                name,
+                Op::AdaptiveAvgPool { size: (1, 1) },
+                vec![input],
+                place,
+                false,
+                l.loc,
+            ),
             LayerOp::AdaptiveAvgPool => {
                 let size = ctx.pair(l, "size", "adaptive_avg_pool", None)?;
                 self.add(name, Op::AdaptiveAvgPool { size }, vec![input], place, false, l.loc)
@@ -239,7 +353,14 @@ impl Builder<'_> {
 
     /// Lowers a list of layers in a scope; names are the layer's own or its kind numbered
     /// by declared position (conv1, conv2), so they stay stable when a layer is absent.
-    fn layers(&mut self, ctx: &Ctx<'_>, ls: &[LayerDecl], input: NodeId, scope: &str, place: &Place) -> Result<NodeId, SpecError> {
+    fn layers(
+        &mut self,
+        ctx: &Ctx<'_>,
+        ls: &[LayerDecl],
+        input: NodeId,
+        scope: &str,
+        place: &Place,
+    ) -> Result<NodeId, SpecError> {
         let mut cur = input;
         let mut seen: IndexMap<&str, usize> = IndexMap::new();
         for l in ls {
@@ -250,36 +371,69 @@ impl Builder<'_> {
                 None => {
                     let k = seen.entry(stem).or_insert(0);
                     *k += 1;
-                    if total > 1 { format!("{stem}{k}") } else { stem.to_string() }
+                    if total > 1 {
+                        format!("{stem}{k}")
+                    } else {
+                        stem.to_string()
+                    }
                 }
             };
             if let Some(c) = &l.cond
-                && !ctx.holds(c) {
-                    continue;
-                }
-            let name = if scope.is_empty() { local } else { format!("{scope}.{local}") };
+                && !ctx.holds(c)
+            {
+                continue;
+            }
+            let name = if scope.is_empty() {
+                local
+            } else {
+                format!("{scope}.{local}")
+            };
             cur = self.layer(ctx, l, cur, name, place)?;
         }
         Ok(cur)
     }
 
-    fn template(&mut self, ctx: &Ctx<'_>, t: &Template, input: NodeId, row: usize, prefix: &str) -> Result<NodeId, SpecError> {
+    fn template(
+        &mut self,
+        ctx: &Ctx<'_>,
+        t: &Template,
+        input: NodeId,
+        row: usize,
+        prefix: &str,
+    ) -> Result<NodeId, SpecError> {
         match &t.body {
             TemplateBody::Layers(ls) => self.layers(ctx, ls, input, prefix, &Place::Row { row, branch: None }),
             TemplateBody::Branches(bs) => {
                 let mut ends = Vec::new();
                 for b in bs {
                     if let Some(c) = &b.cond
-                        && !ctx.holds(c) {
-                            continue;
-                        }
-                    let place = Place::Row { row, branch: Some(b.name.as_str().into()) };
+                        && !ctx.holds(c)
+                    {
+                        continue;
+                    }
+                    let place = Place::Row {
+                        row,
+                        branch: Some(b.name.as_str().into()),
+                    };
                     ends.push(self.layers(ctx, &b.layers, input, &format!("{prefix}.{}", b.name), &place)?);
                 }
                 if ends.is_empty() {
-                    return Err(self.err(self.spec.rows[row].loc, format!("{}: every branch of template '{}' (line {}) is absent, expected at least one", ctx.what, t.name, t.loc.line)));
+                    return Err(self.err(
+                        self.spec.rows[row].loc,
+                        format!(
+                            "{}: every branch of template '{}' (line {}) is absent, expected at least one",
+                            ctx.what, t.name, t.loc.line
+                        ),
+                    ));
                 }
-                self.add(format!("{prefix}.concat"), Op::Concat, ends, &Place::Row { row, branch: None }, false, t.loc)
+                self.add(
+                    format!("{prefix}.concat"),
+                    Op::Concat,
+                    ends,
+                    &Place::Row { row, branch: None },
+                    false,
+                    t.loc,
+                )
             }
         }
     }
@@ -294,7 +448,11 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
             loc: Loc::default(),
             message: format!(
                 "unknown variant '{v}', the spec defines: {}",
-                if spec.variants.is_empty() { "none".to_string() } else { spec.variants.keys().cloned().collect::<Vec<_>>().join(", ") }
+                if spec.variants.is_empty() {
+                    "none".to_string()
+                } else {
+                    spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
             ),
         })?),
     };
@@ -302,7 +460,15 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
     let (h, w) = opts.input.unwrap_or((spec.input.height, spec.input.width));
     let classes = to_i64(opts.classes.unwrap_or(spec.classes));
-    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (to_i64(h), to_i64(w)), names: hashbrown::HashTable::new() };
+    let mut b = Builder {
+        spec,
+        conv: conventions,
+        nodes: Vec::new(),
+        constraints: Vec::new(),
+        mismatches: Vec::new(),
+        reference: (to_i64(h), to_i64(w)),
+        names: hashbrown::HashTable::new(),
+    };
     // Growing the node list by doubling copies every node and touches twice the memory; a
     // long table is allocation-bound, so reserve generously up front. Capacity that is never
     // written costs only address space (its pages are never touched), so over-estimating
@@ -311,7 +477,16 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     let estimate = spec.rows.len().saturating_mul(16).saturating_add(64);
     b.nodes.reserve(estimate);
     b.names = hashbrown::HashTable::with_capacity(estimate);
-    let input = b.add("input".into(), Op::Input { channels: to_i64(spec.input.channels) }, vec![], &Place::Input, false, spec.input.loc)?;
+    let input = b.add(
+        "input".into(),
+        Op::Input {
+            channels: to_i64(spec.input.channels),
+        },
+        vec![],
+        &Place::Input,
+        false,
+        spec.input.loc,
+    )?;
     let mut vars: IndexMap<String, Lit> = spec.vars.clone();
     if let Some(v) = variant {
         vars.extend(v.vars.clone());
@@ -326,17 +501,45 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
         let env = row_env(spec, variant, &vars, opts, i);
         corrections.extend(env.corrections);
         let (cells, row_vars, tname) = (env.cells, env.vars, env.template);
-        let template = templates.get(tname).ok_or_else(|| b.err(row.loc, format!("unknown template '{tname}'")))?;
-        let ctx = Ctx { file: &spec.file, cells: &cells, vars: &row_vars, classes, what: format!("row '{}'", row.label) };
+        let template = templates
+            .get(tname)
+            .ok_or_else(|| b.err(row.loc, format!("unknown template '{tname}'")))?;
+        let ctx = Ctx {
+            file: &spec.file,
+            cells: &cells,
+            vars: &row_vars,
+            classes,
+            what: format!("row '{}'", row.label),
+        };
         let first = b.nodes.len();
         let out = b.template(&ctx, template, cur, i, &row.name)?;
-        rows.push(RowSpan { row: i, input: cur, output: out, first, end: b.nodes.len(), template: tname.to_string() });
+        rows.push(RowSpan {
+            row: i,
+            input: cur,
+            output: out,
+            first,
+            end: b.nodes.len(),
+            template: tname.to_string(),
+        });
         cur = out;
         if let Some(o) = over
-            && !o.insert_after.is_empty() {
-                let ctx = Ctx { file: &spec.file, cells: &cells, vars: &row_vars, classes, what: format!("the layers after '{}'", row.label) };
-                cur = b.layers(&ctx, &o.insert_after, cur, &format!("{}_after", row.name), &Place::After { row: i })?;
-            }
+            && !o.insert_after.is_empty()
+        {
+            let ctx = Ctx {
+                file: &spec.file,
+                cells: &cells,
+                vars: &row_vars,
+                classes,
+                what: format!("the layers after '{}'", row.label),
+            };
+            cur = b.layers(
+                &ctx,
+                &o.insert_after,
+                cur,
+                &format!("{}_after", row.name),
+                &Place::After { row: i },
+            )?;
+        }
         // Only a changed row keeps its own copy; `Graph::row_cells` reads the rest from the spec.
         changed_cells.push(match cells {
             Cow::Borrowed(_) => None,
@@ -351,13 +554,33 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     }
     let empty = IndexMap::new();
     let head = variant.and_then(|v| v.head.as_ref()).unwrap_or(&spec.head);
-    let ctx = Ctx { file: &spec.file, cells: &empty, vars: &vars, classes, what: "the head".into() };
+    let ctx = Ctx {
+        file: &spec.file,
+        cells: &empty,
+        vars: &vars,
+        classes,
+        what: "the head".into(),
+    };
     cur = b.layers(&ctx, head, cur, "", &Place::Head)?;
-    let mut outputs = vec![Output { name: "logits".into(), node: cur, aux: false }];
+    let mut outputs = vec![Output {
+        name: "logits".into(),
+        node: cur,
+        aux: false,
+    }];
     for (h, root) in aux_roots {
-        let ctx = Ctx { file: &spec.file, cells: &empty, vars: &vars, classes, what: format!("auxiliary head '{}'", h.name) };
+        let ctx = Ctx {
+            file: &spec.file,
+            cells: &empty,
+            vars: &vars,
+            classes,
+            what: format!("auxiliary head '{}'", h.name),
+        };
         let end = b.layers(&ctx, &h.layers, root, &h.name, &Place::Aux { head: h.name.clone() })?;
-        outputs.push(Output { name: h.name.clone(), node: end, aux: true });
+        outputs.push(Output {
+            name: h.name.clone(),
+            node: end,
+            aux: true,
+        });
     }
     Ok(Graph {
         nodes: b.nodes,
@@ -384,7 +607,13 @@ struct RowEnv<'a> {
     corrections: Vec<Correction>,
 }
 
-fn row_env<'a>(spec: &'a Spec, variant: Option<&'a crate::spec::Variant>, vars: &'a IndexMap<String, Lit>, opts: &LowerOptions, i: usize) -> RowEnv<'a> {
+fn row_env<'a>(
+    spec: &'a Spec,
+    variant: Option<&'a crate::spec::Variant>,
+    vars: &'a IndexMap<String, Lit>,
+    opts: &LowerOptions,
+    i: usize,
+) -> RowEnv<'a> {
     let row = &spec.rows[i];
     let over = variant.and_then(|v| v.rows.get(&i));
     let mut cells = Cow::Borrowed(&row.cells);
@@ -393,7 +622,13 @@ fn row_env<'a>(spec: &'a Spec, variant: Option<&'a crate::spec::Variant>, vars: 
     if let Some(o) = over {
         for (col, c) in &o.cells {
             let printed = row.cells.get(col).map(|p| p.text.clone()).unwrap_or_default();
-            corrections.push(Correction { row: i, column: col.clone(), printed, corrected: c.text.clone(), loc: c.loc });
+            corrections.push(Correction {
+                row: i,
+                column: col.clone(),
+                printed,
+                corrected: c.text.clone(),
+                loc: c.loc,
+            });
             if c.text.is_empty() {
                 cells.to_mut().shift_remove(col);
             } else {
@@ -417,12 +652,22 @@ fn row_env<'a>(spec: &'a Spec, variant: Option<&'a crate::spec::Variant>, vars: 
         }
     }
     let template = over.and_then(|o| o.template.as_deref()).unwrap_or(&row.row_type.words);
-    RowEnv { cells, vars: row_vars, template, corrections }
+    RowEnv {
+        cells,
+        vars: row_vars,
+        template,
+        corrections,
+    }
 }
 
 /// The output (C, H, W) of row `i` alone, fed a concrete C×H×W input: what the row's printed
 /// output should be if the previous row's printed output is right.
-pub fn row_output_from(spec: &Spec, opts: &LowerOptions, i: usize, input: (i64, i64, i64)) -> Result<(i64, i64, i64), SpecError> {
+pub fn row_output_from(
+    spec: &Spec,
+    opts: &LowerOptions,
+    i: usize,
+    input: (i64, i64, i64),
+) -> Result<(i64, i64, i64), SpecError> {
     let variant = opts.variant.as_ref().and_then(|v| spec.variants.get(v));
     let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
     let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
@@ -431,7 +676,15 @@ pub fn row_output_from(spec: &Spec, opts: &LowerOptions, i: usize, input: (i64, 
         vars.extend(v.vars.clone());
     }
     let classes = to_i64(opts.classes.unwrap_or(spec.classes));
-    let mut b = Builder { spec, conv: conventions, nodes: Vec::new(), constraints: Vec::new(), mismatches: Vec::new(), reference: (input.1, input.2), names: hashbrown::HashTable::new() };
+    let mut b = Builder {
+        spec,
+        conv: conventions,
+        nodes: Vec::new(),
+        constraints: Vec::new(),
+        mismatches: Vec::new(),
+        reference: (input.1, input.2),
+        names: hashbrown::HashTable::new(),
+    };
     b.nodes.push(Node {
         name: "input".into(),
         op: Op::Input { channels: input.0 },
@@ -439,11 +692,23 @@ pub fn row_output_from(spec: &Spec, opts: &LowerOptions, i: usize, input: (i64, 
         place: Place::Input,
         weight_layer: false,
         loc: spec.input.loc,
-        shape: Shape::Map { c: input.0, h: crate::shape::Dim::Const(input.1), w: crate::shape::Dim::Const(input.2) },
+        shape: Shape::Map {
+            c: input.0,
+            h: crate::shape::Dim::Const(input.1),
+            w: crate::shape::Dim::Const(input.2),
+        },
     });
     let env = row_env(spec, variant, &vars, opts, i);
-    let template = templates.get(env.template).ok_or_else(|| b.err(spec.rows[i].loc, format!("unknown template '{}'", env.template)))?;
-    let ctx = Ctx { file: &spec.file, cells: &env.cells, vars: &env.vars, classes, what: format!("row '{}'", spec.rows[i].label) };
+    let template = templates
+        .get(env.template)
+        .ok_or_else(|| b.err(spec.rows[i].loc, format!("unknown template '{}'", env.template)))?;
+    let ctx = Ctx {
+        file: &spec.file,
+        cells: &env.cells,
+        vars: &env.vars,
+        classes,
+        what: format!("row '{}'", spec.rows[i].label),
+    };
     let out = b.template(&ctx, template, 0, i, &spec.rows[i].name)?;
     let s = b.nodes[out].shape.at(input.1, input.2);
     Ok(match s.as_slice() {

@@ -11,7 +11,7 @@ use std::fmt;
 use crate::shape::{Requirement, Shape, WindowRounding};
 use crate::spec::Loc;
 
-pub use lower::{lower, LowerOptions};
+pub use lower::{LowerOptions, lower};
 
 pub type NodeId = usize;
 
@@ -74,9 +74,17 @@ impl Op {
     /// Weights and biases, given the input channels (or features); saturates at i64::MAX.
     pub fn params(&self, in_channels: i64) -> i64 {
         match self {
-            Op::Conv(c) => c.kernel.0.saturating_mul(c.kernel.1).saturating_mul(in_channels / c.groups.max(1)).saturating_mul(c.out).saturating_add(if c.bias { c.out } else { 0 }),
+            Op::Conv(c) => c
+                .kernel
+                .0
+                .saturating_mul(c.kernel.1)
+                .saturating_mul(in_channels / c.groups.max(1))
+                .saturating_mul(c.out)
+                .saturating_add(if c.bias { c.out } else { 0 }),
             Op::BatchNorm { scale, .. } => in_channels.saturating_mul(if *scale { 2 } else { 1 }),
-            Op::Linear { out, bias } => in_channels.saturating_mul(*out).saturating_add(if *bias { *out } else { 0 }),
+            Op::Linear { out, bias } => in_channels
+                .saturating_mul(*out)
+                .saturating_add(if *bias { *out } else { 0 }),
             _ => 0,
         }
     }
@@ -96,13 +104,20 @@ pub enum Place {
     /// Part of a printed row (index into spec.rows), in a branch or not. The branch name is
     /// shared by every node of the branch rather than copied per node; an `Arc`, since the
     /// tch model holding the graph must be `Send`.
-    Row { row: usize, branch: Option<std::sync::Arc<str>> },
+    Row {
+        row: usize,
+        branch: Option<std::sync::Arc<str>>,
+    },
     /// Inserted by a variant after a row.
-    After { row: usize },
+    After {
+        row: usize,
+    },
     /// The variant's or spec's classifier head.
     Head,
     /// An auxiliary classifier.
-    Aux { head: String },
+    Aux {
+        head: String,
+    },
     Input,
 }
 
@@ -178,7 +193,11 @@ impl fmt::Display for Description<'_> {
         struct S((i64, i64));
         impl fmt::Display for S {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                if self.0.0 == self.0.1 { write!(f, "{}", self.0.0) } else { write!(f, "{}×{}", self.0.0, self.0.1) }
+                if self.0.0 == self.0.1 {
+                    write!(f, "{}", self.0.0)
+                } else {
+                    write!(f, "{}×{}", self.0.0, self.0.1)
+                }
             }
         }
         /// Padding as a suffix: ` same`, ` pad 1`, ` pad 1×2`, or nothing for none.
@@ -195,7 +214,14 @@ impl fmt::Display for Description<'_> {
         }
         match self.0 {
             Op::Input { channels } => write!(f, "input {channels}"),
-            Op::Conv(c) if c.groups > 1 => write!(f, "conv {}/{} groups {}{}", K(c.kernel), S(c.stride), c.groups, P(c.pad)),
+            Op::Conv(c) if c.groups > 1 => write!(
+                f,
+                "conv {}/{} groups {}{}",
+                K(c.kernel),
+                S(c.stride),
+                c.groups,
+                P(c.pad)
+            ),
             Op::Conv(c) => write!(f, "conv {}/{}{}", K(c.kernel), S(c.stride), P(c.pad)),
             Op::BatchNorm { .. } => f.write_str("batch norm"),
             Op::Relu => f.write_str("relu"),
@@ -242,7 +268,11 @@ pub struct Graph {
 impl Graph {
     /// The cells row `i` was built from: its changed cells, or else the printed ones of
     /// `spec` (the spec this graph was lowered from).
-    pub fn row_cells<'a>(&'a self, spec: &'a crate::spec::Spec, i: usize) -> &'a indexmap::IndexMap<String, crate::spec::Cell> {
+    pub fn row_cells<'a>(
+        &'a self,
+        spec: &'a crate::spec::Spec,
+        i: usize,
+    ) -> &'a indexmap::IndexMap<String, crate::spec::Cell> {
         self.changed_cells[i].as_ref().unwrap_or(&spec.rows[i].cells)
     }
 
@@ -273,6 +303,10 @@ impl Graph {
     }
 
     pub fn main_output(&self) -> NodeId {
-        self.outputs.iter().find(|o| !o.aux).map(|o| o.node).unwrap_or(self.nodes.len() - 1)
+        self.outputs
+            .iter()
+            .find(|o| !o.aux)
+            .map(|o| o.node)
+            .unwrap_or(self.nodes.len() - 1)
     }
 }

@@ -42,7 +42,11 @@ pub fn render(d: &Diagnostic, file: &str, source: &str) -> String {
             (Some(st), Some(de)) => format!(" printed {st}, derived {de}"),
             _ => String::new(),
         };
-        s.push_str(&format!("{pad} |\n{num} | {text}\n{pad} | {}{}{label}\n", " ".repeat(caret), "^".repeat(width)));
+        s.push_str(&format!(
+            "{pad} |\n{num} | {text}\n{pad} | {}{}{label}\n",
+            " ".repeat(caret),
+            "^".repeat(width)
+        ));
     }
     if let Some(a) = &d.arithmetic {
         s.push_str(&format!("   = arithmetic: {a}\n"));

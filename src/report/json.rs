@@ -3,7 +3,7 @@
 
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::{layer_lines, place_label, printed_output, row_status};
 use crate::check::concat_condition;
@@ -113,9 +113,7 @@ fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
     let concat: Vec<Value> = g
         .concat_mismatches
         .iter()
-        .map(|m| {
-            json!({"node": g.nodes[m.node].name, "condition": concat_condition(g, m, d.min_input.0)})
-        })
+        .map(|m| json!({"node": g.nodes[m.node].name, "condition": concat_condition(g, m, d.min_input.0)}))
         .collect();
     let diagnostics: Vec<Value> = d
         .diagnostics

@@ -12,7 +12,11 @@ pub fn render(d: &Derivation) -> String {
     let g = &d.graph;
     let (rh, rw) = g.reference;
     let mut s = format!("## {} — {}\n\n", d.spec.name, d.spec.title);
-    s.push_str(&format!("Variant: {}. Input N×{}×H×W, reference {rh}×{rw}.\n\n", g.variant.as_deref().unwrap_or("none (the table as printed)"), g.input_channels));
+    s.push_str(&format!(
+        "Variant: {}. Input N×{}×H×W, reference {rh}×{rw}.\n\n",
+        g.variant.as_deref().unwrap_or("none (the table as printed)"),
+        g.input_channels
+    ));
     s.push_str("| row | output (symbolic) | derived | printed | depth | params | MACs | status |\n|---|---|---|---|---|---:|---:|---|\n");
     for (i, span) in g.rows.iter().enumerate() {
         let n = &g.nodes[span.output];
@@ -42,7 +46,15 @@ pub fn render(d: &Derivation) -> String {
     if !d.diagnostics.is_empty() {
         s.push_str("\n### Findings\n\n");
         for x in &d.diagnostics {
-            s.push_str(&format!("- **{} {}** ({}:{}:{}): {}", x.severity, x.code, d.spec.file, x.line, x.col, cell(&x.message)));
+            s.push_str(&format!(
+                "- **{} {}** ({}:{}:{}): {}",
+                x.severity,
+                x.code,
+                d.spec.file,
+                x.line,
+                x.col,
+                cell(&x.message)
+            ));
             if let Some(a) = &x.arithmetic {
                 s.push_str(&format!(" — `{}`", a));
             }

@@ -26,7 +26,10 @@ pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
     let mut out: Vec<LayerLine> = Vec::new();
     for id in from..to {
         let n = &g.nodes[id];
-        let folds = matches!(n.op, Op::BatchNorm { .. } | Op::Relu) && n.inputs.len() == 1 && out.last().is_some_and(|l| l.nodes.contains(&n.inputs[0])) && n.name.starts_with(&g.nodes[out.last().unwrap().node].name);
+        let folds = matches!(n.op, Op::BatchNorm { .. } | Op::Relu)
+            && n.inputs.len() == 1
+            && out.last().is_some_and(|l| l.nodes.contains(&n.inputs[0]))
+            && n.name.starts_with(&g.nodes[out.last().unwrap().node].name);
         if folds {
             let l = out.last_mut().expect("checked");
             l.nodes.push(id);
@@ -37,7 +40,12 @@ pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
         if matches!(n.op, Op::Concat | Op::Input { .. }) {
             continue;
         }
-        out.push(LayerLine { node: id, nodes: vec![id], params: d.per_node[id].params, macs: d.per_node[id].macs });
+        out.push(LayerLine {
+            node: id,
+            nodes: vec![id],
+            params: d.per_node[id].params,
+            macs: d.per_node[id].macs,
+        });
     }
     out
 }

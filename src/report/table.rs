@@ -4,7 +4,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
-use super::{bytes, layer_lines, place_label, printed_output, row_status, symbolic_with_batch, thousands, LayerLine};
+use super::{LayerLine, bytes, layer_lines, place_label, printed_output, row_status, symbolic_with_batch, thousands};
 use crate::check::concat_condition;
 use crate::derive::Derivation;
 use crate::ir::{NodeId, Place};
@@ -59,13 +59,21 @@ impl Lines<'_> {
                 _ => None,
             };
             if b.is_some() && b != branch {
-                self.table.add_row(vec![format!("{}{}", " ".repeat(indent), b.unwrap_or_default())]);
+                self.table
+                    .add_row(vec![format!("{}{}", " ".repeat(indent), b.unwrap_or_default())]);
                 branch = b;
             }
             let depth = indent + if b.is_some() { 2 } else { 0 };
             let local = n.name.strip_prefix(strip).unwrap_or(&n.name);
             let local = b.and_then(|b| local.strip_prefix(&format!("{b}."))).unwrap_or(local);
-            self.push(format!("{}{local}: {}", " ".repeat(depth), n.op.describe()), l.node, String::new(), String::new(), l.params, l.macs);
+            self.push(
+                format!("{}{local}: {}", " ".repeat(depth), n.op.describe()),
+                l.node,
+                String::new(),
+                String::new(),
+                l.params,
+                l.macs,
+            );
         }
     }
 }
@@ -86,8 +94,18 @@ pub fn render(d: &Derivation, source: &str) -> String {
         g.input_channels, g.classes, d.totals.batch
     ));
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
-    table.set_header(vec!["layer".to_string(), "output (symbolic)".into(), format!("at {rh}×{rw}"), "printed".into(), "status".into(), "params".into(), "MACs".into()]);
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    table.set_header(vec![
+        "layer".to_string(),
+        "output (symbolic)".into(),
+        format!("at {rh}×{rw}"),
+        "printed".into(),
+        "status".into(),
+        "params".into(),
+        "MACs".into(),
+    ]);
     for i in [5, 6] {
         if let Some(c) = table.column_mut(i) {
             c.set_cell_alignment(CellAlignment::Right);
@@ -95,7 +113,11 @@ pub fn render(d: &Derivation, source: &str) -> String {
     }
     let folded = g.nodes.len() > FOLD_ABOVE_NODES;
     if folded {
-        out.push_str(&format!("{} layers in {} rows: showing the rows only (--format json lists every layer)\n", g.nodes.len(), g.rows.len()));
+        out.push_str(&format!(
+            "{} layers in {} rows: showing the rows only (--format json lists every layer)\n",
+            g.nodes.len(),
+            g.rows.len()
+        ));
     }
     let mut lines = Lines { d, table, folded };
     lines.push("input".into(), 0, String::new(), String::new(), 0, 0);
@@ -103,28 +125,43 @@ pub fn render(d: &Derivation, source: &str) -> String {
     for (i, span) in g.rows.iter().enumerate() {
         let row = &d.spec.rows[i];
         let rc = crate::count::row_cost(g, &d.per_node, i);
-        lines.push(row.label.clone(), span.output, printed_output(d, i).unwrap_or_default(), row_status(d, i), rc.params, rc.macs);
+        lines.push(
+            row.label.clone(),
+            span.output,
+            printed_output(d, i).unwrap_or_default(),
+            row_status(d, i),
+            rc.params,
+            rc.macs,
+        );
         lines.layers(layer_lines(d, span.first, span.end), 2, &format!("{}.", row.name));
         cursor = span.end;
         // Layers a variant inserts after the row.
         let after_end = g.rows.get(i + 1).map(|r| r.first).unwrap_or(cursor);
-        let inserted: Vec<NodeId> = (cursor..after_end).filter(|id| matches!(g.nodes[*id].place, Place::After { row } if row == i)).collect();
+        let inserted: Vec<NodeId> = (cursor..after_end)
+            .filter(|id| matches!(g.nodes[*id].place, Place::After { row } if row == i))
+            .collect();
         if let (Some(first), Some(last)) = (inserted.first(), inserted.last()) {
             lines.table.add_row(vec![format!("  (inserted after {})", row.label)]);
             lines.layers(layer_lines(d, *first, last + 1), 2, &format!("{}_after.", row.name));
             cursor = last + 1;
         }
     }
-    let head: Vec<NodeId> = (cursor..g.nodes.len()).filter(|id| matches!(g.nodes[*id].place, Place::Head)).collect();
+    let head: Vec<NodeId> = (cursor..g.nodes.len())
+        .filter(|id| matches!(g.nodes[*id].place, Place::Head))
+        .collect();
     if let (Some(first), Some(last)) = (head.first(), head.last()) {
         lines.table.add_row(vec!["head".to_string()]);
         lines.layers(layer_lines(d, *first, last + 1), 2, "");
     }
     for o in g.outputs.iter().filter(|o| o.aux) {
-        let nodes: Vec<NodeId> = (0..g.nodes.len()).filter(|id| matches!(&g.nodes[*id].place, Place::Aux { head } if *head == o.name)).collect();
+        let nodes: Vec<NodeId> = (0..g.nodes.len())
+            .filter(|id| matches!(&g.nodes[*id].place, Place::Aux { head } if *head == o.name))
+            .collect();
         if let (Some(first), Some(last)) = (nodes.first(), nodes.last()) {
             let root = g.nodes[*first].inputs[0];
-            lines.table.add_row(vec![format!("{} (from {})", o.name, place_label(d, root))]);
+            lines
+                .table
+                .add_row(vec![format!("{} (from {})", o.name, place_label(d, root))]);
             lines.layers(layer_lines(d, *first, last + 1), 2, &format!("{}.", o.name));
         }
     }
@@ -132,9 +169,23 @@ pub fn render(d: &Derivation, source: &str) -> String {
     out.push('\n');
 
     let t = &d.totals;
-    out.push_str(&format!("\nparameters   {} ({} in auxiliary heads); buffers {} (batch norm running statistics)\n", thousands(t.params), thousands(t.aux_params), thousands(t.buffers)));
-    out.push_str(&format!("MACs         {} per image at {rh}×{rw} ({:.2} GFLOPs, 1 MAC = 2 FLOPs; conv and linear only)\n", thousands(t.macs), t.macs as f64 * 2.0 / 1e9));
-    out.push_str(&format!("activations  {} forward outputs, ~{} kept for backward in training (batch {}, fp32)\n", bytes(t.forward_bytes), bytes(t.training_bytes), t.batch));
+    out.push_str(&format!(
+        "\nparameters   {} ({} in auxiliary heads); buffers {} (batch norm running statistics)\n",
+        thousands(t.params),
+        thousands(t.aux_params),
+        thousands(t.buffers)
+    ));
+    out.push_str(&format!(
+        "MACs         {} per image at {rh}×{rw} ({:.2} GFLOPs, 1 MAC = 2 FLOPs; conv and linear only)\n",
+        thousands(t.macs),
+        t.macs as f64 * 2.0 / 1e9
+    ));
+    out.push_str(&format!(
+        "activations  {} forward outputs, ~{} kept for backward in training (batch {}, fp32)\n",
+        bytes(t.forward_bytes),
+        bytes(t.training_bytes),
+        t.batch
+    ));
     let max = match d.max_input {
         (Some(h), Some(w)) => format!(", at most {h}×{w} (a flatten fixes the size)"),
         _ => String::new(),
@@ -142,12 +193,24 @@ pub fn render(d: &Derivation, source: &str) -> String {
     if d.min_input.0 == 0 || d.min_input.1 == 0 {
         out.push_str("input        no input size makes every concatenation's branches agree\n");
     } else {
-        out.push_str(&format!("input        valid from {}×{}{max}\n", d.min_input.0, d.min_input.1));
+        out.push_str(&format!(
+            "input        valid from {}×{}{max}\n",
+            d.min_input.0, d.min_input.1
+        ));
     }
     for m in &g.concat_mismatches {
-        out.push_str(&format!("             {}: branches agree {}\n", place_label(d, m.node), concat_condition(g, m, d.min_input.0)));
+        out.push_str(&format!(
+            "             {}: branches agree {}\n",
+            place_label(d, m.node),
+            concat_condition(g, m, d.min_input.0)
+        ));
     }
-    out.push_str(&format!("\n{} errors, {} warnings, {} notes\n", d.errors(), d.warnings(), d.diagnostics.len() - d.errors() - d.warnings()));
+    out.push_str(&format!(
+        "\n{} errors, {} warnings, {} notes\n",
+        d.errors(),
+        d.warnings(),
+        d.diagnostics.len() - d.errors() - d.warnings()
+    ));
     for x in &d.diagnostics {
         out.push('\n');
         out.push_str(&super::diagnostics::render(x, &d.spec.file, source));

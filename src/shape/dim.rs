@@ -110,7 +110,11 @@ impl Window {
 
 impl Dim {
     pub fn input(axis: Axis) -> Dim {
-        Dim::Floor { axis, offset: 0, divisor: 1 }
+        Dim::Floor {
+            axis,
+            offset: 0,
+            divisor: 1,
+        }
     }
 
     /// The size at input size `v` of this dim's axis.
@@ -140,7 +144,9 @@ impl Dim {
             Dim::Const(c) => Dim::Const(c.checked_add(a).ok_or(Overflow)?.div_euclid(s)),
             Dim::Floor { axis, offset, divisor } => Dim::Floor {
                 axis,
-                offset: offset.checked_add(a.checked_mul(divisor).ok_or(Overflow)?).ok_or(Overflow)?,
+                offset: offset
+                    .checked_add(a.checked_mul(divisor).ok_or(Overflow)?)
+                    .ok_or(Overflow)?,
                 divisor: divisor.checked_mul(s).ok_or(Overflow)?,
             },
         })
@@ -157,7 +163,9 @@ impl Dim {
             Dim::Const(c) => Ok(if c >= t { None } else { Some(i64::MAX) }),
             // floor((v + c)/m) >= t  <=>  v >= t·m - c
             Dim::Floor { offset, divisor, .. } => Ok(Some(
-                t.checked_mul(divisor).and_then(|x| x.checked_sub(offset)).ok_or(Overflow)?,
+                t.checked_mul(divisor)
+                    .and_then(|x| x.checked_sub(offset))
+                    .ok_or(Overflow)?,
             )),
         }
     }
@@ -182,7 +190,15 @@ impl std::fmt::Display for Dim {
             Dim::Const(c) => return write!(f, "{c}"),
             Dim::Floor { axis, offset, divisor } => (axis, offset, divisor),
         };
-        let signed = |x: i64| if x < 0 { format!(" - {}", -(x as i128)) } else if x > 0 { format!(" + {x}") } else { String::new() };
+        let signed = |x: i64| {
+            if x < 0 {
+                format!(" - {}", -(x as i128))
+            } else if x > 0 {
+                format!(" + {x}")
+            } else {
+                String::new()
+            }
+        };
         if m == 1 {
             return write!(f, "{axis}{}", signed(c));
         }
@@ -190,13 +206,21 @@ impl std::fmt::Display for Dim {
         let q = c.div_euclid(m);
         let r = c.rem_euclid(m);
         let floor_form = |r: i64, q: i64| {
-            let inner = if r == 0 { format!("floor({axis}/{m})") } else { format!("floor(({axis}{})/{m})", signed(r)) };
+            let inner = if r == 0 {
+                format!("floor({axis}/{m})")
+            } else {
+                format!("floor(({axis}{})/{m})", signed(r))
+            };
             format!("{inner}{}", signed(q))
         };
         // ceil(H/m) = floor((H + m - 1)/m): the shorter spelling when r = m - 1.
         let ceil_r = r - m + 1;
         let ceil_form = || {
-            let inner = if ceil_r == 0 { format!("ceil({axis}/{m})") } else { format!("ceil(({axis}{})/{m})", signed(ceil_r)) };
+            let inner = if ceil_r == 0 {
+                format!("ceil({axis}/{m})")
+            } else {
+                format!("ceil(({axis}{})/{m})", signed(ceil_r))
+            };
             format!("{inner}{}", signed(q))
         };
         let text = if ceil_r == 0 { ceil_form() } else { floor_form(r, q) };
@@ -210,7 +234,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn w(kernel: i64, stride: i64, pad: i64, rounding: WindowRounding) -> Window {
-        Window { kernel, stride, pad, rounding }
+        Window {
+            kernel,
+            stride,
+            pad,
+            rounding,
+        }
     }
 
     #[test]
@@ -221,7 +250,14 @@ mod tests {
         let d = h.window(&conv).unwrap().window(&pool).unwrap();
         assert_eq!(d.eval(224), 56);
         // floor((H + 6 - 7)/2) + 1 = floor((H + 1)/2), then ceil((X - 3)/2) + 1 = floor(X/2).
-        assert_eq!(d, Dim::Floor { axis: Axis::H, offset: 1, divisor: 4 });
+        assert_eq!(
+            d,
+            Dim::Floor {
+                axis: Axis::H,
+                offset: 1,
+                divisor: 4
+            }
+        );
         assert_eq!(d.to_string(), "floor((H + 1)/4)");
     }
 
@@ -237,7 +273,14 @@ mod tests {
 
     #[test]
     fn displays_simplest_form() {
-        let f = |offset, divisor| Dim::Floor { axis: Axis::H, offset, divisor }.to_string();
+        let f = |offset, divisor| {
+            Dim::Floor {
+                axis: Axis::H,
+                offset,
+                divisor,
+            }
+            .to_string()
+        };
         assert_eq!(f(0, 1), "H");
         assert_eq!(f(-6, 1), "H - 6");
         assert_eq!(f(31, 32), "ceil(H/32)");
@@ -251,7 +294,11 @@ mod tests {
 
     #[test]
     fn min_var_and_range() {
-        let d = Dim::Floor { axis: Axis::H, offset: 3, divisor: 4 };
+        let d = Dim::Floor {
+            axis: Axis::H,
+            offset: 3,
+            divisor: 4,
+        };
         assert_eq!(d.min_var_for(3).unwrap(), Some(9));
         assert_eq!(d.eval(9), 3);
         assert_eq!(d.eval(8), 2);
@@ -260,9 +307,19 @@ mod tests {
 
     fn window() -> impl Strategy<Value = Window> {
         (1i64..8, 1i64..5, 0i64..4, 0usize..4).prop_map(|(k, s, p, r)| {
-            let rounding = [WindowRounding::Floor, WindowRounding::CeilPytorch, WindowRounding::CeilCaffe, WindowRounding::Same][r];
+            let rounding = [
+                WindowRounding::Floor,
+                WindowRounding::CeilPytorch,
+                WindowRounding::CeilCaffe,
+                WindowRounding::Same,
+            ][r];
             // PyTorch requires pad <= kernel/2.
-            Window { kernel: k, stride: s, pad: p.min(k / 2), rounding }
+            Window {
+                kernel: k,
+                stride: s,
+                pad: p.min(k / 2),
+                rounding,
+            }
         })
     }
 
@@ -312,9 +369,17 @@ mod tests {
             let inner = &rest[..rest.len() - 1];
             let (num, den) = inner.rsplit_once('/').unwrap();
             let num = num.trim_start_matches('(').trim_end_matches(')');
-            let n = h + if num == "H" { 0 } else { num[1..].parse::<i64>().unwrap() };
+            let n = h + if num == "H" {
+                0
+            } else {
+                num[1..].parse::<i64>().unwrap()
+            };
             let m: i64 = den.parse().unwrap();
-            if is_ceil { -((-n).div_euclid(m)) } else { n.div_euclid(m) }
+            if is_ceil {
+                -((-n).div_euclid(m))
+            } else {
+                n.div_euclid(m)
+            }
         } else if core == "H" {
             h
         } else {

@@ -121,19 +121,23 @@ fn windows(kernel: (i64, i64), stride: (i64, i64), pad: Pad, rounding: WindowRou
         Pad::Same => (0, 0, WindowRounding::Same),
     };
     (
-        Window { kernel: kernel.0, stride: stride.0, pad: ph, rounding: r },
-        Window { kernel: kernel.1, stride: stride.1, pad: pw, rounding: r },
+        Window {
+            kernel: kernel.0,
+            stride: stride.0,
+            pad: ph,
+            rounding: r,
+        },
+        Window {
+            kernel: kernel.1,
+            stride: stride.1,
+            pad: pw,
+            rounding: r,
+        },
     )
 }
 
 /// Applies windows to a map, collecting the requirement that each window fits.
-fn apply(
-    h: Dim,
-    w: Dim,
-    wins: (Window, Window),
-    out_c: i64,
-    reqs: &mut Vec<Requirement>,
-) -> Result<Shape, ShapeError> {
+fn apply(h: Dim, w: Dim, wins: (Window, Window), out_c: i64, reqs: &mut Vec<Requirement>) -> Result<Shape, ShapeError> {
     let mut dims = [h, w];
     for (i, win) in [wins.0, wins.1].iter().enumerate() {
         let d = dims[i];
@@ -154,7 +158,11 @@ fn apply(
         }
         dims[i] = d.window(win)?;
     }
-    Ok(Shape::Map { c: out_c, h: dims[0], w: dims[1] })
+    Ok(Shape::Map {
+        c: out_c,
+        h: dims[0],
+        w: dims[1],
+    })
 }
 
 /// The output shape of `op` on `inputs`, and what it requires of the input size. `reference`
@@ -163,11 +171,17 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
     let mut reqs = Vec::new();
     let map = |s: &Shape| match *s {
         Shape::Map { c, h, w } => Ok((c, h, w)),
-        Shape::Flat { features } => Err(msg(format!("expected a C×H×W map, found a vector of {features} features"))),
+        Shape::Flat { features } => Err(msg(format!(
+            "expected a C×H×W map, found a vector of {features} features"
+        ))),
     };
     let first = inputs.first();
     let out = match op {
-        Op::Input { channels } => Shape::Map { c: *channels, h: Dim::input(Axis::H), w: Dim::input(Axis::W) },
+        Op::Input { channels } => Shape::Map {
+            c: *channels,
+            h: Dim::input(Axis::H),
+            w: Dim::input(Axis::W),
+        },
         Op::Conv(conv) => {
             let (c, h, w) = map(first.expect("conv has an input"))?;
             if conv.groups < 1 || c % conv.groups != 0 || conv.out % conv.groups != 0 {
@@ -177,20 +191,28 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
                 )));
             }
             if let Pad::Explicit(ph, pw) = conv.pad
-                && (ph < 0 || pw < 0) {
-                    return Err(msg("padding must not be negative"));
-                }
-            apply(h, w, windows(conv.kernel, conv.stride, conv.pad, WindowRounding::Floor), conv.out, &mut reqs)?
+                && (ph < 0 || pw < 0)
+            {
+                return Err(msg("padding must not be negative"));
+            }
+            apply(
+                h,
+                w,
+                windows(conv.kernel, conv.stride, conv.pad, WindowRounding::Floor),
+                conv.out,
+                &mut reqs,
+            )?
         }
         Op::Pool(p) => {
             let (c, h, w) = map(first.expect("pool has an input"))?;
             if let Pad::Explicit(ph, pw) = p.pad
-                && (ph < 0 || pw < 0 || ph.saturating_mul(2) > p.kernel.0 || pw.saturating_mul(2) > p.kernel.1) {
-                    return Err(msg(format!(
-                        "pool padding {ph}×{pw} must be at most half the kernel {}×{} (PyTorch and Caffe both require it)",
-                        p.kernel.0, p.kernel.1
-                    )));
-                }
+                && (ph < 0 || pw < 0 || ph.saturating_mul(2) > p.kernel.0 || pw.saturating_mul(2) > p.kernel.1)
+            {
+                return Err(msg(format!(
+                    "pool padding {ph}×{pw} must be at most half the kernel {}×{} (PyTorch and Caffe both require it)",
+                    p.kernel.0, p.kernel.1
+                )));
+            }
             let rounding = p.rounding;
             apply(h, w, windows(p.kernel, p.stride, p.pad, rounding), c, &mut reqs)?
         }
@@ -201,7 +223,11 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
                     reqs.push(Requirement::AtLeast { axis, min });
                 }
             }
-            Shape::Map { c, h: Dim::Const(size.0), w: Dim::Const(size.1) }
+            Shape::Map {
+                c,
+                h: Dim::Const(size.0),
+                w: Dim::Const(size.1),
+            }
         }
         Op::BatchNorm { .. } | Op::Relu | Op::Dropout { .. } | Op::Softmax => *first.expect("unary op has an input"),
         Op::Concat => {
@@ -231,7 +257,9 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
         Op::Linear { out, .. } => match *first.expect("linear has an input") {
             Shape::Flat { .. } => Shape::Flat { features: *out },
             Shape::Map { c, .. } => {
-                return Err(msg(format!("linear needs a vector; its input is a {c}-channel map (add flatten)")));
+                return Err(msg(format!(
+                    "linear needs a vector; its input is a {c}-channel map (add flatten)"
+                )));
             }
         },
     };
@@ -243,7 +271,10 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
 pub enum Agreement {
     Always,
     /// For v ≡ r (mod modulus), r in residues.
-    Periodic { modulus: i64, residues: Vec<i64> },
+    Periodic {
+        modulus: i64,
+        residues: Vec<i64>,
+    },
     /// Only for these v (from the smallest valid input on), possibly none.
     Only(Vec<i64>),
 }
@@ -254,7 +285,16 @@ pub fn agreement(dims: &[Dim], from: i64) -> Agreement {
         return Agreement::Always;
     }
     let equal_at = |v: i64| dims.windows(2).all(|p| p[0].eval(v) == p[1].eval(v));
-    let divisors: Vec<i64> = dims.iter().filter_map(|d| if let Dim::Floor { divisor, .. } = d { Some(*divisor) } else { None }).collect();
+    let divisors: Vec<i64> = dims
+        .iter()
+        .filter_map(|d| {
+            if let Dim::Floor { divisor, .. } = d {
+                Some(*divisor)
+            } else {
+                None
+            }
+        })
+        .collect();
     let all_floor_same = divisors.len() == dims.len() && divisors.windows(2).all(|p| p[0] == p[1]);
     if all_floor_same {
         let m = divisors[0];
@@ -262,8 +302,19 @@ pub fn agreement(dims: &[Dim], from: i64) -> Agreement {
         return Agreement::Periodic { modulus: m, residues };
     }
     // Different slopes: they meet on a bounded stretch only.
-    let span: i64 = divisors.iter().copied().max().unwrap_or(1).saturating_mul(64).clamp(64, 1 << 20);
-    Agreement::Only((from.max(1)..from.max(1).saturating_add(span)).filter(|v| equal_at(*v)).take(64).collect())
+    let span: i64 = divisors
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .saturating_mul(64)
+        .clamp(64, 1 << 20);
+    Agreement::Only(
+        (from.max(1)..from.max(1).saturating_add(span))
+            .filter(|v| equal_at(*v))
+            .take(64)
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -274,15 +325,42 @@ mod tests {
     fn stride_two_conv_and_padded_ceil_pool_disagree_on_even_sizes() {
         // conv 3×3/2 pad 1 vs max pool 3×3/2 pad 1 ceil, fed the same floor((H+3)/4)... here H.
         let h = Dim::input(Axis::H);
-        let conv = h.window(&Window { kernel: 3, stride: 2, pad: 1, rounding: WindowRounding::Floor }).unwrap();
-        let pool = h.window(&Window { kernel: 3, stride: 2, pad: 1, rounding: WindowRounding::CeilPytorch }).unwrap();
+        let conv = h
+            .window(&Window {
+                kernel: 3,
+                stride: 2,
+                pad: 1,
+                rounding: WindowRounding::Floor,
+            })
+            .unwrap();
+        let pool = h
+            .window(&Window {
+                kernel: 3,
+                stride: 2,
+                pad: 1,
+                rounding: WindowRounding::CeilPytorch,
+            })
+            .unwrap();
         match agreement(&[conv, pool], 1) {
             Agreement::Periodic { modulus: 2, residues } => assert_eq!(residues, vec![1]),
             other => panic!("{other:?}"),
         }
-        let pool0 = h.window(&Window { kernel: 3, stride: 2, pad: 0, rounding: WindowRounding::CeilPytorch }).unwrap();
+        let pool0 = h
+            .window(&Window {
+                kernel: 3,
+                stride: 2,
+                pad: 0,
+                rounding: WindowRounding::CeilPytorch,
+            })
+            .unwrap();
         // Without padding the ceil pool gives floor(H/2), the conv floor((H + 1)/2): even H only.
-        assert_eq!(agreement(&[conv, pool0], 3), Agreement::Periodic { modulus: 2, residues: vec![0] });
+        assert_eq!(
+            agreement(&[conv, pool0], 3),
+            Agreement::Periodic {
+                modulus: 2,
+                residues: vec![0]
+            }
+        );
         assert_eq!(agreement(&[conv, conv], 3), Agreement::Always);
     }
 }

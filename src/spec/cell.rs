@@ -328,11 +328,7 @@ fn error<'a>(at: &'a str, expected: impl Into<String>) -> nom::Err<PErr<'a>> {
 }
 
 /// An unrecoverable error at `at`, found `found` (the next character when `None`).
-fn failure<'a>(
-    at: &'a str,
-    expected: impl Into<String>,
-    found: Option<String>,
-) -> nom::Err<PErr<'a>> {
+fn failure<'a>(at: &'a str, expected: impl Into<String>, found: Option<String>) -> nom::Err<PErr<'a>> {
     nom::Err::Failure(PErr {
         at,
         expected: expected.into(),
@@ -475,12 +471,8 @@ fn word_char(c: char) -> bool {
 /// `fully-connected`, `conv_2 3x3`. The first word starts with a letter.
 fn words(i: &str) -> Res<'_, String> {
     let first = recognize((satisfy(char::is_alphabetic), take_while(word_char)));
-    let more = many0(preceded(
-        take_while1(char::is_whitespace),
-        take_while1(word_char),
-    ));
-    let (i, (first, more)) =
-        expect("a layer type such as 'convolution'", (first, more)).parse(i)?;
+    let more = many0(preceded(take_while1(char::is_whitespace), take_while1(word_char)));
+    let (i, (first, more)) = expect("a layer type such as 'convolution'", (first, more)).parse(i)?;
     let mut words = first.to_string();
     for word in more {
         words.push(' ');
@@ -497,11 +489,7 @@ fn percent(i: &str) -> Res<'_, TypeArg> {
         Ok((after_dot, _)) => {
             let (rest, frac) = cut(expect("a digit after '.'", digit1)).parse(after_dot)?;
             if frac.len() > 2 {
-                return Err(failure(
-                    &after_dot[2..],
-                    "'%' after at most 2 decimals",
-                    None,
-                ));
+                return Err(failure(&after_dot[2..], "'%' after at most 2 decimals", None));
             }
             (cut(expect("'%'", char('%'))).parse(rest)?.0, frac)
         }
@@ -529,10 +517,7 @@ fn percent(i: &str) -> Res<'_, TypeArg> {
 
 /// A label: `3a`, `5b`, `stem-1`, `block_2`.
 fn label(i: &str) -> Res<'_, TypeArg> {
-    map(take_while1(word_char), |l: &str| {
-        TypeArg::Label(l.to_string())
-    })
-    .parse(i)
+    map(take_while1(word_char), |l: &str| TypeArg::Label(l.to_string())).parse(i)
 }
 
 /// A parenthesised type argument: `(3a)`, `(40%)`, `( 12.5% )`.
@@ -586,11 +571,7 @@ fn kernel_patch(i: &str) -> Res<'_, Patch> {
 
 /// A patch cell: [`kernel_patch`] or [`stride_only`].
 fn patch(i: &str) -> Res<'_, Patch> {
-    expect(
-        "a kernel size like 3×3 or 'stride'",
-        alt((stride_only, kernel_patch)),
-    )
-    .parse(i)
+    expect("a kernel size like 3×3 or 'stride'", alt((stride_only, kernel_patch))).parse(i)
 }
 
 /// An output size: `112×112×64`, `28 x 28 x 576`, `1X1X1000`.
@@ -628,11 +609,7 @@ fn projection(i: &str) -> Res<'_, Option<u64>> {
     let width = map(|i| number(i, WHAT), Some);
     let (rest, proj) = expect(WHAT, alt((value(None, pass_through), width))).parse(i)?;
     if proj == Some(0) {
-        return Err(failure(
-            i,
-            WHAT,
-            Some(i[..i.len() - rest.len()].to_string()),
-        ));
+        return Err(failure(i, WHAT, Some(i[..i.len() - rest.len()].to_string())));
     }
     Ok((rest, proj))
 }
@@ -672,11 +649,7 @@ fn quantity(i: &str) -> Res<'_, Quantity> {
             let (rest, frac) = cut(expect("a digit after '.'", digit1)).parse(after_dot)?;
             if frac.len() > MAX_DECIMALS as usize {
                 let found = Some(frac.len().to_string());
-                return Err(failure(
-                    after_dot,
-                    format!("at most {MAX_DECIMALS} decimals"),
-                    found,
-                ));
+                return Err(failure(after_dot, format!("at most {MAX_DECIMALS} decimals"), found));
             }
             (rest, frac)
         }
@@ -708,12 +681,7 @@ mod tests {
 
     /// Asserts that `result` failed at character `offset`, expecting something that contains
     /// `expected`, having found exactly `found`.
-    fn rejects<T: fmt::Debug>(
-        result: Result<T, CellError>,
-        offset: usize,
-        expected: &str,
-        found: &str,
-    ) {
+    fn rejects<T: fmt::Debug>(result: Result<T, CellError>, offset: usize, expected: &str, found: &str) {
         let e = result.expect_err("should have been rejected");
         assert!(
             e.offset == offset && e.expected.contains(expected) && e.found == found,
@@ -764,62 +732,32 @@ mod tests {
 
         #[test]
         fn accepts() {
-            assert_eq!(
-                parse_row_type("convolution"),
-                Ok(rt("convolution", false, None))
-            );
-            assert_eq!(
-                parse_row_type("convolution*"),
-                Ok(rt("convolution", true, None))
-            );
-            assert_eq!(
-                parse_row_type("convolution *"),
-                Ok(rt("convolution", true, None))
-            );
+            assert_eq!(parse_row_type("convolution"), Ok(rt("convolution", false, None)));
+            assert_eq!(parse_row_type("convolution*"), Ok(rt("convolution", true, None)));
+            assert_eq!(parse_row_type("convolution *"), Ok(rt("convolution", true, None)));
             assert_eq!(parse_row_type("max pool"), Ok(rt("max pool", false, None)));
-            assert_eq!(
-                parse_row_type("  max \t pool "),
-                Ok(rt("max pool", false, None))
-            );
+            assert_eq!(parse_row_type("  max \t pool "), Ok(rt("max pool", false, None)));
             assert_eq!(parse_row_type("avg pool"), Ok(rt("avg pool", false, None)));
             assert_eq!(
                 parse_row_type("inception (3a)"),
                 Ok(rt("inception", false, label("3a")))
             );
-            assert_eq!(
-                parse_row_type("Inception(5b)"),
-                Ok(rt("Inception", false, label("5b")))
-            );
+            assert_eq!(parse_row_type("Inception(5b)"), Ok(rt("Inception", false, label("5b"))));
             assert_eq!(
                 parse_row_type("inception ( 4e )"),
                 Ok(rt("inception", false, label("4e")))
             );
-            assert_eq!(
-                parse_row_type("dropout (40%)"),
-                Ok(rt("dropout", false, pct(4000)))
-            );
-            assert_eq!(
-                parse_row_type("dropout (12.5%)"),
-                Ok(rt("dropout", false, pct(1250)))
-            );
-            assert_eq!(
-                parse_row_type("dropout (0.05%)"),
-                Ok(rt("dropout", false, pct(5)))
-            );
+            assert_eq!(parse_row_type("dropout (40%)"), Ok(rt("dropout", false, pct(4000))));
+            assert_eq!(parse_row_type("dropout (12.5%)"), Ok(rt("dropout", false, pct(1250))));
+            assert_eq!(parse_row_type("dropout (0.05%)"), Ok(rt("dropout", false, pct(5))));
             assert_eq!(parse_row_type("linear"), Ok(rt("linear", false, None)));
             assert_eq!(parse_row_type("softmax"), Ok(rt("softmax", false, None)));
             assert_eq!(
                 parse_row_type("fully-connected"),
                 Ok(rt("fully-connected", false, None))
             );
-            assert_eq!(
-                parse_row_type("conv_2 3x3"),
-                Ok(rt("conv_2 3x3", false, None))
-            );
-            assert_eq!(
-                parse_row_type("block (40)"),
-                Ok(rt("block", false, label("40")))
-            );
+            assert_eq!(parse_row_type("conv_2 3x3"), Ok(rt("conv_2 3x3", false, None)));
+            assert_eq!(parse_row_type("block (40)"), Ok(rt("block", false, label("40"))));
             assert_eq!(
                 parse_row_type("convolution* (stem-1)"),
                 Ok(rt("convolution", true, label("stem-1")))
@@ -834,12 +772,7 @@ mod tests {
             rejects(parse_row_type("3a"), 0, "a layer type", "'3'");
             rejects(parse_row_type("*"), 0, "a layer type", "'*'");
             rejects(parse_row_type("inception (3a"), 13, "')'", "end of cell");
-            rejects(
-                parse_row_type("inception ()"),
-                11,
-                "a label or a percentage",
-                "')'",
-            );
+            rejects(parse_row_type("inception ()"), 11, "a label or a percentage", "')'");
             rejects(
                 parse_row_type("inception ("),
                 11,
@@ -850,12 +783,7 @@ mod tests {
             rejects(parse_row_type("inception (3 a)"), 13, "')'", "'a'");
             rejects(parse_row_type("convolution**"), 12, "end of cell", "'*'");
             rejects(parse_row_type("dropout (12.5)"), 13, "'%'", "')'");
-            rejects(
-                parse_row_type("dropout (12.%)"),
-                12,
-                "a digit after '.'",
-                "'%'",
-            );
+            rejects(parse_row_type("dropout (12.%)"), 12, "a digit after '.'", "'%'");
             rejects(
                 parse_row_type("dropout (12.345%)"),
                 14,
@@ -904,29 +832,16 @@ mod tests {
             assert_eq!(parse_patch(" 7 × 7 / 2 "), Ok(kernel(7, 7, Some(2))));
             assert_eq!(parse_patch("stride 2"), Ok(stride(2)));
             assert_eq!(parse_patch("Stride2"), Ok(stride(2)));
-            assert_eq!(
-                parse_patch("1099511627776×1"),
-                Ok(kernel(MAX_NUMBER, 1, None))
-            );
+            assert_eq!(parse_patch("1099511627776×1"), Ok(kernel(MAX_NUMBER, 1, None)));
         }
 
         #[test]
         fn rejects_bad_cells() {
-            rejects(
-                parse_patch(""),
-                0,
-                "a kernel size like 3×3 or 'stride'",
-                "end of cell",
-            );
+            rejects(parse_patch(""), 0, "a kernel size like 3×3 or 'stride'", "end of cell");
             rejects(parse_patch("   "), 3, "a kernel size", "end of cell");
             rejects(parse_patch("7x"), 2, "a number after x", "end of cell");
             rejects(parse_patch("7×"), 2, "a number after ×", "end of cell");
-            rejects(
-                parse_patch("x7"),
-                0,
-                "a kernel size like 3×3 or 'stride'",
-                "'x'",
-            );
+            rejects(parse_patch("x7"), 0, "a kernel size like 3×3 or 'stride'", "'x'");
             rejects(parse_patch("7"), 1, "× and the kernel width", "end of cell");
             rejects(parse_patch("7 7"), 2, "× and the kernel width", "'7'");
             rejects(parse_patch("stride -2"), 7, "a positive number", "'-'");
@@ -969,46 +884,11 @@ mod tests {
 
         #[test]
         fn accepts() {
-            assert_eq!(
-                parse_size("112×112×64"),
-                Ok(Size {
-                    h: 112,
-                    w: 112,
-                    c: 64
-                })
-            );
-            assert_eq!(
-                parse_size("1×1×1000"),
-                Ok(Size {
-                    h: 1,
-                    w: 1,
-                    c: 1000
-                })
-            );
-            assert_eq!(
-                parse_size("28 × 28 × 576"),
-                Ok(Size {
-                    h: 28,
-                    w: 28,
-                    c: 576
-                })
-            );
-            assert_eq!(
-                parse_size("28x28X576"),
-                Ok(Size {
-                    h: 28,
-                    w: 28,
-                    c: 576
-                })
-            );
-            assert_eq!(
-                parse_size("\t7×7×1024  "),
-                Ok(Size {
-                    h: 7,
-                    w: 7,
-                    c: 1024
-                })
-            );
+            assert_eq!(parse_size("112×112×64"), Ok(Size { h: 112, w: 112, c: 64 }));
+            assert_eq!(parse_size("1×1×1000"), Ok(Size { h: 1, w: 1, c: 1000 }));
+            assert_eq!(parse_size("28 × 28 × 576"), Ok(Size { h: 28, w: 28, c: 576 }));
+            assert_eq!(parse_size("28x28X576"), Ok(Size { h: 28, w: 28, c: 576 }));
+            assert_eq!(parse_size("\t7×7×1024  "), Ok(Size { h: 7, w: 7, c: 1024 }));
         }
 
         #[test]
@@ -1017,12 +897,7 @@ mod tests {
             rejects(parse_size("28×0×3"), 3, "a positive number", "0");
             rejects(parse_size("0×28×3"), 0, "a positive number", "0");
             rejects(parse_size("28×28×0"), 6, "a positive number", "0");
-            rejects(
-                parse_size("28×28"),
-                5,
-                "× and the channel count",
-                "end of cell",
-            );
+            rejects(parse_size("28×28"), 5, "× and the channel count", "end of cell");
             rejects(parse_size("28"), 2, "× and the width", "end of cell");
             rejects(parse_size("28×28×"), 6, "a number after ×", "end of cell");
             rejects(parse_size("28×28×3×3"), 7, "end of cell", "'×'");
@@ -1082,36 +957,15 @@ mod tests {
         #[test]
         fn accepts() {
             assert_eq!(parse_pool_proj("avg + 32"), Ok(pp(PoolKind::Avg, Some(32))));
-            assert_eq!(
-                parse_pool_proj("max + 128"),
-                Ok(pp(PoolKind::Max, Some(128)))
-            );
+            assert_eq!(parse_pool_proj("max + 128"), Ok(pp(PoolKind::Max, Some(128))));
             assert_eq!(parse_pool_proj("max+128"), Ok(pp(PoolKind::Max, Some(128))));
-            assert_eq!(
-                parse_pool_proj("average + 64"),
-                Ok(pp(PoolKind::Avg, Some(64)))
-            );
+            assert_eq!(parse_pool_proj("average + 64"), Ok(pp(PoolKind::Avg, Some(64))));
             assert_eq!(parse_pool_proj("Max + 64"), Ok(pp(PoolKind::Max, Some(64))));
-            assert_eq!(
-                parse_pool_proj("max + pass through"),
-                Ok(pp(PoolKind::Max, None))
-            );
-            assert_eq!(
-                parse_pool_proj("max + pass-through"),
-                Ok(pp(PoolKind::Max, None))
-            );
-            assert_eq!(
-                parse_pool_proj("max + pass - through"),
-                Ok(pp(PoolKind::Max, None))
-            );
-            assert_eq!(
-                parse_pool_proj("max + passthrough"),
-                Ok(pp(PoolKind::Max, None))
-            );
-            assert_eq!(
-                parse_pool_proj("avg + Pass Through "),
-                Ok(pp(PoolKind::Avg, None))
-            );
+            assert_eq!(parse_pool_proj("max + pass through"), Ok(pp(PoolKind::Max, None)));
+            assert_eq!(parse_pool_proj("max + pass-through"), Ok(pp(PoolKind::Max, None)));
+            assert_eq!(parse_pool_proj("max + pass - through"), Ok(pp(PoolKind::Max, None)));
+            assert_eq!(parse_pool_proj("max + passthrough"), Ok(pp(PoolKind::Max, None)));
+            assert_eq!(parse_pool_proj("avg + Pass Through "), Ok(pp(PoolKind::Avg, None)));
         }
 
         #[test]
@@ -1130,12 +984,7 @@ mod tests {
                 "'through' after 'pass'",
                 "end of cell",
             );
-            rejects(
-                parse_pool_proj("max + pass by"),
-                11,
-                "'through' after 'pass'",
-                "'b'",
-            );
+            rejects(parse_pool_proj("max + pass by"), 11, "'through' after 'pass'", "'b'");
             rejects(parse_pool_proj("max 32"), 4, "'+'", "'3'");
             rejects(parse_pool_proj("max"), 3, "'+'", "end of cell");
             rejects(parse_pool_proj("max + 32 + 3"), 9, "end of cell", "'+'");
@@ -1185,46 +1034,21 @@ mod tests {
             rejects(parse_quantity("   "), 3, "a number", "end of cell");
             rejects(parse_quantity("K"), 0, "a number", "'K'");
             rejects(parse_quantity(".5K"), 0, "a number", "'.'");
-            rejects(
-                parse_quantity("1.2.3K"),
-                3,
-                "a suffix K, M or G, or end of cell",
-                "'.'",
-            );
-            rejects(
-                parse_quantity("12Q"),
-                2,
-                "a suffix K, M or G, or end of cell",
-                "'Q'",
-            );
-            rejects(
-                parse_quantity("12 Q"),
-                3,
-                "a suffix K, M or G, or end of cell",
-                "'Q'",
-            );
+            rejects(parse_quantity("1.2.3K"), 3, "a suffix K, M or G, or end of cell", "'.'");
+            rejects(parse_quantity("12Q"), 2, "a suffix K, M or G, or end of cell", "'Q'");
+            rejects(parse_quantity("12 Q"), 3, "a suffix K, M or G, or end of cell", "'Q'");
             rejects(parse_quantity("1.K"), 2, "a digit after '.'", "'K'");
             rejects(parse_quantity("1."), 2, "a digit after '.'", "end of cell");
             rejects(parse_quantity("2.7KK"), 4, "end of cell", "'K'");
             rejects(parse_quantity("-3K"), 0, "a number", "'-'");
-            rejects(
-                parse_quantity("007"),
-                0,
-                "a number without leading zeros",
-                "007",
-            );
+            rejects(parse_quantity("007"), 0, "a number without leading zeros", "007");
             rejects(
                 parse_quantity("99999999999999999999999"),
                 0,
                 "at most 19 significant digits",
                 "99999999999999999999999",
             );
-            rejects(
-                parse_quantity("0.0000000000000000001"),
-                2,
-                "at most 18 decimals",
-                "19",
-            );
+            rejects(parse_quantity("0.0000000000000000001"), 2, "at most 18 decimals", "19");
         }
 
         #[test]
@@ -1288,12 +1112,7 @@ mod tests {
         }
 
         fn quantity() -> impl Strategy<Value = Quantity> {
-            let suffix = prop_oneof![
-                Just(Suffix::None),
-                Just(Suffix::K),
-                Just(Suffix::M),
-                Just(Suffix::G)
-            ];
+            let suffix = prop_oneof![Just(Suffix::None), Just(Suffix::K), Just(Suffix::M), Just(Suffix::G)];
             let mantissa = prop_oneof![0..10_000u64, 0..10_000_000_000_000_000_000u64];
             (mantissa, 0..=MAX_DECIMALS, suffix).prop_map(|(mantissa, decimals, suffix)| Quantity {
                 mantissa,
@@ -1315,19 +1134,12 @@ mod tests {
                 "[A-Za-z][A-Za-z0-9_-]{0,8}",
                 proptest::collection::vec("[A-Za-z0-9_-]{1,6}", 0..3),
             )
-                .prop_map(|(first, more)| {
-                    std::iter::once(first)
-                        .chain(more)
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                });
-            (words, any::<bool>(), proptest::option::of(type_arg())).prop_map(
-                |(words, starred, arg)| RowType {
-                    words,
-                    starred,
-                    arg,
-                },
-            )
+                .prop_map(|(first, more)| std::iter::once(first).chain(more).collect::<Vec<_>>().join(" "));
+            (words, any::<bool>(), proptest::option::of(type_arg())).prop_map(|(words, starred, arg)| RowType {
+                words,
+                starred,
+                arg,
+            })
         }
 
         /// Strings made of the grammar's own characters, more likely to get deep into a parser

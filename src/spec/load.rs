@@ -6,7 +6,7 @@ use serde_yaml::Value;
 
 use super::cell::{self, CellError, TypeArg};
 use super::file::{AuxHeadFile, ConventionsFile, SpecFile, TemplateFile, VariantFile};
-use super::template::{check_name, Arg, Branch, Expr, LayerDecl, Lit, Reader, Template, TemplateBody, Term};
+use super::template::{Arg, Branch, Expr, LayerDecl, Lit, Reader, Template, TemplateBody, Term, check_name};
 use super::yaml::{self, Seg};
 use super::{
     AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Loc, Row, RowOverride, Spec, SpecError,
@@ -27,7 +27,11 @@ pub fn load_file(path: &std::path::Path) -> Result<Spec, SpecError> {
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
         let byte = e.as_bytes()[good.len()];
-        SpecError { file: file.clone(), loc: Loc { line, col }, message: format!("expected UTF-8 text, found the byte 0x{byte:02x}") }
+        SpecError {
+            file: file.clone(),
+            loc: Loc { line, col },
+            message: format!("expected UTF-8 text, found the byte 0x{byte:02x}"),
+        }
     })?;
     load_str(&text, &file)
 }
@@ -38,10 +42,17 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
     // side. Only without anchors, though: marks() is what bounds alias expansion, so a file
     // with aliases must pass it before serde_yaml expands anything.
     // An anchor is '&' followed by its name; "Ioffe & Szegedy" is not one.
-    let has_anchor = text.as_bytes().windows(2).any(|w| w[0] == b'&' && !w[1].is_ascii_whitespace());
+    let has_anchor = text
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'&' && !w[1].is_ascii_whitespace());
     let (marks, typed) = if has_anchor {
         let marks = yaml::marks(text);
-        let typed = if marks.is_ok() { Some(serde_yaml::from_str::<SpecFile>(text)) } else { None };
+        let typed = if marks.is_ok() {
+            Some(serde_yaml::from_str::<SpecFile>(text))
+        } else {
+            None
+        };
         (marks, typed)
     } else {
         std::thread::scope(|scope| {
@@ -50,29 +61,59 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
             (marks, typed.join().ok())
         })
     };
-    let marks = marks.map_err(|e| SpecError { file: file.into(), loc: e.loc, message: e.message })?;
-    let typed = typed.ok_or_else(|| SpecError { file: file.into(), loc: Loc::default(), message: "the YAML parser stopped unexpectedly".into() })?;
+    let marks = marks.map_err(|e| SpecError {
+        file: file.into(),
+        loc: e.loc,
+        message: e.message,
+    })?;
+    let typed = typed.ok_or_else(|| SpecError {
+        file: file.into(),
+        loc: Loc::default(),
+        message: "the YAML parser stopped unexpectedly".into(),
+    })?;
     let raw: SpecFile = typed.map_err(|e| {
-        let loc = e.location().map(|l| Loc { line: l.line(), col: l.column() }).unwrap_or_default();
+        let loc = e
+            .location()
+            .map(|l| Loc {
+                line: l.line(),
+                col: l.column(),
+            })
+            .unwrap_or_default();
         let mut message = e.to_string();
         if let Some(i) = message.find(" at line ") {
             message.truncate(i);
         }
         // Integers beyond 64 bits reach serde as 128-bit ones and are rejected as a type.
-        if let Some(i) = message.find("invalid type: integer `").filter(|_| message.contains("128, expected")) {
-            let n: String = message[i..].chars().skip_while(|c| *c != '`').skip(1).take_while(|c| *c != '`').collect();
+        if let Some(i) = message
+            .find("invalid type: integer `")
+            .filter(|_| message.contains("128, expected"))
+        {
+            let n: String = message[i..]
+                .chars()
+                .skip_while(|c| *c != '`')
+                .skip(1)
+                .take_while(|c| *c != '`')
+                .collect();
             message = format!("{}expected a number of at most 64 bits, found {n}", &message[..i]);
         }
         // The skeleton's types are ours, not the user's: `expected struct InputFile`, `u64`.
         if let Some(i) = message.find("expected struct ") {
             message = format!("{}expected a mapping", &message[..i]);
         }
-        for (rust, words) in [("expected u64", "expected a whole number"), ("expected u32", "expected a whole number"), ("expected f64", "expected a number")] {
+        for (rust, words) in [
+            ("expected u64", "expected a whole number"),
+            ("expected u32", "expected a whole number"),
+            ("expected f64", "expected a number"),
+        ] {
             if message.ends_with(rust) {
                 message = format!("{}{words}", &message[..message.len() - rust.len()]);
             }
         }
-        SpecError { file: file.into(), loc, message }
+        SpecError {
+            file: file.into(),
+            loc,
+            message,
+        }
     })?;
     let r = Reader { file, marks: &marks };
     Loader { r }.spec(raw)
@@ -132,10 +173,16 @@ impl Loader<'_> {
             variants: IndexMap::new(),
         };
         if spec.classes == 0 {
-            return Err(self.err(self.r.at(&path(&["classes"])), "expected a positive number of classes, found 0"));
+            return Err(self.err(
+                self.r.at(&path(&["classes"])),
+                "expected a positive number of classes, found 0",
+            ));
         }
         if !(spec.tolerance.is_finite() && spec.tolerance >= 0.0) {
-            return Err(self.err(self.r.at(&path(&["tolerance"])), format!("expected a non-negative relative tolerance, found {}", spec.tolerance)));
+            return Err(self.err(
+                self.r.at(&path(&["tolerance"])),
+                format!("expected a non-negative relative tolerance, found {}", spec.tolerance),
+            ));
         }
         spec.templates = self.templates(&raw.templates, &path(&["templates"]), &spec)?;
         spec.rows = self.rows(&raw.rows, &spec)?;
@@ -146,7 +193,14 @@ impl Loader<'_> {
                 let known: Vec<&str> = spec.templates.keys().map(|s| s.as_str()).collect();
                 return Err(self.err(
                     row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
-                    format!("unknown row type '{key}', the spec's templates are: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") }),
+                    format!(
+                        "unknown row type '{key}', the spec's templates are: {}",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
                 ));
             }
         }
@@ -175,27 +229,55 @@ impl Loader<'_> {
         };
         check_positive(h, w).map_err(|m| self.err(loc, m))?;
         if raw.input.channels == 0 {
-            return Err(self.err(self.r.at(&path(&["input", "channels"])), "expected a positive channel count, found 0"));
+            return Err(self.err(
+                self.r.at(&path(&["input", "channels"])),
+                "expected a positive channel count, found 0",
+            ));
         }
-        Ok(Input { channels: raw.input.channels, height: h, width: w, loc })
+        Ok(Input {
+            channels: raw.input.channels,
+            height: h,
+            width: w,
+            loc,
+        })
     }
 
     fn columns(&self, raw: &SpecFile) -> Result<IndexMap<String, Column>, SpecError> {
         let mut out = IndexMap::new();
         for (name, kind) in &raw.columns {
-            let loc = self.r.marks.key(&path(&[Seg::from("columns"), Seg::from(name.as_str())]));
+            let loc = self
+                .r
+                .marks
+                .key(&path(&[Seg::from("columns"), Seg::from(name.as_str())]));
             if name.contains('.') {
-                return Err(self.err(loc, format!("column name '{name}' contains '.', which templates use to select a field")));
+                return Err(self.err(
+                    loc,
+                    format!("column name '{name}' contains '.', which templates use to select a field"),
+                ));
             }
             if name.trim().is_empty() || name.contains(['{', '}']) || name.contains(" or ") {
-                return Err(self.err(loc, format!("column name '{name}' cannot be referenced from a template")));
+                return Err(self.err(
+                    loc,
+                    format!("column name '{name}' cannot be referenced from a template"),
+                ));
             }
-            out.insert(name.clone(), Column { name: name.clone(), kind: *kind, loc });
+            out.insert(
+                name.clone(),
+                Column {
+                    name: name.clone(),
+                    kind: *kind,
+                    loc,
+                },
+            );
         }
         let types = out.values().filter(|c| c.kind == ColumnKind::Type).count();
         if types != 1 {
             // At the second type column, or at the columns when there is none.
-            let loc = out.values().filter(|c| c.kind == ColumnKind::Type).nth(1).map_or(self.r.at(&path(&["columns"])), |c| c.loc);
+            let loc = out
+                .values()
+                .filter(|c| c.kind == ColumnKind::Type)
+                .nth(1)
+                .map_or(self.r.at(&path(&["columns"])), |c| c.loc);
             return Err(self.err(loc, format!("expected exactly one column of kind type, found {types}")));
         }
         Ok(out)
@@ -221,12 +303,22 @@ impl Loader<'_> {
             let bp = join(p.to_vec(), "batch_norm");
             c.batch_norm = match bn {
                 Value::Bool(false) | Value::Null => None,
-                Value::Bool(true) => Some(BatchNorm { eps: 1e-5, momentum: 0.1, scale: true }),
+                Value::Bool(true) => Some(BatchNorm {
+                    eps: 1e-5,
+                    momentum: 0.1,
+                    scale: true,
+                }),
                 Value::Mapping(_) => {
                     let b: BatchNorm = serde_yaml::from_value(bn.clone())
                         .map_err(|e| self.err(self.r.at(&bp), format!("batch_norm: {e}")))?;
                     if !(b.eps > 0.0 && b.eps.is_finite() && (0.0..=1.0).contains(&b.momentum)) {
-                        return Err(self.err(self.r.at(&bp), format!("batch_norm needs eps > 0 and momentum in [0, 1], found eps {} and momentum {}", b.eps, b.momentum)));
+                        return Err(self.err(
+                            self.r.at(&bp),
+                            format!(
+                                "batch_norm needs eps > 0 and momentum in [0, 1], found eps {} and momentum {}",
+                                b.eps, b.momentum
+                            ),
+                        ));
                     }
                     Some(b)
                 }
@@ -237,7 +329,10 @@ impl Loader<'_> {
                         Value::Sequence(_) => "a list".to_string(),
                         _ => "a tagged value".to_string(),
                     };
-                    return Err(self.err(self.r.at(&bp), format!("expected batch_norm: false or {{eps, momentum, scale}}, found {found}")));
+                    return Err(self.err(
+                        self.r.at(&bp),
+                        format!("expected batch_norm: false or {{eps, momentum, scale}}, found {found}"),
+                    ));
                 }
             };
         }
@@ -255,16 +350,25 @@ impl Loader<'_> {
         for (k, v) in raw {
             let vp = join(p.to_vec(), k.as_str());
             if let Some(d) = declared
-                && !d.contains_key(k) {
-                    let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
-                    return Err(self.err(self.r.marks.key(&vp), format!("unknown var '{k}', the spec declares: {}", known.join(", "))));
-                }
+                && !d.contains_key(k)
+            {
+                let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
+                return Err(self.err(
+                    self.r.marks.key(&vp),
+                    format!("unknown var '{k}', the spec declares: {}", known.join(", ")),
+                ));
+            }
             out.insert(k.clone(), self.r.lit(v, &vp)?);
         }
         Ok(out)
     }
 
-    fn templates(&self, raw: &IndexMap<String, TemplateFile>, p: &[Seg], spec: &Spec) -> Result<IndexMap<String, Template>, SpecError> {
+    fn templates(
+        &self,
+        raw: &IndexMap<String, TemplateFile>,
+        p: &[Seg],
+        spec: &Spec,
+    ) -> Result<IndexMap<String, Template>, SpecError> {
         let mut out = IndexMap::new();
         for (name, t) in raw {
             let tp = join(p.to_vec(), name.as_str());
@@ -282,14 +386,25 @@ impl Loader<'_> {
                             None => None,
                         };
                         let layers = self.r.layers(&b.layers, &join(bp, "layers"))?;
-                        branches.push(Branch { name: bname.clone(), cond, layers, loc: bloc });
+                        branches.push(Branch {
+                            name: bname.clone(),
+                            cond,
+                            layers,
+                            loc: bloc,
+                        });
                     }
                     TemplateBody::Branches(branches)
                 }
                 (true, true) => return Err(self.err(loc, format!("template '{name}' has neither layers nor branches"))),
-                (false, false) => return Err(self.err(loc, format!("template '{name}' has both layers and branches; use one"))),
+                (false, false) => {
+                    return Err(self.err(loc, format!("template '{name}' has both layers and branches; use one")));
+                }
             };
-            let template = Template { name: name.clone(), body, loc };
+            let template = Template {
+                name: name.clone(),
+                body,
+                loc,
+            };
             self.check_template(&template, spec)?;
             out.insert(name.clone(), template);
         }
@@ -311,7 +426,12 @@ impl Loader<'_> {
         }
     }
 
-    fn check_layers(&self, ls: &[LayerDecl], spec: &Spec, extra_vars: Option<&IndexMap<String, Lit>>) -> Result<(), SpecError> {
+    fn check_layers(
+        &self,
+        ls: &[LayerDecl],
+        spec: &Spec,
+        extra_vars: Option<&IndexMap<String, Lit>>,
+    ) -> Result<(), SpecError> {
         for l in ls {
             if let Some(c) = &l.cond {
                 self.check_expr(c, spec, extra_vars)?;
@@ -333,13 +453,27 @@ impl Loader<'_> {
                 Term::Var(v) => {
                     if !spec.vars.contains_key(v) && !extra_vars.is_some_and(|x| x.contains_key(v)) {
                         let known: Vec<&str> = spec.vars.keys().map(|s| s.as_str()).collect();
-                        return Err(self.err(e.loc, format!("'{}' names var '{v}', which the spec does not declare (vars: {})", e.text, known.join(", "))));
+                        return Err(self.err(
+                            e.loc,
+                            format!(
+                                "'{}' names var '{v}', which the spec does not declare (vars: {})",
+                                e.text,
+                                known.join(", ")
+                            ),
+                        ));
                     }
                 }
                 Term::Column { column, field } => {
                     let Some(col) = spec.columns.get(column) else {
                         let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
-                        return Err(self.err(e.loc, format!("'{}' names column '{column}', the table has no such column; its columns are: {}", e.text, known.join(", "))));
+                        return Err(self.err(
+                            e.loc,
+                            format!(
+                                "'{}' names column '{column}', the table has no such column; its columns are: {}",
+                                e.text,
+                                known.join(", ")
+                            ),
+                        ));
                     };
                     let fields: &[&str] = match col.kind {
                         ColumnKind::Type => &["fraction", "label"],
@@ -353,10 +487,29 @@ impl Loader<'_> {
                     };
                     match field {
                         None if col.kind == ColumnKind::Count => {}
-                        None => return Err(self.err(e.loc, format!("'{}': column '{column}' needs a field, one of: {}", e.text, fields.join(", ")))),
+                        None => {
+                            return Err(self.err(
+                                e.loc,
+                                format!(
+                                    "'{}': column '{column}' needs a field, one of: {}",
+                                    e.text,
+                                    fields.join(", ")
+                                ),
+                            ));
+                        }
                         Some(f) if !fields.contains(&f.as_str()) => {
-                            let expected = if fields.is_empty() { "no field".to_string() } else { fields.join(", ") };
-                            return Err(self.err(e.loc, format!("'{}': column '{column}' has no field '{f}', expected {expected}", e.text)));
+                            let expected = if fields.is_empty() {
+                                "no field".to_string()
+                            } else {
+                                fields.join(", ")
+                            };
+                            return Err(self.err(
+                                e.loc,
+                                format!(
+                                    "'{}': column '{column}' has no field '{f}', expected {expected}",
+                                    e.text
+                                ),
+                            ));
                         }
                         Some(_) => {}
                     }
@@ -371,11 +524,25 @@ impl Loader<'_> {
     fn cell(&self, col: &Column, v: &Value, loc: Loc, start: Loc) -> Result<Option<Cell>, SpecError> {
         let text = match cell_text(v) {
             None => return Ok(None),
-            Some(Err(found)) => return Err(self.err(loc, format!("column '{}' expects a cell as text or a number, found {found}", col.name))),
+            Some(Err(found)) => {
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "column '{}' expects a cell as text or a number, found {found}",
+                        col.name
+                    ),
+                ));
+            }
             Some(Ok(t)) => t,
         };
         let at = |e: CellError| {
-            self.err(Loc { line: start.line, col: start.col + e.offset }, format!("column '{}': {e} in '{text}'", col.name))
+            self.err(
+                Loc {
+                    line: start.line,
+                    col: start.col + e.offset,
+                },
+                format!("column '{}': {e} in '{text}'", col.name),
+            )
         };
         let value = match col.kind {
             ColumnKind::Type => CellValue::Type(cell::parse_row_type(&text).map_err(at)?),
@@ -405,7 +572,10 @@ impl Loader<'_> {
                 let Some(col) = spec.columns.get(k) else {
                     let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
                     let cp = join(rp.clone(), k.as_str());
-                    return Err(self.err(self.r.marks.key(&cp), format!("unknown column '{k}', the table's columns are: {}", known.join(", "))));
+                    return Err(self.err(
+                        self.r.marks.key(&cp),
+                        format!("unknown column '{k}', the table's columns are: {}", known.join(", ")),
+                    ));
                 };
                 let (loc, start) = self.r.marks.child_value_and_text(&rp, rp_key, k);
                 if let Some(c) = self.cell(col, v, loc, start)? {
@@ -415,7 +585,9 @@ impl Loader<'_> {
             let Some(type_cell) = cells.get(&type_col) else {
                 return Err(self.err(self.r.at(&rp), format!("row {} has no '{type_col}' cell", i + 1)));
             };
-            let CellValue::Type(rt) = &type_cell.value else { unreachable!("type column parses to a type") };
+            let CellValue::Type(rt) = &type_cell.value else {
+                unreachable!("type column parses to a type")
+            };
             let stem: String = sanitize(&rt.words);
             let name = match &rt.arg {
                 Some(TypeArg::Label(l)) => format!("{stem}_{}", sanitize(l)),
@@ -426,7 +598,13 @@ impl Loader<'_> {
                 }
             };
             if let Some(prev) = names.get(&name) {
-                return Err(self.err(type_cell.loc, format!("duplicate row name '{name}': row at line {} has the same type and label", rows[*prev].loc.line)));
+                return Err(self.err(
+                    type_cell.loc,
+                    format!(
+                        "duplicate row name '{name}': row at line {} has the same type and label",
+                        rows[*prev].loc.line
+                    ),
+                ));
             }
             names.insert(name.clone(), rows.len());
             rows.push(Row {
@@ -454,21 +632,49 @@ impl Loader<'_> {
     /// A row named in a variant or aux head: its printed type cell or its derived name.
     fn find_row(&self, spec: &Spec, key: &str, loc: Loc) -> Result<usize, SpecError> {
         let by_name = spec.rows.iter().position(|r| r.name == key);
-        let type_col = spec.column_of(ColumnKind::Type).map(|c| c.name.clone()).unwrap_or_default();
-        let printed = |r: &Row| r.cells.get(&type_col).map(|c| c.text.trim().to_string()).unwrap_or_default();
-        let by_label: Vec<usize> = spec.rows.iter().enumerate().filter(|(_, r)| r.label == key || printed(r) == key).map(|(i, _)| i).collect();
+        let type_col = spec
+            .column_of(ColumnKind::Type)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let printed = |r: &Row| {
+            r.cells
+                .get(&type_col)
+                .map(|c| c.text.trim().to_string())
+                .unwrap_or_default()
+        };
+        let by_label: Vec<usize> = spec
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.label == key || printed(r) == key)
+            .map(|(i, _)| i)
+            .collect();
         match (by_name, by_label.as_slice()) {
             (Some(i), _) => Ok(i),
             (None, [i]) => Ok(*i),
-            (None, []) => Err(self.err(loc, format!("no row is named '{key}'; rows are named by their type cell (e.g. '{}') or as '{}'", spec.rows[0].label, spec.rows[0].name))),
+            (None, []) => Err(self.err(
+                loc,
+                format!(
+                    "no row is named '{key}'; rows are named by their type cell (e.g. '{}') or as '{}'",
+                    spec.rows[0].label, spec.rows[0].name
+                ),
+            )),
             (None, many) => {
                 let names: Vec<&str> = many.iter().map(|i| spec.rows[*i].name.as_str()).collect();
-                Err(self.err(loc, format!("'{key}' names {} rows; use one of: {}", many.len(), names.join(", "))))
+                Err(self.err(
+                    loc,
+                    format!("'{key}' names {} rows; use one of: {}", many.len(), names.join(", ")),
+                ))
             }
         }
     }
 
-    fn aux_heads(&self, raw: &IndexMap<String, AuxHeadFile>, p: &[Seg], spec: &Spec) -> Result<Vec<AuxHead>, SpecError> {
+    fn aux_heads(
+        &self,
+        raw: &IndexMap<String, AuxHeadFile>,
+        p: &[Seg],
+        spec: &Spec,
+    ) -> Result<Vec<AuxHead>, SpecError> {
         let mut out = Vec::new();
         for (name, h) in raw {
             let hp = join(p.to_vec(), name.as_str());
@@ -477,7 +683,12 @@ impl Loader<'_> {
             let after = self.find_row(spec, &h.after, self.r.at(&join(hp.clone(), "after")))?;
             let layers = self.r.layers(&h.layers, &join(hp, "layers"))?;
             self.check_layers(&layers, spec, None)?;
-            out.push(AuxHead { name: name.clone(), after, layers, loc });
+            out.push(AuxHead {
+                name: name.clone(),
+                after,
+                layers,
+                loc,
+            });
         }
         Ok(out)
     }
@@ -500,27 +711,53 @@ impl Loader<'_> {
             for (c, val) in &o.cells {
                 let cp = join(join(op.clone(), "cells"), c.as_str());
                 let Some(col) = spec.columns.get(c) else {
-                    return Err(self.err(self.r.marks.key(&cp), format!("unknown column '{c}' in the correction of '{key}'")));
+                    return Err(self.err(
+                        self.r.marks.key(&cp),
+                        format!("unknown column '{c}' in the correction of '{key}'"),
+                    ));
                 };
                 if col.kind == ColumnKind::Type {
-                    return Err(self.err(self.r.marks.key(&cp), "the type cell cannot be corrected; use template: to build the row differently"));
+                    return Err(self.err(
+                        self.r.marks.key(&cp),
+                        "the type cell cannot be corrected; use template: to build the row differently",
+                    ));
                 }
                 let cell = match self.cell(col, val, self.r.at(&cp), self.r.marks.text(&cp))? {
                     Some(cell) => cell,
                     // An emptied cell: keep an empty marker by storing the text only.
-                    None => Cell { text: String::new(), value: CellValue::Count(0), loc: self.r.at(&cp) },
+                    None => Cell {
+                        text: String::new(),
+                        value: CellValue::Count(0),
+                        loc: self.r.at(&cp),
+                    },
                 };
                 cells.insert(c.clone(), cell);
             }
             let row_vars = self.vars(&o.vars, &join(op.clone(), "vars"), Some(&spec.vars))?;
             if let Some(t) = &o.template
-                && !templates.contains_key(t) {
-                    let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
-                    return Err(self.err(self.r.at(&join(op.clone(), "template")), format!("unknown template '{t}', the variant's templates are: {}", known.join(", "))));
-                }
+                && !templates.contains_key(t)
+            {
+                let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
+                return Err(self.err(
+                    self.r.at(&join(op.clone(), "template")),
+                    format!(
+                        "unknown template '{t}', the variant's templates are: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
             let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;
             self.check_layers(&insert_after, spec, None)?;
-            rows.insert(idx, RowOverride { cells, vars: row_vars, template: o.template.clone(), insert_after, loc: oloc });
+            rows.insert(
+                idx,
+                RowOverride {
+                    cells,
+                    vars: row_vars,
+                    template: o.template.clone(),
+                    insert_after,
+                    loc: oloc,
+                },
+            );
         }
         let head = match &v.head {
             Some(h) => {

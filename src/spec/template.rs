@@ -110,7 +110,10 @@ impl LayerOp {
         const POOL: &[&str] = &["stride", "pad", "rounding", "count_include_pad"];
         match self {
             LayerOp::Conv => (&["out", "kernel"], &["stride", "pad", "groups", "bias", "bn", "relu"]),
-            LayerOp::SeparableConv => (&["out", "kernel", "multiplier"], &["stride", "pad", "bias", "bn", "relu"]),
+            LayerOp::SeparableConv => (
+                &["out", "kernel", "multiplier"],
+                &["stride", "pad", "bias", "bn", "relu"],
+            ),
             LayerOp::MaxPool | LayerOp::AvgPool => (&["kernel"], POOL),
             LayerOp::Pool => (&["kind", "kernel"], POOL),
             LayerOp::AdaptiveAvgPool => (&["size"], &[]),
@@ -129,7 +132,9 @@ impl LayerOp {
     pub fn stem(self) -> &'static str {
         match self {
             LayerOp::Conv | LayerOp::SeparableConv => "conv",
-            LayerOp::MaxPool | LayerOp::AvgPool | LayerOp::Pool | LayerOp::GlobalAvgPool | LayerOp::AdaptiveAvgPool => "pool",
+            LayerOp::MaxPool | LayerOp::AvgPool | LayerOp::Pool | LayerOp::GlobalAvgPool | LayerOp::AdaptiveAvgPool => {
+                "pool"
+            }
             LayerOp::Flatten => "flatten",
             LayerOp::Linear => "fc",
             LayerOp::Dropout => "dropout",
@@ -183,7 +188,11 @@ pub struct Reader<'a> {
 
 impl Reader<'_> {
     pub fn err(&self, loc: Loc, message: impl Into<String>) -> SpecError {
-        SpecError { file: self.file.to_string(), loc, message: message.into() }
+        SpecError {
+            file: self.file.to_string(),
+            loc,
+            message: message.into(),
+        }
     }
 
     pub fn at(&self, path: &[Seg]) -> Loc {
@@ -210,7 +219,10 @@ impl Reader<'_> {
                     (Some(a), Some(b)) => Ok(Lit::Pair(a, b)),
                     _ => Err(self.err(loc, "expected a pair of integers [h, w]")),
                 },
-                _ => Err(self.err(loc, format!("expected a pair of integers [h, w], found a list of {}", items.len()))),
+                _ => Err(self.err(
+                    loc,
+                    format!("expected a pair of integers [h, w], found a list of {}", items.len()),
+                )),
             },
             Value::Null => Err(self.err(loc, "expected a value, found nothing")),
             Value::Mapping(_) => Err(self.err(loc, "expected a value, found a mapping")),
@@ -221,12 +233,18 @@ impl Reader<'_> {
     /// An expression from the text inside braces.
     pub fn expr(&self, text: &str, loc: Loc) -> Result<Expr, SpecError> {
         let inner = text.trim();
-        let inner = inner.strip_prefix('{').and_then(|s| s.strip_suffix('}')).unwrap_or(inner);
+        let inner = inner
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .unwrap_or(inner);
         let mut terms = Vec::new();
         for part in inner.split(" or ") {
             let part = part.trim();
             if part.is_empty() {
-                return Err(self.err(loc, format!("expected a column, var.NAME, classes or a number in '{text}', found an empty term")));
+                return Err(self.err(
+                    loc,
+                    format!("expected a column, var.NAME, classes or a number in '{text}', found an empty term"),
+                ));
             }
             let term = if let Ok(i) = part.parse::<i64>() {
                 Term::Int(i)
@@ -238,13 +256,23 @@ impl Reader<'_> {
                 return Err(self.err(loc, format!("expected an integer, found '{part}' in '{text}'")));
             } else {
                 match part.split_once('.') {
-                    Some((c, f)) => Term::Column { column: c.trim().to_string(), field: Some(f.trim().to_string()) },
-                    None => Term::Column { column: part.to_string(), field: None },
+                    Some((c, f)) => Term::Column {
+                        column: c.trim().to_string(),
+                        field: Some(f.trim().to_string()),
+                    },
+                    None => Term::Column {
+                        column: part.to_string(),
+                        field: None,
+                    },
                 }
             };
             terms.push(term);
         }
-        Ok(Expr { terms, text: text.to_string(), loc })
+        Ok(Expr {
+            terms,
+            text: text.to_string(),
+            loc,
+        })
     }
 
     /// An argument: `{...}` is an expression, anything else a literal.
@@ -275,13 +303,29 @@ impl Reader<'_> {
                 (k.clone(), Some(a))
             }
             Value::Mapping(m) => {
-                return Err(self.err(loc, format!("expected one layer per list item (op: {{args}}), found {} keys", m.len())));
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "expected one layer per list item (op: {{args}}), found {} keys",
+                        m.len()
+                    ),
+                ));
             }
             _ => return Err(self.err(loc, "expected a layer (op: {args})")),
         };
-        let op = LayerOp::parse(&op_name)
-            .ok_or_else(|| self.err(loc, format!("unknown layer '{op_name}', expected one of {}", LayerOp::NAMES)))?;
-        let mut decl = LayerDecl { op, args: IndexMap::default(), name: None, cond: None, loc };
+        let op = LayerOp::parse(&op_name).ok_or_else(|| {
+            self.err(
+                loc,
+                format!("unknown layer '{op_name}', expected one of {}", LayerOp::NAMES),
+            )
+        })?;
+        let mut decl = LayerDecl {
+            op,
+            args: IndexMap::default(),
+            name: None,
+            cond: None,
+            loc,
+        };
         let mut p = path.to_vec();
         p.push(Seg::Key(op_name.clone()));
         let (required, optional) = op.args();
@@ -310,7 +354,13 @@ impl Reader<'_> {
                         _ => {
                             let mut all: Vec<&str> = required.iter().chain(optional).copied().collect();
                             all.extend(["name", "if"]);
-                            return Err(self.err(aloc, format!("unknown argument '{k}' of {op_name}, expected one of {}", all.join(", "))));
+                            return Err(self.err(
+                                aloc,
+                                format!(
+                                    "unknown argument '{k}' of {op_name}, expected one of {}",
+                                    all.join(", ")
+                                ),
+                            ));
                         }
                     }
                 }
@@ -343,7 +393,10 @@ pub fn check_name(r: &Reader<'_>, s: &str, loc: Loc) -> Result<String, SpecError
     if s.is_empty() {
         return Err(r.err(loc, "expected a name, found an empty one"));
     }
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
         return Err(r.err(loc, format!("name '{s}' contains '{c}'; names use letters, digits, '_' and '-' (a '.' would split the parameter path)")));
     }
     Ok(s.to_string())
@@ -354,19 +407,31 @@ mod tests {
     use super::*;
 
     fn reader_for(text: &str) -> (Marks, Value) {
-        (super::super::yaml::marks(text).unwrap(), serde_yaml::from_str(text).unwrap())
+        (
+            super::super::yaml::marks(text).unwrap(),
+            serde_yaml::from_str(text).unwrap(),
+        )
     }
 
     #[test]
     fn parses_expressions_with_or() {
         let (m, _) = reader_for("a: 1");
-        let r = Reader { file: "t.yaml", marks: &m };
+        let r = Reader {
+            file: "t.yaml",
+            marks: &m,
+        };
         let e = r.expr("{#3×3 or output size.channels or 7}", Loc::default()).unwrap();
         assert_eq!(
             e.terms,
             vec![
-                Term::Column { column: "#3×3".into(), field: None },
-                Term::Column { column: "output size".into(), field: Some("channels".into()) },
+                Term::Column {
+                    column: "#3×3".into(),
+                    field: None
+                },
+                Term::Column {
+                    column: "output size".into(),
+                    field: Some("channels".into())
+                },
                 Term::Int(7)
             ]
         );
@@ -375,24 +440,44 @@ mod tests {
 
     #[test]
     fn parses_layers_and_rejects_unknown_args() {
-        let (m, v) = reader_for("l:\n  - conv: {out: '{#1×1}', kernel: 1, name: c1}\n  - flatten\n  - max_pool: {kernel: 3, size: 2}\n");
-        let r = Reader { file: "t.yaml", marks: &m };
+        let (m, v) = reader_for(
+            "l:\n  - conv: {out: '{#1×1}', kernel: 1, name: c1}\n  - flatten\n  - max_pool: {kernel: 3, size: 2}\n",
+        );
+        let r = Reader {
+            file: "t.yaml",
+            marks: &m,
+        };
         let items = v.get("l").unwrap().as_sequence().unwrap();
         let l0 = r.layer(&items[0], &["l".into(), 0usize.into()]).unwrap();
         assert_eq!(l0.op, LayerOp::Conv);
         assert_eq!(l0.name.as_deref(), Some("c1"));
         assert!(matches!(l0.args["out"].value, Arg::Expr(_)));
-        assert_eq!(r.layer(&items[1], &["l".into(), 1usize.into()]).unwrap().op, LayerOp::Flatten);
+        assert_eq!(
+            r.layer(&items[1], &["l".into(), 1usize.into()]).unwrap().op,
+            LayerOp::Flatten
+        );
         let e = r.layer(&items[2], &["l".into(), 2usize.into()]).unwrap_err();
-        assert!(e.message.contains("unknown argument 'size' of max_pool"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown argument 'size' of max_pool"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.loc.line, 4);
     }
 
     #[test]
     fn rejects_dotted_names() {
         let (m, _) = reader_for("a: 1");
-        let r = Reader { file: "t.yaml", marks: &m };
-        assert!(check_name(&r, "a.b", Loc::default()).unwrap_err().message.contains("'.'"));
+        let r = Reader {
+            file: "t.yaml",
+            marks: &m,
+        };
+        assert!(
+            check_name(&r, "a.b", Loc::default())
+                .unwrap_err()
+                .message
+                .contains("'.'")
+        );
         assert!(check_name(&r, "double_3x3", Loc::default()).is_ok());
     }
 }

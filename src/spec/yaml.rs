@@ -131,13 +131,24 @@ impl Marks {
             let last = *prefixes.last().expect("root");
             prefixes.push(step(last, seg));
         }
-        prefixes.iter().rev().find_map(|k| self.values.get(k).copied()).unwrap_or(Loc { line: 1, col: 1 })
+        prefixes
+            .iter()
+            .rev()
+            .find_map(|k| self.values.get(k).copied())
+            .unwrap_or(Loc { line: 1, col: 1 })
     }
 
     /// The position of the first character of the scalar's text at `path`.
     pub fn text(&self, path: &[Seg]) -> Loc {
         let l = self.value(path);
-        if self.quoted.contains(&key_of(path)) { Loc { line: l.line, col: l.col + 1 } } else { l }
+        if self.quoted.contains(&key_of(path)) {
+            Loc {
+                line: l.line,
+                col: l.col + 1,
+            }
+        } else {
+            l
+        }
     }
 
     /// `value` and `text` of the scalar at `parent` + `key`, given the parent's
@@ -147,7 +158,17 @@ impl Marks {
     pub fn child_value_and_text(&self, parent: &[Seg], parent_key: PathKey, key: &str) -> (Loc, Loc) {
         let k = step_key(parent_key, key);
         match self.values.get(&k) {
-            Some(l) => (*l, if self.quoted.contains(&k) { Loc { line: l.line, col: l.col + 1 } } else { *l }),
+            Some(l) => (
+                *l,
+                if self.quoted.contains(&k) {
+                    Loc {
+                        line: l.line,
+                        col: l.col + 1,
+                    }
+                } else {
+                    *l
+                },
+            ),
             None => {
                 let mut p = parent.to_vec();
                 p.push(Seg::from(key));
@@ -158,7 +179,10 @@ impl Marks {
 
     /// The position of the key whose value is at `path` (falls back to the value).
     pub fn key(&self, path: &[Seg]) -> Loc {
-        self.keys.get(&key_of(path)).copied().unwrap_or_else(|| self.value(path))
+        self.keys
+            .get(&key_of(path))
+            .copied()
+            .unwrap_or_else(|| self.value(path))
     }
 }
 
@@ -170,8 +194,18 @@ pub struct YamlError {
 }
 
 enum Frame {
-    Seq { path: PathKey, next: usize, size: u64, anchor: usize },
-    Map { path: PathKey, pending_key: Option<(String, Loc)>, size: u64, anchor: usize },
+    Seq {
+        path: PathKey,
+        next: usize,
+        size: u64,
+        anchor: usize,
+    },
+    Map {
+        path: PathKey,
+        pending_key: Option<(String, Loc)>,
+        size: u64,
+        anchor: usize,
+    },
 }
 
 struct Recorder {
@@ -185,7 +219,10 @@ struct Recorder {
 
 fn loc(m: &Marker) -> Loc {
     // yaml-rust2 lines are 1-based, columns 0-based.
-    Loc { line: m.line(), col: m.col() + 1 }
+    Loc {
+        line: m.line(),
+        col: m.col() + 1,
+    }
 }
 
 impl Recorder {
@@ -214,9 +251,7 @@ impl Recorder {
         if self.total > MAX_EXPANDED_NODES {
             self.fail(
                 at,
-                format!(
-                    "the document expands to more than {MAX_EXPANDED_NODES} nodes once aliases are followed"
-                ),
+                format!("the document expands to more than {MAX_EXPANDED_NODES} nodes once aliases are followed"),
             );
         }
     }
@@ -225,7 +260,9 @@ impl Recorder {
     fn finish(&mut self, size: u64) {
         match self.stack.last_mut() {
             Some(Frame::Seq { size: s, .. }) => *s = s.saturating_add(size),
-            Some(Frame::Map { size: s, pending_key, .. }) => {
+            Some(Frame::Map {
+                size: s, pending_key, ..
+            }) => {
                 *s = s.saturating_add(size);
                 *pending_key = None;
             }
@@ -234,23 +271,30 @@ impl Recorder {
     }
 
     fn scalar(&mut self, value: String, quoted: bool, anchor: usize, at: Loc) {
-        if let Some(Frame::Map { pending_key, path, size, .. }) = self.stack.last_mut()
-            && pending_key.is_none() {
-                // yaml-rust2 marks a block mapping at the ':' after its first key: the
-                // mapping starts at that key.
-                if *size == 1
-                    && let Some(l) = self.marks.values.get_mut(path)
-                        && (at.line, at.col) < (l.line, l.col) {
-                            *l = at;
-                        }
-                let p = step_key(*path, &value);
-                *pending_key = Some((value.clone(), at));
-                if self.marks.keys.contains_key(&p) {
-                    self.fail(at, format!("duplicate key '{value}'"));
-                }
-                self.marks.keys.insert(p, at);
-                return;
+        if let Some(Frame::Map {
+            pending_key,
+            path,
+            size,
+            ..
+        }) = self.stack.last_mut()
+            && pending_key.is_none()
+        {
+            // yaml-rust2 marks a block mapping at the ':' after its first key: the
+            // mapping starts at that key.
+            if *size == 1
+                && let Some(l) = self.marks.values.get_mut(path)
+                && (at.line, at.col) < (l.line, l.col)
+            {
+                *l = at;
             }
+            let p = step_key(*path, &value);
+            *pending_key = Some((value.clone(), at));
+            if self.marks.keys.contains_key(&p) {
+                self.fail(at, format!("duplicate key '{value}'"));
+            }
+            self.marks.keys.insert(p, at);
+            return;
+        }
         if let Some(p) = self.place() {
             if quoted {
                 self.marks.quoted.insert(p);
@@ -307,16 +351,24 @@ impl MarkedEventReceiver for Recorder {
                 let path = self.place().unwrap_or(ROOT);
                 self.marks.values.insert(path, at);
                 self.stack.push(if matches!(ev, Event::SequenceStart(..)) {
-                    Frame::Seq { path, next: 0, size: 1, anchor }
+                    Frame::Seq {
+                        path,
+                        next: 0,
+                        size: 1,
+                        anchor,
+                    }
                 } else {
-                    Frame::Map { path, pending_key: None, size: 1, anchor }
+                    Frame::Map {
+                        path,
+                        pending_key: None,
+                        size: 1,
+                        anchor,
+                    }
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (size, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { size, anchor, .. }) | Some(Frame::Map { size, anchor, .. }) => {
-                        (size, anchor)
-                    }
+                    Some(Frame::Seq { size, anchor, .. }) | Some(Frame::Map { size, anchor, .. }) => (size, anchor),
                     None => return,
                 };
                 if anchor > 0 {
@@ -342,7 +394,10 @@ pub fn marks(text: &str) -> Result<Marks, YamlError> {
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut rec, true) {
         let m = e.marker();
-        return Err(YamlError { loc: loc(m), message: format!("invalid YAML: {}", e.info()) });
+        return Err(YamlError {
+            loc: loc(m),
+            message: format!("invalid YAML: {}", e.info()),
+        });
     }
     match rec.error {
         Some(e) => Err(e),

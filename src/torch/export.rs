@@ -22,7 +22,8 @@ pub fn save_weights(vs: &nn::VarStore, path: &Path) -> Result<(), String> {
     if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
         return Err(format!("{}: the weights file must end in .safetensors", path.display()));
     }
-    vs.save(path).map_err(|e| format!("{}: cannot save the weights: {e}", path.display()))
+    vs.save(path)
+        .map_err(|e| format!("{}: cannot save the weights: {e}", path.display()))
 }
 
 /// The tensors listed in a safetensors file's header (read without libtorch), by name.
@@ -31,7 +32,8 @@ pub fn read_safetensors_header(path: &Path) -> Result<Vec<TensorInfo>, String> {
     let err = |m: String| format!("{}: {m}", path.display());
     let mut f = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
     let mut len = [0u8; 8];
-    f.read_exact(&mut len).map_err(|e| err(format!("no safetensors header ({e})")))?;
+    f.read_exact(&mut len)
+        .map_err(|e| err(format!("no safetensors header ({e})")))?;
     let n = u64::from_le_bytes(len);
     let file_len = f.metadata().map_err(|e| err(e.to_string()))?.len();
     if n > file_len.saturating_sub(8) || n > 100 << 20 {
@@ -39,22 +41,36 @@ pub fn read_safetensors_header(path: &Path) -> Result<Vec<TensorInfo>, String> {
     }
     let mut header = vec![0u8; n as usize];
     f.read_exact(&mut header).map_err(|e| err(e.to_string()))?;
-    let json: serde_json::Value = serde_json::from_slice(&header).map_err(|e| err(format!("header is not JSON: {e}")))?;
-    let obj = json.as_object().ok_or_else(|| err("header is not a JSON object".into()))?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| err(format!("header is not JSON: {e}")))?;
+    let obj = json
+        .as_object()
+        .ok_or_else(|| err("header is not a JSON object".into()))?;
     let mut out = Vec::new();
     for (name, v) in obj {
         if name == "__metadata__" {
             continue;
         }
-        let dtype = v.get("dtype").and_then(|d| d.as_str()).ok_or_else(|| err(format!("{name} has no dtype")))?.to_string();
+        let dtype = v
+            .get("dtype")
+            .and_then(|d| d.as_str())
+            .ok_or_else(|| err(format!("{name} has no dtype")))?
+            .to_string();
         let shape = v
             .get("shape")
             .and_then(|s| s.as_array())
             .ok_or_else(|| err(format!("{name} has no shape")))?
             .iter()
-            .map(|d| d.as_i64().ok_or_else(|| err(format!("{name} has a non-integer dimension"))))
+            .map(|d| {
+                d.as_i64()
+                    .ok_or_else(|| err(format!("{name} has a non-integer dimension")))
+            })
             .collect::<Result<Vec<i64>, String>>()?;
-        out.push(TensorInfo { name: name.clone(), dtype, shape });
+        out.push(TensorInfo {
+            name: name.clone(),
+            dtype,
+            shape,
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -69,10 +85,13 @@ pub fn torchscript(vs: &mut nn::VarStore, model: &Model, input: [i64; 4], path: 
     vs.freeze();
     let result = tch::no_grad(|| {
         let mut closure = |inputs: &[Tensor]| vec![model.forward(&inputs[0], false).0];
-        let module = CModule::create_by_tracing("archcheck", "forward", &[x], &mut closure).map_err(|e| format!("tracing the model failed: {e}"))?;
+        let module = CModule::create_by_tracing("archcheck", "forward", &[x], &mut closure)
+            .map_err(|e| format!("tracing the model failed: {e}"))?;
         // Saved while frozen: the traced constants share the variables' storage and flags,
         // and a constant pickled with requires_grad set does not load in Python.
-        module.save(path).map_err(|e| format!("{}: cannot save the TorchScript module: {e}", path.display()))
+        module
+            .save(path)
+            .map_err(|e| format!("{}: cannot save the TorchScript module: {e}", path.display()))
     });
     vs.unfreeze();
     result

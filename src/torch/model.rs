@@ -112,34 +112,78 @@ pub fn var_path<'a>(root: &nn::Path<'a>, name: &str) -> Result<nn::Path<'a>, Str
 
 fn conv(p: &nn::Path, c_in: i64, c: &crate::ir::Conv) -> Result<Layer, String> {
     if c.groups < 1 || c_in % c.groups != 0 || c.out % c.groups != 0 {
-        return Err(format!("a conv with {} groups needs input ({c_in}) and output ({}) channels divisible by the groups", c.groups, c.out));
+        return Err(format!(
+            "a conv with {} groups needs input ({c_in}) and output ({}) channels divisible by the groups",
+            c.groups, c.out
+        ));
     }
     let padding = match c.pad {
         Pad::Explicit(h, w) => [h, w],
         Pad::Same => [0, 0],
     };
-    let cfg = nn::ConvConfigND::<[i64; 2]> { stride: [c.stride.0, c.stride.1], padding, groups: c.groups, bias: c.bias, ..Default::default() };
+    let cfg = nn::ConvConfigND::<[i64; 2]> {
+        stride: [c.stride.0, c.stride.1],
+        padding,
+        groups: c.groups,
+        bias: c.bias,
+        ..Default::default()
+    };
     let m = nn::conv(p, c_in, c.out, [c.kernel.0, c.kernel.1], cfg);
-    Ok(Layer::Conv(ConvLayer { ws: m.ws, bs: m.bs, kernel: c.kernel, stride: c.stride, pad: c.pad, groups: c.groups }))
+    Ok(Layer::Conv(ConvLayer {
+        ws: m.ws,
+        bs: m.bs,
+        kernel: c.kernel,
+        stride: c.stride,
+        pad: c.pad,
+        groups: c.groups,
+    }))
 }
 
 fn batch_norm(p: &nn::Path, channels: i64, eps: f64, momentum: f64, scale: bool) -> Layer {
     if scale {
-        let cfg = nn::BatchNormConfig { eps, momentum, ws_init: Init::Const(1.), bs_init: Init::Const(0.), ..Default::default() };
+        let cfg = nn::BatchNormConfig {
+            eps,
+            momentum,
+            ws_init: Init::Const(1.),
+            bs_init: Init::Const(0.),
+            ..Default::default()
+        };
         let m = nn::batch_norm2d(p, channels, cfg);
         let bs = m.bs.expect("affine batch norm has a bias");
-        Layer::BatchNorm(BatchNormLayer { ws: m.ws, bs, running_mean: m.running_mean, running_var: m.running_var, eps, momentum })
+        Layer::BatchNorm(BatchNormLayer {
+            ws: m.ws,
+            bs,
+            running_mean: m.running_mean,
+            running_var: m.running_var,
+            eps,
+            momentum,
+        })
     } else {
         // TF's batch norm without scale: a learned offset only.
         let bs = p.var("bias", &[channels], Init::Const(0.));
         let running_mean = p.zeros_no_train("running_mean", &[channels]);
         let running_var = p.ones_no_train("running_var", &[channels]);
-        Layer::BatchNorm(BatchNormLayer { ws: None, bs, running_mean, running_var, eps, momentum })
+        Layer::BatchNorm(BatchNormLayer {
+            ws: None,
+            bs,
+            running_mean,
+            running_var,
+            eps,
+            momentum,
+        })
     }
 }
 
 fn linear(p: &nn::Path, features: i64, out: i64, bias: bool) -> Layer {
-    Layer::Linear(nn::linear(p, features, out, nn::LinearConfig { bias, ..Default::default() }))
+    Layer::Linear(nn::linear(
+        p,
+        features,
+        out,
+        nn::LinearConfig {
+            bias,
+            ..Default::default()
+        },
+    ))
 }
 
 /// The nodes `outputs` depend on.
@@ -165,7 +209,9 @@ impl Model {
             let layer = match &n.op {
                 Op::Input { .. } => Layer::Input,
                 Op::Conv(c) => conv(&var_path(vs_path, &n.name)?, cin, c).map_err(at)?,
-                Op::BatchNorm { eps, momentum, scale } => batch_norm(&var_path(vs_path, &n.name)?, cin, *eps, *momentum, *scale),
+                Op::BatchNorm { eps, momentum, scale } => {
+                    batch_norm(&var_path(vs_path, &n.name)?, cin, *eps, *momentum, *scale)
+                }
                 Op::Relu => Layer::Relu,
                 Op::Pool(p) => {
                     if p.kernel.0 < 1 || p.kernel.1 < 1 || p.stride.0 < 1 || p.stride.1 < 1 {
@@ -183,8 +229,20 @@ impl Model {
             layers.push(layer);
         }
         let main_needed = ancestors(graph, std::iter::once(graph.main_output()));
-        let all_needed = ancestors(graph, graph.outputs.iter().map(|o| o.node).chain(std::iter::once(graph.main_output())));
-        Ok(Model { layers, graph: graph.clone(), main_needed, all_needed })
+        let all_needed = ancestors(
+            graph,
+            graph
+                .outputs
+                .iter()
+                .map(|o| o.node)
+                .chain(std::iter::once(graph.main_output())),
+        );
+        Ok(Model {
+            layers,
+            graph: graph.clone(),
+            main_needed,
+            all_needed,
+        })
     }
 
     pub fn graph(&self) -> &Graph {
@@ -214,7 +272,8 @@ impl Model {
 
     /// Every node's output, in node order; panics where libtorch refuses a node.
     pub fn forward_all(&self, x: &Tensor, train: bool) -> Vec<Tensor> {
-        self.try_forward_all(x, train).unwrap_or_else(|e| panic!("{e}\n{}", e.message))
+        self.try_forward_all(x, train)
+            .unwrap_or_else(|e| panic!("{e}\n{}", e.message))
     }
 
     /// The main logits and, in training, the auxiliary heads' outputs. Intermediate
@@ -235,7 +294,18 @@ impl Model {
         }
         let logits = outs[main].take().expect("main output computed");
         let aux = if train {
-            self.graph.outputs.iter().filter(|o| o.aux).map(|o| if o.node == main { logits.shallow_clone() } else { outs[o.node].take().expect("aux output computed") }).collect()
+            self.graph
+                .outputs
+                .iter()
+                .filter(|o| o.aux)
+                .map(|o| {
+                    if o.node == main {
+                        logits.shallow_clone()
+                    } else {
+                        outs[o.node].take().expect("aux output computed")
+                    }
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -244,12 +314,19 @@ impl Model {
 
     /// The main logits and, in training, the auxiliary outputs; panics on a libtorch error.
     pub fn forward(&self, x: &Tensor, train: bool) -> (Tensor, Vec<Tensor>) {
-        self.try_forward(x, train).unwrap_or_else(|e| panic!("{e}\n{}", e.message))
+        self.try_forward(x, train)
+            .unwrap_or_else(|e| panic!("{e}\n{}", e.message))
     }
 
     /// Evaluates the `needed` nodes in order, stopping at the first error; a tensor is kept
     /// after its last consumer only where `keep` says so.
-    fn run(&self, x: &Tensor, train: bool, needed: &[bool], keep: &[bool]) -> (Vec<Option<Tensor>>, Option<ForwardError>) {
+    fn run(
+        &self,
+        x: &Tensor,
+        train: bool,
+        needed: &[bool],
+        keep: &[bool],
+    ) -> (Vec<Option<Tensor>>, Option<ForwardError>) {
         let n = self.layers.len();
         let mut last_use = vec![0usize; n];
         for (j, node) in self.graph.nodes.iter().enumerate() {
@@ -265,9 +342,17 @@ impl Model {
                 continue;
             }
             let node = &self.graph.nodes[j];
-            let fail = |e: TchError| ForwardError { node: j, name: node.name.clone(), message: e.to_string() };
+            let fail = |e: TchError| ForwardError {
+                node: j,
+                name: node.name.clone(),
+                message: e.to_string(),
+            };
             let y = {
-                let inputs: Vec<&Tensor> = node.inputs.iter().map(|i| outs[*i].as_ref().expect("inputs come first")).collect();
+                let inputs: Vec<&Tensor> = node
+                    .inputs
+                    .iter()
+                    .map(|i| outs[*i].as_ref().expect("inputs come first"))
+                    .collect();
                 match self.apply(j, &inputs, x, train) {
                     Ok(y) => y,
                     Err(e) => return (outs, Some(fail(e))),
@@ -288,7 +373,16 @@ impl Model {
         match &self.layers[id] {
             Layer::Input => Ok(x.shallow_clone()),
             Layer::Conv(c) => conv_forward(first()?, c),
-            Layer::BatchNorm(b) => first()?.f_batch_norm(b.ws.as_ref(), Some(&b.bs), Some(&b.running_mean), Some(&b.running_var), train, b.momentum, b.eps, true),
+            Layer::BatchNorm(b) => first()?.f_batch_norm(
+                b.ws.as_ref(),
+                Some(&b.bs),
+                Some(&b.running_mean),
+                Some(&b.running_var),
+                train,
+                b.momentum,
+                b.eps,
+                true,
+            ),
             Layer::Relu => first()?.f_relu(),
             Layer::Pool(p) => pool_forward(first()?, p),
             Layer::AdaptiveAvgPool(size) => first()?.f_adaptive_avg_pool2d(size),
@@ -330,7 +424,11 @@ fn same_axis(x: i64, k: i64, s: i64) -> AxisPad {
     let extent = (out - 1) * s + k;
     let total = (extent - x).max(0);
     let before = total / 2;
-    AxisPad { before, extent, counted: (before, before + x) }
+    AxisPad {
+        before,
+        extent,
+        counted: (before, before + x),
+    }
 }
 
 /// A window with explicit padding `p` and output `out` along an axis of size `x`.
@@ -338,7 +436,11 @@ fn explicit_axis(x: i64, k: i64, s: i64, p: i64, out: i64, count_include_pad: bo
     let extent = (out - 1) * s + k;
     // PyTorch and Caffe count the padding but never a ceil window's overhang past it.
     let counted = if count_include_pad { (0, x + 2 * p) } else { (p, p + x) };
-    AxisPad { before: p, extent, counted }
+    AxisPad {
+        before: p,
+        extent,
+        counted,
+    }
 }
 
 /// Pads H and W as `h` and `w` say (with `value`), then cuts them to the extents.
@@ -367,7 +469,14 @@ fn pad_to(xs: &Tensor, h: AxisPad, w: AxisPad, value: f64) -> Result<Tensor, Tch
 
 fn conv_forward(xs: &Tensor, c: &ConvLayer) -> Result<Tensor, TchError> {
     match c.pad {
-        Pad::Explicit(ph, pw) => xs.f_conv2d(&c.ws, c.bs.as_ref(), [c.stride.0, c.stride.1], [ph, pw], [1, 1], c.groups),
+        Pad::Explicit(ph, pw) => xs.f_conv2d(
+            &c.ws,
+            c.bs.as_ref(),
+            [c.stride.0, c.stride.1],
+            [ph, pw],
+            [1, 1],
+            c.groups,
+        ),
         Pad::Same => {
             let size = xs.size();
             let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
@@ -390,11 +499,26 @@ fn pool_plan(p: &Pool, hx: i64, wx: i64) -> PoolPlan {
     let (kh, kw) = p.kernel;
     let (sh, sw) = p.stride;
     let (ph, pw) = match p.pad {
-        Pad::Same => return PoolPlan::Padded { h: same_axis(hx, kh, sh), w: same_axis(wx, kw, sw) },
+        Pad::Same => {
+            return PoolPlan::Padded {
+                h: same_axis(hx, kh, sh),
+                w: same_axis(wx, kw, sw),
+            };
+        }
         Pad::Explicit(a, b) => (a, b),
     };
-    let win = |k, s, pad, rounding| Window { kernel: k, stride: s, pad, rounding };
-    let out = |rounding: WindowRounding| (win(kh, sh, ph, rounding).apply_numeric(hx), win(kw, sw, pw, rounding).apply_numeric(wx));
+    let win = |k, s, pad, rounding| Window {
+        kernel: k,
+        stride: s,
+        pad,
+        rounding,
+    };
+    let out = |rounding: WindowRounding| {
+        (
+            win(kh, sh, ph, rounding).apply_numeric(hx),
+            win(kw, sw, pw, rounding).apply_numeric(wx),
+        )
+    };
     // libtorch refuses padding over half the kernel.
     let native_ok = 2 * ph <= kh && 2 * pw <= kw;
     let native = match p.rounding {
@@ -404,7 +528,12 @@ fn pool_plan(p: &Pool, hx: i64, wx: i64) -> PoolPlan {
         WindowRounding::CeilCaffe if out(WindowRounding::CeilCaffe) == out(WindowRounding::CeilPytorch) => Some(true),
         WindowRounding::CeilCaffe => None,
         // Same rounding only comes with Same padding; treat an explicit one as SAME too.
-        WindowRounding::Same => return PoolPlan::Padded { h: same_axis(hx, kh, sh), w: same_axis(wx, kw, sw) },
+        WindowRounding::Same => {
+            return PoolPlan::Padded {
+                h: same_axis(hx, kh, sh),
+                w: same_axis(wx, kw, sw),
+            };
+        }
     };
     match native {
         Some(ceil_mode) if native_ok => PoolPlan::Native { ceil_mode },
@@ -452,8 +581,12 @@ fn pool_forward(xs: &Tensor, p: &Pool) -> Result<Tensor, TchError> {
             PoolKind::Avg => {
                 // sum / count, as the ratio of two averages over the same windows.
                 let sum = pad_to(xs, h, w, 0.0)?.f_avg_pool2d(k, s, [0, 0], false, true, None)?;
-                let mask = axis_mask(h, xs)?.f_unsqueeze(1)?.f_mul(&axis_mask(w, xs)?.f_unsqueeze(0)?)?;
-                let count = mask.f_view([1, 1, h.extent, w.extent])?.f_avg_pool2d(k, s, [0, 0], false, true, None)?;
+                let mask = axis_mask(h, xs)?
+                    .f_unsqueeze(1)?
+                    .f_mul(&axis_mask(w, xs)?.f_unsqueeze(0)?)?;
+                let count = mask
+                    .f_view([1, 1, h.extent, w.extent])?
+                    .f_avg_pool2d(k, s, [0, 0], false, true, None)?;
                 // A window over no counted cell (Caffe's window past the end) gives 0.
                 let empty = count.f_eq(0.0)?.f_to_kind(count.kind())?;
                 sum.f_div(&count.f_add(&empty)?)
@@ -477,13 +610,21 @@ pub fn summary(model: &Model, vs: &nn::VarStore, spec_name: &str) -> String {
     let layers = g.nodes.iter().filter(|n| !matches!(n.op, Op::Input { .. })).count();
     let weight_layers = g.nodes.iter().filter(|n| n.weight_layer).count();
     let aux: Vec<&str> = model.aux_outputs().iter().map(|o| o.name.as_str()).collect();
-    let variant = g.variant.as_deref().map(|v| format!(" (variant {v})")).unwrap_or_default();
+    let variant = g
+        .variant
+        .as_deref()
+        .map(|v| format!(" (variant {v})"))
+        .unwrap_or_default();
     let device = match vs.device() {
         tch::Device::Cpu => "cpu".to_string(),
         tch::Device::Cuda(i) => format!("cuda:{i}"),
         d => format!("{d:?}").to_lowercase(),
     };
-    let heads = if aux.is_empty() { "no auxiliary heads".to_string() } else { format!("auxiliary heads {} (training mode only)", aux.join(", ")) };
+    let heads = if aux.is_empty() {
+        "no auxiliary heads".to_string()
+    } else {
+        format!("auxiliary heads {} (training mode only)", aux.join(", "))
+    };
     format!(
         "built {spec_name}{variant} in libtorch on {device}: {layers} layers ({weight_layers} with weights), {} parameters in {} variables, {} buffers; input N×{}×{}×{}, {} classes, {heads}.",
         t(params),
@@ -514,7 +655,14 @@ mod tests {
 
     #[test]
     fn caffe_extra_window_is_padded() {
-        let p = Pool { kind: PoolKind::Max, kernel: (1, 1), stride: (2, 2), pad: Pad::Explicit(0, 0), rounding: WindowRounding::CeilCaffe, count_include_pad: true };
+        let p = Pool {
+            kind: PoolKind::Max,
+            kernel: (1, 1),
+            stride: (2, 2),
+            pad: Pad::Explicit(0, 0),
+            rounding: WindowRounding::CeilCaffe,
+            count_include_pad: true,
+        };
         match pool_plan(&p, 4, 5) {
             PoolPlan::Padded { h, w } => {
                 assert_eq!(h.extent, 5); // 3 windows: 0, 2, 4

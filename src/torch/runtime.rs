@@ -107,9 +107,7 @@ fn loaded_library(name: &str) -> Option<PathBuf> {
         if name.is_null() {
             return 0;
         }
-        let path = Path::new(OsStr::from_bytes(
-            unsafe { CStr::from_ptr(name) }.to_bytes(),
-        ));
+        let path = Path::new(OsStr::from_bytes(unsafe { CStr::from_ptr(name) }.to_bytes()));
         if path.file_name() == Some(search.name) {
             search.found = Some(path.to_path_buf());
             return 1;
@@ -140,9 +138,7 @@ fn dlopen_global(path: &str) -> Result<(), String> {
         let msg = if err.is_null() {
             "unknown dlopen error".to_owned()
         } else {
-            unsafe { CStr::from_ptr(err) }
-                .to_string_lossy()
-                .into_owned()
+            unsafe { CStr::from_ptr(err) }.to_string_lossy().into_owned()
         };
         Err(msg)
     } else {
@@ -168,8 +164,7 @@ fn do_init() -> InitState {
         match dlopen_global(c) {
             Ok(()) => {
                 torch_cuda = Some(
-                    loaded_library("libtorch_cuda.so")
-                        .map_or_else(|| c.clone(), |p| p.to_string_lossy().into_owned()),
+                    loaded_library("libtorch_cuda.so").map_or_else(|| c.clone(), |p| p.to_string_lossy().into_owned()),
                 );
                 break;
             }
@@ -199,10 +194,7 @@ pub fn init() -> bool {
 pub fn libtorch_dir() -> Option<PathBuf> {
     init();
     let st = INIT.get().expect("init ran");
-    st.torch_cpu
-        .as_deref()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
+    st.torch_cpu.as_deref().and_then(Path::parent).map(Path::to_path_buf)
 }
 
 /// The libtorch lib dir this crate was built against (and baked into binaries' RUNPATH).
@@ -219,14 +211,10 @@ pub fn runtime_info() -> String {
     init();
     let st = INIT.get().expect("init ran");
     let mut s = String::new();
-    s.push_str(&format!(
-        "libtorch linked against: {LIBTORCH_LIB_AT_BUILD}\n"
-    ));
+    s.push_str(&format!("libtorch linked against: {LIBTORCH_LIB_AT_BUILD}\n"));
     s.push_str(&format!(
         "libtorch_cpu loaded from: {}\n",
-        st.torch_cpu
-            .as_deref()
-            .map_or("?".into(), |p| p.display().to_string())
+        st.torch_cpu.as_deref().map_or("?".into(), |p| p.display().to_string())
     ));
     match &st.torch_cuda {
         Ok(p) => s.push_str(&format!("libtorch_cuda loaded from: {p}\n")),
@@ -340,15 +328,9 @@ pub fn set_autocast_bf16_for(device: Device, enabled: bool) {
     let dev = autocast_device_code(device);
     if enabled {
         // SAFETY: plain FFI call, errors reported by status.
-        check(
-            unsafe { ac_autocast_set_dtype(dev, ST_BF16) },
-            "set_autocast_dtype",
-        );
+        check(unsafe { ac_autocast_set_dtype(dev, ST_BF16) }, "set_autocast_dtype");
     }
-    check(
-        unsafe { ac_autocast_set_enabled(dev, enabled) },
-        "set_autocast_enabled",
-    );
+    check(unsafe { ac_autocast_set_enabled(dev, enabled) }, "set_autocast_enabled");
 }
 
 /// Whether autocast is enabled for `device`'s type on the current thread.
@@ -426,14 +408,8 @@ impl AutocastBf16 {
         let mut nesting = 0;
         // SAFETY: plain FFI calls with valid out-pointers; errors reported by status.
         unsafe {
-            check(
-                ac_autocast_is_enabled(dev, &mut prev_enabled),
-                "is_autocast_enabled",
-            );
-            check(
-                ac_autocast_get_dtype(dev, &mut prev_dtype),
-                "get_autocast_dtype",
-            );
+            check(ac_autocast_is_enabled(dev, &mut prev_enabled), "is_autocast_enabled");
+            check(ac_autocast_get_dtype(dev, &mut prev_dtype), "get_autocast_dtype");
             check(ac_autocast_set_dtype(dev, ST_BF16), "set_autocast_dtype");
             check(ac_autocast_set_enabled(dev, true), "set_autocast_enabled");
             check(

@@ -53,7 +53,12 @@ pub enum TrainError {
     Checkpoint(String),
     /// The loss (`Some`) or the weights (`None`) became NaN or infinite (exit 1); the last
     /// good checkpoint is kept.
-    Diverged { epoch: usize, step: u64, loss: Option<f64>, checkpoint: Option<PathBuf> },
+    Diverged {
+        epoch: usize,
+        step: u64,
+        loss: Option<f64>,
+        checkpoint: Option<PathBuf>,
+    },
     /// The device ran out of memory (exit 1).
     OutOfMemory(Box<OomReport>),
     /// libtorch refused something else, or an output file could not be written (exit 1).
@@ -97,21 +102,52 @@ impl std::fmt::Display for TrainError {
         match self {
             TrainError::Usage(m) => write!(f, "{m}"),
             TrainError::Checkpoint(m) => write!(f, "cannot resume: {m}"),
-            TrainError::Diverged { epoch, step, loss, checkpoint } => {
+            TrainError::Diverged {
+                epoch,
+                step,
+                loss,
+                checkpoint,
+            } => {
                 match loss {
-                    Some(l) => write!(f, "training diverged: the loss is {l} at step {step} (epoch {}); stopped", epoch + 1)?,
-                    None => write!(f, "training diverged: weights or batch-norm statistics are no longer finite at step {step} (epoch {}); stopped", epoch + 1)?,
+                    Some(l) => write!(
+                        f,
+                        "training diverged: the loss is {l} at step {step} (epoch {}); stopped",
+                        epoch + 1
+                    )?,
+                    None => write!(
+                        f,
+                        "training diverged: weights or batch-norm statistics are no longer finite at step {step} (epoch {}); stopped",
+                        epoch + 1
+                    )?,
                 }
                 match checkpoint {
-                    Some(p) => write!(f, "; the last good checkpoint is kept ({}); lower --lr or add --warmup, then start again or --resume", p.display()),
+                    Some(p) => write!(
+                        f,
+                        "; the last good checkpoint is kept ({}); lower --lr or add --warmup, then start again or --resume",
+                        p.display()
+                    ),
                     None => write!(f, "; no checkpoint was written before it; lower --lr or add --warmup"),
                 }
             }
             TrainError::OutOfMemory(o) => {
-                writeln!(f, "out of memory on {} at batch {} ({}×{}): {}", o.device, o.batch, o.input.0, o.input.1, o.message)?;
-                writeln!(f, "  derive predicts {} of activations kept for backward at batch {} (fp32; bf16 autocast keeps less)", gib(o.predicted_training_bytes as f64), o.batch)?;
+                writeln!(
+                    f,
+                    "out of memory on {} at batch {} ({}×{}): {}",
+                    o.device, o.batch, o.input.0, o.input.1, o.message
+                )?;
+                writeln!(
+                    f,
+                    "  derive predicts {} of activations kept for backward at batch {} (fp32; bf16 autocast keeps less)",
+                    gib(o.predicted_training_bytes as f64),
+                    o.batch
+                )?;
                 if o.peak_bytes > 0 {
-                    writeln!(f, "  measured: {} at the peak, {} of it weights, optimizer state and data", gib(o.peak_bytes as f64), gib(o.static_bytes as f64))?;
+                    writeln!(
+                        f,
+                        "  measured: {} at the peak, {} of it weights, optimizer state and data",
+                        gib(o.peak_bytes as f64),
+                        gib(o.static_bytes as f64)
+                    )?;
                 }
                 if let Some(c) = o.capacity_bytes {
                     writeln!(f, "  device capacity: {}", gib(c as f64))?;
@@ -334,16 +370,40 @@ pub struct ModelRequest {
 
 /// Loads the data a [`DataSource`] names: images at `size` (image folders),
 /// `channels`×`size`² and `classes` for synthetic data.
-pub fn load_data(source: &DataSource, size: usize, channels: usize, classes: usize, seed: u64) -> Result<Split, TrainError> {
+pub fn load_data(
+    source: &DataSource,
+    size: usize,
+    channels: usize,
+    classes: usize,
+    seed: u64,
+) -> Result<Split, TrainError> {
     match source {
-        DataSource::Synthetic => Ok(crate::data::synthetic(SYNTHETIC_TRAIN, SYNTHETIC_TEST, classes, channels, size, seed)),
-        DataSource::FashionMnist(dir) => crate::data::load_fashion_mnist(dir.as_deref()).map_err(|e| TrainError::Usage(e.to_string())),
-        DataSource::ImageFolder(dir) => crate::data::load_image_folder(dir, size).map_err(|e| TrainError::Usage(e.to_string())),
+        DataSource::Synthetic => Ok(crate::data::synthetic(
+            SYNTHETIC_TRAIN,
+            SYNTHETIC_TEST,
+            classes,
+            channels,
+            size,
+            seed,
+        )),
+        DataSource::FashionMnist(dir) => {
+            crate::data::load_fashion_mnist(dir.as_deref()).map_err(|e| TrainError::Usage(e.to_string()))
+        }
+        DataSource::ImageFolder(dir) => {
+            crate::data::load_image_folder(dir, size).map_err(|e| TrainError::Usage(e.to_string()))
+        }
     }
 }
 
 fn lower(spec: &crate::spec::Spec, text: &str, opts: &LowerOptions) -> Result<Graph, TrainError> {
-    crate::ir::lower(spec, opts).map_err(|e| TrainError::Usage(crate::report::diagnostics::render_error(&e, Some(text)).trim_end().trim_start_matches("error: ").to_string()))
+    crate::ir::lower(spec, opts).map_err(|e| {
+        TrainError::Usage(
+            crate::report::diagnostics::render_error(&e, Some(text))
+                .trim_end()
+                .trim_start_matches("error: ")
+                .to_string(),
+        )
+    })
 }
 
 /// Makes the main output the logits: a trailing softmax is skipped (the loss applies
@@ -355,26 +415,42 @@ pub fn logits_graph(mut g: Graph) -> Graph {
     {
         match g.outputs.iter_mut().find(|o| !o.aux) {
             Some(o) => o.node = input,
-            None => g.outputs.push(Output { name: "logits".into(), node: input, aux: false }),
+            None => g.outputs.push(Output {
+                name: "logits".into(),
+                node: input,
+                aux: false,
+            }),
         }
     }
     g
 }
 
 fn default_seed() -> u64 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     data::derive_seed(t, u64::from(std::process::id()), 0) % 1_000_000_007
 }
 
 /// Fills the request's gaps from `prev` (resuming) or the defaults, and says which explicit
 /// values contradict the checkpoint.
-fn resolve(req: &TrainRequest, prev: Option<&TrainConfig>, device: Device, data: &DataSource, steps_can_change: bool) -> Result<TrainConfig, TrainError> {
+fn resolve(
+    req: &TrainRequest,
+    prev: Option<&TrainConfig>,
+    device: Device,
+    data: &DataSource,
+    steps_can_change: bool,
+) -> Result<TrainConfig, TrainError> {
     let cuda = device.is_cuda();
     let device_name = match device {
         Device::Cuda(i) => format!("cuda:{i}"),
         _ => "cpu".to_string(),
     };
-    let optimizer = req.optimizer.or(prev.map(|p| p.optimizer)).unwrap_or(OptimizerKind::Sgd);
+    let optimizer = req
+        .optimizer
+        .or(prev.map(|p| p.optimizer))
+        .unwrap_or(OptimizerKind::Sgd);
     let same_device = prev.is_some_and(|p| p.device == device_name);
     let cfg = TrainConfig {
         data: data.to_string(),
@@ -386,24 +462,41 @@ fn resolve(req: &TrainRequest, prev: Option<&TrainConfig>, device: Device, data:
             OptimizerKind::Adam => 1e-3,
         }),
         momentum: req.momentum.or(prev.map(|p| p.momentum)).unwrap_or(0.9),
-        weight_decay: req.weight_decay.or(prev.map(|p| p.weight_decay)).unwrap_or(match optimizer {
-            OptimizerKind::Sgd => 5e-4,
-            OptimizerKind::Adam => 0.0,
-        }),
-        schedule: req.schedule.or(prev.map(|p| p.schedule)).unwrap_or(ScheduleKind::Cosine),
+        weight_decay: req
+            .weight_decay
+            .or(prev.map(|p| p.weight_decay))
+            .unwrap_or(match optimizer {
+                OptimizerKind::Sgd => 5e-4,
+                OptimizerKind::Adam => 0.0,
+            }),
+        schedule: req
+            .schedule
+            .or(prev.map(|p| p.schedule))
+            .unwrap_or(ScheduleKind::Cosine),
         warmup_epochs: req.warmup.or(prev.map(|p| p.warmup_epochs)).unwrap_or(0.0),
         aux_weight: req.aux_weight.or(prev.map(|p| p.aux_weight)).unwrap_or(AUX_WEIGHT),
         amp: req.amp.or(prev.filter(|_| same_device).map(|p| p.amp)).unwrap_or(cuda),
-        channels_last: req.channels_last.or(prev.filter(|_| same_device).map(|p| p.channels_last)).unwrap_or(cuda),
+        channels_last: req
+            .channels_last
+            .or(prev.filter(|_| same_device).map(|p| p.channels_last))
+            .unwrap_or(cuda),
         seed: req.seed.or(prev.map(|p| p.seed)).unwrap_or_else(default_seed),
         device: device_name,
     };
     if cfg.epochs == 0 || cfg.batch == 0 {
         return Err(TrainError::Usage("--epochs and --batch must be at least 1".into()));
     }
-    for (name, v) in [("--lr", cfg.lr), ("--momentum", cfg.momentum), ("--weight-decay", cfg.weight_decay), ("--warmup", cfg.warmup_epochs), ("--aux-weight", cfg.aux_weight)] {
+    for (name, v) in [
+        ("--lr", cfg.lr),
+        ("--momentum", cfg.momentum),
+        ("--weight-decay", cfg.weight_decay),
+        ("--warmup", cfg.warmup_epochs),
+        ("--aux-weight", cfg.aux_weight),
+    ] {
         if !v.is_finite() || v < 0.0 {
-            return Err(TrainError::Usage(format!("{name} must be a finite non-negative number, got {v}")));
+            return Err(TrainError::Usage(format!(
+                "{name} must be a finite non-negative number, got {v}"
+            )));
         }
     }
     if let Some(p) = prev {
@@ -413,16 +506,56 @@ fn resolve(req: &TrainRequest, prev: Option<&TrainConfig>, device: Device, data:
                 diffs.push(format!("{flag} {now} (the checkpoint has {was})"));
             }
         };
-        check("--batch", req.batch.is_some(), cfg.batch.to_string(), p.batch.to_string());
-        check("--optimizer", req.optimizer.is_some(), cfg.optimizer.name().into(), p.optimizer.name().into());
+        check(
+            "--batch",
+            req.batch.is_some(),
+            cfg.batch.to_string(),
+            p.batch.to_string(),
+        );
+        check(
+            "--optimizer",
+            req.optimizer.is_some(),
+            cfg.optimizer.name().into(),
+            p.optimizer.name().into(),
+        );
         check("--lr", req.lr.is_some(), cfg.lr.to_string(), p.lr.to_string());
-        check("--momentum", req.momentum.is_some(), cfg.momentum.to_string(), p.momentum.to_string());
-        check("--weight-decay", req.weight_decay.is_some(), cfg.weight_decay.to_string(), p.weight_decay.to_string());
-        check("--schedule", req.schedule.is_some(), cfg.schedule.name().into(), p.schedule.name().into());
-        check("--warmup", req.warmup.is_some(), cfg.warmup_epochs.to_string(), p.warmup_epochs.to_string());
-        check("--aux-weight", req.aux_weight.is_some(), cfg.aux_weight.to_string(), p.aux_weight.to_string());
+        check(
+            "--momentum",
+            req.momentum.is_some(),
+            cfg.momentum.to_string(),
+            p.momentum.to_string(),
+        );
+        check(
+            "--weight-decay",
+            req.weight_decay.is_some(),
+            cfg.weight_decay.to_string(),
+            p.weight_decay.to_string(),
+        );
+        check(
+            "--schedule",
+            req.schedule.is_some(),
+            cfg.schedule.name().into(),
+            p.schedule.name().into(),
+        );
+        check(
+            "--warmup",
+            req.warmup.is_some(),
+            cfg.warmup_epochs.to_string(),
+            p.warmup_epochs.to_string(),
+        );
+        check(
+            "--aux-weight",
+            req.aux_weight.is_some(),
+            cfg.aux_weight.to_string(),
+            p.aux_weight.to_string(),
+        );
         check("--seed", req.seed.is_some(), cfg.seed.to_string(), p.seed.to_string());
-        check("--epochs", req.epochs.is_some() && !steps_can_change, cfg.epochs.to_string(), p.epochs.to_string());
+        check(
+            "--epochs",
+            req.epochs.is_some() && !steps_can_change,
+            cfg.epochs.to_string(),
+            p.epochs.to_string(),
+        );
         if !diffs.is_empty() {
             return Err(TrainError::Checkpoint(format!(
                 "{} differ{} from the run being resumed; drop them to continue it, or train into a new --out",
@@ -437,7 +570,10 @@ fn resolve(req: &TrainRequest, prev: Option<&TrainConfig>, device: Device, data:
 fn identity_diff(now: &SpecIdentity, was: &SpecIdentity) -> Option<String> {
     let mut d = Vec::new();
     if now.text_fnv64 != was.text_fnv64 {
-        d.push(format!("the spec text changed (hash {} now, {} then)", now.text_fnv64, was.text_fnv64));
+        d.push(format!(
+            "the spec text changed (hash {} now, {} then)",
+            now.text_fnv64, was.text_fnv64
+        ));
     }
     if now.name != was.name {
         d.push(format!("spec '{}' now, '{}' then", now.name, was.name));
@@ -446,7 +582,10 @@ fn identity_diff(now: &SpecIdentity, was: &SpecIdentity) -> Option<String> {
         d.push(format!("variant {:?} now, {:?} then", now.variant, was.variant));
     }
     if now.input != was.input {
-        d.push(format!("input {}×{} now, {}×{} then", now.input.0, now.input.1, was.input.0, was.input.1));
+        d.push(format!(
+            "input {}×{} now, {}×{} then",
+            now.input.0, now.input.1, was.input.0, was.input.1
+        ));
     }
     if now.classes != was.classes {
         d.push(format!("{} classes now, {} then", now.classes, was.classes));
@@ -483,11 +622,25 @@ pub struct StepOut {
 impl Stepper {
     /// Builds the model on `device` (weights from the current libtorch seed) and takes its
     /// variables over into the optimizer.
-    pub fn new(graph: &Graph, device: Device, opt: OptimizerConfig, amp: bool, channels_last: bool, aux_weight: f64) -> Result<Stepper, TrainError> {
+    pub fn new(
+        graph: &Graph,
+        device: Device,
+        opt: OptimizerConfig,
+        amp: bool,
+        channels_last: bool,
+        aux_weight: f64,
+    ) -> Result<Stepper, TrainError> {
         let vs = nn::VarStore::new(device);
         let model = Model::new(&vs.root(), graph).map_err(TrainError::Usage)?;
         let opt = optim::Optimizer::new(&vs, opt, channels_last).map_err(failed("setting up the optimizer"))?;
-        Ok(Stepper { vs, model, opt, device, amp, aux_weight })
+        Ok(Stepper {
+            vs,
+            model,
+            opt,
+            device,
+            amp,
+            aux_weight,
+        })
     }
 
     fn autocast(&self) -> Option<runtime::AutocastBf16> {
@@ -498,18 +651,29 @@ impl Stepper {
     pub fn step(&mut self, x: &Tensor, y: &Tensor, lr: f64) -> Result<StepOut, String> {
         let (logits, aux) = {
             let _ac = self.autocast();
-            self.model.try_forward(x, true).map_err(|e| format!("{e}: {}", first_line(&e.message)))?
+            self.model
+                .try_forward(x, true)
+                .map_err(|e| format!("{e}: {}", first_line(&e.message)))?
         };
-        let ce = |t: &Tensor| t.f_to_kind(Kind::Float)?.f_cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0);
+        let ce = |t: &Tensor| {
+            t.f_to_kind(Kind::Float)?
+                .f_cross_entropy_loss::<Tensor>(y, None, Reduction::Mean, -100, 0.0)
+        };
         let te = |e: tch::TchError| first_line(&e.to_string());
         let loss = ce(&logits).map_err(te)?;
         let mut total = loss.shallow_clone();
         for a in &aux {
-            total = total.f_add(&ce(a).map_err(te)?.f_mul_scalar(self.aux_weight).map_err(te)?).map_err(te)?;
+            total = total
+                .f_add(&ce(a).map_err(te)?.f_mul_scalar(self.aux_weight).map_err(te)?)
+                .map_err(te)?;
         }
         let g = self.opt.gradients(&total).map_err(te)?;
         self.opt.step(g, lr).map_err(te)?;
-        Ok(StepOut { loss: loss.detach(), total: total.detach(), logits: logits.detach() })
+        Ok(StepOut {
+            loss: loss.detach(),
+            total: total.detach(),
+            logits: logits.detach(),
+        })
     }
 
     /// Σ cross-entropy and number correct over a batch, eval mode, no gradients.
@@ -517,12 +681,22 @@ impl Stepper {
         tch::no_grad(|| {
             let (logits, _) = {
                 let _ac = self.autocast();
-                self.model.try_forward(x, false).map_err(|e| format!("{e}: {}", first_line(&e.message)))?
+                self.model
+                    .try_forward(x, false)
+                    .map_err(|e| format!("{e}: {}", first_line(&e.message)))?
             };
             let te = |e: tch::TchError| first_line(&e.to_string());
             let logits = logits.f_to_kind(Kind::Float).map_err(te)?;
-            let loss = logits.f_cross_entropy_loss::<Tensor>(y, None, Reduction::Sum, -100, 0.0).map_err(te)?;
-            let correct = logits.f_argmax(1, false).map_err(te)?.f_eq_tensor(y).map_err(te)?.f_sum(Kind::Int64).map_err(te)?;
+            let loss = logits
+                .f_cross_entropy_loss::<Tensor>(y, None, Reduction::Sum, -100, 0.0)
+                .map_err(te)?;
+            let correct = logits
+                .f_argmax(1, false)
+                .map_err(te)?
+                .f_eq_tensor(y)
+                .map_err(te)?
+                .f_sum(Kind::Int64)
+                .map_err(te)?;
             Ok((loss, correct))
         })
     }
@@ -530,7 +704,11 @@ impl Stepper {
     /// Every variable of the store, sorted by name, contiguous on the CPU.
     pub fn weights(&self) -> Vec<(String, Tensor)> {
         let vars: BTreeMap<String, Tensor> = self.vs.variables().into_iter().collect();
-        tch::no_grad(|| vars.into_iter().map(|(n, v)| (n, v.to_device(Device::Cpu).contiguous())).collect())
+        tch::no_grad(|| {
+            vars.into_iter()
+                .map(|(n, v)| (n, v.to_device(Device::Cpu).contiguous()))
+                .collect()
+        })
     }
 
     /// Copies saved weights in; every variable must be present with its shape.
@@ -538,9 +716,17 @@ impl Stepper {
         let vars = self.vs.variables();
         tch::no_grad(|| {
             for (name, mut v) in vars {
-                let t = saved.get(&name).ok_or_else(|| format!("the checkpoint has no variable {name}"))?;
+                let t = saved
+                    .get(&name)
+                    .ok_or_else(|| format!("the checkpoint has no variable {name}"))?;
                 if t.size() != v.size() || t.kind() != v.kind() {
-                    return Err(format!("variable {name} is {:?} {:?} in the checkpoint, {:?} {:?} in the model", t.size(), t.kind(), v.size(), v.kind()));
+                    return Err(format!(
+                        "variable {name} is {:?} {:?} in the checkpoint, {:?} {:?} in the model",
+                        t.size(),
+                        t.kind(),
+                        v.size(),
+                        v.kind()
+                    ));
                 }
                 v.f_copy_(t).map_err(|e| format!("{name}: {e}"))?;
             }
@@ -552,20 +738,34 @@ impl Stepper {
     /// reduction, one wait for the device.
     pub fn all_finite(&self) -> bool {
         tch::no_grad(|| {
-            let flags: Vec<Tensor> = self.vs.variables().values().filter(|v| v.is_floating_point()).map(|v| v.isfinite().all()).collect();
+            let flags: Vec<Tensor> = self
+                .vs
+                .variables()
+                .values()
+                .filter(|v| v.is_floating_point())
+                .map(|v| v.isfinite().all())
+                .collect();
             flags.is_empty() || Tensor::stack(&flags, 0).all().int64_value(&[]) != 0
         })
     }
 
     pub fn parameters(&self) -> i64 {
-        self.vs.variables().values().filter(|v| v.requires_grad()).map(|v| v.numel() as i64).sum()
+        self.vs
+            .variables()
+            .values()
+            .filter(|v| v.requires_grad())
+            .map(|v| v.numel() as i64)
+            .sum()
     }
 }
 
 /// Whether a libtorch message reports exhausted memory.
 pub fn is_oom(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("out of memory") || m.contains("not enough memory") || m.contains("can't allocate memory") || m.contains("cannot allocate memory")
+    m.contains("out of memory")
+        || m.contains("not enough memory")
+        || m.contains("can't allocate memory")
+        || m.contains("cannot allocate memory")
 }
 
 /// Parses "... total capacity of 79.11 GiB ..." from a CUDA OOM message.
@@ -646,7 +846,11 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
     // The checkpoint first: it fills the options the command line leaves out.
     let resumed: Option<checkpoint::Loaded<CheckpointState>> = if req.resume {
         if !checkpoint::exists(&req.out) {
-            return Err(TrainError::Checkpoint(format!("{}: no checkpoint to resume from (no {})", req.out.display(), checkpoint::MANIFEST)));
+            return Err(TrainError::Checkpoint(format!(
+                "{}: no checkpoint to resume from (no {})",
+                req.out.display(),
+                checkpoint::MANIFEST
+            )));
         }
         Some(checkpoint::load(&req.out).map_err(TrainError::Checkpoint)?)
     } else {
@@ -661,8 +865,16 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
     let prev = resumed.as_ref().map(|l| &l.state);
 
     // Spec and graph.
-    let text = std::fs::read_to_string(&model_req.spec).map_err(|e| TrainError::Usage(format!("{}: {e}", model_req.spec.display())))?;
-    let spec = crate::spec::load_file(&model_req.spec).map_err(|e| TrainError::Usage(crate::report::diagnostics::render_error(&e, Some(&text)).trim_end().trim_start_matches("error: ").to_string()))?;
+    let text = std::fs::read_to_string(&model_req.spec)
+        .map_err(|e| TrainError::Usage(format!("{}: {e}", model_req.spec.display())))?;
+    let spec = crate::spec::load_file(&model_req.spec).map_err(|e| {
+        TrainError::Usage(
+            crate::report::diagnostics::render_error(&e, Some(&text))
+                .trim_end()
+                .trim_start_matches("error: ")
+                .to_string(),
+        )
+    })?;
     let mut opts = model_req.options.clone();
     if let Some(p) = prev {
         // Model options left out on the command line come from the checkpoint.
@@ -691,9 +903,17 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
     let req = &req;
     let seed_for_data = req.seed.unwrap_or(0);
     let (ref_h, ref_w) = graph0.reference;
-    let split = load_data(&source, ref_h.max(ref_w) as usize, graph0.input_channels as usize, graph0.classes as usize, seed_for_data)?;
+    let split = load_data(
+        &source,
+        ref_h.max(ref_w) as usize,
+        graph0.input_channels as usize,
+        graph0.classes as usize,
+        seed_for_data,
+    )?;
     if split.train.n == 0 || split.test.n == 0 {
-        return Err(TrainError::Usage(format!("{source}: the data set has no training or no test images")));
+        return Err(TrainError::Usage(format!(
+            "{source}: the data set has no training or no test images"
+        )));
     }
     let graph = if opts.classes.is_none() && split.train.classes as i64 != graph0.classes {
         opts.classes = Some(split.train.classes as u64);
@@ -728,16 +948,28 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
     let cfg = resolve(req, prev.map(|p| &p.config), device, &source, steps_can_change)?;
     if let Some(p) = prev {
         if let Some(d) = identity_diff(&identity, &p.spec) {
-            return Err(TrainError::Checkpoint(format!("the model differs from the checkpoint's: {d}")));
+            return Err(TrainError::Checkpoint(format!(
+                "the model differs from the checkpoint's: {d}"
+            )));
         }
-        if (data_id.train_fnv64.as_str(), data_id.test_fnv64.as_str()) != (p.data.train_fnv64.as_str(), p.data.test_fnv64.as_str()) {
+        if (data_id.train_fnv64.as_str(), data_id.test_fnv64.as_str())
+            != (p.data.train_fnv64.as_str(), p.data.test_fnv64.as_str())
+        {
             return Err(TrainError::Checkpoint(format!(
                 "the data differs from the checkpoint's ({} now: {} train / {} test images; {} then: {} / {})",
-                data_id.source, data_id.train_images, data_id.test_images, p.data.source, p.data.train_images, p.data.test_images
+                data_id.source,
+                data_id.train_images,
+                data_id.test_images,
+                p.data.source,
+                p.data.train_images,
+                p.data.test_images
             )));
         }
         if p.config.device != cfg.device {
-            obs.note(&format!("resuming on {} a run that trained on {}: the numbers will not match an uninterrupted run bit for bit", cfg.device, p.config.device));
+            obs.note(&format!(
+                "resuming on {} a run that trained on {}: the numbers will not match an uninterrupted run bit for bit",
+                cfg.device, p.config.device
+            ));
         }
     }
     std::fs::create_dir_all(&req.out).map_err(|e| TrainError::Usage(format!("{}: {e}", req.out.display())))?;
@@ -745,7 +977,10 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
     // Geometry of an epoch.
     let batch = cfg.batch.min(split.train.n);
     if batch < cfg.batch {
-        obs.note(&format!("the training set has only {} images: batch {} instead of {}", split.train.n, batch, cfg.batch));
+        obs.note(&format!(
+            "the training set has only {} images: batch {} instead of {}",
+            split.train.n, batch, cfg.batch
+        ));
     }
     let steps_per_epoch = (split.train.n / batch) as u64;
     let total_steps = steps_per_epoch * cfg.epochs as u64;
@@ -759,7 +994,10 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
     if let Some(p) = prev
         && p.steps_per_epoch != steps_per_epoch
     {
-        return Err(TrainError::Checkpoint(format!("{} steps per epoch now, {} in the checkpoint", steps_per_epoch, p.steps_per_epoch)));
+        return Err(TrainError::Checkpoint(format!(
+            "{} steps per epoch now, {} in the checkpoint",
+            steps_per_epoch, p.steps_per_epoch
+        )));
     }
 
     // Device set-up, model, optimizer.
@@ -767,20 +1005,39 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
         runtime::cudnn_benchmark(true);
     }
     runtime::manual_seed(data::derive_seed(cfg.seed, data::STREAM_INIT, 0));
-    let opt_cfg = OptimizerConfig { kind: cfg.optimizer, momentum: cfg.momentum, weight_decay: cfg.weight_decay };
+    let opt_cfg = OptimizerConfig {
+        kind: cfg.optimizer,
+        momentum: cfg.momentum,
+        weight_decay: cfg.weight_decay,
+    };
     let mut st = Stepper::new(&graph, device, opt_cfg, cfg.amp, cfg.channels_last, cfg.aux_weight)?;
     let (mean, std) = data::channel_stats(&split.train);
-    let pipe = data::Pipeline::new(split.train.channels, &mean, &std, graph.reference, graph.input_channels, device, cfg.channels_last).map_err(TrainError::Usage)?;
-    let train_d = data::DeviceSplit::upload(&split.train, device).map_err(|e| oom_or(&graph, device, batch, &e.to_string(), 0, "uploading the training set"))?;
-    let test_d = data::DeviceSplit::upload(&split.test, device).map_err(|e| oom_or(&graph, device, batch, &e.to_string(), 0, "uploading the test set"))?;
+    let pipe = data::Pipeline::new(
+        split.train.channels,
+        &mean,
+        &std,
+        graph.reference,
+        graph.input_channels,
+        device,
+        cfg.channels_last,
+    )
+    .map_err(TrainError::Usage)?;
+    let train_d = data::DeviceSplit::upload(&split.train, device)
+        .map_err(|e| oom_or(&graph, device, batch, &e.to_string(), 0, "uploading the training set"))?;
+    let test_d = data::DeviceSplit::upload(&split.test, device)
+        .map_err(|e| oom_or(&graph, device, batch, &e.to_string(), 0, "uploading the test set"))?;
     drop(split);
 
     let mut metrics_so_far: Vec<EpochMetrics> = Vec::new();
-    let (mut step, mut epoch, mut step_in_epoch, mut accum, mut elapsed_before) = (0u64, 0usize, 0u64, Accum::default(), 0.0);
+    let (mut step, mut epoch, mut step_in_epoch, mut accum, mut elapsed_before) =
+        (0u64, 0usize, 0u64, Accum::default(), 0.0);
     let mut last_checkpoint: Option<PathBuf> = None;
     if let Some(l) = &resumed {
-        st.load_weights(&l.model).map_err(|e| TrainError::Checkpoint(format!("{}: {e}", l.dir.display())))?;
-        st.opt.load_state(&l.optim, l.state.optimizer_steps).map_err(|e| TrainError::Checkpoint(format!("{}: {e}", l.dir.display())))?;
+        st.load_weights(&l.model)
+            .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", l.dir.display())))?;
+        st.opt
+            .load_state(&l.optim, l.state.optimizer_steps)
+            .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", l.dir.display())))?;
         step = l.state.step;
         epoch = l.state.epoch;
         step_in_epoch = l.state.step_in_epoch;
@@ -830,13 +1087,25 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
         predicted_training_bytes: predicted,
     });
 
-    let title = format!("{}{} on {}", spec.name, opts.variant.as_deref().map(|v| format!(" ({v})")).unwrap_or_default(), source);
+    let title = format!(
+        "{}{} on {}",
+        spec.name,
+        opts.variant.as_deref().map(|v| format!(" ({v})")).unwrap_or_default(),
+        source
+    );
     let mut session_images = 0u64;
     let mut session_train_s = 0.0f64;
     let mut stopped_early = false;
     let mut last_eval: Option<(f64, f64)> = None;
 
-    let save = |st: &Stepper, step: u64, epoch: usize, step_in_epoch: u64, accum: Accum, metrics: &[EpochMetrics], elapsed: f64| -> Result<PathBuf, TrainError> {
+    let save = |st: &Stepper,
+                step: u64,
+                epoch: usize,
+                step_in_epoch: u64,
+                accum: Accum,
+                metrics: &[EpochMetrics],
+                elapsed: f64|
+     -> Result<PathBuf, TrainError> {
         let state = CheckpointState {
             spec: identity.clone(),
             config: cfg.clone(),
@@ -850,7 +1119,8 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
             elapsed_s: elapsed,
             metrics: metrics.to_vec(),
         };
-        checkpoint::save(&req.out, step, epoch, &st.weights(), &st.opt.state_tensors(), &state).map_err(|e| TrainError::Failed(format!("writing a checkpoint: {e}")))
+        checkpoint::save(&req.out, step, epoch, &st.weights(), &st.opt.state_tensors(), &state)
+            .map_err(|e| TrainError::Failed(format!("writing a checkpoint: {e}")))
     };
 
     'epochs: while epoch < cfg.epochs {
@@ -859,7 +1129,9 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
             break;
         }
         obs.epoch_start(epoch, cfg.epochs, step_in_epoch, steps_per_epoch);
-        let plan = pipe.plan(train_d.n, cfg.seed, epoch as u64, device).map_err(failed("planning the epoch"))?;
+        let plan = pipe
+            .plan(train_d.n, cfg.seed, epoch as u64, device)
+            .map_err(failed("planning the epoch"))?;
         // Device-side running sums of this session's part of the epoch.
         // They continue from the checkpoint's sums, so that a resumed run adds the same
         // numbers in the same order as an uninterrupted one (bit-identical metrics).
@@ -901,12 +1173,25 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
                 .map_err(|e| e.to_string())
                 .and_then(|(x, y)| {
                     let o = st.step(&x, &y, lr)?;
-                    let correct = o.logits.f_argmax(1, false).and_then(|a| a.f_eq_tensor(&y)).and_then(|e| e.f_sum(Kind::Int64)).map_err(|e| first_line(&e.to_string()))?;
+                    let correct = o
+                        .logits
+                        .f_argmax(1, false)
+                        .and_then(|a| a.f_eq_tensor(&y))
+                        .and_then(|e| e.f_sum(Kind::Int64))
+                        .map_err(|e| first_line(&e.to_string()))?;
                     Ok((o, correct))
                 });
             let (o, correct) = match out {
                 Ok(x) => x,
-                Err(msg) if is_oom(&msg) => return Err(TrainError::OutOfMemory(Box::new(oom_report(&graph, device, batch, &msg, static_bytes)))),
+                Err(msg) if is_oom(&msg) => {
+                    return Err(TrainError::OutOfMemory(Box::new(oom_report(
+                        &graph,
+                        device,
+                        batch,
+                        &msg,
+                        static_bytes,
+                    ))));
+                }
                 Err(msg) => return Err(TrainError::Failed(format!("training step {}: {msg}", step + 1))),
             };
             tch::no_grad(|| {
@@ -919,17 +1204,31 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
             pending_steps += 1;
             session_images += batch as u64;
 
-            let checkpoint_now = req.checkpoint_every.is_some_and(|n| n > 0 && step % n == 0) && step_in_epoch < steps_per_epoch;
+            let checkpoint_now =
+                req.checkpoint_every.is_some_and(|n| n > 0 && step % n == 0) && step_in_epoch < steps_per_epoch;
             if checkpoint_now || last_sync.elapsed().as_secs_f64() >= SYNC_INTERVAL_S {
                 if let Err(loss) = flush(&mut accum, &mut pending_steps, &epoch_start) {
-                    return Err(TrainError::Diverged { epoch, step, loss: Some(loss), checkpoint: last_checkpoint });
+                    return Err(TrainError::Diverged {
+                        epoch,
+                        step,
+                        loss: Some(loss),
+                        checkpoint: last_checkpoint,
+                    });
                 }
-                shown = (Some(accum.loss_sum / accum.steps.max(1) as f64), Some(accum.correct as f64 / accum.seen.max(1) as f64));
+                shown = (
+                    Some(accum.loss_sum / accum.steps.max(1) as f64),
+                    Some(accum.correct as f64 / accum.seen.max(1) as f64),
+                );
                 last_sync = Instant::now();
             }
             if checkpoint_now {
                 if !st.all_finite() {
-                    return Err(TrainError::Diverged { epoch, step, loss: None, checkpoint: last_checkpoint });
+                    return Err(TrainError::Diverged {
+                        epoch,
+                        step,
+                        loss: None,
+                        checkpoint: last_checkpoint,
+                    });
                 }
                 let elapsed = elapsed_before + session_start.elapsed().as_secs_f64();
                 let dir = save(&st, step, epoch, step_in_epoch, accum, &metrics_so_far, elapsed)?;
@@ -953,16 +1252,30 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
         let epoch_train_s = epoch_start.elapsed().as_secs_f64();
         session_train_s += epoch_train_s;
         if let Err(loss) = flush(&mut accum, &mut pending_steps, &epoch_start) {
-            return Err(TrainError::Diverged { epoch, step, loss: Some(loss), checkpoint: last_checkpoint });
+            return Err(TrainError::Diverged {
+                epoch,
+                step,
+                loss: Some(loss),
+                checkpoint: last_checkpoint,
+            });
         }
         if !st.all_finite() {
-            return Err(TrainError::Diverged { epoch, step, loss: None, checkpoint: last_checkpoint });
+            return Err(TrainError::Diverged {
+                epoch,
+                step,
+                loss: None,
+                checkpoint: last_checkpoint,
+            });
         }
 
         // Evaluation on the test set.
         obs.evaluating(epoch);
         let (test_loss, test_acc) = evaluate(&st, &pipe, &test_d, batch).map_err(|msg| {
-            if is_oom(&msg) { TrainError::OutOfMemory(Box::new(oom_report(&graph, device, batch, &msg, static_bytes))) } else { TrainError::Failed(format!("evaluation: {msg}")) }
+            if is_oom(&msg) {
+                TrainError::OutOfMemory(Box::new(oom_report(&graph, device, batch, &msg, static_bytes)))
+            } else {
+                TrainError::Failed(format!("evaluation: {msg}"))
+            }
         })?;
         last_eval = Some((test_loss, test_acc));
         let elapsed = elapsed_before + session_start.elapsed().as_secs_f64();
@@ -982,14 +1295,17 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
             // checkpoint's metrics (a resume rewrites metrics.jsonl without it).
             let dir = save(&st, step, epoch, step_in_epoch, accum, &metrics_so_far, elapsed)?;
             obs.checkpoint(step, &dir);
-            metrics::append_jsonl(&req.out.join("metrics.jsonl"), &m).map_err(|e| TrainError::Failed(format!("metrics.jsonl: {e}")))?;
+            metrics::append_jsonl(&req.out.join("metrics.jsonl"), &m)
+                .map_err(|e| TrainError::Failed(format!("metrics.jsonl: {e}")))?;
             let mut shown_metrics = metrics_so_far.clone();
             shown_metrics.push(m.clone());
             let _ = metrics::plot_run(&shown_metrics, &title, &req.out.join("metrics.svg"));
             obs.epoch_end(&m, false);
             break 'epochs;
         }
-        let best = metrics_so_far.iter().all(|p| p.test_acc.is_nan() || test_acc > p.test_acc);
+        let best = metrics_so_far
+            .iter()
+            .all(|p| p.test_acc.is_nan() || test_acc > p.test_acc);
         metrics_so_far.push(m.clone());
         epoch += 1;
         step_in_epoch = 0;
@@ -997,8 +1313,10 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
         let dir = save(&st, step, epoch, step_in_epoch, accum, &metrics_so_far, elapsed)?;
         obs.checkpoint(step, &dir);
         last_checkpoint = Some(dir);
-        metrics::append_jsonl(&req.out.join("metrics.jsonl"), &m).map_err(|e| TrainError::Failed(format!("metrics.jsonl: {e}")))?;
-        metrics::plot_run(&metrics_so_far, &title, &req.out.join("metrics.svg")).map_err(|e| TrainError::Failed(format!("metrics.svg: {e}")))?;
+        metrics::append_jsonl(&req.out.join("metrics.jsonl"), &m)
+            .map_err(|e| TrainError::Failed(format!("metrics.jsonl: {e}")))?;
+        metrics::plot_run(&metrics_so_far, &title, &req.out.join("metrics.svg"))
+            .map_err(|e| TrainError::Failed(format!("metrics.svg: {e}")))?;
         obs.epoch_end(&m, best);
         if req.max_steps.is_some_and(|mx| step >= mx) && epoch < cfg.epochs {
             stopped_early = true;
@@ -1007,11 +1325,18 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
     }
 
     let final_weights = req.out.join("final.safetensors");
-    checkpoint::write_tensors_atomic(&final_weights, &st.weights()).map_err(|e| TrainError::Failed(format!("writing the final weights: {e}")))?;
+    checkpoint::write_tensors_atomic(&final_weights, &st.weights())
+        .map_err(|e| TrainError::Failed(format!("writing the final weights: {e}")))?;
     let best = metrics_so_far
         .iter()
         .filter(|m| m.test_acc.is_finite())
-        .fold(None, |b: Option<(f64, usize)>, m| if b.is_none_or(|(a, _)| m.test_acc > a) { Some((m.test_acc, m.epoch)) } else { b });
+        .fold(None, |b: Option<(f64, usize)>, m| {
+            if b.is_none_or(|(a, _)| m.test_acc > a) {
+                Some((m.test_acc, m.epoch))
+            } else {
+                b
+            }
+        });
     let last_test_accuracy = match last_eval {
         Some((_, a)) => a,
         None => metrics_so_far.last().map_or(f64::NAN, |m| m.test_acc),
@@ -1034,11 +1359,20 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
 }
 
 fn oom_or(graph: &Graph, device: Device, batch: usize, msg: &str, static_bytes: u64, what: &str) -> TrainError {
-    if is_oom(msg) { TrainError::OutOfMemory(Box::new(oom_report(graph, device, batch, msg, static_bytes))) } else { TrainError::Failed(format!("{what}: {}", first_line(msg))) }
+    if is_oom(msg) {
+        TrainError::OutOfMemory(Box::new(oom_report(graph, device, batch, msg, static_bytes)))
+    } else {
+        TrainError::Failed(format!("{what}: {}", first_line(msg)))
+    }
 }
 
 /// Mean cross-entropy and accuracy of the model on a whole split, in eval mode.
-pub fn evaluate(st: &Stepper, pipe: &data::Pipeline, split: &data::DeviceSplit, batch: usize) -> Result<(f64, f64), String> {
+pub fn evaluate(
+    st: &Stepper,
+    pipe: &data::Pipeline,
+    split: &data::DeviceSplit,
+    batch: usize,
+) -> Result<(f64, f64), String> {
     let n = split.n as i64;
     let b = batch.max(1) as i64;
     let dev = st.device;
@@ -1047,7 +1381,9 @@ pub fn evaluate(st: &Stepper, pipe: &data::Pipeline, split: &data::DeviceSplit, 
     let mut start = 0;
     while start < n {
         let len = b.min(n - start);
-        let (x, y) = pipe.eval_batch(split, start, len).map_err(|e| first_line(&e.to_string()))?;
+        let (x, y) = pipe
+            .eval_batch(split, start, len)
+            .map_err(|e| first_line(&e.to_string()))?;
         let (l, c) = st.eval_batch(&x, &y)?;
         tch::no_grad(|| {
             let _ = loss.shallow_clone().f_add_(&l.to_kind(Kind::Double));
@@ -1061,7 +1397,9 @@ pub fn evaluate(st: &Stepper, pipe: &data::Pipeline, split: &data::DeviceSplit, 
 /// Reads a weights file written by training (`final.safetensors`, or a checkpoint's
 /// `model.safetensors`) as named tensors.
 pub fn read_weights(path: &Path) -> Result<BTreeMap<String, Tensor>, String> {
-    Tensor::read_safetensors(path).map(|v| v.into_iter().collect()).map_err(|e| format!("{}: {e}", path.display()))
+    Tensor::read_safetensors(path)
+        .map(|v| v.into_iter().collect())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// For tests and tools: the dataset a run would train on.
@@ -1078,8 +1416,12 @@ mod tests {
     #[test]
     fn oom_messages_are_recognised() {
         assert!(is_oom(CUDA_OOM));
-        assert!(is_oom("[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: not enough memory: you tried to allocate 1099511627776 bytes."));
-        assert!(!is_oom("Given input size: (1024x2x2). Calculated output size: (1024x-4x-4). Output size is too small"));
+        assert!(is_oom(
+            "[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: not enough memory: you tried to allocate 1099511627776 bytes."
+        ));
+        assert!(!is_oom(
+            "Given input size: (1024x2x2). Calculated output size: (1024x-4x-4). Output size is too small"
+        ));
         assert_eq!(parse_capacity(CUDA_OOM), Some((79.19 * (1u64 << 30) as f64) as u64));
         assert_eq!(parse_capacity("no capacity here"), None);
     }
@@ -1087,7 +1429,14 @@ mod tests {
     #[test]
     fn oom_report_suggests_a_smaller_batch() {
         let spec = crate::spec::load_file(Path::new("specs/googlenet_bn.yaml")).unwrap();
-        let g = crate::ir::lower(&spec, &LowerOptions { variant: Some("caffe".into()), ..LowerOptions::default() }).unwrap();
+        let g = crate::ir::lower(
+            &spec,
+            &LowerOptions {
+                variant: Some("caffe".into()),
+                ..LowerOptions::default()
+            },
+        )
+        .unwrap();
         let r = oom_report(&g, Device::Cpu, 4096, CUDA_OOM, 1 << 30);
         assert!(r.predicted_training_bytes > 0);
         // No CUDA peak on the CPU: the suggestion comes from derive's prediction alone.

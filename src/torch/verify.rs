@@ -81,14 +81,20 @@ impl Report {
 
     /// Layers compared per size (the input node is not a layer).
     pub fn layers(&self) -> usize {
-        self.checks.first().map_or(0, |c| c.layers.iter().filter(|l| l.node != 0).count())
+        self.checks
+            .first()
+            .map_or(0, |c| c.layers.iter().filter(|l| l.node != 0).count())
     }
 
     /// `verified: 312 layers at 224×224, 193×193 and 256×256 agree with derive; ...`.
     pub fn summary(&self) -> String {
         let eval: Vec<String> = self.checks.iter().filter(|c| !c.train).map(|c| hw(c.size)).collect();
         let counts = if self.buffers.1 > 0 {
-            format!("{} parameters and {} buffers", thousands(self.params.1), thousands(self.buffers.1))
+            format!(
+                "{} parameters and {} buffers",
+                thousands(self.params.1),
+                thousands(self.buffers.1)
+            )
         } else {
             format!("{} parameters", thousands(self.params.1))
         };
@@ -102,13 +108,23 @@ impl Report {
                 };
                 format!(" (and in training mode at {}{heads})", hw(c.size))
             });
-            return format!("verified: {} layers at {} agree with derive{}; {counts} agree", self.layers(), and_list(&eval), train.unwrap_or_default());
+            return format!(
+                "verified: {} layers at {} agree with derive{}; {counts} agree",
+                self.layers(),
+                and_list(&eval),
+                train.unwrap_or_default()
+            );
         }
         let mut parts = Vec::new();
         for c in &self.checks {
             let mode = if c.train { " in training mode" } else { "" };
             if c.mismatches() > 0 {
-                parts.push(format!("{} of {} layers disagree at {}{mode}", c.mismatches(), c.layers.len() - 1, hw(c.size)));
+                parts.push(format!(
+                    "{} of {} layers disagree at {}{mode}",
+                    c.mismatches(),
+                    c.layers.len() - 1,
+                    hw(c.size)
+                ));
             }
             if let Some(f) = &c.failure {
                 parts.push(format!("libtorch refuses {} at {}{mode}", f.name, hw(c.size)));
@@ -118,10 +134,18 @@ impl Report {
             }
         }
         if self.params.0 != self.params.1 {
-            parts.push(format!("the varstore holds {} parameters, derive counts {}", thousands(self.params.0), thousands(self.params.1)));
+            parts.push(format!(
+                "the varstore holds {} parameters, derive counts {}",
+                thousands(self.params.0),
+                thousands(self.params.1)
+            ));
         }
         if self.buffers.0 != self.buffers.1 {
-            parts.push(format!("the varstore holds {} buffers, derive counts {}", thousands(self.buffers.0), thousands(self.buffers.1)));
+            parts.push(format!(
+                "the varstore holds {} buffers, derive counts {}",
+                thousands(self.buffers.0),
+                thousands(self.buffers.1)
+            ));
         }
         if self.checks.is_empty() {
             parts.push("no input size was valid to check".into());
@@ -172,7 +196,11 @@ pub fn invalid_reason(g: &Graph, size: (i64, i64)) -> Option<String> {
     }
     for n in &g.nodes {
         if matches!(n.op, Op::Concat) {
-            let spatial: Vec<Vec<i64>> = n.inputs.iter().map(|i| g.nodes[*i].shape.at(h, w)[1..].to_vec()).collect();
+            let spatial: Vec<Vec<i64>> = n
+                .inputs
+                .iter()
+                .map(|i| g.nodes[*i].shape.at(h, w)[1..].to_vec())
+                .collect();
             if spatial.windows(2).any(|p| p[0] != p[1]) {
                 let sizes: Vec<String> = spatial.iter().map(|s| dims(s)).collect();
                 return Some(format!("{}'s branches disagree there ({})", n.name, sizes.join(", ")));
@@ -215,8 +243,12 @@ pub fn default_sizes(g: &Graph) -> (Vec<(i64, i64)>, Skipped) {
             }
         }
         Some(why) => {
-            let found = (1..limit).map(|d| bump(min, d)).find(|s| invalid_reason(g, *s).is_none());
-            let also = found.map(|s| format!("; the smallest valid input is {}", hw(s))).unwrap_or_default();
+            let found = (1..limit)
+                .map(|d| bump(min, d))
+                .find(|s| invalid_reason(g, *s).is_none());
+            let also = found
+                .map(|s| format!("; the smallest valid input is {}", hw(s)))
+                .unwrap_or_default();
             skipped.push((min, format!("derive's smallest input is invalid: {why}{also}")));
             if let Some(s) = found
                 && !sizes.contains(&s)
@@ -234,7 +266,10 @@ pub fn default_sizes(g: &Graph) -> (Vec<(i64, i64)>, Skipped) {
             let lo = sizes.iter().map(|s| s.0.min(s.1)).min().unwrap_or(1);
             let up = (1..64).map(|d| bump(reference, d));
             let down = (1..(reference.0.min(reference.1) - lo).max(0)).map(|d| bump(reference, -d));
-            if let Some(s) = up.chain(down).find(|s| !sizes.contains(s) && invalid_reason(g, *s).is_none()) {
+            if let Some(s) = up
+                .chain(down)
+                .find(|s| !sizes.contains(s) && invalid_reason(g, *s).is_none())
+            {
                 sizes.push(s);
             }
         }
@@ -251,22 +286,45 @@ fn compare(g: &Graph, outs: &[Tensor], size: (i64, i64), batch: i64) -> Vec<Laye
             derived.extend(n.shape.at(size.0, size.1));
             let real = outs.get(id).map(Tensor::size);
             let ok = real.as_ref() == Some(&derived);
-            LayerCheck { node: id, name: n.name.clone(), op: n.op.describe(), derived, real, ok }
+            LayerCheck {
+                node: id,
+                name: n.name.clone(),
+                op: n.op.describe(),
+                derived,
+                real,
+                ok,
+            }
         })
         .collect()
 }
 
 fn shape_diagnostics(g: &Graph, c: &SizeCheck) -> Vec<Diagnostic> {
     let mode = if c.train { ", training mode" } else { "" };
-    let context = format!("input {}×{}×{}×{} (batch {}{mode})", c.batch, g.input_channels, c.size.0, c.size.1, c.batch);
+    let context = format!(
+        "input {}×{}×{}×{} (batch {}{mode})",
+        c.batch, g.input_channels, c.size.0, c.size.1, c.batch
+    );
     let mut out = Vec::new();
     if let Some(first) = c.layers.iter().find(|l| !l.ok && l.real.is_some()) {
         let n = &g.nodes[first.node];
         let real = dims(first.real.as_deref().unwrap_or_default());
-        let mut d = Diagnostic::new(Severity::Error, SHAPE, n.loc, format!("{} outputs {real} in libtorch, derive says {}", first.name, dims(&first.derived)))
-            .values(real, dims(&first.derived))
-            .arithmetic(format!("{context}: {} ({})", first.name, first.op));
-        let later = c.layers.iter().filter(|l| !l.ok && l.real.is_some() && l.node > first.node).count();
+        let mut d = Diagnostic::new(
+            Severity::Error,
+            SHAPE,
+            n.loc,
+            format!(
+                "{} outputs {real} in libtorch, derive says {}",
+                first.name,
+                dims(&first.derived)
+            ),
+        )
+        .values(real, dims(&first.derived))
+        .arithmetic(format!("{context}: {} ({})", first.name, first.op));
+        let later = c
+            .layers
+            .iter()
+            .filter(|l| !l.ok && l.real.is_some() && l.node > first.node)
+            .count();
         let mut help = Vec::new();
         if later > 0 {
             help.push(format!("{later} later layers differ too; they follow from this one"));
@@ -282,8 +340,13 @@ fn shape_diagnostics(g: &Graph, c: &SizeCheck) -> Vec<Diagnostic> {
         let n = &g.nodes[f.node];
         let first_line = f.message.lines().next().unwrap_or("").trim().to_string();
         out.push(
-            Diagnostic::new(Severity::Error, SHAPE, n.loc, format!("{} fails in libtorch at {}: {first_line}", f.name, hw(c.size)))
-                .arithmetic(format!("{context}: {} ({})", f.name, n.op.describe())),
+            Diagnostic::new(
+                Severity::Error,
+                SHAPE,
+                n.loc,
+                format!("{} fails in libtorch at {}: {first_line}", f.name, hw(c.size)),
+            )
+            .arithmetic(format!("{context}: {} ({})", f.name, n.op.describe())),
         );
     }
     if let Some((real, derived)) = c.aux_outputs
@@ -323,11 +386,19 @@ pub fn verify(graph: &Graph, sizes: &[(i64, i64)], batch: i64) -> Result<Report,
         })
         .collect();
     tch::no_grad(|| {
-        let input = |s: (i64, i64), b: i64| Tensor::randn([b, graph.input_channels, s.0, s.1], (Kind::Float, Device::Cpu));
+        let input =
+            |s: (i64, i64), b: i64| Tensor::randn([b, graph.input_channels, s.0, s.1], (Kind::Float, Device::Cpu));
         for (i, s) in valid.iter().enumerate() {
             let x = input(*s, batch);
             let (outs, failure) = model.forward_partial(&x, false);
-            let mut c = SizeCheck { size: *s, batch, train: false, layers: compare(graph, &outs, *s, batch), failure, aux_outputs: None };
+            let mut c = SizeCheck {
+                size: *s,
+                batch,
+                train: false,
+                layers: compare(graph, &outs, *s, batch),
+                failure,
+                aux_outputs: None,
+            };
             // forward() and forward_all() agree on the logits.
             if i == 0
                 && c.failure.is_none()
@@ -335,7 +406,11 @@ pub fn verify(graph: &Graph, sizes: &[(i64, i64)], batch: i64) -> Result<Report,
             {
                 let main = &outs[graph.main_output()];
                 if logits.size() != main.size() || !logits.allclose(main, 1e-5, 1e-6, false) || !aux.is_empty() {
-                    c.failure = Some(ForwardError { node: graph.main_output(), name: graph.nodes[graph.main_output()].name.clone(), message: "forward() and forward_all() disagree on the logits".into() });
+                    c.failure = Some(ForwardError {
+                        node: graph.main_output(),
+                        name: graph.nodes[graph.main_output()].name.clone(),
+                        message: "forward() and forward_all() disagree on the logits".into(),
+                    });
                 }
             }
             diagnostics.extend(shape_diagnostics(graph, &c));
@@ -347,8 +422,22 @@ pub fn verify(graph: &Graph, sizes: &[(i64, i64)], batch: i64) -> Result<Report,
             let x = input(*s, b);
             let (outs, failure) = model.forward_partial(&x, true);
             let aux_graph = model.aux_outputs().len();
-            let aux_real = if failure.is_none() { model.try_forward(&x, true).map(|(_, aux)| aux.len()).unwrap_or(usize::MAX) } else { aux_graph };
-            let c = SizeCheck { size: *s, batch: b, train: true, layers: compare(graph, &outs, *s, b), failure, aux_outputs: Some((aux_real, aux_graph)) };
+            let aux_real = if failure.is_none() {
+                model
+                    .try_forward(&x, true)
+                    .map(|(_, aux)| aux.len())
+                    .unwrap_or(usize::MAX)
+            } else {
+                aux_graph
+            };
+            let c = SizeCheck {
+                size: *s,
+                batch: b,
+                train: true,
+                layers: compare(graph, &outs, *s, b),
+                failure,
+                aux_outputs: Some((aux_real, aux_graph)),
+            };
             diagnostics.extend(shape_diagnostics(graph, &c));
             checks.push(c);
         }
@@ -356,17 +445,41 @@ pub fn verify(graph: &Graph, sizes: &[(i64, i64)], batch: i64) -> Result<Report,
     let loc = graph.nodes.first().map(|n| n.loc).unwrap_or_default();
     if params != totals.params {
         diagnostics.push(
-            Diagnostic::new(Severity::Error, COUNT, loc, format!("the varstore holds {} parameters, derive counts {}", thousands(params), thousands(totals.params)))
-                .values(thousands(params), thousands(totals.params)),
+            Diagnostic::new(
+                Severity::Error,
+                COUNT,
+                loc,
+                format!(
+                    "the varstore holds {} parameters, derive counts {}",
+                    thousands(params),
+                    thousands(totals.params)
+                ),
+            )
+            .values(thousands(params), thousands(totals.params)),
         );
     }
     if buffers != totals.buffers {
         diagnostics.push(
-            Diagnostic::new(Severity::Error, COUNT, loc, format!("the varstore holds {} buffers (batch norm running statistics), derive counts {}", thousands(buffers), thousands(totals.buffers)))
-                .values(thousands(buffers), thousands(totals.buffers)),
+            Diagnostic::new(
+                Severity::Error,
+                COUNT,
+                loc,
+                format!(
+                    "the varstore holds {} buffers (batch norm running statistics), derive counts {}",
+                    thousands(buffers),
+                    thousands(totals.buffers)
+                ),
+            )
+            .values(thousands(buffers), thousands(totals.buffers)),
         );
     }
-    Ok(Report { checks, skipped, params: (params, totals.params), buffers: (buffers, totals.buffers), diagnostics })
+    Ok(Report {
+        checks,
+        skipped,
+        params: (params, totals.params),
+        buffers: (buffers, totals.buffers),
+        diagnostics,
+    })
 }
 
 /// The layer-by-layer agreement as text: a compact table per eval-mode size (layer, op,
@@ -377,13 +490,24 @@ pub fn render(r: &Report) -> String {
     for c in &r.checks {
         let layers = c.layers.len().saturating_sub(1);
         let mode = if c.train { "training mode" } else { "eval mode" };
-        let verdict = if c.ok() { format!("{layers} layers agree") } else { format!("{} of {layers} layers disagree", c.mismatches()) };
+        let verdict = if c.ok() {
+            format!("{layers} layers agree")
+        } else {
+            format!("{} of {layers} layers disagree", c.mismatches())
+        };
         s.push_str(&format!("\nat {} (batch {}, {mode}): {verdict}", hw(c.size), c.batch));
         if let Some((real, graph)) = c.aux_outputs {
-            s.push_str(&format!("; forward returns {real} auxiliary output{} (derive: {graph})", if real == 1 { "" } else { "s" }));
+            s.push_str(&format!(
+                "; forward returns {real} auxiliary output{} (derive: {graph})",
+                if real == 1 { "" } else { "s" }
+            ));
         }
         s.push('\n');
-        let rows: Vec<&LayerCheck> = if c.train { c.layers.iter().filter(|l| !l.ok).collect() } else { c.layers.iter().collect() };
+        let rows: Vec<&LayerCheck> = if c.train {
+            c.layers.iter().filter(|l| !l.ok).collect()
+        } else {
+            c.layers.iter().collect()
+        };
         if rows.is_empty() {
             continue;
         }
@@ -391,15 +515,35 @@ pub fn render(r: &Report) -> String {
             .iter()
             .map(|l| {
                 let real = l.real.as_deref().map(dims).unwrap_or_else(|| "—".into());
-                [l.name.clone(), l.op.clone(), dims(&l.derived), real, if l.ok { "ok".into() } else { "NO".into() }]
+                [
+                    l.name.clone(),
+                    l.op.clone(),
+                    dims(&l.derived),
+                    real,
+                    if l.ok { "ok".into() } else { "NO".into() },
+                ]
             })
             .collect();
         let head = ["layer", "op", "derived", "libtorch", "ok"].map(String::from);
-        let width = |i: usize| cells.iter().chain(std::iter::once(&head)).map(|r| r[i].chars().count()).max().unwrap_or(0);
+        let width = |i: usize| {
+            cells
+                .iter()
+                .chain(std::iter::once(&head))
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
         let w = [width(0), width(1), width(2), width(3)];
         for row in std::iter::once(&head).chain(cells.iter()) {
             let pad = |t: &str, n: usize| format!("{t}{}", " ".repeat(n.saturating_sub(t.chars().count())));
-            s.push_str(&format!("  {}  {}  {}  {}  {}\n", pad(&row[0], w[0]), pad(&row[1], w[1]), pad(&row[2], w[2]), pad(&row[3], w[3]), row[4]));
+            s.push_str(&format!(
+                "  {}  {}  {}  {}  {}\n",
+                pad(&row[0], w[0]),
+                pad(&row[1], w[1]),
+                pad(&row[2], w[2]),
+                pad(&row[3], w[3]),
+                row[4]
+            ));
         }
         if let Some(f) = &c.failure {
             s.push_str(&format!("  {f}\n"));

@@ -35,14 +35,25 @@ pub struct SpecRanges {
 
 /// One row of a generated table: a conv, a pool or a two-branch module.
 pub fn row(r: RowRanges) -> impl Strategy<Value = String> {
-    let RowRanges { conv: (ck, cs, cc), pool: (pk, ps), module: (ma, mb) } = r;
+    let RowRanges {
+        conv: (ck, cs, cc),
+        pool: (pk, ps),
+        module: (ma, mb),
+    } = r;
     prop_oneof![
         (ck, cs, cc).prop_map(|(k, s, c)| format!("  - {{type: convolution, patch: {k}×{k}/{s}, out: {c}}}")),
-        (pk, ps, prop::bool::ANY).prop_map(|(k, s, avg)| format!("  - {{type: {} pool, patch: {k}×{k}/{s}}}", if avg { "avg" } else { "max" })),
+        (pk, ps, prop::bool::ANY).prop_map(|(k, s, avg)| format!(
+            "  - {{type: {} pool, patch: {k}×{k}/{s}}}",
+            if avg { "avg" } else { "max" }
+        )),
         (ma, mb, 1u64..3, prop::bool::ANY).prop_map(|(a, b, s, max)| format!(
             "  - {{type: module, patch: stride {s}, a: {a}, b: {b}, pool: {} + {}}}",
             if max { "max" } else { "avg" },
-            if a % 2 == 0 { "pass through".to_string() } else { a.to_string() }
+            if a % 2 == 0 {
+                "pass through".to_string()
+            } else {
+                a.to_string()
+            }
         )),
     ]
 }
@@ -63,7 +74,12 @@ fn conventions(pool_conventions: bool) -> BoxedStrategy<String> {
             .boxed()
     } else {
         (0usize..3, 0usize..2, prop::bool::ANY)
-            .prop_map(|(pad, round, bn)| format!("padding: {}, pool_rounding: {}, batch_norm: {bn}", PADDING[pad], ROUNDING[round]))
+            .prop_map(|(pad, round, bn)| {
+                format!(
+                    "padding: {}, pool_rounding: {}, batch_norm: {bn}",
+                    PADDING[pad], ROUNDING[round]
+                )
+            })
             .boxed()
     }
 }

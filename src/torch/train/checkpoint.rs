@@ -63,14 +63,23 @@ fn fsync_file(path: &Path) -> Result<(), String> {
 
 fn entry(path: &Path) -> Result<FileEntry, String> {
     let bytes = fs::read(path).map_err(|e| io(path, e))?;
-    Ok(FileEntry { bytes: bytes.len() as u64, fnv64: Fnv64::of(&bytes) })
+    Ok(FileEntry {
+        bytes: bytes.len() as u64,
+        fnv64: Fnv64::of(&bytes),
+    })
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
 /// rename, fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     {
         let mut f = File::create(&tmp).map_err(|e| io(&tmp, e))?;
@@ -83,8 +92,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Writes named tensors (contiguous, on the CPU) as safetensors, atomically.
 pub fn write_tensors_atomic(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), String> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     // The extension must stay .safetensors for tch's writer.
     let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
     Tensor::write_safetensors(tensors, &tmp).map_err(|e| io(&tmp, e))?;
@@ -94,7 +109,10 @@ pub fn write_tensors_atomic(path: &Path, tensors: &[(String, Tensor)]) -> Result
 }
 
 fn unique() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{}-{:x}", std::process::id(), nanos)
 }
 
@@ -126,10 +144,22 @@ pub fn save<S: Serialize>(
         f.write_all(&state_json).map_err(|e| io(&p, e))?;
         f.sync_all().map_err(|e| io(&p, e))?;
     }
-    files.insert("state.json".into(), FileEntry { bytes: state_json.len() as u64, fnv64: Fnv64::of(&state_json) });
+    files.insert(
+        "state.json".into(),
+        FileEntry {
+            bytes: state_json.len() as u64,
+            fnv64: Fnv64::of(&state_json),
+        },
+    );
     fsync_dir(&dir)?;
     fsync_dir(&root)?;
-    let manifest = Manifest { format: FORMAT.into(), dir: rel.clone(), step, epoch, files };
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        dir: rel.clone(),
+        step,
+        epoch,
+        files,
+    };
     let text = serde_json::to_vec_pretty(&manifest).map_err(|e| format!("checkpoint manifest: {e}"))?;
     write_atomic(&run_dir.join(MANIFEST), &text)?; // the commit point
     // Committed: everything else under checkpoints/ is stale.
@@ -154,32 +184,61 @@ pub fn exists(run_dir: &Path) -> bool {
 pub fn load<S: for<'de> Deserialize<'de>>(run_dir: &Path) -> Result<Loaded<S>, String> {
     let mpath = run_dir.join(MANIFEST);
     let text = fs::read(&mpath).map_err(|e| io(&mpath, e))?;
-    let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| format!("{}: corrupt checkpoint manifest: {e}", mpath.display()))?;
+    let manifest: Manifest =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: corrupt checkpoint manifest: {e}", mpath.display()))?;
     if manifest.format != FORMAT {
-        return Err(format!("{}: unknown checkpoint format '{}', expected '{FORMAT}'", mpath.display(), manifest.format));
+        return Err(format!(
+            "{}: unknown checkpoint format '{}', expected '{FORMAT}'",
+            mpath.display(),
+            manifest.format
+        ));
     }
     if manifest.dir.contains("..") || Path::new(&manifest.dir).is_absolute() {
-        return Err(format!("{}: corrupt checkpoint manifest: bad directory '{}'", mpath.display(), manifest.dir));
+        return Err(format!(
+            "{}: corrupt checkpoint manifest: bad directory '{}'",
+            mpath.display(),
+            manifest.dir
+        ));
     }
     let dir = run_dir.join(&manifest.dir);
     let mut contents = BTreeMap::new();
     for name in ["model.safetensors", "optim.safetensors", "state.json"] {
-        let want = manifest.files.get(name).ok_or_else(|| format!("{}: corrupt checkpoint manifest: no entry for {name}", mpath.display()))?;
+        let want = manifest
+            .files
+            .get(name)
+            .ok_or_else(|| format!("{}: corrupt checkpoint manifest: no entry for {name}", mpath.display()))?;
         let p = dir.join(name);
         let bytes = fs::read(&p).map_err(|e| format!("{}: checkpoint file unreadable: {e}", p.display()))?;
         if bytes.len() as u64 != want.bytes {
-            return Err(format!("{}: corrupt checkpoint: {} bytes, the manifest says {} (truncated or overwritten)", p.display(), bytes.len(), want.bytes));
+            return Err(format!(
+                "{}: corrupt checkpoint: {} bytes, the manifest says {} (truncated or overwritten)",
+                p.display(),
+                bytes.len(),
+                want.bytes
+            ));
         }
         let got = Fnv64::of(&bytes);
         if got != want.fnv64 {
-            return Err(format!("{}: corrupt checkpoint: content hash {got} differs from the manifest's {}", p.display(), want.fnv64));
+            return Err(format!(
+                "{}: corrupt checkpoint: content hash {got} differs from the manifest's {}",
+                p.display(),
+                want.fnv64
+            ));
         }
         contents.insert(name, bytes);
     }
-    let state: S = serde_json::from_slice(&contents["state.json"]).map_err(|e| format!("{}: corrupt checkpoint state: {e}", dir.join("state.json").display()))?;
+    let state: S = serde_json::from_slice(&contents["state.json"])
+        .map_err(|e| format!("{}: corrupt checkpoint state: {e}", dir.join("state.json").display()))?;
     let read = |name: &str| -> Result<BTreeMap<String, Tensor>, String> {
         let p = dir.join(name);
-        Tensor::read_safetensors(&p).map(|v| v.into_iter().collect()).map_err(|e| format!("{}: corrupt checkpoint tensors: {e}", p.display()))
+        Tensor::read_safetensors(&p)
+            .map(|v| v.into_iter().collect())
+            .map_err(|e| format!("{}: corrupt checkpoint tensors: {e}", p.display()))
     };
-    Ok(Loaded { state, model: read("model.safetensors")?, optim: read("optim.safetensors")?, dir })
+    Ok(Loaded {
+        state,
+        model: read("model.safetensors")?,
+        optim: read("optim.safetensors")?,
+        dir,
+    })
 }

@@ -182,13 +182,23 @@ impl Pipeline {
     ) -> Result<Pipeline, String> {
         let c = src_channels as i64;
         if c != out_channels && c != 1 {
-            return Err(format!("the data has {c} channels but the model takes {out_channels}; only grey images are expanded"));
+            return Err(format!(
+                "the data has {c} channels but the model takes {out_channels}; only grey images are expanded"
+            ));
         }
         let scale: Vec<f32> = std.iter().map(|s| (1.0 / (255.0 * s)) as f32).collect();
         let shift: Vec<f32> = mean.iter().zip(std).map(|(m, s)| (m / s) as f32).collect();
         let t = |v: &[f32]| Tensor::from_slice(v).view([1, c, 1, 1]).to_device(device);
         let crop_pad = out_hw.0.min(out_hw.1) / 8;
-        Ok(Pipeline { out_hw, out_channels, src_channels: c, crop_pad, scale: t(&scale), shift: t(&shift), channels_last })
+        Ok(Pipeline {
+            out_hw,
+            out_channels,
+            src_channels: c,
+            crop_pad,
+            scale: t(&scale),
+            shift: t(&shift),
+            channels_last,
+        })
     }
 
     /// The shuffled order and augmentation of epoch `epoch` for `n` images.
@@ -209,7 +219,12 @@ impl Pipeline {
             flip.push(rng.below(2) == 1);
         }
         let up = |v: &[i64]| Tensor::f_from_slice(v)?.f_to_device(device);
-        Ok(EpochPlan { order: up(&order)?, dy: up(&dy)?, dx: up(&dx)?, flip: Tensor::f_from_slice(&flip)?.f_to_device(device)? })
+        Ok(EpochPlan {
+            order: up(&order)?,
+            dy: up(&dy)?,
+            dx: up(&dx)?,
+            flip: Tensor::f_from_slice(&flip)?.f_to_device(device)?,
+        })
     }
 
     /// Images `idx` of `split`, resized and normalised, no augmentation.
@@ -224,12 +239,26 @@ impl Pipeline {
 
     fn finish(&self, x: Tensor) -> Result<Tensor, TchError> {
         let size = x.size();
-        let x = if self.src_channels != self.out_channels { x.f_expand([size[0], self.out_channels, size[2], size[3]], false)? } else { x };
-        if self.channels_last { x.f_permute([0, 2, 3, 1])?.f_contiguous()?.f_permute([0, 3, 1, 2]) } else { x.f_contiguous() }
+        let x = if self.src_channels != self.out_channels {
+            x.f_expand([size[0], self.out_channels, size[2], size[3]], false)?
+        } else {
+            x
+        };
+        if self.channels_last {
+            x.f_permute([0, 2, 3, 1])?.f_contiguous()?.f_permute([0, 3, 1, 2])
+        } else {
+            x.f_contiguous()
+        }
     }
 
     /// The training batch at positions `start..start+len` of `plan`: images and labels.
-    pub fn train_batch(&self, split: &DeviceSplit, plan: &EpochPlan, start: i64, len: i64) -> Result<(Tensor, Tensor), TchError> {
+    pub fn train_batch(
+        &self,
+        split: &DeviceSplit,
+        plan: &EpochPlan,
+        start: i64,
+        len: i64,
+    ) -> Result<(Tensor, Tensor), TchError> {
         let idx = plan.order.f_narrow(0, start, len)?;
         let labels = split.labels.f_index_select(0, &idx)?;
         let mut x = self.prepare(split, &idx)?;
@@ -239,10 +268,18 @@ impl Pipeline {
         if p > 0 {
             let c = x.size()[1];
             let padded = x.f_constant_pad_nd([p, p, p, p])?;
-            let rows = plan.dy.f_narrow(0, start, len)?.f_view([len, 1])?.f_add(&Tensor::f_arange(h, (Kind::Int64, dev))?)?;
+            let rows = plan
+                .dy
+                .f_narrow(0, start, len)?
+                .f_view([len, 1])?
+                .f_add(&Tensor::f_arange(h, (Kind::Int64, dev))?)?;
             let rows = rows.f_view([len, 1, h, 1])?.f_expand([len, c, h, w + 2 * p], false)?;
             let x1 = padded.f_gather(2, &rows, false)?;
-            let cols = plan.dx.f_narrow(0, start, len)?.f_view([len, 1])?.f_add(&Tensor::f_arange(w, (Kind::Int64, dev))?)?;
+            let cols = plan
+                .dx
+                .f_narrow(0, start, len)?
+                .f_view([len, 1])?
+                .f_add(&Tensor::f_arange(w, (Kind::Int64, dev))?)?;
             let cols = cols.f_view([len, 1, 1, w])?.f_expand([len, c, h, w], false)?;
             x = x1.f_gather(3, &cols, false)?;
         }

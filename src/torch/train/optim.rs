@@ -108,12 +108,22 @@ impl Optimizer {
         let mut offset = 0i64;
         for (name, var) in vars {
             if var.kind() != Kind::Float {
-                return Err(TchError::Kind(format!("{name}: trainable variables must be f32, found {:?}", var.kind())));
+                return Err(TchError::Kind(format!(
+                    "{name}: trainable variables must be f32, found {:?}",
+                    var.kind()
+                )));
             }
             let size = var.size();
             let numel = size.iter().product::<i64>();
             let cl = channels_last && size.len() == 4;
-            slots.push(Slot { name, var, offset, numel, size, channels_last: cl });
+            slots.push(Slot {
+                name,
+                var,
+                offset,
+                numel,
+                size,
+                channels_last: cl,
+            });
             offset += numel;
         }
         let params = Tensor::f_zeros([offset], (Kind::Float, device))?;
@@ -130,7 +140,14 @@ impl Optimizer {
             OptimizerKind::Adam => Some(Tensor::f_zeros([offset], (Kind::Float, device))?),
             OptimizerKind::Sgd => None,
         };
-        Ok(Optimizer { cfg, slots, params, buf1, buf2, steps: 0 })
+        Ok(Optimizer {
+            cfg,
+            slots,
+            params,
+            buf1,
+            buf2,
+            steps: 0,
+        })
     }
 
     pub fn config(&self) -> OptimizerConfig {
@@ -212,9 +229,15 @@ impl Optimizer {
         let (n1, n2) = self.buffer_names();
         let mut out = Vec::new();
         for s in &self.slots {
-            out.push((format!("{n1}/{}", s.name), slot_view(&self.buf1, s).to_device(tch::Device::Cpu).contiguous()));
+            out.push((
+                format!("{n1}/{}", s.name),
+                slot_view(&self.buf1, s).to_device(tch::Device::Cpu).contiguous(),
+            ));
             if let Some(b2) = &self.buf2 {
-                out.push((format!("{n2}/{}", s.name), slot_view(b2, s).to_device(tch::Device::Cpu).contiguous()));
+                out.push((
+                    format!("{n2}/{}", s.name),
+                    slot_view(b2, s).to_device(tch::Device::Cpu).contiguous(),
+                ));
             }
         }
         out
@@ -238,9 +261,16 @@ impl Optimizer {
                     pairs.push((format!("{n2}/{}", s.name), b2));
                 }
                 for (key, flat) in pairs {
-                    let t = tensors.get(&key).ok_or_else(|| format!("optimizer state lacks {key}"))?;
+                    let t = tensors
+                        .get(&key)
+                        .ok_or_else(|| format!("optimizer state lacks {key}"))?;
                     if t.size() != s.size || t.kind() != Kind::Float {
-                        return Err(format!("optimizer state {key} is {:?} {:?}, the variable is {:?} f32", t.size(), t.kind(), s.size));
+                        return Err(format!(
+                            "optimizer state {key} is {:?} {:?}, the variable is {:?} f32",
+                            t.size(),
+                            t.kind(),
+                            s.size
+                        ));
                     }
                     let mut view = slot_view(flat, s);
                     view.f_copy_(t).map_err(|e| format!("{key}: {e}"))?;
@@ -327,7 +357,13 @@ mod tests {
 
     #[test]
     fn step_schedule_decays_every_eight_epochs() {
-        let s = Schedule { kind: ScheduleKind::Step, base_lr: 1.0, warmup_steps: 0, total_steps: 1000, steps_per_epoch: 10 };
+        let s = Schedule {
+            kind: ScheduleKind::Step,
+            base_lr: 1.0,
+            warmup_steps: 0,
+            total_steps: 1000,
+            steps_per_epoch: 10,
+        };
         assert_eq!(s.lr(0), 1.0);
         assert_eq!(s.lr(79), 1.0);
         assert_eq!(s.lr(80), 0.96);
@@ -336,7 +372,13 @@ mod tests {
 
     #[test]
     fn cosine_warms_up_then_decays_to_zero() {
-        let s = Schedule { kind: ScheduleKind::Cosine, base_lr: 0.1, warmup_steps: 10, total_steps: 110, steps_per_epoch: 10 };
+        let s = Schedule {
+            kind: ScheduleKind::Cosine,
+            base_lr: 0.1,
+            warmup_steps: 10,
+            total_steps: 110,
+            steps_per_epoch: 10,
+        };
         assert!((s.lr(0) - 0.01).abs() < 1e-12);
         assert!((s.lr(9) - 0.1).abs() < 1e-12);
         assert!((s.lr(10) - 0.1).abs() < 1e-12);

@@ -24,7 +24,7 @@ fn main() {
     let t_json = t.elapsed();
     let s = serde_json::to_string_pretty(&v).unwrap();
     let t_ser = t.elapsed();
-    let table = archcheck::report::table::render(&d, &text);
+    let table = archcheck::report::table::render(&d, &archcheck::source::Source::new(path.clone(), text.clone()));
     let t_table = t.elapsed();
     println!(
         "nodes {} diags {} json {} table {}",

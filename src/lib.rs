@@ -16,6 +16,7 @@ pub mod ir;
 pub mod metrics;
 pub mod report;
 pub mod shape;
+pub mod source;
 pub mod spec;
 #[cfg(feature = "torch")]
 pub mod torch;

@@ -3,6 +3,7 @@
 //! readings of an ambiguity, related places and help.
 
 use crate::diag::Diagnostic;
+use crate::source::Source;
 
 /// The part of a long line around `col` (1-based, in characters) and the caret offset in it.
 fn window(line: &str, col: usize) -> (String, usize) {
@@ -29,11 +30,12 @@ fn cell_width(line: &str, col: usize) -> usize {
     n.max(1)
 }
 
-/// Renders one diagnostic against the spec text.
-pub fn render(d: &Diagnostic, file: &str, source: &str) -> String {
+/// Renders one diagnostic against the spec text (its lines indexed once, so rendering many
+/// findings is linear in their number).
+pub fn render(d: &Diagnostic, file: &str, source: &Source) -> String {
     let mut s = format!("{}[{}]: {}\n", d.severity, d.code, d.message);
     s.push_str(&format!("  --> {file}:{}:{}\n", d.line, d.col));
-    if let Some(line) = source.lines().nth(d.line.saturating_sub(1)) {
+    if let Some(line) = source.line(d.line) {
         let (text, caret) = window(line, d.col);
         let num = d.line.to_string();
         let pad = " ".repeat(num.len());
@@ -64,14 +66,14 @@ pub fn render(d: &Diagnostic, file: &str, source: &str) -> String {
 }
 
 /// Renders a spec error (exit 2) the same way.
-pub fn render_error(e: &crate::spec::SpecError, source: Option<&str>) -> String {
+pub fn render_error(e: &crate::spec::SpecError, source: Option<&Source>) -> String {
     let mut s = format!("error: {}\n", e.message);
     if e.loc.line == 0 {
         s.push_str(&format!("  --> {}\n", e.file));
         return s;
     }
     s.push_str(&format!("  --> {}:{}:{}\n", e.file, e.loc.line, e.loc.col));
-    if let Some(line) = source.and_then(|src| src.lines().nth(e.loc.line - 1)) {
+    if let Some(line) = source.and_then(|src| src.line(e.loc.line)) {
         let (text, caret) = window(line, e.loc.col);
         let num = e.loc.line.to_string();
         let pad = " ".repeat(num.len());

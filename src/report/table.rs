@@ -79,7 +79,7 @@ impl Lines<'_> {
 }
 
 /// The whole report as text; `source` is the spec's text, for the diagnostics.
-pub fn render(d: &Derivation, source: &str) -> String {
+pub fn render(d: &Derivation, source: &crate::source::Source) -> String {
     let g = &d.graph;
     let (rh, rw) = g.reference;
     let mut out = String::new();

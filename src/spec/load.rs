@@ -15,25 +15,14 @@ use super::{
 
 /// Reads and validates the spec at `path`.
 pub fn load_file(path: &std::path::Path) -> Result<Spec, SpecError> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| SpecError {
-        file: file.clone(),
-        loc: Loc::default(),
-        message: format!("cannot read the spec: {}", e.to_string().to_lowercase()),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let before = std::str::from_utf8(good).unwrap_or_default();
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
-        let byte = e.as_bytes()[good.len()];
-        SpecError {
-            file: file.clone(),
-            loc: Loc { line, col },
-            message: format!("expected UTF-8 text, found the byte 0x{byte:02x}"),
-        }
-    })?;
-    load_str(&text, &file)
+    let source = read_source(path, crate::source::DEFAULT_MAX_BYTES)?;
+    load_str(&source.text, &source.name)
+}
+
+/// Reads a spec file once, bounded (see [`crate::source`]); the text stays with the caller
+/// for rendering.
+pub fn read_source(path: &std::path::Path, max_bytes: u64) -> Result<crate::source::Source, SpecError> {
+    crate::source::Source::read(path, "the spec", max_bytes).map_err(|e| SpecError::read(path, e))
 }
 
 /// Validates a spec given as text; `file` names it in messages.

@@ -10,7 +10,7 @@ pub mod yaml;
 use indexmap::IndexMap;
 
 pub use cell::{Patch, PoolKind, PoolProj, Quantity, RowType, Size};
-pub use load::{load_file, load_str};
+pub use load::{load_file, load_str, read_source};
 pub use template::{Expr, LayerDecl, Template, TemplateBody};
 
 /// A 1-based line and column in the spec file.
@@ -35,6 +35,18 @@ impl std::fmt::Display for SpecError {
     }
 }
 impl std::error::Error for SpecError {}
+
+impl SpecError {
+    /// A spec file that could not be read, at the position of the fault where it has one.
+    pub fn read(path: &std::path::Path, e: crate::source::ReadError) -> SpecError {
+        let (line, col) = e.position().unwrap_or_default();
+        SpecError {
+            file: path.display().to_string(),
+            loc: Loc { line, col },
+            message: e.to_string(),
+        }
+    }
+}
 
 /// What a column of the table holds, which decides the grammar of its cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]

@@ -127,14 +127,14 @@ pub fn run(model_req: &ModelRequest, req: &BenchRequest) -> Result<BenchReport, 
         std::fs::read_to_string(&model_req.spec).map_err(|e| usage(format!("{}: {e}", model_req.spec.display())))?;
     let spec = crate::spec::load_file(&model_req.spec).map_err(|e| {
         usage(
-            crate::report::diagnostics::render_error(&e, Some(&text))
+            crate::report::diagnostics::render_error(&e, Some(&crate::source::Source::new("", text.clone())))
                 .trim_end()
                 .trim_start_matches("error: "),
         )
     })?;
     let graph = crate::ir::lower(&spec, &model_req.options).map_err(|e| {
         usage(
-            crate::report::diagnostics::render_error(&e, Some(&text))
+            crate::report::diagnostics::render_error(&e, Some(&crate::source::Source::new("", text.clone())))
                 .trim_end()
                 .trim_start_matches("error: "),
         )

@@ -398,7 +398,7 @@ pub fn load_data(
 fn lower(spec: &crate::spec::Spec, text: &str, opts: &LowerOptions) -> Result<Graph, TrainError> {
     crate::ir::lower(spec, opts).map_err(|e| {
         TrainError::Usage(
-            crate::report::diagnostics::render_error(&e, Some(text))
+            crate::report::diagnostics::render_error(&e, Some(&crate::source::Source::new("", text.to_string())))
                 .trim_end()
                 .trim_start_matches("error: ")
                 .to_string(),
@@ -869,7 +869,7 @@ pub fn run(model_req: &ModelRequest, req: &TrainRequest, obs: &mut dyn Observer)
         .map_err(|e| TrainError::Usage(format!("{}: {e}", model_req.spec.display())))?;
     let spec = crate::spec::load_file(&model_req.spec).map_err(|e| {
         TrainError::Usage(
-            crate::report::diagnostics::render_error(&e, Some(&text))
+            crate::report::diagnostics::render_error(&e, Some(&crate::source::Source::new("", text.clone())))
                 .trim_end()
                 .trim_start_matches("error: ")
                 .to_string(),

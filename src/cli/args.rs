@@ -1,0 +1,290 @@
+//! The command line's types: every command, flag and default, as clap reads them.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use archcheck::ir::LowerOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "archcheck",
+    version,
+    about = "Derive, check, build and train networks transcribed from paper tables"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ModelArgs {
+    /// The spec file (YAML).
+    pub spec: PathBuf,
+    /// A named variant of the spec (see the spec's `variants:`).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Reference input size, H or HxW (default: the spec's).
+    #[arg(long, value_parser = parse_input)]
+    pub input: Option<(u64, u64)>,
+    /// Number of classes (default: the spec's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub classes: Option<u64>,
+    /// Leave out auxiliary heads.
+    #[arg(long)]
+    pub no_aux: bool,
+    #[command(flatten)]
+    pub limits: InputLimits,
+}
+
+/// Bounds on what an input may cost (docs/diagnostics.md, "Hostile input").
+#[derive(clap::Args, Clone, Copy)]
+pub struct InputLimits {
+    /// Largest input file read, in bytes (K, M, G suffixes: 1024-based).
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    pub max_file_size: u64,
+}
+
+impl ModelArgs {
+    pub fn lower_options(&self) -> LowerOptions {
+        LowerOptions {
+            variant: self.variant.clone(),
+            classes: self.classes,
+            no_aux: self.no_aux,
+            input: self.input,
+            cell_overrides: Vec::new(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once
+pub enum Command {
+    /// Derive every layer's shape and cost and check the printed cells.
+    Derive {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Batch size for the activation-memory figures.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+        batch: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Treat warnings (rounded figures beyond the tolerance) as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Check many specs at once (for CI): one line each, non-zero exit if any fails.
+    Check {
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+        #[command(flatten)]
+        limits: InputLimits,
+        /// Check this variant of every spec.
+        #[arg(long, conflicts_with = "all_variants")]
+        variant: Option<String>,
+        /// Check the table as printed and every variant of every spec.
+        #[arg(long)]
+        all_variants: bool,
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Write the architecture as source for another framework.
+    Emit {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// A self-contained PyTorch nn.Module file (parameter names match archcheck's).
+        #[arg(long, required = true)]
+        pytorch: bool,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Plot training metrics (metrics.jsonl of one or more runs) as SVG; several runs overlay.
+    Plot {
+        /// Run directories or metrics.jsonl files; label a run with LABEL=PATH.
+        #[arg(required = true)]
+        runs: Vec<String>,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        limits: InputLimits,
+    },
+    /// Build the network in libtorch (needs the `torch` feature); --verify checks every
+    /// layer's real output shape and the parameter count against derive.
+    Build(BuildArgs),
+    /// Training throughput and peak GPU memory of the libtorch model and of the emitted
+    /// PyTorch module (same run, synthetic data), with derive's predicted memory.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Run the model at the reference, the smallest valid and one more input size and
+    /// compare every layer's output shape with derive's.
+    #[arg(long)]
+    pub verify: bool,
+    /// Save the weights (parameters and running statistics) to FILE.safetensors.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub save_weights: Option<PathBuf>,
+    /// Trace the eval-mode model at the reference input size and save it as TorchScript.
+    #[arg(long, value_name = "FILE.pt")]
+    pub torchscript: Option<PathBuf>,
+    /// Device: auto, cpu, cuda or cuda:N (default: cpu to build, auto with --train;
+    /// --verify always runs on the CPU).
+    #[arg(long)]
+    pub device: Option<String>,
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// `build --train`: every option but --train itself needs --train. Options left out take
+/// the checkpoint's value with --resume, else the default shown.
+#[derive(clap::Args)]
+#[command(next_help_heading = "Training (--train)")]
+pub struct TrainArgs {
+    /// Train the network (see the options below).
+    #[arg(long)]
+    pub train: bool,
+    /// synthetic, fashion-mnist, fashion-mnist:DIR or imagefolder:DIR [default: fashion-mnist]
+    #[arg(long, requires = "train", value_parser = archcheck::data::parse_data_arg)]
+    pub data: Option<archcheck::data::DataSource>,
+    /// Epochs [default: 10].
+    #[arg(long, requires = "train", value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: Option<u64>,
+    /// Batch size [default: 128].
+    #[arg(long, requires = "train", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: Option<u64>,
+    /// sgd (with momentum) or adam [default: sgd].
+    #[arg(long, requires = "train", value_parser = ["sgd", "adam"])]
+    pub optimizer: Option<String>,
+    /// Learning rate [default: 0.05 for sgd, 0.001 for adam].
+    #[arg(long, requires = "train")]
+    pub lr: Option<f64>,
+    /// SGD momentum [default: 0.9].
+    #[arg(long, requires = "train")]
+    pub momentum: Option<f64>,
+    /// L2 weight decay [default: 5e-4 for sgd, 0 for adam].
+    #[arg(long, requires = "train")]
+    pub weight_decay: Option<f64>,
+    /// step (×0.96 every 8 epochs) or cosine [default: cosine].
+    #[arg(long, requires = "train", value_parser = ["step", "cosine"])]
+    pub schedule: Option<String>,
+    /// Linear learning-rate warm-up, in epochs (fractions allowed) [default: 0].
+    #[arg(long, requires = "train")]
+    pub warmup: Option<f64>,
+    /// Weight of each auxiliary head's loss [default: 0.3].
+    #[arg(long, requires = "train")]
+    pub aux_weight: Option<f64>,
+    /// bf16 autocast (--no-amp: off) [default: on for CUDA, off for the CPU].
+    #[arg(long, requires = "train", overrides_with = "no_amp")]
+    pub amp: bool,
+    #[arg(long, requires = "train", overrides_with = "amp", hide = true)]
+    pub no_amp: bool,
+    /// Channels-last memory layout (--no-channels-last: off) [default: on for CUDA, off for
+    /// the CPU].
+    #[arg(long, requires = "train", overrides_with = "no_channels_last")]
+    pub channels_last: bool,
+    #[arg(long, requires = "train", overrides_with = "channels_last", hide = true)]
+    pub no_channels_last: bool,
+    /// Run directory: metrics.jsonl, metrics.svg, checkpoints, final.safetensors
+    /// [default: runs/SPEC-VARIANT].
+    #[arg(long, requires = "train")]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long, requires = "train")]
+    pub resume: bool,
+    /// Stop after K optimizer steps in total (checkpointed; --resume continues).
+    #[arg(long, requires = "train", value_name = "K")]
+    pub max_steps: Option<u64>,
+    /// Seed of weights, data order, augmentation and dropout [default: from the clock].
+    #[arg(long, requires = "train")]
+    pub seed: Option<u64>,
+    /// Also write a checkpoint every N steps (always at the end of each epoch).
+    #[arg(long, requires = "train", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+}
+
+#[cfg(feature = "torch")]
+pub fn flag_pair(on: bool, off: bool) -> Option<bool> {
+    if on {
+        Some(true)
+    } else if off {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Batch size.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+    /// Timed training steps per side.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: u64,
+    /// Untimed steps before (cuDNN autotuning).
+    #[arg(long, default_value_t = 5)]
+    pub warmup: u64,
+    /// bf16 autocast (--no-amp: off) [default: on for CUDA].
+    #[arg(long, overrides_with = "no_amp")]
+    pub amp: bool,
+    #[arg(long, overrides_with = "amp", hide = true)]
+    pub no_amp: bool,
+    /// Channels-last layout (--no-channels-last: off) [default: on for CUDA].
+    #[arg(long, overrides_with = "no_channels_last")]
+    pub channels_last: bool,
+    #[arg(long, overrides_with = "channels_last", hide = true)]
+    pub no_channels_last: bool,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Python with torch for the PyTorch side [default: $ARCHCHECK_PYTHON, else python3].
+    #[arg(long)]
+    pub python: Option<String>,
+    /// Skip the PyTorch side.
+    #[arg(long, conflicts_with = "python")]
+    pub no_pytorch: bool,
+    /// SGD learning rate of both sides.
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_input(s: &str) -> Result<(u64, u64), String> {
+    archcheck::spec::load::parse_hw(s)
+}
+
+/// A byte count: digits with an optional K, M or G (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" | "m" => 20,
+        "G" | "g" => 30,
+        _ => return Err(format!("expected a size such as 32M or 1048576, found '{s}'")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("expected a size such as 32M or 1048576, found '{s}'"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("expected a size between 1 byte and 2^64 - 1 bytes, found '{s}'"))
+}

@@ -157,3 +157,28 @@ fn odd_inputs_plot_or_fail_clearly() {
             .starts_with(&bad_dir.display().to_string())
     );
 }
+
+#[test]
+fn plot_takes_a_run_directory_with_an_equals_sign_as_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("lr=0.1");
+    std::fs::create_dir(&run).unwrap();
+    for e in 1..=3 {
+        append_jsonl(&run.join("metrics.jsonl"), &epoch(e, 1.0)).unwrap();
+    }
+    let svg = dir.path().join("plot.svg");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_archcheck"))
+        .args(["plot", &run.to_string_lossy(), "-o", &svg.to_string_lossy()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // The run is labelled by its directory's name, not split at the '='.
+    assert_has_texts(&svg, &["lr=0.1"]);
+    // LABEL=PATH still labels a run.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_archcheck"))
+        .args(["plot", &format!("fast={}", run.display()), "-o", &svg.to_string_lossy()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_has_texts(&svg, &["fast"]);
+}

@@ -70,7 +70,8 @@ fn a_spec_from_standard_input_reads_as_the_file_does() {
         // The same findings at the same places; only the file's name differs.
         let places = |v: &serde_json::Value| -> Vec<(String, String, String)> {
             let list = v["diagnostics"].as_array().expect("diagnostics").iter();
-            list.map(|d| (d["message"].to_string(), d["line"].to_string(), d["col"].to_string())).collect()
+            list.map(|d| (d["message"].to_string(), d["line"].to_string(), d["col"].to_string()))
+                .collect()
         };
         assert_eq!(places(&a), places(&b), "{name}");
         assert!(!places(&a).is_empty());

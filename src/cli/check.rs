@@ -8,7 +8,7 @@ use archcheck::derive::derive;
 use archcheck::diag::Severity;
 use archcheck::ir::LowerOptions;
 use archcheck::report;
-use archcheck::report::diagnostics::render_error;
+use archcheck::report::diagnostics::{render_concise, render_error};
 
 pub struct Request<'a> {
     pub specs: &'a [PathBuf],
@@ -87,10 +87,7 @@ fn check_spec(r: &Request<'_>, path: &Path, out: &mut Output, tally: &mut Tally)
                 ))?;
                 let shown = |s: Severity| s == Severity::Error || (r.strict && s == Severity::Warning);
                 for x in d.diagnostics.iter().filter(|x| shown(x.severity)) {
-                    out.line(&format!(
-                        "     {}:{}:{}: {}[{}] {}",
-                        d.spec.file, x.line, x.col, x.severity, x.code, x.message
-                    ))?;
+                    out.line(&format!("     {}", render_concise(x, &d.spec.file)))?;
                 }
                 tally.count(status);
             }

@@ -30,26 +30,33 @@ fn cell_width(line: &str, col: usize) -> usize {
     n.max(1)
 }
 
+/// The source line of `line:col` with the cell underlined (`width` carets) and a label
+/// after them; nothing when the text has no such line.
+fn snippet(source: Option<&Source>, line: usize, col: usize, width: usize, label: &str) -> String {
+    let Some(text) = source.and_then(|s| s.line(line)) else {
+        return String::new();
+    };
+    let (shown, caret) = window(text, col);
+    let num = line.to_string();
+    let pad = " ".repeat(num.len());
+    format!(
+        "{pad} |\n{num} | {shown}\n{pad} | {}{}{label}\n",
+        " ".repeat(caret),
+        "^".repeat(width)
+    )
+}
+
 /// Renders one diagnostic against the spec text (its lines indexed once, so rendering many
 /// findings is linear in their number).
 pub fn render(d: &Diagnostic, file: &str, source: &Source) -> String {
     let mut s = format!("{}[{}]: {}\n", d.severity, d.code, d.message);
     s.push_str(&format!("  --> {file}:{}:{}\n", d.line, d.col));
-    if let Some(line) = source.line(d.line) {
-        let (text, caret) = window(line, d.col);
-        let num = d.line.to_string();
-        let pad = " ".repeat(num.len());
-        let width = cell_width(line, d.col).min(40);
-        let label = match (&d.stated, &d.derived) {
-            (Some(st), Some(de)) => format!(" printed {st}, derived {de}"),
-            _ => String::new(),
-        };
-        s.push_str(&format!(
-            "{pad} |\n{num} | {text}\n{pad} | {}{}{label}\n",
-            " ".repeat(caret),
-            "^".repeat(width)
-        ));
-    }
+    let width = source.line(d.line).map_or(1, |l| cell_width(l, d.col).min(40));
+    let label = match (&d.stated, &d.derived) {
+        (Some(st), Some(de)) => format!(" printed {st}, derived {de}"),
+        _ => String::new(),
+    };
+    s.push_str(&snippet(Some(source), d.line, d.col, width, &label));
     if let Some(a) = &d.arithmetic {
         s.push_str(&format!("   = arithmetic: {a}\n"));
     }
@@ -65,6 +72,11 @@ pub fn render(d: &Diagnostic, file: &str, source: &Source) -> String {
     s
 }
 
+/// One line per diagnostic, for summaries: `file:line:col: error[E101] message`.
+pub fn render_concise(d: &Diagnostic, file: &str) -> String {
+    format!("{file}:{}:{}: {}[{}] {}", d.line, d.col, d.severity, d.code, d.message)
+}
+
 /// Renders a spec error (exit 2) the same way.
 pub fn render_error(e: &crate::spec::SpecError, source: Option<&Source>) -> String {
     let mut s = format!("error: {}\n", e.message);
@@ -73,11 +85,6 @@ pub fn render_error(e: &crate::spec::SpecError, source: Option<&Source>) -> Stri
         return s;
     }
     s.push_str(&format!("  --> {}:{}:{}\n", e.file, e.loc.line, e.loc.col));
-    if let Some(line) = source.and_then(|src| src.line(e.loc.line)) {
-        let (text, caret) = window(line, e.loc.col);
-        let num = e.loc.line.to_string();
-        let pad = " ".repeat(num.len());
-        s.push_str(&format!("{pad} |\n{num} | {text}\n{pad} | {}^\n", " ".repeat(caret)));
-    }
+    s.push_str(&snippet(source, e.loc.line, e.loc.col, 1, ""));
     s
 }

@@ -1,0 +1,178 @@
+//! Bounds on what hostile input can make the library compute: the concat agreement
+//! condition in closed form at any stride, the valid-size search, the graph-size limit, and
+//! values that do not fit the graph's integers.
+
+use archcheck::check::{concat_condition, describe_agreement, min_input, valid_on};
+use archcheck::ir::{LowerOptions, lower};
+use archcheck::shape::{Agreement, Axis, Dim, agreement};
+use archcheck::spec::load_str;
+
+fn floor(offset: i64, divisor: i64) -> Dim {
+    Dim::Floor {
+        axis: Axis::H,
+        offset,
+        divisor,
+    }
+}
+
+/// The residues modulo `m` at which every dim agrees, by evaluating one whole period (the
+/// definition, independent of the closed form).
+fn residues_by_evaluation(dims: &[Dim], m: i64, from: i64) -> Vec<i64> {
+    let mut r: Vec<i64> = (from..from + m)
+        .filter(|v| dims.windows(2).all(|p| p[0].eval(*v) == p[1].eval(*v)))
+        .map(|v| v.rem_euclid(m))
+        .collect();
+    r.sort();
+    r
+}
+
+fn expand(runs: &[(i64, i64)]) -> Vec<i64> {
+    runs.iter().flat_map(|&(a, b)| a..=b).collect()
+}
+
+#[test]
+fn periodic_agreement_matches_evaluation_over_a_period() {
+    for m in 1..=24 {
+        for a in -30..30 {
+            for b in [a - 7, a + 1, a + 3, a + m - 1, a + m, a + 2 * m + 1] {
+                for extra in [None, Some(a + 1), Some(b - 2)] {
+                    let mut dims = vec![floor(a, m), floor(b, m)];
+                    if let Some(c) = extra {
+                        dims.push(floor(c, m));
+                    }
+                    let want = residues_by_evaluation(&dims, m, 5);
+                    match agreement(&dims, 5) {
+                        Agreement::Always => assert_eq!(want.len() as i64, m, "{dims:?}"),
+                        Agreement::Periodic { modulus, runs } => {
+                            assert_eq!(modulus, m);
+                            assert_eq!(expand(&runs), want, "{dims:?}");
+                        }
+                        other => panic!("{dims:?}: {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bounded_agreement_matches_evaluation() {
+    // Different slopes, and a constant against a slope: the sizes where they meet.
+    let cases = [
+        vec![floor(0, 2), floor(0, 3)],
+        vec![floor(5, 4), floor(-3, 7), floor(1, 4)],
+        vec![Dim::Const(3), floor(1, 2)],
+        vec![floor(1, 1), floor(40, 3)],
+    ];
+    for dims in cases {
+        let want: Vec<i64> = (1..2000)
+            .filter(|v| dims.windows(2).all(|p| p[0].eval(*v) == p[1].eval(*v)))
+            .collect();
+        match agreement(&dims, 1) {
+            Agreement::Only { runs, .. } => assert_eq!(expand(&runs), want, "{dims:?}"),
+            other => panic!("{dims:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn agreement_at_stride_2_32_is_a_range_not_a_list() {
+    let s = 1i64 << 32;
+    let a = agreement(&[floor(s - 1, s), floor(s, s)], 1);
+    assert_eq!(
+        a,
+        Agreement::Periodic {
+            modulus: s,
+            runs: vec![(1, s - 1)]
+        }
+    );
+    assert_eq!(
+        describe_agreement(&a, Axis::H),
+        "when H mod 4294967296 ∈ {1..4294967295}"
+    );
+    // Offsets that differ by a period or more never agree.
+    let never = agreement(&[floor(0, s), floor(s, s)], 1);
+    assert_eq!(
+        describe_agreement(&never, Axis::H),
+        "for no H (checked H mod 4294967296)"
+    );
+}
+
+#[test]
+fn different_slopes_at_huge_strides_are_walked_piece_by_piece() {
+    // ceil(H/2^32) and ceil(H/2^31) agree exactly for 1 <= H <= 2^31.
+    let (a, b) = (1i64 << 32, 1i64 << 31);
+    let start = std::time::Instant::now();
+    let ag = agreement(&[floor(a - 1, a), floor(b - 1, b)], 1);
+    assert!(start.elapsed().as_secs() < 2, "{:?}", start.elapsed());
+    assert_eq!(describe_agreement(&ag, Axis::H), "for H in {1..2147483648}");
+}
+
+#[test]
+fn the_printed_list_is_bounded_whatever_the_sizes() {
+    // ceil(H/2) against H/2 rounded otherwise at stride 1..: many separate runs.
+    let dims = [floor(0, 1), floor(0, 1 << 40)];
+    let text = describe_agreement(&agreement(&dims, 1), Axis::H);
+    assert!(text.len() < 2000, "{} bytes", text.len());
+    let dims = [floor(0, 2), floor(1, 3)];
+    let text = describe_agreement(&agreement(&dims, 1), Axis::H);
+    assert!(text.len() < 2000, "{} bytes: {text}", text.len());
+}
+
+/// The real specs' conditions are unchanged (README and snapshots print them).
+#[test]
+fn bn_inception_conditions_are_printed_as_before() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/googlenet_bn.yaml");
+    let spec = archcheck::spec::load_file(&path).unwrap();
+    let opts = LowerOptions {
+        variant: Some("caffe".into()),
+        ..Default::default()
+    };
+    let g = lower(&spec, &opts).unwrap();
+    let min = min_input(&g);
+    assert_eq!(min, (223, 223));
+    let conds: Vec<String> = g
+        .concat_mismatches
+        .iter()
+        .map(|m| concat_condition(&g, m, min.0))
+        .collect();
+    assert_eq!(
+        conds,
+        [
+            "when H mod 16 ∈ {0, 1, 2, 3, 4, 5, 6, 15}",
+            "when H mod 32 ∈ {0, 1, 2, 3, 4, 5, 6, 23, 24, 25, 26, 27, 28, 29, 30, 31}"
+        ]
+    );
+}
+
+const SPLIT: &str = r#"
+name: wide
+input: {channels: 3, size: 224}
+columns:
+  type: type
+templates:
+  split:
+    branches:
+      conv:
+        layers:
+          - conv: {out: 8, kernel: 1, stride: STRIDE, pad: 0}
+      pool:
+        layers:
+          - max_pool: {kernel: 3, stride: STRIDE, pad: 1, rounding: ceil}
+rows:
+  - {type: split}
+"#;
+
+#[test]
+fn min_input_does_not_scan_sizes_one_by_one() {
+    for stride in [1u64 << 20, 1 << 32, 1 << 40] {
+        let spec = load_str(&SPLIT.replace("STRIDE", &stride.to_string()), "split.yaml").unwrap();
+        let g = lower(&spec, &LowerOptions::default()).unwrap();
+        let start = std::time::Instant::now();
+        let min = min_input(&g);
+        assert!(start.elapsed().as_secs() < 2, "{:?}", start.elapsed());
+        // The definition: the first size that valid_on accepts.
+        let first = (1..100).find(|v| valid_on(&g, Axis::H, *v)).unwrap();
+        assert_eq!(min.0, first, "stride {stride}");
+    }
+}

@@ -3,6 +3,7 @@
 //! values that do not fit the graph's integers.
 
 use archcheck::check::{concat_condition, describe_agreement, min_input, valid_on};
+use archcheck::ir::lower::{Limits, lower_within};
 use archcheck::ir::{LowerOptions, lower};
 use archcheck::shape::{Agreement, Axis, Dim, agreement};
 use archcheck::spec::load_str;
@@ -175,4 +176,92 @@ fn min_input_does_not_scan_sizes_one_by_one() {
         let first = (1..100).find(|v| valid_on(&g, Axis::H, *v)).unwrap();
         assert_eq!(min.0, first, "stride {stride}");
     }
+}
+
+fn load_fixture(name: &str) -> archcheck::spec::Spec {
+    archcheck::spec::load_file(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap()
+}
+
+#[test]
+fn a_graph_over_the_node_limit_is_refused_at_the_row_before_it_is_built() {
+    // 40 rows of 30,001 nodes (100 aliased branches of 100 conv → BN → ReLU, one concat).
+    let spec = load_fixture("tests/bad/graph_over_node_limit.yaml");
+    let e = lower(&spec, &LowerOptions::default()).unwrap_err();
+    assert_eq!(
+        e.message,
+        "row 'split (row 34)' would make the graph 1,200,041 nodes, over the limit of 1,000,000 (raise it with --max-nodes)"
+    );
+    // Row 34 is the first to pass it: 1 + 34 × 30,001 > 1,000,000.
+    assert_eq!(e.loc.line, spec.rows[33].loc.line);
+    // A raised limit builds it: the limit is the only thing in the way.
+    let limits = Limits { max_nodes: 2_000_000 };
+    let g = lower_within(&spec, &LowerOptions::default(), &limits).unwrap();
+    assert_eq!(g.nodes.len(), 1 + 40 * 30_001);
+}
+
+#[test]
+fn the_default_limit_is_far_above_real_tables() {
+    assert_eq!(Limits::default().max_nodes, 1_000_000);
+    let spec = load_fixture("specs/googlenet_bn.yaml");
+    let g = lower(&spec, &LowerOptions::default()).unwrap();
+    // A limit just below the real graph stops it, at the row that passes it.
+    let limits = Limits {
+        max_nodes: g.nodes.len() - 1,
+    };
+    let e = lower_within(&spec, &LowerOptions::default(), &limits).unwrap_err();
+    assert!(e.message.contains("over the limit of"), "{}", e.message);
+    assert!(
+        lower_within(
+            &spec,
+            &LowerOptions::default(),
+            &Limits {
+                max_nodes: g.nodes.len()
+            }
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_class_count_beyond_63_bits_is_refused_not_clamped() {
+    let spec = load_fixture("specs/googlenet_bn.yaml");
+    for k in [u64::MAX, i64::MAX as u64 + 1] {
+        let opts = LowerOptions {
+            classes: Some(k),
+            ..Default::default()
+        };
+        let e = lower(&spec, &opts).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("--classes is {k}, expected at most 9223372036854775807 (63 bits)")
+        );
+    }
+    // The largest that fits is accepted by lowering (the counts then overflow, reported apart).
+    let opts = LowerOptions {
+        classes: Some(i64::MAX as u64),
+        ..Default::default()
+    };
+    let g = lower(&spec, &opts).unwrap();
+    assert_eq!(g.classes, i64::MAX);
+}
+
+#[test]
+fn a_spec_class_or_channel_count_beyond_63_bits_is_refused_at_its_place() {
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/googlenet_bn.yaml"))
+            .unwrap();
+    let big = text.replace("classes: 1000", "classes: 18446744073709551615");
+    let e = load_str(&big, "big.yaml").unwrap_err();
+    assert_eq!(
+        e.message,
+        "expected at most 9223372036854775807 classes, found 18446744073709551615"
+    );
+    assert_eq!((e.loc.line, e.loc.col), (9, 10));
+    let big = text.replace("channels: 3,", "channels: 9223372036854775808,");
+    let e = load_str(&big, "big.yaml").unwrap_err();
+    assert_eq!(
+        e.message,
+        "expected at most 9223372036854775807 channels, found 9223372036854775808"
+    );
+    assert_eq!(e.loc.line, 8);
 }

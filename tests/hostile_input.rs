@@ -112,3 +112,22 @@ fn every_hostile_fixture_finishes_fast_with_a_short_report() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn classes_beyond_63_bits_are_refused_by_derive_and_emit() {
+    for cmd in [&["derive"][..], &["emit", "--pytorch"][..]] {
+        let out = Command::new(BIN)
+            .args(cmd)
+            .args(["specs/googlenet_bn.yaml", "--classes", "18446744073709551615"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run archcheck");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+        assert!(
+            err.contains("--classes is 18446744073709551615, expected at most 9223372036854775807"),
+            "{err}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("9223372036854775807"));
+    }
+}

@@ -178,6 +178,13 @@ impl Loader<'_> {
                 "expected a positive number of classes, found 0",
             ));
         }
+        // The graph counts in i64: a larger count would be clamped, silently.
+        if i64::try_from(spec.classes).is_err() {
+            return Err(self.err(
+                self.r.at(&path(&["classes"])),
+                format!("expected at most {} classes, found {}", i64::MAX, spec.classes),
+            ));
+        }
         if !(spec.tolerance.is_finite() && spec.tolerance >= 0.0) {
             return Err(self.err(
                 self.r.at(&path(&["tolerance"])),
@@ -232,6 +239,12 @@ impl Loader<'_> {
             return Err(self.err(
                 self.r.at(&path(&["input", "channels"])),
                 "expected a positive channel count, found 0",
+            ));
+        }
+        if i64::try_from(raw.input.channels).is_err() {
+            return Err(self.err(
+                self.r.at(&path(&["input", "channels"])),
+                format!("expected at most {} channels, found {}", i64::MAX, raw.input.channels),
             ));
         }
         Ok(Input {

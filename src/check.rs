@@ -2,6 +2,7 @@
 
 use crate::count::{NodeCost, depth_between, row_cost};
 use crate::diag::{Diagnostic, Reading, Severity, code};
+use crate::ir::lower::Limits;
 use crate::ir::{self, Graph, LowerOptions, NodeId, Op, Pad, Place};
 use crate::shape::{Agreement, Axis, BranchSizes, Shape, WindowRounding, agreement};
 use crate::spec::{Cell, ColumnKind, Patch, Quantity, Spec, Value};
@@ -153,8 +154,9 @@ fn size_text(c: i64, h: i64, w: i64) -> String {
     format!("{h}×{w}×{c}")
 }
 
-/// The findings about `g`, which was lowered from `spec` with `opts`.
-pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> Vec<Diagnostic> {
+/// The findings about `g`, which was lowered from `spec` with `opts` within `limits` (the
+/// other reading of a stride lowers the spec again, within the same limits).
+pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, limits: &Limits, per: &[NodeCost]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let reference = g.reference;
     let col_of = |k: ColumnKind| spec.column_of(k).map(|c| c.name.clone());
@@ -246,7 +248,7 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
                 out.push(d);
             }
             if (ph, pw) != (derived.1, derived.2) {
-                let alt = stride_reading(spec, g, opts, i, patch_col.as_deref(), (ph, pw), col);
+                let alt = stride_reading(spec, g, opts, limits, i, patch_col.as_deref(), (ph, pw), col);
                 match alt {
                     Some(d) => {
                         ambiguous_rows.push(i);
@@ -481,6 +483,7 @@ fn stride_reading(
     spec: &Spec,
     g: &Graph,
     opts: &LowerOptions,
+    limits: &Limits,
     i: usize,
     patch_col: Option<&str>,
     printed: (i64, i64),
@@ -505,7 +508,7 @@ fn stride_reading(
     };
     let mut alt_opts = opts.clone();
     alt_opts.cell_overrides.push((i, patch_col.to_string(), alt_cell));
-    let alt = ir::lower(spec, &alt_opts).ok()?;
+    let alt = ir::lower::lower_within(spec, &alt_opts, limits).ok()?;
     let reference = g.reference;
     let with = chw(&g.nodes[g.rows[i].output].shape, reference);
     let without = chw(&alt.nodes[alt.rows[i].output].shape, reference);

@@ -38,6 +38,9 @@ pub fn load_file(path: &std::path::Path) -> Result<Spec, SpecError> {
 
 /// Validates a spec given as text; `file` names it in messages.
 pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
+    // A byte-order mark (editors on Windows write one) is not part of the first key; the
+    // mark is zero-width, so columns counted without it are the ones an editor shows.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Positions and the typed skeleton come from two parsers; on two cores they run side by
     // side. Only without anchors, though: marks() is what bounds alias expansion, so a file
     // with aliases must pass it before serde_yaml expands anything.
@@ -119,6 +122,9 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
     Loader { r }.spec(raw)
 }
 
+/// The spec format versions this build reads (`archcheck: N`; absent reads as the latest).
+pub const SUPPORTED_VERSIONS: &[u32] = &[1];
+
 struct Loader<'a> {
     r: Reader<'a>,
 }
@@ -152,6 +158,16 @@ impl Loader<'_> {
     }
 
     fn spec(&self, raw: SpecFile) -> Result<Spec, SpecError> {
+        if let Some(v) = raw.archcheck.filter(|v| !SUPPORTED_VERSIONS.contains(v)) {
+            let supported: Vec<String> = SUPPORTED_VERSIONS.iter().map(u32::to_string).collect();
+            return Err(self.err(
+                self.r.at(&path(&["archcheck"])),
+                format!(
+                    "unknown format version {v}, this archcheck reads version {}",
+                    supported.join(", ")
+                ),
+            ));
+        }
         let input = self.input(&raw)?;
         let columns = self.columns(&raw)?;
         let conventions = self.conventions(Conventions::default(), &raw.conventions, &path(&["conventions"]))?;

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Benchmarks `archcheck derive` as a whole process (start-up, load, derive, check, render):
+# Benchmarks `archcheck derive` (and `check`) as a whole process (start-up, load, derive, check, render):
 # on specs/googlenet_bn.yaml, and on generated specs of 1,000 to 20,000 rows to show how it
-# grows. Needs hyperfine (apt-get install hyperfine). Figures go in README.md.
+# grows, and check --all-variants on 1,000 variants. Needs hyperfine (apt-get install hyperfine). Figures go in README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 bin=target/release/archcheck
 tmp=$(mktemp -d)
 for n in 1000 5000 10000 20000; do python3 scripts/gen_spec.py "$n" > "$tmp/gen_$n.yaml"; done
+# 1,000 aliased variants (a 31 KB file): check --all-variants derives each one.
+python3 scripts/gen_variants.py 1000 > "$tmp/variants_1000.yaml"
 args=(--warmup 3 --min-runs 10 -N -i --export-markdown "$tmp/derive.md")
 hyperfine "${args[@]}" \
   "$bin derive specs/googlenet_bn.yaml --variant caffe" \
@@ -15,7 +17,8 @@ hyperfine "${args[@]}" \
   "$bin derive $tmp/gen_1000.yaml --format json" \
   "$bin derive $tmp/gen_5000.yaml --format json" \
   "$bin derive $tmp/gen_10000.yaml --format json" \
-  "$bin derive $tmp/gen_20000.yaml --format json" >/dev/null
+  "$bin derive $tmp/gen_20000.yaml --format json" \
+  "$bin check --all-variants $tmp/variants_1000.yaml" >/dev/null
 sed "s|$tmp/||g" "$tmp/derive.md"
 echo
 echo "peak memory (max RSS):"

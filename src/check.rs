@@ -2,8 +2,9 @@
 
 use crate::count::{NodeCost, depth_between, row_cost};
 use crate::diag::{Diagnostic, Reading, Severity, code};
+use crate::ir::lower::Limits;
 use crate::ir::{self, Graph, LowerOptions, NodeId, Op, Pad, Place};
-use crate::shape::{Agreement, Axis, Shape, WindowRounding, agreement};
+use crate::shape::{Agreement, Axis, BranchSizes, Shape, WindowRounding, agreement};
 use crate::spec::{Cell, ColumnKind, Patch, Quantity, Spec, Value};
 
 /// (C, H, W) of a shape at the reference; a vector of F reads as 1×1×F like the tables print it.
@@ -153,8 +154,9 @@ fn size_text(c: i64, h: i64, w: i64) -> String {
     format!("{h}×{w}×{c}")
 }
 
-/// The findings about `g`, which was lowered from `spec` with `opts`.
-pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> Vec<Diagnostic> {
+/// The findings about `g`, which was lowered from `spec` with `opts` within `limits` (the
+/// other reading of a stride lowers the spec again, within the same limits).
+pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, limits: &Limits, per: &[NodeCost]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let reference = g.reference;
     let col_of = |k: ColumnKind| spec.column_of(k).map(|c| c.name.clone());
@@ -246,7 +248,7 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
                 out.push(d);
             }
             if (ph, pw) != (derived.1, derived.2) {
-                let alt = stride_reading(spec, g, opts, i, patch_col.as_deref(), (ph, pw), col);
+                let alt = stride_reading(spec, g, opts, limits, i, patch_col.as_deref(), (ph, pw), col);
                 match alt {
                     Some(d) => {
                         ambiguous_rows.push(i);
@@ -437,23 +439,42 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, per: &[NodeCost]) -> V
 pub fn describe_agreement(a: &Agreement, axis: Axis) -> String {
     match a {
         Agreement::Always => format!("for every {axis}"),
-        Agreement::Periodic { modulus, residues } if residues.is_empty() => {
+        Agreement::Periodic { modulus, runs } if runs.is_empty() => {
             format!("for no {axis} (checked {axis} mod {modulus})")
         }
-        Agreement::Periodic { modulus, residues } => {
-            let rs: Vec<String> = residues.iter().map(|r| r.to_string()).collect();
-            if rs.len() == 1 {
-                format!("when {axis} ≡ {} (mod {modulus})", rs[0])
-            } else {
-                format!("when {axis} mod {modulus} ∈ {{{}}}", rs.join(", "))
-            }
+        Agreement::Periodic { modulus, runs } if runs.len() == 1 && runs[0].0 == runs[0].1 => {
+            format!("when {axis} ≡ {} (mod {modulus})", runs[0].0)
         }
-        Agreement::Only(vs) if vs.is_empty() => format!("for no {axis}"),
-        Agreement::Only(vs) => format!(
-            "for {axis} in {{{}}}",
-            vs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+        Agreement::Periodic { modulus, runs } => format!("when {axis} mod {modulus} ∈ {{{}}}", run_list(runs)),
+        Agreement::Only { runs, truncated, .. } if runs.is_empty() && !truncated => format!("for no {axis}"),
+        Agreement::Only {
+            runs, truncated: false, ..
+        } => format!("for {axis} in {{{}}}", run_list(runs)),
+        Agreement::Only { runs, scanned_to, .. } if runs.is_empty() => {
+            format!("for no {axis} below {scanned_to} (the scan stopped there)")
+        }
+        Agreement::Only { runs, scanned_to, .. } => format!(
+            "for {axis} in {{{}, …}} (the scan stopped at {axis} = {scanned_to})",
+            run_list(runs)
         ),
     }
+}
+
+/// The most values a condition lists one by one; beyond it, runs print as `a..b`. The
+/// conditions of real tables (16 residues of 32 at most) stay lists.
+const LISTED_VALUES: i128 = 32;
+
+/// `0, 1, 2, 15` for few values, `0..6, 15` for many: bounded by the number of runs.
+fn run_list(runs: &[(i64, i64)]) -> String {
+    let count: i128 = runs.iter().map(|&(a, b)| i128::from(b) - i128::from(a) + 1).sum();
+    let parts: Vec<String> = if count <= LISTED_VALUES {
+        runs.iter().flat_map(|&(a, b)| a..=b).map(|v| v.to_string()).collect()
+    } else {
+        runs.iter()
+            .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}..{b}") })
+            .collect()
+    };
+    parts.join(", ")
 }
 
 /// The other reading of a printed stride: if dropping it gives the printed size, the table
@@ -462,6 +483,7 @@ fn stride_reading(
     spec: &Spec,
     g: &Graph,
     opts: &LowerOptions,
+    limits: &Limits,
     i: usize,
     patch_col: Option<&str>,
     printed: (i64, i64),
@@ -486,7 +508,7 @@ fn stride_reading(
     };
     let mut alt_opts = opts.clone();
     alt_opts.cell_overrides.push((i, patch_col.to_string(), alt_cell));
-    let alt = ir::lower(spec, &alt_opts).ok()?;
+    let alt = ir::lower::lower_within(spec, &alt_opts, limits).ok()?;
     let reference = g.reference;
     let with = chw(&g.nodes[g.rows[i].output].shape, reference);
     let without = chw(&alt.nodes[alt.rows[i].output].shape, reference);
@@ -567,20 +589,50 @@ pub fn concat_condition(g: &Graph, m: &crate::ir::ConcatMismatch, from: i64) -> 
 }
 
 /// The smallest input (H, W) for which every layer is valid and every concatenation's
-/// branches agree (0 where none is found within 65,536 sizes above the layers' bound).
+/// branches agree (0 where none is found within 65,536 sizes above the layers' bound). The
+/// same answer as trying `valid_on` size by size, without trying sizes one by one: the
+/// layers' requirements reduce to one range, and each concatenation says where its
+/// branches next agree (in closed form for equal strides), so the search leaps from one
+/// candidate to the next.
 pub fn min_input(g: &Graph) -> (i64, i64) {
-    let bound = |axis: Axis| {
-        g.constraints
-            .iter()
-            .filter(|c| c.requirement.axis() == axis)
-            .map(|c| c.requirement.lowest())
-            .fold(1, i64::max)
-    };
     let first = |axis: Axis| {
-        let from = bound(axis);
-        (from..from.saturating_add(1 << 16))
-            .find(|v| valid_on(g, axis, *v))
-            .unwrap_or(0)
+        let reqs = || g.constraints.iter().filter(move |c| c.requirement.axis() == axis);
+        let from = reqs().map(|c| c.requirement.lowest()).fold(1, i64::max);
+        let highest = reqs()
+            .filter_map(|c| match c.requirement {
+                crate::shape::Requirement::Between { hi, .. } => Some(hi),
+                crate::shape::Requirement::AtLeast { .. } => None,
+            })
+            .min()
+            .unwrap_or(i64::MAX);
+        let end = from.saturating_add(1 << 16).min(highest.saturating_add(1));
+        let concats: Vec<BranchSizes> = g
+            .concat_mismatches
+            .iter()
+            .map(|m| BranchSizes::new(&g.branch_dims(m, axis)))
+            .collect();
+        // Bounds the scans of branches with different slopes; running out reads as "none found".
+        let mut budget: u64 = 1 << 24;
+        let mut v = from;
+        if v >= end {
+            return 0;
+        }
+        loop {
+            let mut moved = false;
+            for c in &concats {
+                match c.next_agreeing(v, end, &mut budget) {
+                    None => return 0,
+                    Some(next) if next > v => {
+                        v = next;
+                        moved = true;
+                    }
+                    Some(_) => {}
+                }
+            }
+            if !moved {
+                return v;
+            }
+        }
     };
     (first(Axis::H), first(Axis::W))
 }

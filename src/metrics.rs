@@ -50,13 +50,28 @@ pub fn append_jsonl(path: &Path, m: &EpochMetrics) -> io::Result<()> {
     f.sync_all()
 }
 
+/// The largest epoch number a metrics file may hold: far beyond any run, and small enough
+/// that the epoch axis's tick arithmetic (in usize) cannot overflow.
+pub const MAX_EPOCH: usize = 1_000_000_000;
+
 /// Reads every non-blank line of a metrics file; an error names `file:line`.
 pub fn read_jsonl(path: &Path) -> Result<Vec<EpochMetrics>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1)))
+        .map(|(i, l)| {
+            let at = || format!("{}:{}", path.display(), i + 1);
+            let m: EpochMetrics = serde_json::from_str(l).map_err(|e| format!("{}: {e}", at()))?;
+            if m.epoch > MAX_EPOCH {
+                return Err(format!(
+                    "{}: epoch {} is beyond the largest plausible epoch, {MAX_EPOCH}",
+                    at(),
+                    m.epoch
+                ));
+            }
+            Ok(m)
+        })
         .collect()
 }
 
@@ -187,8 +202,28 @@ fn render(
     std::fs::write(out, svg).map_err(|e| format!("{}: {e}", out.display()))
 }
 
+/// Values beyond this magnitude are drawn in units of a power of ten, named on the axis:
+/// on spans near f64::MAX (losses of +1e308 and -1e308) plotters' tick search overflowed
+/// to infinity and never ended.
+const UNIT_ABOVE: f64 = 1e12;
+
+/// The power of ten the values of `lines` are drawn in: 0 for ordinary values.
+fn unit_exponent(lines: &[Line]) -> i32 {
+    let largest = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1.abs()))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    if largest > UNIT_ABOVE {
+        largest.log10().floor() as i32
+    } else {
+        0
+    }
+}
+
 /// Axis range covering the finite values. Accuracy axes end at 1 and start at a tenth at
 /// least 0.05 below the lowest value, so late-epoch differences between runs stay visible.
+/// Every bound is finite and the span is never too narrow to divide into ticks.
 fn y_range(lines: &[Line], accuracy: bool) -> Range<f64> {
     let vals = lines
         .iter()
@@ -202,7 +237,14 @@ fn y_range(lines: &[Line], accuracy: bool) -> Range<f64> {
         return (((lo - 0.05) * 10.0).floor() / 10.0).clamp(0.0, 0.9)..1.0;
     }
     let lo = lo.min(0.0);
-    let hi = if hi > lo { hi + (hi - lo) * 0.05 } else { lo + 1.0 };
+    // A span below a billionth of the values' size (or below 1e-100) has no room for ticks.
+    let scale = lo.abs().max(hi.abs());
+    let narrowest = (scale * 1e-9).max(1e-100);
+    let hi = if hi - lo > narrowest {
+        hi + (hi - lo) * 0.05
+    } else {
+        lo + (scale * 0.05).max(1.0)
+    };
     lo..hi
 }
 
@@ -211,13 +253,34 @@ fn x_range(lines: &[Line]) -> Range<usize> {
     let epochs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
     let lo = epochs.clone().min().unwrap_or(0);
     let hi = epochs.max().unwrap_or(1);
-    if hi > lo { lo..hi } else { lo.saturating_sub(1)..hi + 1 }
+    if hi > lo {
+        lo..hi
+    } else {
+        lo.saturating_sub(1)..hi.saturating_add(1).max(lo.saturating_sub(1) + 1)
+    }
 }
 
 /// Draws one chart with a legend; each line is split at non-finite values.
 fn panel(area: &Area, caption: &str, y_desc: &str, lines: &[Line], legend: SeriesLabelPosition) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<_>| format!("drawing `{caption}`: {e}");
     let accuracy = y_desc.contains("accuracy");
+    let exponent = unit_exponent(lines);
+    let scaled: Vec<Line>;
+    let (lines, y_desc) = if exponent == 0 {
+        (lines, y_desc.to_string())
+    } else {
+        let unit = 10f64.powi(exponent);
+        scaled = lines
+            .iter()
+            .map(|l| Line {
+                name: l.name.clone(),
+                color: l.color,
+                dashed: l.dashed,
+                points: l.points.iter().map(|&(e, v)| (e, v / unit)).collect(),
+            })
+            .collect();
+        (&scaled[..], format!("{y_desc} (×1e{exponent})"))
+    };
     let mut chart = ChartBuilder::on(area)
         .caption(caption, (FONT, 20))
         .margin(15)
@@ -228,7 +291,7 @@ fn panel(area: &Area, caption: &str, y_desc: &str, lines: &[Line], legend: Serie
     chart
         .configure_mesh()
         .x_desc("epoch")
-        .y_desc(y_desc)
+        .y_desc(y_desc.as_str())
         .x_labels(10)
         .y_labels(8)
         .axis_desc_style((FONT, 16))

@@ -76,6 +76,21 @@ proptest! {
         }
     }
 
+    /// min_input, which leaps between candidates, finds the size a one-by-one scan with
+    /// valid_on (the definition) finds, or none where the scan finds none.
+    #[test]
+    fn min_input_is_the_first_valid_size(text in spec_text()) {
+        let Ok(spec) = archcheck::spec::load_str(&text, "gen.yaml") else { return Ok(()) };
+        let Ok(g) = archcheck::ir::lower(&spec, &LowerOptions::default()) else { return Ok(()) };
+        let min = archcheck::check::min_input(&g);
+        for (axis, found) in [(archcheck::shape::Axis::H, min.0), (archcheck::shape::Axis::W, min.1)] {
+            let from = g.constraints.iter().filter(|c| c.requirement.axis() == axis)
+                .map(|c| c.requirement.lowest()).fold(1, i64::max);
+            let scanned = (from..from + (1 << 16)).find(|v| archcheck::check::valid_on(&g, axis, *v)).unwrap_or(0);
+            prop_assert_eq!(found, scanned, "axis {}", axis);
+        }
+    }
+
     /// The closed form of every node equals the numeric evaluation, for valid input sizes.
     #[test]
     fn closed_form_equals_numeric_graph(text in spec_text(), extra in 0i64..64) {

@@ -28,13 +28,43 @@ pub struct LowerOptions {
     pub cell_overrides: Vec<(usize, String, Option<Cell>)>,
 }
 
+/// Bounds on what a spec may make the library build. A separate argument rather than a
+/// field of [`LowerOptions`], so that callers that spell out every option keep compiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most nodes the lowered graph may have. The graph grows as rows × template
+    /// layers, and aliases let a few kilobytes of YAML ask for millions of layers; the
+    /// default is ten times the 10,000-row benchmark's ~100,000 nodes.
+    pub max_nodes: usize,
+}
+
+impl Limits {
+    pub const DEFAULT_MAX_NODES: usize = 1_000_000;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_nodes: Self::DEFAULT_MAX_NODES,
+        }
+    }
+}
+
 struct Builder<'a> {
     spec: &'a Spec,
+    /// The most nodes the graph may get, and the row being lowered (to name it when the
+    /// limit is reached) with the node count before it.
+    max_nodes: usize,
+    row: Option<(usize, usize)>,
+    /// Per template name, the most nodes one row built with it can add.
+    row_bounds: std::collections::HashMap<&'a str, usize>,
     conv: Conventions,
     nodes: Vec<Node>,
     constraints: Vec<Constraint>,
     mismatches: Vec<ConcatMismatch>,
     reference: (i64, i64),
+    variant: Option<&'a crate::spec::Variant>,
+    templates: &'a IndexMap<String, Template>,
     /// Every node, by name, to refuse a second layer of the same name: the table holds ids
     /// and compares against `nodes[id].name`, so no name is copied to be a key.
     names: hashbrown::HashTable<NodeId>,
@@ -46,11 +76,88 @@ fn name_hash(name: &str) -> u64 {
     foldhash::fast::FixedState::default().hash_one(name)
 }
 
-fn to_i64(x: u64) -> i64 {
-    i64::try_from(x).unwrap_or(i64::MAX)
+/// The most nodes one list of layers can lower to: a conv is conv, batch norm and ReLU (a
+/// separable one has two convs), a linear may flatten first.
+fn layers_bound(ls: &[LayerDecl]) -> usize {
+    ls.iter()
+        .map(|l| match l.op {
+            LayerOp::Conv => 3,
+            LayerOp::SeparableConv => 4,
+            LayerOp::Linear => 2,
+            _ => 1,
+        })
+        .fold(0usize, usize::saturating_add)
 }
 
-impl Builder<'_> {
+fn template_bound(t: &Template) -> usize {
+    match &t.body {
+        TemplateBody::Layers(ls) => layers_bound(ls),
+        TemplateBody::Branches(bs) => bs
+            .iter()
+            .map(|b| layers_bound(&b.layers))
+            .fold(1usize, usize::saturating_add),
+    }
+}
+
+/// A count from the spec or the command line as the graph's i64, refused where it does not
+/// fit (it was clamped to i64::MAX before, silently).
+fn to_i64(x: u64, file: &str, loc: Loc, what: &str) -> Result<i64, SpecError> {
+    i64::try_from(x).map_err(|_| SpecError {
+        file: file.to_string(),
+        loc,
+        message: format!("{what} is {x}, expected at most {} (63 bits)", i64::MAX),
+    })
+}
+
+impl<'a> Builder<'a> {
+    /// The graph reached `max_nodes`: name the row (or the head) that takes it past, and
+    /// the size the whole table would make, counting each remaining row's template at its
+    /// most nodes (exact for templates without `if`).
+    fn over_limit(&mut self, loc: Loc) -> SpecError {
+        let limit = self.max_nodes;
+        let (loc, what, would) = match self.row {
+            Some((i, before)) => {
+                let mut would = before;
+                for j in i..self.spec.rows.len() {
+                    would = would.saturating_add(self.row_bound(j));
+                }
+                (
+                    self.spec.rows[i].loc,
+                    format!("row '{}'", self.spec.rows[i].label),
+                    would,
+                )
+            }
+            None => (loc, "the layers after the last row".to_string(), self.nodes.len() + 1),
+        };
+        self.err(
+            loc,
+            format!(
+                "{what} would make the graph {} nodes, over the limit of {} (raise it with --max-nodes)",
+                crate::report::thousands(i64::try_from(would.max(limit + 1)).unwrap_or(i64::MAX)),
+                crate::report::thousands(i64::try_from(limit).unwrap_or(i64::MAX)),
+            ),
+        )
+    }
+
+    /// The most nodes row `j` can add, from its template under the variant.
+    fn row_bound(&mut self, j: usize) -> usize {
+        let row = &self.spec.rows[j];
+        let variant = self.variant;
+        let name: &'a str = variant
+            .and_then(|v| v.rows.get(&j))
+            .and_then(|o| o.template.as_deref())
+            .unwrap_or(&row.row_type.words);
+        let extra = variant
+            .and_then(|v| v.rows.get(&j))
+            .map_or(0, |o| layers_bound(&o.insert_after));
+        let templates = self.templates;
+        let bound = *self
+            .row_bounds
+            .entry(name)
+            .or_insert_with(|| templates.get(name).map_or(0, template_bound));
+        bound.saturating_add(extra)
+    }
+
     fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
         SpecError {
             file: self.spec.file.clone(),
@@ -69,6 +176,9 @@ impl Builder<'_> {
         weight_layer: bool,
         loc: Loc,
     ) -> Result<NodeId, SpecError> {
+        if self.nodes.len() >= self.max_nodes {
+            return Err(self.over_limit(loc));
+        }
         let hash = name_hash(&name);
         if let Some(first) = self.names.find(hash, |&id| self.nodes[id].name == name) {
             return Err(self.err(
@@ -439,8 +549,21 @@ impl Builder<'_> {
     }
 }
 
-/// Builds the graph of `spec` under the options' variant.
+/// Builds the graph of `spec` under the options' variant, within the default [`Limits`].
 pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
+    lower_within(spec, opts, &Limits::default())
+}
+
+/// The options' class count, refused where it does not fit the graph's integers.
+fn classes_of(spec: &Spec, opts: &LowerOptions) -> Result<i64, SpecError> {
+    match opts.classes {
+        Some(k) => to_i64(k, &spec.file, Loc::default(), "--classes"),
+        None => to_i64(spec.classes, &spec.file, Loc::default(), "classes"),
+    }
+}
+
+/// Builds the graph of `spec` under the options' variant; refuses a graph over `limits`.
+pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result<Graph, SpecError> {
     let variant = match &opts.variant {
         None => None,
         Some(v) => Some(spec.variants.get(v).ok_or_else(|| SpecError {
@@ -459,14 +582,39 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
     let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
     let (h, w) = opts.input.unwrap_or((spec.input.height, spec.input.width));
-    let classes = to_i64(opts.classes.unwrap_or(spec.classes));
+    let classes = classes_of(spec, opts)?;
+    let input_loc = if opts.input.is_some() {
+        Loc::default()
+    } else {
+        spec.input.loc
+    };
+    let what = if opts.input.is_some() {
+        "--input"
+    } else {
+        "the input size"
+    };
+    let reference = (
+        to_i64(h, &spec.file, input_loc, what)?,
+        to_i64(w, &spec.file, input_loc, what)?,
+    );
+    let input_channels = to_i64(
+        spec.input.channels,
+        &spec.file,
+        spec.input.loc,
+        "the input channel count",
+    )?;
     let mut b = Builder {
         spec,
+        max_nodes: limits.max_nodes,
+        row: None,
+        row_bounds: std::collections::HashMap::new(),
         conv: conventions,
         nodes: Vec::new(),
         constraints: Vec::new(),
         mismatches: Vec::new(),
-        reference: (to_i64(h), to_i64(w)),
+        reference,
+        variant,
+        templates,
         names: hashbrown::HashTable::new(),
     };
     // Growing the node list by doubling copies every node and touches twice the memory; a
@@ -474,13 +622,18 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     // written costs only address space (its pages are never touched), so over-estimating
     // the nodes per row is cheap. The name table gets the same estimate: growing it would
     // rehash every name so far (twice on a 10,000-row table), and it holds only ids.
-    let estimate = spec.rows.len().saturating_mul(16).saturating_add(64);
+    let estimate = spec
+        .rows
+        .len()
+        .saturating_mul(16)
+        .saturating_add(64)
+        .min(limits.max_nodes.saturating_add(1));
     b.nodes.reserve(estimate);
     b.names = hashbrown::HashTable::with_capacity(estimate);
     let input = b.add(
         "input".into(),
         Op::Input {
-            channels: to_i64(spec.input.channels),
+            channels: input_channels,
         },
         vec![],
         &Place::Input,
@@ -512,6 +665,7 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
             what: format!("row '{}'", row.label),
         };
         let first = b.nodes.len();
+        b.row = Some((i, first));
         let out = b.template(&ctx, template, cur, i, &row.name)?;
         rows.push(RowSpan {
             row: i,
@@ -552,6 +706,7 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
             }
         }
     }
+    b.row = None;
     let empty = IndexMap::new();
     let head = variant.and_then(|v| v.head.as_ref()).unwrap_or(&spec.head);
     let ctx = Ctx {
@@ -587,7 +742,7 @@ pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
         rows,
         outputs,
         reference: b.reference,
-        input_channels: to_i64(spec.input.channels),
+        input_channels,
         classes,
         variant: opts.variant.clone(),
         corrections,
@@ -675,14 +830,19 @@ pub fn row_output_from(
     if let Some(v) = variant {
         vars.extend(v.vars.clone());
     }
-    let classes = to_i64(opts.classes.unwrap_or(spec.classes));
+    let classes = classes_of(spec, opts)?;
     let mut b = Builder {
         spec,
+        max_nodes: Limits::default().max_nodes,
+        row: Some((i, 1)),
+        row_bounds: std::collections::HashMap::new(),
         conv: conventions,
         nodes: Vec::new(),
         constraints: Vec::new(),
         mismatches: Vec::new(),
         reference: (input.1, input.2),
+        variant,
+        templates,
         names: hashbrown::HashTable::new(),
     };
     b.nodes.push(Node {

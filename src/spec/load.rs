@@ -27,6 +27,9 @@ pub fn read_source(path: &std::path::Path, max_bytes: u64) -> Result<crate::sour
 
 /// Validates a spec given as text; `file` names it in messages.
 pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
+    // A byte-order mark (editors on Windows write one) is not part of the first key; the
+    // mark is zero-width, so columns counted without it are the ones an editor shows.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Positions and the typed skeleton come from two parsers; on two cores they run side by
     // side. Only without anchors, though: marks() is what bounds alias expansion, so a file
     // with aliases must pass it before serde_yaml expands anything.
@@ -108,6 +111,9 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
     Loader { r }.spec(raw)
 }
 
+/// The spec format versions this build reads (`archcheck: N`; absent reads as the latest).
+pub const SUPPORTED_VERSIONS: &[u32] = &[1];
+
 struct Loader<'a> {
     r: Reader<'a>,
 }
@@ -141,6 +147,16 @@ impl Loader<'_> {
     }
 
     fn spec(&self, raw: SpecFile) -> Result<Spec, SpecError> {
+        if let Some(v) = raw.archcheck.filter(|v| !SUPPORTED_VERSIONS.contains(v)) {
+            let supported: Vec<String> = SUPPORTED_VERSIONS.iter().map(u32::to_string).collect();
+            return Err(self.err(
+                self.r.at(&path(&["archcheck"])),
+                format!(
+                    "unknown format version {v}, this archcheck reads version {}",
+                    supported.join(", ")
+                ),
+            ));
+        }
         let input = self.input(&raw)?;
         let columns = self.columns(&raw)?;
         let conventions = self.conventions(Conventions::default(), &raw.conventions, &path(&["conventions"]))?;
@@ -165,6 +181,13 @@ impl Loader<'_> {
             return Err(self.err(
                 self.r.at(&path(&["classes"])),
                 "expected a positive number of classes, found 0",
+            ));
+        }
+        // The graph counts in i64: a larger count would be clamped, silently.
+        if i64::try_from(spec.classes).is_err() {
+            return Err(self.err(
+                self.r.at(&path(&["classes"])),
+                format!("expected at most {} classes, found {}", i64::MAX, spec.classes),
             ));
         }
         if !(spec.tolerance.is_finite() && spec.tolerance >= 0.0) {
@@ -221,6 +244,12 @@ impl Loader<'_> {
             return Err(self.err(
                 self.r.at(&path(&["input", "channels"])),
                 "expected a positive channel count, found 0",
+            ));
+        }
+        if i64::try_from(raw.input.channels).is_err() {
+            return Err(self.err(
+                self.r.at(&path(&["input", "channels"])),
+                format!("expected at most {} channels, found {}", i64::MAX, raw.input.channels),
             ));
         }
         Ok(Input {

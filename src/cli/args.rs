@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use archcheck::ir::LowerOptions;
+use archcheck::ir::lower::Limits;
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +51,17 @@ pub struct InputLimits {
     /// Largest input file read, in bytes (K, M, G suffixes: 1024-based).
     #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
     pub max_file_size: u64,
+    /// Most layers (graph nodes) a spec may lower to.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_NODES)]
+    pub max_nodes: usize,
+}
+
+impl InputLimits {
+    pub fn graph(&self) -> Limits {
+        Limits {
+            max_nodes: self.max_nodes,
+        }
+    }
 }
 
 impl ModelArgs {

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use super::args::BuildArgs;
 use super::emit::plural;
-use super::{Failure, Output, ended, load, output, spec_failure};
-use archcheck::derive::{Derivation, derive};
+use super::{Failure, Output, ended, load, output};
+use archcheck::derive::Derivation;
 use archcheck::report;
 use archcheck::source::Source;
 use archcheck::torch::{export, model, verify};
@@ -20,7 +20,7 @@ pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
     for p in [&a.save_weights, &a.torchscript].into_iter().flatten() {
         output::refuse_overwriting_input(p, &[a.model.spec.as_path()])?;
     }
-    let d = derive(loaded.spec, &a.model.lower_options(), 1).map_err(|e| spec_failure(&e, Some(&loaded.source)))?;
+    let d = loaded.derive(&a.model.lower_options(), 1, a.model.limits)?;
     let mut vs = tch::nn::VarStore::new(device);
     let net = model::Model::new(&vs.root(), &d.graph).map_err(|e| Failure::error(format!("{}: {e}", d.spec.file)))?;
     let mut out = Output::stdout();

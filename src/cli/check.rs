@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::InputLimits;
 use super::{Failure, Output, ended, load, output, verdict};
-use archcheck::derive::derive;
+use archcheck::derive::derive_within;
 use archcheck::diag::Severity;
 use archcheck::ir::LowerOptions;
 use archcheck::report;
@@ -75,7 +75,7 @@ fn check_spec(r: &Request<'_>, path: &Path, out: &mut Output, tally: &mut Tally)
             variant: v.clone(),
             ..LowerOptions::default()
         };
-        match derive(loaded.spec.clone(), &opts, 1) {
+        match derive_within(loaded.spec.clone(), &opts, 1, &r.limits.graph()) {
             Ok(d) => {
                 let status = verdict(&d, r.strict);
                 let word = if status == 0 { "ok  " } else { "FAIL" };

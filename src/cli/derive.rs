@@ -1,13 +1,12 @@
 //! `archcheck derive`: one spec, every layer's shape and cost, the findings.
 
 use super::args::{Format, ModelArgs};
-use super::{Failure, Output, ended, load, spec_failure, verdict};
-use archcheck::derive::derive;
+use super::{Failure, Output, ended, load, verdict};
 use archcheck::report;
 
 pub fn run(model: &ModelArgs, batch: i64, format: Format, strict: bool) -> Result<u8, Failure> {
     let loaded = load(&model.spec, model.limits)?;
-    let d = derive(loaded.spec, &model.lower_options(), batch).map_err(|e| spec_failure(&e, Some(&loaded.source)))?;
+    let d = loaded.derive(&model.lower_options(), batch, model.limits)?;
     let status = verdict(&d, strict);
     let mut out = Output::stdout();
     let written = match format {

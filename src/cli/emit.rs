@@ -3,14 +3,13 @@
 use std::path::PathBuf;
 
 use super::args::ModelArgs;
-use super::{Failure, Output, ended, load, output, spec_failure};
-use archcheck::derive::derive;
+use super::{Failure, Output, ended, load, output};
 
 pub fn run(model: &ModelArgs, path: &Option<PathBuf>) -> Result<u8, Failure> {
     let loaded = load(&model.spec, model.limits)?;
     // The same derivation as `derive`: what derive refuses (a window larger than its input,
     // counts that overflow) is not emitted either.
-    let d = derive(loaded.spec, &model.lower_options(), 1).map_err(|e| spec_failure(&e, Some(&loaded.source)))?;
+    let d = loaded.derive(&model.lower_options(), 1, model.limits)?;
     if d.errors() > 0 {
         output::message(&format!(
             "warning: derive finds {} in the table (see archcheck derive); the module is built as lowered\n",

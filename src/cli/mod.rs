@@ -20,6 +20,10 @@ mod console;
 pub mod train;
 
 use std::path::Path;
+use std::sync::Arc;
+
+use archcheck::derive::{Derivation, derive_within};
+use archcheck::ir::LowerOptions;
 
 use archcheck::report::diagnostics::render_error;
 use archcheck::source::Source;
@@ -29,15 +33,26 @@ pub use output::{Failure, Output};
 
 /// A spec and the text it was read from (read once; the text is what messages quote).
 pub struct Loaded {
-    pub spec: Spec,
+    pub spec: Arc<Spec>,
     pub source: Source,
+}
+
+impl Loaded {
+    /// The derivation under `opts`, within `limits`; a spec that cannot be derived is a
+    /// rendered failure.
+    pub fn derive(&self, opts: &LowerOptions, batch: i64, limits: args::InputLimits) -> Result<Derivation, Failure> {
+        derive_within(self.spec.clone(), opts, batch, &limits.graph()).map_err(|e| spec_failure(&e, Some(&self.source)))
+    }
 }
 
 /// Reads and validates the spec at `path` (`-` is standard input).
 pub fn load(path: &Path, limits: args::InputLimits) -> Result<Loaded, Failure> {
     let source = spec::read_source(path, limits.max_file_size).map_err(|e| spec_failure(&e, None))?;
     let spec = spec::load_str(&source.text, &source.name).map_err(|e| spec_failure(&e, Some(&source)))?;
-    Ok(Loaded { spec, source })
+    Ok(Loaded {
+        spec: Arc::new(spec),
+        source,
+    })
 }
 
 /// A spec error, rendered with its source line where the text is at hand.

@@ -56,8 +56,16 @@ pub const MAX_EPOCH: usize = 1_000_000_000;
 
 /// Reads every non-blank line of a metrics file; an error names `file:line`.
 pub fn read_jsonl(path: &Path) -> Result<Vec<EpochMetrics>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    text.lines()
+    read_jsonl_within(path, crate::source::DEFAULT_MAX_BYTES)
+}
+
+/// [`read_jsonl`] of a file of at most `max_bytes` (read once, regular files only).
+pub fn read_jsonl_within(path: &Path, max_bytes: u64) -> Result<Vec<EpochMetrics>, String> {
+    let source = crate::source::Source::read(path, "the metrics file", max_bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    source
+        .text
+        .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {

@@ -182,3 +182,27 @@ fn plot_takes_a_run_directory_with_an_equals_sign_as_a_path() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert_has_texts(&svg, &["fast"]);
 }
+
+#[test]
+fn plot_refuses_endless_and_oversized_metrics_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("plot.svg");
+    let plot = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_archcheck"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = plot(&["plot", "/dev/zero", "-o", &svg.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("it is a character device"));
+    let run = dir.path().join("metrics.jsonl");
+    append_jsonl(&run, &epoch(1, 1.0)).unwrap();
+    let o = plot(&["plot", &run.to_string_lossy(), "-o", &svg.to_string_lossy(), "--max-file-size", "10"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("larger than the limit of 10 bytes"));
+    // And the plot would not replace the run it reads.
+    let o = plot(&["plot", &run.to_string_lossy(), "-o", &run.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(read_jsonl(&run).unwrap(), vec![epoch(1, 1.0)]);
+}

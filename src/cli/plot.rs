@@ -19,7 +19,7 @@ fn label_and_path(arg: &str) -> (String, PathBuf) {
     (label, whole)
 }
 
-pub fn run(runs: &[String], out: &Path, _limits: InputLimits) -> Result<u8, Failure> {
+pub fn run(runs: &[String], out: &Path, limits: InputLimits) -> Result<u8, Failure> {
     let mut loaded = Vec::new();
     let mut inputs = Vec::new();
     for r in runs {
@@ -29,7 +29,7 @@ pub fn run(runs: &[String], out: &Path, _limits: InputLimits) -> Result<u8, Fail
         } else {
             path
         };
-        let metrics = archcheck::metrics::read_jsonl(&file).map_err(Failure::error)?;
+        let metrics = archcheck::metrics::read_jsonl_within(&file, limits.max_file_size).map_err(Failure::error)?;
         loaded.push((label, metrics));
         inputs.push(file);
     }

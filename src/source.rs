@@ -138,7 +138,8 @@ fn io_error(what: &'static str, e: std::io::Error) -> ReadError {
 }
 
 /// At most `max_bytes` of `path`: the read stops one byte past the limit, whatever the input.
-fn read_bounded(path: &Path, what: &'static str, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
+/// Binary inputs (data sets, checkpoints) are read through this too.
+pub fn read_bounded(path: &Path, what: &'static str, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
     let mut bytes = Vec::new();
     let limit = max_bytes.saturating_add(1);
     if path.as_os_str() == "-" {

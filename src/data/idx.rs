@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 
-use super::{DataError, Dataset, Split, io_err};
+use super::{DataError, Dataset, Split};
 
 /// Where `apt-get install dataset-fashion-mnist` puts the files.
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist/";
@@ -41,19 +41,37 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
+/// The largest IDX file read or decompressed: Fashion-MNIST's largest is 47 MB; a bound keeps
+/// a gzip bomb or `/dev/zero` from eating memory.
+pub const MAX_IDX_BYTES: u64 = 1 << 30;
+
 /// The file contents, decompressed when they start with the gzip magic; `true` if they did.
 fn read_maybe_gz(path: &Path) -> Result<(Vec<u8>, bool), DataError> {
-    let raw = std::fs::read(path).map_err(io_err(path))?;
+    read_maybe_gz_within(path, MAX_IDX_BYTES)
+}
+
+fn read_maybe_gz_within(path: &Path, max_bytes: u64) -> Result<(Vec<u8>, bool), DataError> {
+    let raw = crate::source::read_bounded(path, "the data file", max_bytes).map_err(|source| DataError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok((raw, false));
     }
     let mut out = Vec::with_capacity(raw.len() * 2);
-    GzDecoder::new(&raw[..])
+    let read = GzDecoder::new(&raw[..])
+        .take(max_bytes + 1)
         .read_to_end(&mut out)
         .map_err(|e| DataError::BadGzip {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
+    if read as u64 > max_bytes {
+        return Err(DataError::TooLarge {
+            path: path.to_path_buf(),
+            limit: max_bytes,
+        });
+    }
     Ok((out, true))
 }
 
@@ -235,4 +253,32 @@ pub fn load_fashion_mnist(dir: Option<&Path>) -> Result<Split, DataError> {
         });
     }
     Ok(Split { train, test })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_gzip_bomb_and_a_device_stop_at_the_limit() {
+        let dir = std::env::temp_dir().join(format!("archcheck-idx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bomb = dir.join("bomb.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![0u8; 1 << 20]).unwrap();
+        std::fs::write(&bomb, gz.finish().unwrap()).unwrap();
+        // 1 MiB of zeros compresses to about 1 KiB: the limit applies to what it inflates to.
+        assert!(std::fs::metadata(&bomb).unwrap().len() < 4096);
+        assert!(matches!(
+            read_maybe_gz_within(&bomb, 1 << 16),
+            Err(DataError::TooLarge { limit: 65536, .. })
+        ));
+        assert_eq!(read_maybe_gz_within(&bomb, 1 << 20).unwrap().0.len(), 1 << 20);
+        assert!(matches!(
+            read_maybe_gz_within(Path::new("/dev/zero"), 1 << 16),
+            Err(DataError::Read { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -91,6 +91,14 @@ pub enum DataError {
         missing: Vec<String>,
         expected: Vec<String>,
     },
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: crate::source::ReadError,
+    },
+    #[error("{}: decompresses to more than {limit} bytes, the limit for a data file", path.display())]
+    TooLarge { path: PathBuf, limit: u64 },
     #[error("{}: not a gzip file: starts with {found}, expected 1f 8b", path.display())]
     NotGzip { path: PathBuf, found: String },
     #[error("{}: corrupt or truncated gzip data: {detail}", path.display())]

@@ -1,19 +1,15 @@
 //! Compares every printed cell with the derivation and explains each difference.
 
-use crate::count::{NodeCost, depth_between, row_cost};
+use crate::derive::RowFigures;
 use crate::diag::{Diagnostic, Reading, Severity, code};
+use crate::ir::domain::Domain;
+pub use crate::ir::domain::{
+    chw, concat_condition, describe_agreement, max_input, min_input, reference_violation, valid_on,
+};
 use crate::ir::lower::Limits;
 use crate::ir::{self, Graph, LowerOptions, NodeId, Op, Pad, Place};
-use crate::shape::{Agreement, Axis, BranchSizes, Shape, WindowRounding, agreement};
+use crate::shape::{Axis, WindowRounding, agreement};
 use crate::spec::{Cell, ColumnKind, Patch, Quantity, Spec, Value};
-
-/// (C, H, W) of a shape at the reference; a vector of F reads as 1×1×F like the tables print it.
-fn chw(s: &Shape, reference: (i64, i64)) -> (i64, i64, i64) {
-    match *s {
-        Shape::Map { c, h, w } => (c, h.eval(reference.0), w.eval(reference.1)),
-        Shape::Flat { features } => (features, 1, 1),
-    }
-}
 
 fn printed_size(cell: &Cell) -> Option<(i64, i64, i64)> {
     match &cell.value {
@@ -156,7 +152,14 @@ fn size_text(c: i64, h: i64, w: i64) -> String {
 
 /// The findings about `g`, which was lowered from `spec` with `opts` within `limits` (the
 /// other reading of a stride lowers the spec again, within the same limits).
-pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, limits: &Limits, per: &[NodeCost]) -> Vec<Diagnostic> {
+pub fn check(
+    spec: &Spec,
+    g: &Graph,
+    opts: &LowerOptions,
+    limits: &Limits,
+    rows: &[RowFigures],
+    domain: &Domain,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let reference = g.reference;
     let col_of = |k: ColumnKind| spec.column_of(k).map(|c| c.name.clone());
@@ -274,7 +277,7 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, limits: &Limits, per: 
         if let Some(col) = &depth_col
             && let Some(Value::Count(pd)) = cells.get(col).map(|c| &c.value)
         {
-            let dd = depth_between(g, span.input, span.output);
+            let dd = rows[i].depth;
             if *pd as i64 != dd {
                 let layers: Vec<String> = (span.first..span.end)
                     .filter(|id| g.nodes[*id].weight_layer)
@@ -293,7 +296,7 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, limits: &Limits, per: 
                 );
             }
         }
-        let rc = row_cost(g, per, i);
+        let rc = &rows[i].cost;
         for (col, derived_n, code, what) in [
             (&params_col, rc.params, code::PARAMS, "parameters"),
             (&ops_col, rc.macs, code::OPS, "multiply-adds"),
@@ -383,7 +386,6 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, limits: &Limits, per: 
     }
 
     // Branches that disagree in spatial size.
-    let min_h = min_input(g).0;
     for m in &g.concat_mismatches {
         let node = &g.nodes[m.node];
         let row_label = match &node.place {
@@ -391,7 +393,7 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, limits: &Limits, per: 
             _ => node.name.clone(),
         };
         let dims = g.branch_dims(m, Axis::H);
-        let ag = agreement(&dims, min_h);
+        let ag = agreement(&dims, domain.min.0);
         let at_ref = dims
             .windows(2)
             .all(|p| p[0].eval(reference.0) == p[1].eval(reference.0));
@@ -434,47 +436,6 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, limits: &Limits, per: 
     }
     out.sort_by_key(|d| (d.line, d.col));
     out
-}
-
-pub fn describe_agreement(a: &Agreement, axis: Axis) -> String {
-    match a {
-        Agreement::Always => format!("for every {axis}"),
-        Agreement::Periodic { modulus, runs } if runs.is_empty() => {
-            format!("for no {axis} (checked {axis} mod {modulus})")
-        }
-        Agreement::Periodic { modulus, runs } if runs.len() == 1 && runs[0].0 == runs[0].1 => {
-            format!("when {axis} ≡ {} (mod {modulus})", runs[0].0)
-        }
-        Agreement::Periodic { modulus, runs } => format!("when {axis} mod {modulus} ∈ {{{}}}", run_list(runs)),
-        Agreement::Only { runs, truncated, .. } if runs.is_empty() && !truncated => format!("for no {axis}"),
-        Agreement::Only {
-            runs, truncated: false, ..
-        } => format!("for {axis} in {{{}}}", run_list(runs)),
-        Agreement::Only { runs, scanned_to, .. } if runs.is_empty() => {
-            format!("for no {axis} below {scanned_to} (the scan stopped there)")
-        }
-        Agreement::Only { runs, scanned_to, .. } => format!(
-            "for {axis} in {{{}, …}} (the scan stopped at {axis} = {scanned_to})",
-            run_list(runs)
-        ),
-    }
-}
-
-/// The most values a condition lists one by one; beyond it, runs print as `a..b`. The
-/// conditions of real tables (16 residues of 32 at most) stay lists.
-const LISTED_VALUES: i128 = 32;
-
-/// `0, 1, 2, 15` for few values, `0..6, 15` for many: bounded by the number of runs.
-fn run_list(runs: &[(i64, i64)]) -> String {
-    let count: i128 = runs.iter().map(|&(a, b)| i128::from(b) - i128::from(a) + 1).sum();
-    let parts: Vec<String> = if count <= LISTED_VALUES {
-        runs.iter().flat_map(|&(a, b)| a..=b).map(|v| v.to_string()).collect()
-    } else {
-        runs.iter()
-            .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}..{b}") })
-            .collect()
-    };
-    parts.join(", ")
 }
 
 /// The other reading of a printed stride: if dropping it gives the printed size, the table
@@ -570,110 +531,4 @@ fn stride_reading(
     ];
     d.help = Some("pick a reading in a variant: correct the output size, or empty the stride cell and insert a pool with insert_after".into());
     Some(d)
-}
-
-/// Whether input size `v` on `axis` satisfies every layer's requirement and makes every
-/// concatenation's branches agree.
-pub fn valid_on(g: &Graph, axis: Axis, v: i64) -> bool {
-    g.constraints
-        .iter()
-        .all(|c| c.requirement.axis() != axis || c.requirement.holds(v))
-        && g.concat_mismatches
-            .iter()
-            .all(|m| g.branch_dims(m, axis).windows(2).all(|p| p[0].eval(v) == p[1].eval(v)))
-}
-
-/// The condition under which a concatenation's branches agree in height, from `from` on.
-pub fn concat_condition(g: &Graph, m: &crate::ir::ConcatMismatch, from: i64) -> String {
-    describe_agreement(&agreement(&g.branch_dims(m, Axis::H), from), Axis::H)
-}
-
-/// The smallest input (H, W) for which every layer is valid and every concatenation's
-/// branches agree (0 where none is found within 65,536 sizes above the layers' bound). The
-/// same answer as trying `valid_on` size by size, without trying sizes one by one: the
-/// layers' requirements reduce to one range, and each concatenation says where its
-/// branches next agree (in closed form for equal strides), so the search leaps from one
-/// candidate to the next.
-pub fn min_input(g: &Graph) -> (i64, i64) {
-    let first = |axis: Axis| {
-        let reqs = || g.constraints.iter().filter(move |c| c.requirement.axis() == axis);
-        let from = reqs().map(|c| c.requirement.lowest()).fold(1, i64::max);
-        let highest = reqs()
-            .filter_map(|c| match c.requirement {
-                crate::shape::Requirement::Between { hi, .. } => Some(hi),
-                crate::shape::Requirement::AtLeast { .. } => None,
-            })
-            .min()
-            .unwrap_or(i64::MAX);
-        let end = from.saturating_add(1 << 16).min(highest.saturating_add(1));
-        let concats: Vec<BranchSizes> = g
-            .concat_mismatches
-            .iter()
-            .map(|m| BranchSizes::new(&g.branch_dims(m, axis)))
-            .collect();
-        // Bounds the scans of branches with different slopes; running out reads as "none found".
-        let mut budget: u64 = 1 << 24;
-        let mut v = from;
-        if v >= end {
-            return 0;
-        }
-        loop {
-            let mut moved = false;
-            for c in &concats {
-                match c.next_agreeing(v, end, &mut budget) {
-                    None => return 0,
-                    Some(next) if next > v => {
-                        v = next;
-                        moved = true;
-                    }
-                    Some(_) => {}
-                }
-            }
-            if !moved {
-                return v;
-            }
-        }
-    };
-    (first(Axis::H), first(Axis::W))
-}
-
-/// The largest input (H, W) allowed, where a flatten fixes the size.
-pub fn max_input(g: &Graph) -> (Option<i64>, Option<i64>) {
-    let mut m = (None::<i64>, None::<i64>);
-    for c in &g.constraints {
-        if let crate::shape::Requirement::Between { axis, hi, .. } = c.requirement {
-            let slot = if axis == Axis::H { &mut m.0 } else { &mut m.1 };
-            *slot = Some(slot.map_or(hi, |x| x.min(hi)));
-        }
-    }
-    m
-}
-
-/// Unused input check at the reference: a layer whose window does not fit.
-pub fn reference_violation(g: &Graph) -> Option<(NodeId, String)> {
-    let (h, w) = g.reference;
-    for c in &g.constraints {
-        let axis = c.requirement.axis();
-        let v = if axis == Axis::H { h } else { w };
-        let ok = c.requirement.holds(v);
-        if !ok {
-            let n = &g.nodes[c.node];
-            let input = chw(&g.input_shape(c.node), (h, w));
-            let why = match c.requirement {
-                crate::shape::Requirement::AtLeast { min, .. } => format!(
-                    "{} ({}) gets a {}×{} input at the reference size {h}×{w}; it needs {axis} ≥ {min}",
-                    n.name,
-                    n.op.describe(),
-                    input.1,
-                    input.2
-                ),
-                crate::shape::Requirement::Between { lo, hi, .. } => format!(
-                    "{} fixes the input size to {axis} in [{lo}, {hi}], the reference is {h}×{w}",
-                    n.name
-                ),
-            };
-            return Some((c.node, why));
-        }
-    }
-    None
 }

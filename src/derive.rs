@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use crate::check;
-use crate::count::{NodeCost, Totals, costs};
+use std::collections::HashMap;
+
+use crate::count::{NodeCost, Totals, costs, depth_between, row_cost};
 use crate::diag::{Diagnostic, Severity};
+use crate::ir::domain::Domain;
 use crate::ir::lower::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
 use crate::spec::{Loc, Spec, SpecError};
@@ -18,8 +21,38 @@ pub struct Derivation {
     pub per_node: Vec<NodeCost>,
     pub totals: Totals,
     pub diagnostics: Vec<Diagnostic>,
-    pub min_input: (i64, i64),
-    pub max_input: (Option<i64>, Option<i64>),
+    /// One per printed row, in order: what every report shows for the row.
+    pub rows: Vec<RowFigures>,
+    /// The inputs the network accepts.
+    pub domain: Domain,
+}
+
+/// A printed row's derived figures, computed once.
+#[derive(Debug, Clone, Default)]
+pub struct RowFigures {
+    /// Parameters, MACs and memory of the row's layers (inserted layers excluded).
+    pub cost: NodeCost,
+    /// Weight layers on the deepest path from the row's input to its output.
+    pub depth: i64,
+    pub status: RowStatus,
+}
+
+/// "ok", "ok (corrected)", or the codes of the row's errors and warnings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowStatus {
+    pub codes: Vec<&'static str>,
+    /// A variant corrects one of the row's printed cells.
+    pub corrected: bool,
+}
+
+impl std::fmt::Display for RowStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.codes.is_empty(), self.corrected) {
+            (true, false) => f.write_str("ok"),
+            (true, true) => f.write_str("ok (corrected)"),
+            (false, _) => f.write_str(&self.codes.join(" ")),
+        }
+    }
 }
 
 impl Derivation {
@@ -53,7 +86,7 @@ pub fn derive_within(
 ) -> Result<Derivation, SpecError> {
     let spec: Arc<Spec> = spec.into();
     let graph = lower_within(&spec, opts, limits)?;
-    if let Some((node, why)) = check::reference_violation(&graph) {
+    if let Some((node, why)) = crate::ir::domain::reference_violation(&graph) {
         // Point at the row the layer builds (what one would correct), not its template.
         let n = &graph.nodes[node];
         let (loc, message): (Loc, String) = match n.place {
@@ -89,18 +122,51 @@ pub fn derive_within(
             message,
         });
     }
-    let diagnostics = check::check(&spec, &graph, opts, limits, &per_node);
-    let min_input = check::min_input(&graph);
-    let max_input = check::max_input(&graph);
+    let mut rows: Vec<RowFigures> = graph
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, span)| RowFigures {
+            cost: row_cost(&graph, &per_node, i),
+            depth: depth_between(&graph, span.input, span.output),
+            status: RowStatus::default(),
+        })
+        .collect();
+    let domain = Domain::of(&graph);
+    let diagnostics = check::check(&spec, &graph, opts, limits, &rows, &domain);
+    fill_statuses(&spec, &graph, &diagnostics, &mut rows);
     Ok(Derivation {
         spec,
         graph,
         per_node,
         totals,
         diagnostics,
-        min_input,
-        max_input,
+        rows,
+        domain,
     })
+}
+
+/// Each row's status from the findings, in one pass over them. A finding names its row by
+/// label, so rows that print the same label ("max pool") share their findings' codes.
+fn fill_statuses(spec: &Spec, graph: &Graph, diagnostics: &[Diagnostic], rows: &mut [RowFigures]) {
+    let mut by_label: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in spec.rows.iter().enumerate() {
+        by_label.entry(r.label.as_str()).or_default().push(i);
+    }
+    for d in diagnostics.iter().filter(|d| d.severity != Severity::Note) {
+        for &i in d
+            .row
+            .as_deref()
+            .and_then(|label| by_label.get(label))
+            .into_iter()
+            .flatten()
+        {
+            rows[i].status.codes.push(d.code);
+        }
+    }
+    for c in &graph.corrections {
+        rows[c.row].status.corrected = true;
+    }
 }
 
 /// Where a count saturated (reached i64::MAX) and stopped being exact: the node whose own

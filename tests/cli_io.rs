@@ -264,7 +264,11 @@ fn the_graph_size_limit_is_a_flag() {
     let o = run(&["derive", SPEC, "--max-nodes", "50"]);
     no_panic(&o);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("over the limit of 50 (raise it with --max-nodes)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("over the limit of 50 (raise it with --max-nodes)"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["check", SPEC, "--max-nodes", "50"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(run(&["derive", SPEC, "--max-nodes", "100000"]).status.code(), Some(1));

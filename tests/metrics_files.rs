@@ -198,7 +198,14 @@ fn plot_refuses_endless_and_oversized_metrics_files() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("it is a character device"));
     let run = dir.path().join("metrics.jsonl");
     append_jsonl(&run, &epoch(1, 1.0)).unwrap();
-    let o = plot(&["plot", &run.to_string_lossy(), "-o", &svg.to_string_lossy(), "--max-file-size", "10"]);
+    let o = plot(&[
+        "plot",
+        &run.to_string_lossy(),
+        "-o",
+        &svg.to_string_lossy(),
+        "--max-file-size",
+        "10",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("larger than the limit of 10 bytes"));
     // And the plot would not replace the run it reads.

@@ -2,6 +2,7 @@
 //! and the map from the table's rows to the nodes that build them. `model` (tch) and
 //! `emit` (PyTorch source) build from this, so the three agree by construction.
 
+pub mod domain;
 mod eval;
 pub mod lower;
 

@@ -5,8 +5,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use super::{layer_lines, place_label, printed_output, row_status};
-use crate::check::concat_condition;
+use super::{layer_lines, place_label, printed_output};
 use crate::derive::Derivation;
 use crate::ir::Place;
 use crate::shape::Shape;
@@ -110,10 +109,11 @@ fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
     let (rh, rw) = g.reference;
     let layers = Layers(d, layer_lines(d, 1, g.nodes.len()));
     let rows = Rows(d);
-    let concat: Vec<Value> = g
-        .concat_mismatches
+    let concat: Vec<Value> = d
+        .domain
+        .conditions
         .iter()
-        .map(|m| json!({"node": g.nodes[m.node].name, "condition": concat_condition(g, m, d.min_input.0)}))
+        .map(|(node, condition)| json!({"node": g.nodes[*node].name, "condition": condition}))
         .collect();
     let diagnostics: Vec<Value> = d
         .diagnostics
@@ -140,8 +140,8 @@ fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
             "forward_bytes": t.forward_bytes, "training_bytes": t.training_bytes,
         }),
         constraints: json!({
-            "min_input": [d.min_input.0, d.min_input.1],
-            "max_input": match d.max_input { (Some(h), Some(w)) => json!([h, w]), _ => Value::Null },
+            "min_input": [d.domain.min.0, d.domain.min.1],
+            "max_input": match d.domain.max { (Some(h), Some(w)) => json!([h, w]), _ => Value::Null },
             "concat": concat,
         }),
         diagnostics,
@@ -230,7 +230,7 @@ impl Serialize for Rows<'_> {
         let (rh, rw) = g.reference;
         let mut seq = s.serialize_seq(Some(g.rows.len()))?;
         for (i, span) in g.rows.iter().enumerate() {
-            let rc = crate::count::row_cost(g, &d.per_node, i);
+            let figures = &d.rows[i];
             let n = &g.nodes[span.output];
             seq.serialize_element(&Row {
                 label: &d.spec.rows[i].label,
@@ -240,10 +240,10 @@ impl Serialize for Rows<'_> {
                 printed_output: printed_output(d, i),
                 shape: n.shape.at(rh, rw),
                 symbolic: n.shape.symbolic(),
-                depth: crate::count::depth_between(g, span.input, span.output),
-                params: rc.params,
-                macs: rc.macs,
-                status: row_status(d, i),
+                depth: figures.depth,
+                params: figures.cost.params,
+                macs: figures.cost.macs,
+                status: figures.status.to_string(),
             })?;
         }
         seq.end()

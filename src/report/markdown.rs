@@ -1,7 +1,7 @@
 //! A markdown report: the printed rows with their derived values, totals and findings, for
 //! pasting into an issue or a paper's reproduction notes.
 
-use super::{bytes, printed_output, row_status, thousands};
+use super::{bytes, printed_output, thousands};
 use crate::derive::Derivation;
 
 fn cell(s: &str) -> String {
@@ -26,22 +26,22 @@ pub fn render(d: &Derivation) -> String {
             [f] => format!("1×1×{f}"),
             _ => String::new(),
         };
-        let rc = crate::count::row_cost(g, &d.per_node, i);
+        let figures = &d.rows[i];
         s.push_str(&format!(
             "| {} | `{}` | {derived} | {} | {} | {} | {} | {} |\n",
             cell(&d.spec.rows[i].label),
             n.shape.symbolic(),
             cell(&printed_output(d, i).unwrap_or_default()),
-            crate::count::depth_between(g, span.input, span.output),
-            thousands(rc.params),
-            thousands(rc.macs),
-            cell(&row_status(d, i)),
+            figures.depth,
+            thousands(figures.cost.params),
+            thousands(figures.cost.macs),
+            cell(&figures.status.to_string()),
         ));
     }
     let t = &d.totals;
     s.push_str(&format!(
         "\n**Totals:** {} parameters ({} in auxiliary heads), {} buffers, {} MACs per image ({:.2} GFLOPs), {} of forward activations and ~{} kept for backward at batch {}. Valid from {}×{}.\n",
-        thousands(t.params), thousands(t.aux_params), thousands(t.buffers), thousands(t.macs), t.macs as f64 * 2.0 / 1e9, bytes(t.forward_bytes), bytes(t.training_bytes), t.batch, d.min_input.0, d.min_input.1
+        thousands(t.params), thousands(t.aux_params), thousands(t.buffers), thousands(t.macs), t.macs as f64 * 2.0 / 1e9, bytes(t.forward_bytes), bytes(t.training_bytes), t.batch, d.domain.min.0, d.domain.min.1
     ));
     if !d.diagnostics.is_empty() {
         s.push_str("\n### Findings\n\n");

@@ -7,7 +7,6 @@ pub mod markdown;
 pub mod table;
 
 use crate::derive::Derivation;
-use crate::diag::Severity;
 use crate::ir::{NodeId, Op, Place};
 
 /// One displayed layer: a conv with its batch norm and ReLU folded in, a pool, a linear...
@@ -48,23 +47,6 @@ pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
         });
     }
     out
-}
-
-/// The status of a printed row: "ok", or the codes of its errors and warnings.
-pub fn row_status(d: &Derivation, row: usize) -> String {
-    let label = &d.spec.rows[row].label;
-    let codes: Vec<&str> = d
-        .diagnostics
-        .iter()
-        .filter(|x| x.row.as_deref() == Some(label.as_str()) && x.severity != Severity::Note)
-        .map(|x| x.code)
-        .collect();
-    let corrected = d.graph.corrections.iter().any(|c| c.row == row);
-    match (codes.is_empty(), corrected) {
-        (true, false) => "ok".into(),
-        (true, true) => "ok (corrected)".into(),
-        (false, _) => codes.join(" "),
-    }
 }
 
 /// Where a node sits, as the paper nests it.

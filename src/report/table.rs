@@ -4,8 +4,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
-use super::{LayerLine, bytes, layer_lines, place_label, printed_output, row_status, symbolic_with_batch, thousands};
-use crate::check::concat_condition;
+use super::{LayerLine, bytes, layer_lines, place_label, printed_output, symbolic_with_batch, thousands};
 use crate::derive::Derivation;
 use crate::ir::{NodeId, Place};
 use crate::shape::Shape;
@@ -124,14 +123,14 @@ pub fn render(d: &Derivation, source: &crate::source::Source) -> String {
     let mut cursor = 1;
     for (i, span) in g.rows.iter().enumerate() {
         let row = &d.spec.rows[i];
-        let rc = crate::count::row_cost(g, &d.per_node, i);
+        let figures = &d.rows[i];
         lines.push(
             row.label.clone(),
             span.output,
             printed_output(d, i).unwrap_or_default(),
-            row_status(d, i),
-            rc.params,
-            rc.macs,
+            figures.status.to_string(),
+            figures.cost.params,
+            figures.cost.macs,
         );
         lines.layers(layer_lines(d, span.first, span.end), 2, &format!("{}.", row.name));
         cursor = span.end;
@@ -186,23 +185,22 @@ pub fn render(d: &Derivation, source: &crate::source::Source) -> String {
         bytes(t.training_bytes),
         t.batch
     ));
-    let max = match d.max_input {
+    let max = match d.domain.max {
         (Some(h), Some(w)) => format!(", at most {h}×{w} (a flatten fixes the size)"),
         _ => String::new(),
     };
-    if d.min_input.0 == 0 || d.min_input.1 == 0 {
+    if d.domain.min.0 == 0 || d.domain.min.1 == 0 {
         out.push_str("input        no input size makes every concatenation's branches agree\n");
     } else {
         out.push_str(&format!(
             "input        valid from {}×{}{max}\n",
-            d.min_input.0, d.min_input.1
+            d.domain.min.0, d.domain.min.1
         ));
     }
-    for m in &g.concat_mismatches {
+    for (node, condition) in &d.domain.conditions {
         out.push_str(&format!(
-            "             {}: branches agree {}\n",
-            place_label(d, m.node),
-            concat_condition(g, m, d.min_input.0)
+            "             {}: branches agree {condition}\n",
+            place_label(d, *node)
         ));
     }
     out.push_str(&format!(

@@ -400,7 +400,7 @@ impl Loader<'_> {
                         let bloc = self.r.marks.key(&bp);
                         check_name(&self.r, bname, bloc)?;
                         let cond = match &b.cond {
-                            Some(c) => Some(self.r.expr(c, self.r.at(&join(bp.clone(), "if")))?),
+                            Some(c) => Some(self.r.expr(c, &join(bp.clone(), "if"))?),
                             None => None,
                         };
                         let layers = self.r.layers(&b.layers, &join(bp, "layers"))?;

@@ -2,6 +2,7 @@
 //! every piece with the place in the file it came from. Nothing here is derived.
 
 pub mod cell;
+mod expr;
 pub mod file;
 pub mod load;
 pub mod template;

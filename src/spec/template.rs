@@ -10,6 +10,7 @@
 use indexmap::IndexMap;
 use serde_yaml::Value;
 
+use super::expr::Expect;
 use super::yaml::{Marks, Seg};
 use super::{Loc, SpecError};
 
@@ -230,44 +231,25 @@ impl Reader<'_> {
         }
     }
 
-    /// An expression from the text inside braces.
-    pub fn expr(&self, text: &str, loc: Loc) -> Result<Expr, SpecError> {
-        let inner = text.trim();
-        let inner = inner
-            .strip_prefix('{')
-            .and_then(|s| s.strip_suffix('}'))
-            .unwrap_or(inner);
-        let mut terms = Vec::new();
-        for part in inner.split(" or ") {
-            let part = part.trim();
-            if part.is_empty() {
-                return Err(self.err(
-                    loc,
-                    format!("expected a column, var.NAME, classes or a number in '{text}', found an empty term"),
-                ));
-            }
-            let term = if let Ok(i) = part.parse::<i64>() {
-                Term::Int(i)
-            } else if part == "classes" {
-                Term::Classes
-            } else if let Some(v) = part.strip_prefix("var.") {
-                Term::Var(v.to_string())
-            } else if part.starts_with('-') || part.starts_with(|c: char| c.is_ascii_digit()) {
-                return Err(self.err(loc, format!("expected an integer, found '{part}' in '{text}'")));
-            } else {
-                match part.split_once('.') {
-                    Some((c, f)) => Term::Column {
-                        column: c.trim().to_string(),
-                        field: Some(f.trim().to_string()),
-                    },
-                    None => Term::Column {
-                        column: part.to_string(),
-                        field: None,
-                    },
-                }
+    /// The expression written at `path` (the text inside braces, or a bare column name
+    /// for `if:`); an error points at the term it is about.
+    pub fn expr(&self, text: &str, path: &[Seg]) -> Result<Expr, SpecError> {
+        let loc = self.at(path);
+        let terms = super::expr::parse(text).map_err(|e| {
+            let start = self.marks.text(path);
+            let at = Loc {
+                line: start.line,
+                col: start.col + e.offset,
             };
-            terms.push(term);
-        }
+            let message = match e.expected {
+                Expect::Term => {
+                    format!("expected a column, var.NAME, classes or a number in '{text}', found an empty term")
+                }
+                Expect::Integer => format!("expected an integer, found '{}' in '{text}'", e.found),
+                Expect::VarName => format!("expected a variable's name after 'var.' in '{text}'"),
+            };
+            self.err(at, message)
+        })?;
         Ok(Expr {
             terms,
             text: text.to_string(),
@@ -283,7 +265,7 @@ impl Reader<'_> {
                 if !s.trim_end().ends_with('}') {
                     return Err(self.err(loc, format!("expected '}}' closing the expression '{s}'")));
                 }
-                Arg::Expr(self.expr(s, loc)?)
+                Arg::Expr(self.expr(s, path)?)
             }
             _ => Arg::Lit(self.lit(v, path)?),
         };
@@ -345,7 +327,7 @@ impl Reader<'_> {
                             _ => return Err(self.err(self.at(&ap), "expected a layer name as text")),
                         },
                         "if" => match a {
-                            Value::String(s) => decl.cond = Some(self.expr(s, self.at(&ap))?),
+                            Value::String(s) => decl.cond = Some(self.expr(s, &ap)?),
                             _ => return Err(self.err(self.at(&ap), "expected a column name for 'if'")),
                         },
                         _ if required.contains(&k.as_str()) || optional.contains(&k.as_str()) => {
@@ -420,7 +402,7 @@ mod tests {
             file: "t.yaml",
             marks: &m,
         };
-        let e = r.expr("{#3×3 or output size.channels or 7}", Loc::default()).unwrap();
+        let e = r.expr("{#3×3 or output size.channels or 7}", &[]).unwrap();
         assert_eq!(
             e.terms,
             vec![
@@ -435,7 +417,7 @@ mod tests {
                 Term::Int(7)
             ]
         );
-        assert!(r.expr("{a or }", Loc::default()).is_err());
+        assert!(r.expr("{a or }", &[]).is_err());
     }
 
     #[test]

@@ -6,6 +6,10 @@ use crate::diag::{Diagnostic, Severity};
 use crate::ir::{Graph, LowerOptions, NodeId, Place, lower};
 use crate::spec::{Loc, Spec, SpecError};
 
+/// The smallest valid input of a graph, for callers that hold only the graph (the libtorch
+/// verifier); [`Derivation::min_input`] is this for the derived spec.
+pub use crate::check::min_input;
+
 /// The derivation of one spec under one variant.
 pub struct Derivation {
     pub spec: Spec,

@@ -3,24 +3,10 @@
 //! readings of an ambiguity, related places and help.
 
 use crate::diag::Diagnostic;
+use crate::fmt::source_window as window;
 
-/// The part of a long line around `col` (1-based, in characters) and the caret offset in it.
-fn window(line: &str, col: usize) -> (String, usize) {
-    let chars: Vec<char> = line.chars().collect();
-    let at = col.saturating_sub(1).min(chars.len());
-    let start = at.saturating_sub(48);
-    let end = (at + 60).min(chars.len());
-    let mut s: String = chars[start..end].iter().collect();
-    let mut caret = at - start;
-    if start > 0 {
-        s = format!("…{s}");
-        caret += 1;
-    }
-    if end < chars.len() {
-        s.push('…');
-    }
-    (s, caret)
-}
+/// Renders a spec error (exit 2) the same way.
+pub use crate::fmt::spec_error as render_error;
 
 /// The length of the cell starting at `col`: up to the next `,` or `}` of a flow mapping.
 fn cell_width(line: &str, col: usize) -> usize {
@@ -59,23 +45,6 @@ pub fn render(d: &Diagnostic, file: &str, source: &str) -> String {
     }
     if let Some(h) = &d.help {
         s.push_str(&format!("   = help: {h}\n"));
-    }
-    s
-}
-
-/// Renders a spec error (exit 2) the same way.
-pub fn render_error(e: &crate::spec::SpecError, source: Option<&str>) -> String {
-    let mut s = format!("error: {}\n", e.message);
-    if e.loc.line == 0 {
-        s.push_str(&format!("  --> {}\n", e.file));
-        return s;
-    }
-    s.push_str(&format!("  --> {}:{}:{}\n", e.file, e.loc.line, e.loc.col));
-    if let Some(line) = source.and_then(|src| src.lines().nth(e.loc.line - 1)) {
-        let (text, caret) = window(line, e.loc.col);
-        let num = e.loc.line.to_string();
-        let pad = " ".repeat(num.len());
-        s.push_str(&format!("{pad} |\n{num} | {text}\n{pad} | {}^\n", " ".repeat(caret)));
     }
     s
 }

@@ -8,15 +8,20 @@
 
 use tch::{Device, Kind, Tensor, nn};
 
-use crate::check;
+mod sizes;
+mod text;
+
 use crate::count;
 use crate::diag::{Diagnostic, Severity};
-use crate::ir::{Graph, NodeId, Op};
-use crate::report::thousands;
-use crate::shape::{Requirement, Shape};
+use crate::fmt::thousands;
+use crate::ir::{Graph, NodeId};
 use crate::spec::Loc;
 
 use super::model::{ForwardError, Model, variable_counts};
+
+pub use sizes::{default_sizes, invalid_reason};
+pub use text::render;
+use text::{dims, hw};
 
 /// A node's libtorch output differs from the derived shape, or libtorch refuses the node.
 pub const SHAPE: &str = crate::diag::code::TORCH_SHAPE;
@@ -85,196 +90,6 @@ impl Report {
             .first()
             .map_or(0, |c| c.layers.iter().filter(|l| l.node != 0).count())
     }
-
-    /// `verified: 312 layers at 224×224, 193×193 and 256×256 agree with derive; ...`.
-    pub fn summary(&self) -> String {
-        let eval: Vec<String> = self.checks.iter().filter(|c| !c.train).map(|c| hw(c.size)).collect();
-        let counts = if self.buffers.1 > 0 {
-            format!(
-                "{} parameters and {} buffers",
-                thousands(self.params.1),
-                thousands(self.buffers.1)
-            )
-        } else {
-            format!("{} parameters", thousands(self.params.1))
-        };
-        if self.ok() {
-            let train = self.checks.iter().find(|c| c.train).map(|c| {
-                let aux = c.aux_outputs.map_or(0, |a| a.1);
-                let heads = match aux {
-                    0 => String::new(),
-                    1 => ", with its auxiliary head".to_string(),
-                    n => format!(", with its {n} auxiliary heads"),
-                };
-                format!(" (and in training mode at {}{heads})", hw(c.size))
-            });
-            return format!(
-                "verified: {} layers at {} agree with derive{}; {counts} agree",
-                self.layers(),
-                and_list(&eval),
-                train.unwrap_or_default()
-            );
-        }
-        let mut parts = Vec::new();
-        for c in &self.checks {
-            let mode = if c.train { " in training mode" } else { "" };
-            if c.mismatches() > 0 {
-                parts.push(format!(
-                    "{} of {} layers disagree at {}{mode}",
-                    c.mismatches(),
-                    c.layers.len() - 1,
-                    hw(c.size)
-                ));
-            }
-            if let Some(f) = &c.failure {
-                parts.push(format!("libtorch refuses {} at {}{mode}", f.name, hw(c.size)));
-            }
-            if c.aux_outputs.is_some_and(|(a, b)| a != b) {
-                parts.push(format!("the auxiliary outputs disagree at {}{mode}", hw(c.size)));
-            }
-        }
-        if self.params.0 != self.params.1 {
-            parts.push(format!(
-                "the varstore holds {} parameters, derive counts {}",
-                thousands(self.params.0),
-                thousands(self.params.1)
-            ));
-        }
-        if self.buffers.0 != self.buffers.1 {
-            parts.push(format!(
-                "the varstore holds {} buffers, derive counts {}",
-                thousands(self.buffers.0),
-                thousands(self.buffers.1)
-            ));
-        }
-        if self.checks.is_empty() {
-            parts.push("no input size was valid to check".into());
-        }
-        format!("verification failed: {}", parts.join("; "))
-    }
-}
-
-fn hw(s: (i64, i64)) -> String {
-    format!("{}×{}", s.0, s.1)
-}
-
-fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [a] => a.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
-fn dims(v: &[i64]) -> String {
-    v.iter().map(i64::to_string).collect::<Vec<_>>().join("×")
-}
-
-/// Why derive says input `size` is invalid, or None where every layer is valid there and
-/// every concat's branches agree.
-pub fn invalid_reason(g: &Graph, size: (i64, i64)) -> Option<String> {
-    let (h, w) = size;
-    if h < 1 || w < 1 {
-        return Some(format!("{} is not an image size", hw(size)));
-    }
-    for c in &g.constraints {
-        let name = &g.nodes[c.node].name;
-        match c.requirement {
-            Requirement::AtLeast { axis, min } => {
-                let v = if axis == crate::shape::Axis::H { h } else { w };
-                if v < min {
-                    return Some(format!("{name} needs {axis} ≥ {min}"));
-                }
-            }
-            Requirement::Between { axis, lo, hi } => {
-                let v = if axis == crate::shape::Axis::H { h } else { w };
-                if v < lo || v > hi {
-                    return Some(format!("{name} fixes {axis} to [{lo}, {hi}]"));
-                }
-            }
-        }
-    }
-    for n in &g.nodes {
-        if matches!(n.op, Op::Concat) {
-            let spatial: Vec<Vec<i64>> = n
-                .inputs
-                .iter()
-                .map(|i| g.nodes[*i].shape.at(h, w)[1..].to_vec())
-                .collect();
-            if spatial.windows(2).any(|p| p[0] != p[1]) {
-                let sizes: Vec<String> = spatial.iter().map(|s| dims(s)).collect();
-                return Some(format!("{}'s branches disagree there ({})", n.name, sizes.join(", ")));
-            }
-        }
-        if let Shape::Map { .. } = n.shape {
-            let at = n.shape.at(h, w);
-            if at[1] < 1 || at[2] < 1 {
-                return Some(format!("{} would output {}", n.name, dims(&at)));
-            }
-        }
-    }
-    None
-}
-
-/// The sizes to check: the reference, the smallest valid input, and one more (the
-/// reference + 32 where valid, else the nearest other valid size); with the sizes left out
-/// and why.
-pub fn default_sizes(g: &Graph) -> (Vec<(i64, i64)>, Skipped) {
-    let mut sizes = Vec::new();
-    let mut skipped = Vec::new();
-    let reference = g.reference;
-    match invalid_reason(g, reference) {
-        None => sizes.push(reference),
-        Some(why) => skipped.push((reference, format!("the reference size is invalid: {why}"))),
-    }
-    let bump = |s: (i64, i64), d: i64| (s.0 + d, s.1 + d);
-    // The smallest input derive reports (its H and W are found separately, so check the
-    // pair), or the first valid one above it.
-    let min = check::min_input(g);
-    let limit = 4096;
-    if min.0 < 1 || min.1 < 1 {
-        skipped.push((min, "derive finds no valid input size near the layers' bound".into()));
-        return (sizes, skipped);
-    }
-    match invalid_reason(g, min) {
-        None => {
-            if !sizes.contains(&min) {
-                sizes.push(min)
-            }
-        }
-        Some(why) => {
-            let found = (1..limit)
-                .map(|d| bump(min, d))
-                .find(|s| invalid_reason(g, *s).is_none());
-            let also = found
-                .map(|s| format!("; the smallest valid input is {}", hw(s)))
-                .unwrap_or_default();
-            skipped.push((min, format!("derive's smallest input is invalid: {why}{also}")));
-            if let Some(s) = found
-                && !sizes.contains(&s)
-            {
-                sizes.push(s);
-            }
-        }
-    }
-    // One more.
-    let extra = bump(reference, 32);
-    match invalid_reason(g, extra) {
-        None => sizes.push(extra),
-        Some(why) => {
-            skipped.push((extra, why));
-            let lo = sizes.iter().map(|s| s.0.min(s.1)).min().unwrap_or(1);
-            let up = (1..64).map(|d| bump(reference, d));
-            let down = (1..(reference.0.min(reference.1) - lo).max(0)).map(|d| bump(reference, -d));
-            if let Some(s) = up
-                .chain(down)
-                .find(|s| !sizes.contains(s) && invalid_reason(g, *s).is_none())
-            {
-                sizes.push(s);
-            }
-        }
-    }
-    (sizes, skipped)
 }
 
 fn compare(g: &Graph, outs: &[Tensor], size: (i64, i64), batch: i64) -> Vec<LayerCheck> {
@@ -362,18 +177,24 @@ fn shape_diagnostics(g: &Graph, c: &SizeCheck) -> Vec<Diagnostic> {
     out
 }
 
+/// Why the verifier could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The model builder refused the graph (its message).
+    #[error("{0}")]
+    Model(String),
+}
+
 /// Builds the model on the CPU and checks it at each of `sizes` (sizes derive says are
 /// invalid are skipped and listed): every node in eval mode at every size, every node in
 /// training mode at the first size (with the auxiliary outputs of `forward`), and the
 /// parameter and buffer totals.
-pub fn verify(graph: &Graph, sizes: &[(i64, i64)], batch: i64) -> Result<Report, String> {
+pub fn verify(graph: &Graph, sizes: &[(i64, i64)], batch: i64) -> Result<Report, VerifyError> {
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = Model::new(&vs.root(), graph)?;
+    let model = Model::new(&vs.root(), graph).map_err(VerifyError::Model)?;
     let (_, totals) = count::costs(graph, 1);
     let (params, buffers) = variable_counts(&vs);
-    let mut checks = Vec::new();
     let mut skipped = Vec::new();
-    let mut diagnostics = Vec::new();
     let valid: Vec<(i64, i64)> = sizes
         .iter()
         .copied()
@@ -385,94 +206,22 @@ pub fn verify(graph: &Graph, sizes: &[(i64, i64)], batch: i64) -> Result<Report,
             }
         })
         .collect();
-    tch::no_grad(|| {
-        let input =
-            |s: (i64, i64), b: i64| Tensor::randn([b, graph.input_channels, s.0, s.1], (Kind::Float, Device::Cpu));
-        for (i, s) in valid.iter().enumerate() {
-            let x = input(*s, batch);
-            let (outs, failure) = model.forward_partial(&x, false);
-            let mut c = SizeCheck {
-                size: *s,
-                batch,
-                train: false,
-                layers: compare(graph, &outs, *s, batch),
-                failure,
-                aux_outputs: None,
-            };
-            // forward() and forward_all() agree on the logits.
-            if i == 0
-                && c.failure.is_none()
-                && let Ok((logits, aux)) = model.try_forward(&x, false)
-            {
-                let main = &outs[graph.main_output()];
-                if logits.size() != main.size() || !logits.allclose(main, 1e-5, 1e-6, false) || !aux.is_empty() {
-                    c.failure = Some(ForwardError {
-                        node: graph.main_output(),
-                        name: graph.nodes[graph.main_output()].name.clone(),
-                        message: "forward() and forward_all() disagree on the logits".into(),
-                    });
-                }
-            }
-            diagnostics.extend(shape_diagnostics(graph, &c));
-            checks.push(c);
-        }
+    let checks = tch::no_grad(|| {
+        let mut checks: Vec<SizeCheck> = valid
+            .iter()
+            .enumerate()
+            .map(|(i, s)| eval_check(&model, *s, batch, i == 0))
+            .collect();
         // Training mode once: dropout and batch statistics, and the auxiliary heads.
-        if let Some(s) = valid.first() {
-            let b = batch.max(2);
-            let x = input(*s, b);
-            let (outs, failure) = model.forward_partial(&x, true);
-            let aux_graph = model.aux_outputs().len();
-            let aux_real = if failure.is_none() {
-                model
-                    .try_forward(&x, true)
-                    .map(|(_, aux)| aux.len())
-                    .unwrap_or(usize::MAX)
-            } else {
-                aux_graph
-            };
-            let c = SizeCheck {
-                size: *s,
-                batch: b,
-                train: true,
-                layers: compare(graph, &outs, *s, b),
-                failure,
-                aux_outputs: Some((aux_real, aux_graph)),
-            };
-            diagnostics.extend(shape_diagnostics(graph, &c));
-            checks.push(c);
-        }
+        checks.extend(valid.first().map(|s| train_check(&model, *s, batch.max(2))));
+        checks
     });
-    let loc = graph.nodes.first().map(|n| n.loc).unwrap_or_default();
-    if params != totals.params {
-        diagnostics.push(
-            Diagnostic::new(
-                Severity::Error,
-                COUNT,
-                loc,
-                format!(
-                    "the varstore holds {} parameters, derive counts {}",
-                    thousands(params),
-                    thousands(totals.params)
-                ),
-            )
-            .values(thousands(params), thousands(totals.params)),
-        );
-    }
-    if buffers != totals.buffers {
-        diagnostics.push(
-            Diagnostic::new(
-                Severity::Error,
-                COUNT,
-                loc,
-                format!(
-                    "the varstore holds {} buffers (batch norm running statistics), derive counts {}",
-                    thousands(buffers),
-                    thousands(totals.buffers)
-                ),
-            )
-            .values(thousands(buffers), thousands(totals.buffers)),
-        );
-    }
+    let mut diagnostics: Vec<Diagnostic> = checks.iter().flat_map(|c| shape_diagnostics(graph, c)).collect();
+    diagnostics.extend(count_diagnostics(
+        graph,
+        (params, totals.params),
+        (buffers, totals.buffers),
+    ));
     Ok(Report {
         checks,
         skipped,
@@ -482,84 +231,94 @@ pub fn verify(graph: &Graph, sizes: &[(i64, i64)], batch: i64) -> Result<Report,
     })
 }
 
-/// The layer-by-layer agreement as text: a compact table per eval-mode size (layer, op,
-/// derived, libtorch, ok), the training-mode check in one line (plus any disagreeing
-/// rows), and the skipped sizes.
-pub fn render(r: &Report) -> String {
-    let mut s = String::new();
-    for c in &r.checks {
-        let layers = c.layers.len().saturating_sub(1);
-        let mode = if c.train { "training mode" } else { "eval mode" };
-        let verdict = if c.ok() {
-            format!("{layers} layers agree")
-        } else {
-            format!("{} of {layers} layers disagree", c.mismatches())
-        };
-        s.push_str(&format!("\nat {} (batch {}, {mode}): {verdict}", hw(c.size), c.batch));
-        if let Some((real, graph)) = c.aux_outputs {
-            s.push_str(&format!(
-                "; forward returns {real} auxiliary output{} (derive: {graph})",
-                if real == 1 { "" } else { "s" }
-            ));
-        }
-        s.push('\n');
-        let rows: Vec<&LayerCheck> = if c.train {
-            c.layers.iter().filter(|l| !l.ok).collect()
-        } else {
-            c.layers.iter().collect()
-        };
-        if rows.is_empty() {
-            continue;
-        }
-        let cells: Vec<[String; 5]> = rows
-            .iter()
-            .map(|l| {
-                let real = l.real.as_deref().map(dims).unwrap_or_else(|| "—".into());
-                [
-                    l.name.clone(),
-                    l.op.clone(),
-                    dims(&l.derived),
-                    real,
-                    if l.ok { "ok".into() } else { "NO".into() },
-                ]
-            })
-            .collect();
-        let head = ["layer", "op", "derived", "libtorch", "ok"].map(String::from);
-        let width = |i: usize| {
-            cells
-                .iter()
-                .chain(std::iter::once(&head))
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        };
-        let w = [width(0), width(1), width(2), width(3)];
-        for row in std::iter::once(&head).chain(cells.iter()) {
-            let pad = |t: &str, n: usize| format!("{t}{}", " ".repeat(n.saturating_sub(t.chars().count())));
-            s.push_str(&format!(
-                "  {}  {}  {}  {}  {}\n",
-                pad(&row[0], w[0]),
-                pad(&row[1], w[1]),
-                pad(&row[2], w[2]),
-                pad(&row[3], w[3]),
-                row[4]
-            ));
-        }
-        if let Some(f) = &c.failure {
-            s.push_str(&format!("  {f}\n"));
+fn random_input(g: &Graph, size: (i64, i64), batch: i64) -> Tensor {
+    Tensor::randn([batch, g.input_channels, size.0, size.1], (Kind::Float, Device::Cpu))
+}
+
+/// Every node in eval mode at `size`; with `against_forward`, also whether `forward()`
+/// gives the logits `forward_partial()` computed.
+fn eval_check(model: &Model, size: (i64, i64), batch: i64, against_forward: bool) -> SizeCheck {
+    let graph = model.graph();
+    let x = random_input(graph, size, batch);
+    let (outs, failure) = model.forward_partial(&x, false);
+    let mut c = SizeCheck {
+        size,
+        batch,
+        train: false,
+        layers: compare(graph, &outs, size, batch),
+        failure,
+        aux_outputs: None,
+    };
+    if against_forward
+        && c.failure.is_none()
+        && let Ok((logits, aux)) = model.try_forward(&x, false)
+    {
+        let main = &outs[graph.main_output()];
+        if logits.size() != main.size() || !logits.allclose(main, 1e-5, 1e-6, false) || !aux.is_empty() {
+            c.failure = Some(ForwardError {
+                node: graph.main_output(),
+                name: graph.nodes[graph.main_output()].name.clone(),
+                message: "forward() and forward_all() disagree on the logits".into(),
+            });
         }
     }
-    if !r.skipped.is_empty() {
-        s.push('\n');
-        for (size, why) in &r.skipped {
-            s.push_str(&format!("skipped {}: {why}\n", hw(*size)));
-        }
+    c
+}
+
+/// Every node in training mode at `size`, and the number of auxiliary outputs `forward`
+/// returns against the graph's.
+fn train_check(model: &Model, size: (i64, i64), batch: i64) -> SizeCheck {
+    let graph = model.graph();
+    let x = random_input(graph, size, batch);
+    let (outs, failure) = model.forward_partial(&x, true);
+    let aux_graph = model.aux_outputs().len();
+    let aux_real = if failure.is_none() {
+        model
+            .try_forward(&x, true)
+            .map(|(_, aux)| aux.len())
+            .unwrap_or(usize::MAX)
+    } else {
+        aux_graph
+    };
+    SizeCheck {
+        size,
+        batch,
+        train: true,
+        layers: compare(graph, &outs, size, batch),
+        failure,
+        aux_outputs: Some((aux_real, aux_graph)),
     }
-    s
+}
+
+/// E402 for parameter and buffer totals, each (VarStore, derive), that differ.
+fn count_diagnostics(g: &Graph, params: (i64, i64), buffers: (i64, i64)) -> Vec<Diagnostic> {
+    let loc = g.nodes.first().map(|n| n.loc).unwrap_or_default();
+    let differ = |(held, counted): (i64, i64), what: &str| {
+        (held != counted).then(|| {
+            Diagnostic::new(
+                Severity::Error,
+                COUNT,
+                loc,
+                format!(
+                    "the varstore holds {} {what}, derive counts {}",
+                    thousands(held),
+                    thousands(counted)
+                ),
+            )
+            .values(thousands(held), thousands(counted))
+        })
+    };
+    [
+        differ(params, "parameters"),
+        differ(buffers, "buffers (batch norm running statistics)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// [`verify`] at [`default_sizes`], the sizes left out listed first in `skipped`.
-pub fn verify_default(graph: &Graph, batch: i64) -> Result<Report, String> {
+pub fn verify_default(graph: &Graph, batch: i64) -> Result<Report, VerifyError> {
     let (sizes, skipped) = default_sizes(graph);
     let mut r = verify(graph, &sizes, batch)?;
     r.skipped.splice(0..0, skipped);

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::check;
 use std::collections::HashMap;
+
+use crate::check;
 
 use crate::count::{NodeCost, Totals, costs, depth_between, row_cost};
 use crate::diag::{Diagnostic, Severity};
@@ -11,6 +12,10 @@ use crate::ir::domain::Domain;
 use crate::ir::lower::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
 use crate::spec::{Loc, Spec, SpecError};
+
+/// The smallest valid input of a graph, for callers that hold only the graph (the libtorch
+/// verifier); [`Derivation::domain`] holds it for a derived spec.
+pub use crate::ir::domain::min_input;
 
 /// The derivation of one spec under one variant. The spec is shared, not owned: checking
 /// every variant of a spec derives it once per variant, and a copy each time made that

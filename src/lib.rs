@@ -12,6 +12,7 @@ pub mod data;
 pub mod derive;
 pub mod diag;
 pub mod emit;
+pub mod fmt;
 pub mod ir;
 pub mod metrics;
 pub mod report;

@@ -63,18 +63,7 @@ pub fn place_label(d: &Derivation, id: NodeId) -> String {
     }
 }
 
-/// 17683640 → "17,683,640".
-pub fn thousands(n: i64) -> String {
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
+pub use crate::fmt::thousands;
 
 /// Bytes in MiB or GiB.
 pub fn bytes(n: i64) -> String {

@@ -77,7 +77,10 @@ fn term(t: &str) -> Result<Term, Expect> {
             .map_err(|_| Expect::VarName);
     }
     let classes = map(all_consuming(tag("classes")), |_| Term::Classes);
-    alt((classes, column)).parse(t).map(|(_, term)| term).map_err(|_| Expect::Term)
+    alt((classes, column))
+        .parse(t)
+        .map(|(_, term)| term)
+        .map_err(|_| Expect::Term)
 }
 
 /// Parses an expression's text, braces included or not.
@@ -95,7 +98,11 @@ pub fn parse(text: &str) -> Result<Vec<Term>, ExprError> {
         let t = raw.trim();
         let offset = text[..at + (raw.len() - raw.trim_start().len())].chars().count();
         let parsed = if t.is_empty() { Err(Expect::Term) } else { term(t) };
-        terms.push(parsed.map_err(|expected| ExprError { expected, found: t.to_string(), offset })?);
+        terms.push(parsed.map_err(|expected| ExprError {
+            expected,
+            found: t.to_string(),
+            offset,
+        })?);
         match after.strip_prefix(" or ") {
             Some(next) => {
                 at += raw.len() + 4;
@@ -127,7 +134,10 @@ mod tests {
         assert_eq!(parse("{7}"), Ok(vec![Term::Int(7)]));
         assert_eq!(parse("{-3}"), Ok(vec![Term::Int(-3)]));
         assert_eq!(fails("{7x}"), (Expect::Integer, "7x".into(), 1));
-        assert_eq!(fails("{99999999999999999999}"), (Expect::Integer, "99999999999999999999".into(), 1));
+        assert_eq!(
+            fails("{99999999999999999999}"),
+            (Expect::Integer, "99999999999999999999".into(), 1)
+        );
         assert_eq!(fails("{-}"), (Expect::Integer, "-".into(), 1));
     }
 
@@ -143,7 +153,10 @@ mod tests {
     #[test]
     fn columns_with_fields() {
         assert_eq!(parse("{#3×3 reduce}"), Ok(vec![col("#3×3 reduce", None)]));
-        assert_eq!(parse("{output size.channels}"), Ok(vec![col("output size", Some("channels"))]));
+        assert_eq!(
+            parse("{output size.channels}"),
+            Ok(vec![col("output size", Some("channels"))])
+        );
         assert_eq!(parse("pool_proj"), Ok(vec![col("pool_proj", None)]));
     }
 
@@ -151,10 +164,17 @@ mod tests {
     fn alternatives() {
         assert_eq!(
             parse("{#3×3 or output size.channels or 7}"),
-            Ok(vec![col("#3×3", None), col("output size", Some("channels")), Term::Int(7)])
+            Ok(vec![
+                col("#3×3", None),
+                col("output size", Some("channels")),
+                Term::Int(7)
+            ])
         );
         // "or" inside a name is not a separator; only " or " is.
-        assert_eq!(parse("{colour or floor}"), Ok(vec![col("colour", None), col("floor", None)]));
+        assert_eq!(
+            parse("{colour or floor}"),
+            Ok(vec![col("colour", None), col("floor", None)])
+        );
     }
 
     #[test]

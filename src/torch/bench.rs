@@ -10,15 +10,21 @@
 //! it runs first, so its process has given its GPU memory back before the tch side starts.
 //! derive's predicted activation memory is reported next to the measured peaks.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Output};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Deserialize;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Kind, TchError, Tensor};
 
+use crate::ir::Graph;
 use crate::torch::runtime;
-use crate::torch::train::{self, AUX_WEIGHT, ModelRequest, OptimizerConfig, OptimizerKind, Stepper, TrainError};
+use crate::torch::train::config::device_name;
+use crate::torch::train::oom::OomContext;
+use crate::torch::train::{
+    self, AUX_WEIGHT, ModelRequest, OptimizerConfig, OptimizerKind, StepError, StepOut, Stepper, TrainError,
+};
 
 /// The PyTorch side, carried inside the binary so that it runs wherever the binary does.
 pub const BENCH_PYTORCH_PY: &str = include_str!("../../scripts/bench_pytorch.py");
@@ -95,7 +101,7 @@ pub struct BenchReport {
     pub warmup: usize,
     pub tch: BenchSide,
     /// `None` when skipped; `Err` says why the PyTorch side failed.
-    pub pytorch: Option<Result<BenchSide, String>>,
+    pub pytorch: Option<Result<BenchSide, PytorchError>>,
     /// derive's estimate of the activations autograd keeps at this batch (fp32).
     pub predicted_training_bytes: i64,
     /// Parameter count derive gives.
@@ -112,37 +118,94 @@ impl BenchReport {
     }
 }
 
-fn usage(e: impl std::fmt::Display) -> TrainError {
-    TrainError::Usage(e.to_string())
+/// Why the bench could not run (the PyTorch side's failures are part of the report).
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("--batch and --steps must be at least 1")]
+    ZeroSize,
+    /// The device, the spec or the model cannot be used, or memory ran out.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// The random batch could not be made (libtorch's whole message).
+    #[error("bench step: {0}")]
+    Input(TchError),
+    #[error("bench step: {0}")]
+    Step(StepError),
+    #[error("bench: the loss is {0}")]
+    Loss(f64),
+}
+
+impl BenchError {
+    /// 2 for a request that cannot be used, 1 for a bench that failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BenchError::ZeroSize => 2,
+            BenchError::Train(e) => e.exit_code(),
+            BenchError::Input(_) | BenchError::Step(_) | BenchError::Loss(_) => 1,
+        }
+    }
+}
+
+/// Why the PyTorch side gave no figures. Serialized as its message (the JSON report's
+/// `pytorch.error`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PytorchError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: Arc<std::io::Error> },
+    #[error("cannot run {python}: {source} (set ARCHCHECK_PYTHON to a python with torch)")]
+    Spawn {
+        python: String,
+        source: Arc<std::io::Error>,
+    },
+    /// It exited with `status`; `tail` is the last lines of its stderr, joined by ` | `.
+    #[error("{python} failed ({status}): {tail}")]
+    Failed {
+        python: String,
+        status: ExitStatus,
+        tail: String,
+    },
+    #[error("{python} printed no JSON result")]
+    NoResult { python: String },
+    #[error("cannot read the PyTorch result '{line}': {source}")]
+    BadResult {
+        line: String,
+        source: Arc<serde_json::Error>,
+    },
+}
+
+impl serde::Serialize for PytorchError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What both sides train: the graph, at the request's batch and steps, on the device.
+#[derive(Clone, Copy)]
+struct Setting<'a> {
+    graph: &'a Graph,
+    req: &'a BenchRequest,
+    device: Device,
+    amp: bool,
+    channels_last: bool,
 }
 
 /// Runs both sides; see the module docs.
-pub fn run(model_req: &ModelRequest, req: &BenchRequest) -> Result<BenchReport, TrainError> {
+pub fn run(model_req: &ModelRequest, req: &BenchRequest) -> Result<BenchReport, BenchError> {
     runtime::init();
     if req.batch == 0 || req.steps == 0 {
-        return Err(usage("--batch and --steps must be at least 1"));
+        return Err(BenchError::ZeroSize);
     }
-    let device = runtime::device_from_str(&req.device).map_err(TrainError::Usage)?;
-    let text =
-        std::fs::read_to_string(&model_req.spec).map_err(|e| usage(format!("{}: {e}", model_req.spec.display())))?;
-    let spec = crate::spec::load_file(&model_req.spec).map_err(|e| {
-        usage(
-            crate::report::diagnostics::render_error(&e, Some(&crate::source::Source::new("", text.clone())))
-                .trim_end()
-                .trim_start_matches("error: "),
-        )
-    })?;
-    let graph = crate::ir::lower(&spec, &model_req.options).map_err(|e| {
-        usage(
-            crate::report::diagnostics::render_error(&e, Some(&crate::source::Source::new("", text.clone())))
-                .trim_end()
-                .trim_start_matches("error: "),
-        )
-    })?;
-    let graph = train::logits_graph(graph);
+    let device = runtime::device_from_str(&req.device).map_err(TrainError::Device)?;
+    let (spec, text) = train::load_spec(&model_req.spec)?;
+    let graph = train::logits_graph(train::lower(&spec, &text, &model_req.options)?);
     let cuda = device.is_cuda();
-    let amp = req.amp.unwrap_or(cuda);
-    let channels_last = req.channels_last.unwrap_or(cuda);
+    let set = Setting {
+        graph: &graph,
+        req,
+        device,
+        amp: req.amp.unwrap_or(cuda),
+        channels_last: req.channels_last.unwrap_or(cuda),
+    };
     let variant = model_req.options.variant.clone();
     let class_name = crate::emit::class_name(&spec.name, variant.as_deref());
     let (_, totals) = crate::count::costs(&graph, req.batch as i64);
@@ -155,23 +218,20 @@ pub fn run(model_req: &ModelRequest, req: &BenchRequest) -> Result<BenchReport, 
             spec.file
         );
         let source = crate::emit::pytorch_module(&graph, &class_name, &title);
-        run_pytorch(py, &source, &class_name, req, &graph, device, amp, channels_last)
+        run_pytorch(py, &source, &class_name, set)
     });
 
-    let tch = run_tch(&graph, req, device, amp, channels_last)?;
+    let tch = run_tch(set)?;
     Ok(BenchReport {
         spec: spec.name.clone(),
         variant,
         class_name,
-        device: match device {
-            Device::Cuda(i) => format!("cuda:{i}"),
-            _ => "cpu".into(),
-        },
+        device: device_name(device),
         batch: req.batch,
         input: graph.reference,
         classes: graph.classes,
-        amp,
-        channels_last,
+        amp: set.amp,
+        channels_last: set.channels_last,
         steps: req.steps,
         warmup: req.warmup,
         tch,
@@ -181,19 +241,26 @@ pub fn run(model_req: &ModelRequest, req: &BenchRequest) -> Result<BenchReport, 
     })
 }
 
-fn sync(device: Device) {
-    if let Device::Cuda(i) = device {
-        tch::Cuda::synchronize(i as i64);
-    }
+/// A random batch that stays on the device: images (channels-last where asked) and labels.
+fn random_batch(set: Setting, oom: OomContext) -> Result<(Tensor, Tensor), BenchError> {
+    let failed = |e: TchError| match oom.report(&e.to_string()) {
+        Some(r) => BenchError::Train(TrainError::OutOfMemory(r)),
+        None => BenchError::Input(e),
+    };
+    let (h, w) = set.graph.reference;
+    let b = set.req.batch as i64;
+    let x = Tensor::f_randn([b, set.graph.input_channels, h, w], (Kind::Float, set.device)).map_err(failed)?;
+    let x = if set.channels_last {
+        runtime::to_channels_last(&x)
+    } else {
+        x
+    };
+    let y = Tensor::f_randint(set.graph.classes, [b], (Kind::Int64, set.device)).map_err(failed)?;
+    Ok((x, y))
 }
 
-fn run_tch(
-    graph: &crate::ir::Graph,
-    req: &BenchRequest,
-    device: Device,
-    amp: bool,
-    channels_last: bool,
-) -> Result<BenchSide, TrainError> {
+fn run_tch(set: Setting) -> Result<BenchSide, BenchError> {
+    let (req, device) = (set.req, set.device);
     if device.is_cuda() {
         runtime::cudnn_benchmark(true);
     }
@@ -203,31 +270,15 @@ fn run_tch(
         momentum: req.momentum,
         weight_decay: req.weight_decay,
     };
-    let mut st = Stepper::new(graph, device, opt, amp, channels_last, AUX_WEIGHT)?;
-    let (h, w) = graph.reference;
-    let b = req.batch as i64;
-    let oom = |msg: String, static_bytes: u64| {
-        if train::is_oom(&msg) {
-            TrainError::OutOfMemory(Box::new(train::oom_report(
-                graph,
-                device,
-                req.batch,
-                &msg,
-                static_bytes,
-            )))
-        } else {
-            TrainError::Failed(format!("bench step: {msg}"))
-        }
+    let mut st = Stepper::new(set.graph, device, opt, set.amp, set.channels_last, AUX_WEIGHT)?;
+    let mut oom = OomContext {
+        graph: set.graph,
+        device,
+        batch: req.batch,
+        static_bytes: 0,
     };
-    let x =
-        Tensor::f_randn([b, graph.input_channels, h, w], (Kind::Float, device)).map_err(|e| oom(e.to_string(), 0))?;
-    let x = if channels_last {
-        runtime::to_channels_last(&x)
-    } else {
-        x
-    };
-    let y = Tensor::f_randint(graph.classes, [b], (Kind::Int64, device)).map_err(|e| oom(e.to_string(), 0))?;
-    let static_bytes = match device {
+    let (x, y) = random_batch(set, oom)?;
+    oom.static_bytes = match device {
         Device::Cuda(i) => {
             let s = runtime::cuda_memory_allocated(i);
             runtime::cuda_reset_peak_memory(i);
@@ -235,22 +286,21 @@ fn run_tch(
         }
         _ => 0,
     };
-    let lr = req.lr;
     let mut last = None;
     for _ in 0..req.warmup {
-        last = Some(st.step(&x, &y, lr).map_err(|m| oom(m, static_bytes))?);
+        last = Some(bench_step(&mut st, &x, &y, req.lr, oom)?);
     }
     sync(device);
     let t0 = Instant::now();
     for _ in 0..req.steps {
-        last = Some(st.step(&x, &y, lr).map_err(|m| oom(m, static_bytes))?);
+        last = Some(bench_step(&mut st, &x, &y, req.lr, oom)?);
     }
     sync(device);
     let dt = t0.elapsed().as_secs_f64();
     if let Some(o) = last {
         let l = o.total.double_value(&[]);
         if !l.is_finite() {
-            return Err(TrainError::Failed(format!("bench: the loss is {l}")));
+            return Err(BenchError::Loss(l));
         }
     }
     Ok(BenchSide {
@@ -265,82 +315,113 @@ fn run_tch(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_pytorch(
-    python: &str,
-    source: &str,
-    class_name: &str,
-    req: &BenchRequest,
-    graph: &crate::ir::Graph,
-    device: Device,
-    amp: bool,
-    channels_last: bool,
-) -> Result<BenchSide, String> {
+fn bench_step(st: &mut Stepper, x: &Tensor, y: &Tensor, lr: f64, oom: OomContext) -> Result<StepOut, BenchError> {
+    st.step(x, y, lr).map_err(|e| match oom.report(&e.to_string()) {
+        Some(r) => BenchError::Train(TrainError::OutOfMemory(r)),
+        None => BenchError::Step(e),
+    })
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+/// Runs the PyTorch side in a scratch directory, removed afterwards.
+fn run_pytorch(python: &str, source: &str, class_name: &str, set: Setting) -> Result<BenchSide, PytorchError> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("archcheck-bench-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let result = (|| {
-        let module: PathBuf = dir.join("archcheck_model.py");
-        let script: PathBuf = dir.join("bench_pytorch.py");
-        std::fs::write(&module, source).map_err(|e| format!("{}: {e}", module.display()))?;
-        std::fs::write(&script, BENCH_PYTORCH_PY).map_err(|e| format!("{}: {e}", script.display()))?;
-        let (h, w) = graph.reference;
-        let mut cmd = Command::new(python);
-        cmd.arg(&script)
-            .arg("--module")
-            .arg(&module)
-            .arg("--class")
-            .arg(class_name)
-            .args(["--batch", &req.batch.to_string()])
-            .args(["--input", &format!("{h}x{w}")])
-            .args(["--channels", &graph.input_channels.to_string()])
-            .args(["--classes", &graph.classes.to_string()])
-            .args(["--steps", &req.steps.to_string()])
-            .args(["--warmup", &req.warmup.to_string()])
-            .args([
-                "--device",
-                &match device {
-                    Device::Cuda(i) => format!("cuda:{i}"),
-                    _ => "cpu".into(),
-                },
-            ])
-            .args(["--lr", &req.lr.to_string()])
-            .args(["--momentum", &req.momentum.to_string()])
-            .args(["--weight-decay", &req.weight_decay.to_string()])
-            .args(["--aux-weight", &AUX_WEIGHT.to_string()])
-            .args(["--threads", &tch::get_num_threads().to_string()]);
-        if amp {
-            cmd.arg("--amp");
-        }
-        if channels_last {
-            cmd.arg("--channels-last");
-        }
-        let out = cmd
-            .output()
-            .map_err(|e| format!("cannot run {python}: {e} (set ARCHCHECK_PYTHON to a python with torch)"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = stderr
-                .lines()
-                .rev()
-                .take(3)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            return Err(format!("{python} failed ({}): {}", out.status, tail.join(" | ")));
-        }
-        let line = stdout
-            .lines()
-            .rev()
-            .find(|l| l.trim_start().starts_with('{'))
-            .ok_or_else(|| format!("{python} printed no JSON result"))?;
-        serde_json::from_str::<BenchSide>(line).map_err(|e| format!("cannot read the PyTorch result '{line}': {e}"))
-    })();
+    let result = run_pytorch_in(&dir, python, source, class_name, set);
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+fn run_pytorch_in(
+    dir: &Path,
+    python: &str,
+    source: &str,
+    class_name: &str,
+    set: Setting,
+) -> Result<BenchSide, PytorchError> {
+    let write = |path: PathBuf, text: &str| {
+        std::fs::write(&path, text).map_err(|e| PytorchError::Io {
+            path: path.clone(),
+            source: Arc::new(e),
+        })?;
+        Ok::<PathBuf, PytorchError>(path)
+    };
+    std::fs::create_dir_all(dir).map_err(|e| PytorchError::Io {
+        path: dir.to_path_buf(),
+        source: Arc::new(e),
+    })?;
+    let module = write(dir.join("archcheck_model.py"), source)?;
+    let script = write(dir.join("bench_pytorch.py"), BENCH_PYTORCH_PY)?;
+    let out = pytorch_command(python, &script, &module, class_name, set)
+        .output()
+        .map_err(|e| PytorchError::Spawn {
+            python: python.to_string(),
+            source: Arc::new(e),
+        })?;
+    pytorch_result(python, &out)
+}
+
+/// `python bench_pytorch.py` with the module, the class and the setting.
+fn pytorch_command(python: &str, script: &Path, module: &Path, class_name: &str, set: Setting) -> Command {
+    let (req, graph) = (set.req, set.graph);
+    let (h, w) = graph.reference;
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .arg("--module")
+        .arg(module)
+        .arg("--class")
+        .arg(class_name)
+        .args(["--batch", &req.batch.to_string()])
+        .args(["--input", &format!("{h}x{w}")])
+        .args(["--channels", &graph.input_channels.to_string()])
+        .args(["--classes", &graph.classes.to_string()])
+        .args(["--steps", &req.steps.to_string()])
+        .args(["--warmup", &req.warmup.to_string()])
+        .args(["--device", &device_name(set.device)])
+        .args(["--lr", &req.lr.to_string()])
+        .args(["--momentum", &req.momentum.to_string()])
+        .args(["--weight-decay", &req.weight_decay.to_string()])
+        .args(["--aux-weight", &AUX_WEIGHT.to_string()])
+        .args(["--threads", &tch::get_num_threads().to_string()]);
+    if set.amp {
+        cmd.arg("--amp");
+    }
+    if set.channels_last {
+        cmd.arg("--channels-last");
+    }
+    cmd
+}
+
+/// The figures the script printed as its last JSON line, or why there are none.
+fn pytorch_result(python: &str, out: &Output) -> Result<BenchSide, PytorchError> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+        tail.reverse();
+        return Err(PytorchError::Failed {
+            python: python.to_string(),
+            status: out.status,
+            tail: tail.join(" | "),
+        });
+    }
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .ok_or_else(|| PytorchError::NoResult {
+            python: python.to_string(),
+        })?;
+    serde_json::from_str::<BenchSide>(line).map_err(|e| PytorchError::BadResult {
+        line: line.to_string(),
+        source: Arc::new(e),
+    })
 }

@@ -606,7 +606,7 @@ pub fn variable_counts(vs: &nn::VarStore) -> (i64, i64) {
 pub fn summary(model: &Model, vs: &nn::VarStore, spec_name: &str) -> String {
     let g = model.graph();
     let (params, buffers) = variable_counts(vs);
-    let t = crate::report::thousands;
+    let t = crate::fmt::thousands;
     let layers = g.nodes.iter().filter(|n| !matches!(n.op, Op::Input { .. })).count();
     let weight_layers = g.nodes.iter().filter(|n| n.weight_layer).count();
     let aux: Vec<&str> = model.aux_outputs().iter().map(|o| o.name.as_str()).collect();

@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tch::Tensor;
+use tch::{TchError, Tensor};
 
 use super::data::Fnv64;
 
@@ -49,20 +49,76 @@ pub struct Loaded<S> {
     pub optim: BTreeMap<String, Tensor>,
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> String {
-    format!("{}: {e}", path.display())
+/// Why a checkpoint (or another file of the run) could not be written or read back. Every
+/// message starts with the file.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Tensors { path: PathBuf, source: TchError },
+    /// `what` (the checkpoint state or manifest) does not serialize.
+    #[error("{what}: {source}")]
+    Serialize {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("{}: corrupt checkpoint manifest: {source}", path.display())]
+    CorruptManifest { path: PathBuf, source: serde_json::Error },
+    #[error("{}: unknown checkpoint format '{found}', expected '{FORMAT}'", path.display())]
+    UnknownFormat { path: PathBuf, found: String },
+    #[error("{}: corrupt checkpoint manifest: bad directory '{dir}'", path.display())]
+    BadDirectory { path: PathBuf, dir: String },
+    #[error("{}: corrupt checkpoint manifest: no entry for {name}", path.display())]
+    MissingEntry { path: PathBuf, name: &'static str },
+    #[error("{}: checkpoint file unreadable: {source}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{}: corrupt checkpoint: {found} bytes, the manifest says {expected} (truncated or overwritten)",
+        path.display()
+    )]
+    Size { path: PathBuf, found: u64, expected: u64 },
+    #[error(
+        "{}: corrupt checkpoint: content hash {found} differs from the manifest's {expected}",
+        path.display()
+    )]
+    Hash {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("{}: corrupt checkpoint state: {source}", path.display())]
+    CorruptState { path: PathBuf, source: serde_json::Error },
+    #[error("{}: corrupt checkpoint tensors: {source}", path.display())]
+    CorruptTensors { path: PathBuf, source: TchError },
 }
 
-fn fsync_dir(dir: &Path) -> Result<(), String> {
-    File::open(dir).and_then(|f| f.sync_all()).map_err(|e| io(dir, e))
+/// The I/O error at `path`.
+fn io(path: &Path) -> impl Fn(std::io::Error) -> CheckpointError + '_ {
+    move |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
-fn fsync_file(path: &Path) -> Result<(), String> {
-    File::open(path).and_then(|f| f.sync_all()).map_err(|e| io(path, e))
+/// The libtorch error writing `path`.
+fn tch_error(path: &Path) -> impl Fn(TchError) -> CheckpointError + '_ {
+    move |source| CheckpointError::Tensors {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
-fn entry(path: &Path) -> Result<FileEntry, String> {
-    let bytes = fs::read(path).map_err(|e| io(path, e))?;
+fn fsync_dir(dir: &Path) -> Result<(), CheckpointError> {
+    File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
+}
+
+fn fsync_file(path: &Path) -> Result<(), CheckpointError> {
+    File::open(path).and_then(|f| f.sync_all()).map_err(io(path))
+}
+
+fn entry(path: &Path) -> Result<FileEntry, CheckpointError> {
+    let bytes = fs::read(path).map_err(io(path))?;
     Ok(FileEntry {
         bytes: bytes.len() as u64,
         fnv64: Fnv64::of(&bytes),
@@ -71,7 +127,7 @@ fn entry(path: &Path) -> Result<FileEntry, String> {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
 /// rename, fsync of the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -82,16 +138,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     {
-        let mut f = File::create(&tmp).map_err(|e| io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| io(&tmp, e))?;
-        f.sync_all().map_err(|e| io(&tmp, e))?;
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
     }
-    fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+    fs::rename(&tmp, path).map_err(io(path))?;
     fsync_dir(dir)
 }
 
 /// Writes named tensors (contiguous, on the CPU) as safetensors, atomically.
-pub fn write_tensors_atomic(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), String> {
+pub fn write_tensors_atomic(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), CheckpointError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -102,9 +158,9 @@ pub fn write_tensors_atomic(path: &Path, tensors: &[(String, Tensor)]) -> Result
         .unwrap_or_default();
     // The extension must stay .safetensors for tch's writer.
     let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
-    Tensor::write_safetensors(tensors, &tmp).map_err(|e| io(&tmp, e))?;
+    Tensor::write_safetensors(tensors, &tmp).map_err(tch_error(&tmp))?;
     fsync_file(&tmp)?;
-    fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+    fs::rename(&tmp, path).map_err(io(path))?;
     fsync_dir(dir)
 }
 
@@ -124,25 +180,28 @@ pub fn save<S: Serialize>(
     model: &[(String, Tensor)],
     optim: &[(String, Tensor)],
     state: &S,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, CheckpointError> {
     let root = run_dir.join(DIR);
-    fs::create_dir_all(&root).map_err(|e| io(&root, e))?;
+    fs::create_dir_all(&root).map_err(io(&root))?;
     let rel = format!("{DIR}/ckpt-{step:09}-{}", unique());
     let dir = run_dir.join(&rel);
-    fs::create_dir(&dir).map_err(|e| io(&dir, e))?;
+    fs::create_dir(&dir).map_err(io(&dir))?;
     let mut files = BTreeMap::new();
     for (name, tensors) in [("model.safetensors", model), ("optim.safetensors", optim)] {
         let p = dir.join(name);
-        Tensor::write_safetensors(tensors, &p).map_err(|e| io(&p, e))?;
+        Tensor::write_safetensors(tensors, &p).map_err(tch_error(&p))?;
         fsync_file(&p)?;
         files.insert(name.to_string(), entry(&p)?);
     }
-    let state_json = serde_json::to_vec_pretty(state).map_err(|e| format!("checkpoint state: {e}"))?;
+    let state_json = serde_json::to_vec_pretty(state).map_err(|source| CheckpointError::Serialize {
+        what: "checkpoint state",
+        source,
+    })?;
     let p = dir.join("state.json");
     {
-        let mut f = File::create(&p).map_err(|e| io(&p, e))?;
-        f.write_all(&state_json).map_err(|e| io(&p, e))?;
-        f.sync_all().map_err(|e| io(&p, e))?;
+        let mut f = File::create(&p).map_err(io(&p))?;
+        f.write_all(&state_json).map_err(io(&p))?;
+        f.sync_all().map_err(io(&p))?;
     }
     files.insert(
         "state.json".into(),
@@ -160,7 +219,10 @@ pub fn save<S: Serialize>(
         epoch,
         files,
     };
-    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| format!("checkpoint manifest: {e}"))?;
+    let text = serde_json::to_vec_pretty(&manifest).map_err(|source| CheckpointError::Serialize {
+        what: "checkpoint manifest",
+        source,
+    })?;
     write_atomic(&run_dir.join(MANIFEST), &text)?; // the commit point
     // Committed: everything else under checkpoints/ is stale.
     if let Ok(rd) = fs::read_dir(&root) {
@@ -181,59 +243,28 @@ pub fn exists(run_dir: &Path) -> bool {
 
 /// Reads and verifies the committed checkpoint of `run_dir`. Every failure says which
 /// file is wrong and how.
-pub fn load<S: for<'de> Deserialize<'de>>(run_dir: &Path) -> Result<Loaded<S>, String> {
+pub fn load<S: for<'de> Deserialize<'de>>(run_dir: &Path) -> Result<Loaded<S>, CheckpointError> {
     let mpath = run_dir.join(MANIFEST);
-    let text = fs::read(&mpath).map_err(|e| io(&mpath, e))?;
-    let manifest: Manifest =
-        serde_json::from_slice(&text).map_err(|e| format!("{}: corrupt checkpoint manifest: {e}", mpath.display()))?;
-    if manifest.format != FORMAT {
-        return Err(format!(
-            "{}: unknown checkpoint format '{}', expected '{FORMAT}'",
-            mpath.display(),
-            manifest.format
-        ));
-    }
-    if manifest.dir.contains("..") || Path::new(&manifest.dir).is_absolute() {
-        return Err(format!(
-            "{}: corrupt checkpoint manifest: bad directory '{}'",
-            mpath.display(),
-            manifest.dir
-        ));
-    }
+    let manifest = read_manifest(&mpath)?;
     let dir = run_dir.join(&manifest.dir);
     let mut contents = BTreeMap::new();
     for name in ["model.safetensors", "optim.safetensors", "state.json"] {
-        let want = manifest
-            .files
-            .get(name)
-            .ok_or_else(|| format!("{}: corrupt checkpoint manifest: no entry for {name}", mpath.display()))?;
-        let p = dir.join(name);
-        let bytes = fs::read(&p).map_err(|e| format!("{}: checkpoint file unreadable: {e}", p.display()))?;
-        if bytes.len() as u64 != want.bytes {
-            return Err(format!(
-                "{}: corrupt checkpoint: {} bytes, the manifest says {} (truncated or overwritten)",
-                p.display(),
-                bytes.len(),
-                want.bytes
-            ));
-        }
-        let got = Fnv64::of(&bytes);
-        if got != want.fnv64 {
-            return Err(format!(
-                "{}: corrupt checkpoint: content hash {got} differs from the manifest's {}",
-                p.display(),
-                want.fnv64
-            ));
-        }
-        contents.insert(name, bytes);
+        let want = manifest.files.get(name).ok_or_else(|| CheckpointError::MissingEntry {
+            path: mpath.clone(),
+            name,
+        })?;
+        contents.insert(name, read_verified(&dir.join(name), want)?);
     }
-    let state: S = serde_json::from_slice(&contents["state.json"])
-        .map_err(|e| format!("{}: corrupt checkpoint state: {e}", dir.join("state.json").display()))?;
-    let read = |name: &str| -> Result<BTreeMap<String, Tensor>, String> {
-        let p = dir.join(name);
-        Tensor::read_safetensors(&p)
-            .map(|v| v.into_iter().collect())
-            .map_err(|e| format!("{}: corrupt checkpoint tensors: {e}", p.display()))
+    let state: S = serde_json::from_slice(&contents["state.json"]).map_err(|source| CheckpointError::CorruptState {
+        path: dir.join("state.json"),
+        source,
+    })?;
+    let read = |name: &str| -> Result<BTreeMap<String, Tensor>, CheckpointError> {
+        let path = dir.join(name);
+        match Tensor::read_safetensors(&path) {
+            Ok(v) => Ok(v.into_iter().collect()),
+            Err(source) => Err(CheckpointError::CorruptTensors { path, source }),
+        }
     };
     Ok(Loaded {
         state,
@@ -241,4 +272,50 @@ pub fn load<S: for<'de> Deserialize<'de>>(run_dir: &Path) -> Result<Loaded<S>, S
         optim: read("optim.safetensors")?,
         dir,
     })
+}
+
+/// The manifest at `mpath`, of this format, naming a directory inside the run.
+fn read_manifest(mpath: &Path) -> Result<Manifest, CheckpointError> {
+    let text = fs::read(mpath).map_err(io(mpath))?;
+    let manifest: Manifest = serde_json::from_slice(&text).map_err(|source| CheckpointError::CorruptManifest {
+        path: mpath.to_path_buf(),
+        source,
+    })?;
+    if manifest.format != FORMAT {
+        return Err(CheckpointError::UnknownFormat {
+            path: mpath.to_path_buf(),
+            found: manifest.format,
+        });
+    }
+    if manifest.dir.contains("..") || Path::new(&manifest.dir).is_absolute() {
+        return Err(CheckpointError::BadDirectory {
+            path: mpath.to_path_buf(),
+            dir: manifest.dir,
+        });
+    }
+    Ok(manifest)
+}
+
+/// The bytes of `path`, which must have the size and hash the manifest gives.
+fn read_verified(path: &Path, want: &FileEntry) -> Result<Vec<u8>, CheckpointError> {
+    let bytes = fs::read(path).map_err(|source| CheckpointError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if bytes.len() as u64 != want.bytes {
+        return Err(CheckpointError::Size {
+            path: path.to_path_buf(),
+            found: bytes.len() as u64,
+            expected: want.bytes,
+        });
+    }
+    let found = Fnv64::of(&bytes);
+    if found != want.fnv64 {
+        return Err(CheckpointError::Hash {
+            path: path.to_path_buf(),
+            found,
+            expected: want.fnv64.clone(),
+        });
+    }
+    Ok(bytes)
 }

@@ -143,6 +143,14 @@ impl DeviceSplit {
     }
 }
 
+/// The data's channels cannot feed the model's input.
+#[derive(Debug, thiserror::Error)]
+#[error("the data has {data} channels but the model takes {model}; only grey images are expanded")]
+pub struct ChannelMismatch {
+    pub data: i64,
+    pub model: i64,
+}
+
 /// How batches are made: source and target geometry, normalisation, crop padding.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -179,12 +187,13 @@ impl Pipeline {
         out_channels: i64,
         device: Device,
         channels_last: bool,
-    ) -> Result<Pipeline, String> {
+    ) -> Result<Pipeline, ChannelMismatch> {
         let c = src_channels as i64;
         if c != out_channels && c != 1 {
-            return Err(format!(
-                "the data has {c} channels but the model takes {out_channels}; only grey images are expanded"
-            ));
+            return Err(ChannelMismatch {
+                data: c,
+                model: out_channels,
+            });
         }
         let scale: Vec<f32> = std.iter().map(|s| (1.0 / (255.0 * s)) as f32).collect();
         let shift: Vec<f32> = mean.iter().zip(std).map(|(m, s)| (m / s) as f32).collect();

@@ -37,14 +37,40 @@ impl OptimizerKind {
 }
 
 impl std::str::FromStr for OptimizerKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownOptimizer;
+    fn from_str(s: &str) -> Result<Self, UnknownOptimizer> {
         match s.to_ascii_lowercase().as_str() {
             "sgd" => Ok(OptimizerKind::Sgd),
             "adam" => Ok(OptimizerKind::Adam),
-            _ => Err(format!("unknown optimizer '{s}': expected sgd or adam")),
+            _ => Err(UnknownOptimizer(s.to_string())),
         }
     }
+}
+
+/// An optimizer name that is neither `sgd` nor `adam`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown optimizer '{0}': expected sgd or adam")]
+pub struct UnknownOptimizer(pub String);
+
+/// A schedule name that is neither `step` nor `cosine`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown schedule '{0}': expected step or cosine")]
+pub struct UnknownSchedule(pub String);
+
+/// Why saved optimizer state does not fit the variables.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("optimizer state lacks {0}")]
+    Missing(String),
+    #[error("optimizer state {key} is {saved:?} {saved_kind:?}, the variable is {variable:?} f32")]
+    Shape {
+        key: String,
+        saved: Vec<i64>,
+        saved_kind: Kind,
+        variable: Vec<i64>,
+    },
+    #[error("{key}: {source}")]
+    Copy { key: String, source: TchError },
 }
 
 /// Hyper-parameters that do not change during a run (the learning rate comes per step).
@@ -252,7 +278,7 @@ impl Optimizer {
 
     /// Restores what [`state_tensors`](Self::state_tensors) saved; every buffer must be
     /// present with the variable's shape.
-    pub fn load_state(&mut self, tensors: &BTreeMap<String, Tensor>, steps: u64) -> Result<(), String> {
+    pub fn load_state(&mut self, tensors: &BTreeMap<String, Tensor>, steps: u64) -> Result<(), StateError> {
         let (n1, n2) = self.buffer_names();
         tch::no_grad(|| {
             for s in &self.slots {
@@ -261,19 +287,19 @@ impl Optimizer {
                     pairs.push((format!("{n2}/{}", s.name), b2));
                 }
                 for (key, flat) in pairs {
-                    let t = tensors
-                        .get(&key)
-                        .ok_or_else(|| format!("optimizer state lacks {key}"))?;
+                    let Some(t) = tensors.get(&key) else {
+                        return Err(StateError::Missing(key));
+                    };
                     if t.size() != s.size || t.kind() != Kind::Float {
-                        return Err(format!(
-                            "optimizer state {key} is {:?} {:?}, the variable is {:?} f32",
-                            t.size(),
-                            t.kind(),
-                            s.size
-                        ));
+                        return Err(StateError::Shape {
+                            saved: t.size(),
+                            saved_kind: t.kind(),
+                            variable: s.size.clone(),
+                            key,
+                        });
                     }
                     let mut view = slot_view(flat, s);
-                    view.f_copy_(t).map_err(|e| format!("{key}: {e}"))?;
+                    view.f_copy_(t).map_err(|source| StateError::Copy { key, source })?;
                 }
             }
             Ok(())
@@ -299,12 +325,12 @@ pub enum ScheduleKind {
 }
 
 impl std::str::FromStr for ScheduleKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownSchedule;
+    fn from_str(s: &str) -> Result<Self, UnknownSchedule> {
         match s.to_ascii_lowercase().as_str() {
             "step" => Ok(ScheduleKind::Step),
             "cosine" => Ok(ScheduleKind::Cosine),
-            _ => Err(format!("unknown schedule '{s}': expected step or cosine")),
+            _ => Err(UnknownSchedule(s.to_string())),
         }
     }
 }

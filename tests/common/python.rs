@@ -38,10 +38,14 @@ fn interpreter() -> (PathBuf, String) {
     (venv.join("bin/python"), format!("the default venv {}", venv.display()))
 }
 
-/// How to get `module` into the venv; torch's version is the one tch 0.24 is built for.
-fn install_hint(module: &str, python: &Path) -> String {
+/// How to get `module` into `python`; torch's version is the one tch 0.24 is built for.
+fn install_hint(module: &str, python: &Path, from: &str) -> String {
     match module {
-        "torch" => format!("`{SETUP}` (torch==2.11.0 into .venv-torch)"),
+        "torch" if from == "ARCHCHECK_PYTHON" => format!(
+            "`{} -m pip install torch==2.11.0`, or unset ARCHCHECK_PYTHON and run `{SETUP}`",
+            python.display()
+        ),
+        "torch" => format!("`{SETUP}` (torch==2.11.0 into the venv)"),
         "torchvision" => format!("`{} -m pip install torchvision==0.26.0`", python.display()),
         other => format!("`{} -m pip install {other}`", python.display()),
     }
@@ -84,7 +88,7 @@ fn check(modules: &[&str]) -> Result<PathBuf, String> {
                         "{} (from {from}) cannot import {module}: {}; install it with {} ({CORE_HINT})",
                         python.display(),
                         stderr.trim().lines().last().unwrap_or("no message"),
-                        install_hint(module, &python)
+                        install_hint(module, &python, &from)
                     ));
                 }
             }

@@ -38,6 +38,9 @@ for p in cpp_extension.library_paths():
         cxx11_abi: String,
     }
 
+    const SETUP_HINT: &str = "install libtorch with `bash scripts/setup-torch.sh --no-build`, then \
+                              `eval \"$(bash scripts/setup-torch.sh --print-env)\"` before cargo";
+
     fn env_rerun(name: &str) -> Option<String> {
         println!("cargo:rerun-if-env-changed={name}");
         env::var(name).ok().filter(|v| !v.is_empty())
@@ -63,7 +66,7 @@ for p in cpp_extension.library_paths():
             return Err(format!(
                 "{} could not import torch: {}",
                 py.display(),
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&out.stderr).trim_end()
             ));
         }
         let (mut lib, mut incs, mut abi) = (None, Vec::new(), None);
@@ -123,9 +126,19 @@ for p in cpp_extension.library_paths():
     pub fn main() {
         let lt = match locate() {
             Ok(lt) => lt,
-            Err(e) => panic!("archcheck build.rs (feature `torch`): {e}"),
+            Err(e) => panic!("archcheck build.rs (feature `torch`): {e}; {SETUP_HINT}"),
         };
         let lib_dir = lt.lib_dir.canonicalize().unwrap_or(lt.lib_dir.clone());
+        // Rerun when libtorch goes away or changes (a removed or rebuilt venv): the link would
+        // otherwise fail on a stale path with only "unable to find library -lc10".
+        let torch_cpu = lib_dir.join("libtorch_cpu.so");
+        println!("cargo:rerun-if-changed={}", torch_cpu.display());
+        if !torch_cpu.exists() {
+            panic!(
+                "archcheck build.rs (feature `torch`): {} does not exist (was the venv removed?); {SETUP_HINT}",
+                torch_cpu.display()
+            );
+        }
 
         // rpath (RUNPATH with today's linkers) for bins, tests, benches and examples.
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());

@@ -46,7 +46,7 @@ BENCH_INPUT="${BENCH_INPUT:-224}"
 BENCH_BATCH="${BENCH_BATCH:-256}"
 BENCH_WARMUP="${BENCH_WARMUP:-10}"
 MAX_STEPS=(${MAX_STEPS:+--max-steps "$MAX_STEPS"})
-SCRATCH="${SCRATCH:-$(mktemp -d /tmp/archcheck-gpu.XXXXXX)}"
+SCRATCH="${SCRATCH:-$(mktemp -d -t archcheck-gpu.XXXXXX)}"
 mkdir -p "$OUT_DIR/runs" "$SCRATCH"
 LOG="$OUT_DIR/gpu-check.log"
 exec > >(tee -a "$LOG") 2>&1

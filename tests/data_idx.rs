@@ -1,14 +1,15 @@
 //! IDX reading and Fashion-MNIST loading: small files generated in a temp dir, each kind of
-//! corruption asserted on its message, and the real data set when it is installed.
+//! corruption asserted on its message, and the real data set (required unless core-only).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use archcheck::data::{
-    DataError, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_fashion_mnist, load_idx_dataset, read_idx_images,
-    read_idx_labels,
+    DataError, FASHION_MNIST_CLASSES, load_fashion_mnist, load_idx_dataset, read_idx_images, read_idx_labels,
 };
 use flate2::{Compression, write::GzEncoder};
+
+mod common;
 
 fn idx3(magic: u32, n: u32, h: u32, w: u32, pixels: &[u8]) -> Vec<u8> {
     let mut b = Vec::new();
@@ -249,13 +250,14 @@ fn missing_file_lists_expected_names_and_install_hint() {
     );
 }
 
+/// The real data set: required (fails naming `apt-get install dataset-fashion-mnist`) except
+/// in a core-only run, where it skips by name.
 #[test]
-fn real_fashion_mnist_when_installed() {
-    if !Path::new(FASHION_MNIST_DIR).is_dir() {
-        eprintln!("note: {FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist); skipping");
+fn real_fashion_mnist() {
+    if common::requirements::fashion_mnist_or_skip().is_none() {
         return;
     }
-    let s = load_fashion_mnist(None).unwrap();
+    let s = load_fashion_mnist(None).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.train.n, s.test.n), (60000, 10000));
     for d in [&s.train, &s.test] {
         assert_eq!((d.channels, d.height, d.width, d.classes), (1, 28, 28, 10));

@@ -1,9 +1,10 @@
-//! `emit::pytorch_module`: the generated PyTorch source, checked as text and, where a
-//! Python with torch is at hand, by running it: parameter count and names, state_dict names,
+//! `emit::pytorch_module`: the generated PyTorch source, checked as text and, in a
+//! Python with torch, by running it: parameter count and names, state_dict names,
 //! and forward output shapes against the derivation, at the reference size and others.
 //!
-//! Python: `$ARCHCHECK_PYTHON`, else `/work/venv-torch/bin/python`; without either the
-//! running tests print a note and pass.
+//! Python: the one lookup of tests/common/python.rs (`$ARCHCHECK_PYTHON`, else the venv of
+//! scripts/setup-torch.sh); without it the running tests fail naming what is missing, or, in
+//! a core-only run (`ARCHCHECK_TESTS=core`), skip by name.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,12 +15,11 @@ use archcheck::ir::{self, Graph, LowerOptions, NodeId, Op, Pad};
 use archcheck::shape::{Axis, Requirement, Shape, WindowRounding};
 use serde_json::{Value, json};
 
+mod common;
+
+/// The Python with torch; `None` (the skip recorded by name) only in a core-only run.
 fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("ARCHCHECK_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let p = PathBuf::from("/work/venv-torch/bin/python");
-    p.exists().then_some(p)
+    common::python::test_python_or_skip()
 }
 
 fn lower(yaml: &str, variant: Option<&str>) -> Graph {
@@ -384,7 +384,6 @@ print(json.dumps(results))
 /// Writes each case's module and runs them all in one Python process; checks every result.
 fn run_cases(cases: &[Case]) {
     let Some(py) = python() else {
-        eprintln!("note: no Python with torch (set ARCHCHECK_PYTHON); skipping the run of the emitted modules");
         return;
     };
     // ARCHCHECK_EMIT_KEEP=DIR keeps the generated files there for a look.
@@ -699,10 +698,7 @@ fn emitted_modules_of_specs_run() {
             cases.push(case(&name, g));
         }
     }
-    if cases.is_empty() {
-        eprintln!("note: no specs in {}", dir.display());
-        return;
-    }
+    assert!(!cases.is_empty(), "no specs in {}", dir.display());
     run_cases(&cases);
 }
 

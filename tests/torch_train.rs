@@ -18,6 +18,8 @@ use archcheck::torch::train::optim::Optimizer;
 use archcheck::torch::train::{self, OptimizerConfig, OptimizerKind, Stepper};
 use tch::{Device, Kind, Tensor, nn};
 
+mod common;
+
 /// 16×16, batch norm, a branchy block, an auxiliary head with dropout, dropout in the head.
 const TINY: &str = r#"
 archcheck: 1
@@ -738,26 +740,18 @@ fn fashion_mnist_files_train_and_bad_files_are_refused() {
     assert!(stderr(&o).contains("missing"), "{}", text(&o));
 }
 
-/// The PyTorch side needs a python with torch: the venv this crate was built with.
-fn python_with_torch() -> Option<String> {
-    let candidates = [
-        std::env::var("ARCHCHECK_PYTHON").ok(),
-        option_env!("VIRTUAL_ENV").map(|v| format!("{v}/bin/python")),
-    ];
-    candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import torch"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
+/// The PyTorch side runs in the test Python (tests/common/python.rs): missing, the test
+/// fails naming it, or skips by name in a core-only run.
 #[test]
 fn bench_runs_both_sides_on_the_cpu() {
+    let Some(python) = common::python::test_python_or_skip() else {
+        return;
+    };
+    let python = python.to_str().expect("test python path is UTF-8");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     write_spec(dir);
-    let mut args = vec![
+    let args = [
         "bench",
         "tiny.yaml",
         "--device",
@@ -769,23 +763,15 @@ fn bench_runs_both_sides_on_the_cpu() {
         "--warmup",
         "1",
         "--json",
+        "--python",
+        python,
     ];
-    let py = python_with_torch();
-    match &py {
-        Some(p) => args.extend(["--python", p.as_str()]),
-        None => {
-            eprintln!("no python with torch found: benchmarking the tch side only");
-            args.push("--no-pytorch");
-        }
-    }
     let o = archcheck(&args, dir);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
     assert!(v["archcheck"]["images_per_sec"].as_f64().unwrap() > 0.0);
     assert_eq!(v["archcheck"]["parameters"], v["derived_parameters"]);
     assert!(v["predicted_training_bytes"].as_i64().unwrap() > 0);
-    if py.is_some() {
-        assert_eq!(v["pytorch"]["parameters"], v["derived_parameters"], "{v}");
-        assert!(v["ratio"].as_f64().unwrap() > 0.0);
-    }
+    assert_eq!(v["pytorch"]["parameters"], v["derived_parameters"], "{v}");
+    assert!(v["ratio"].as_f64().unwrap() > 0.0);
 }

@@ -1,8 +1,13 @@
-//! Shared by the integration tests (`mod common;`): a generator of random spec files.
+//! Shared by the integration tests (`mod common;`): a generator of random spec files, and
+//! (in [`python`] and [`requirements`]) the one lookup of the test Python and of the data sets,
+//! which fail a test naming what is missing, or skip it by name in a core-only run.
 //!
 //! A generated spec is a table of convolutions, pools and two-branch modules under
 //! random conventions. Each test picks its own value ranges ([`SpecRanges`]).
 #![allow(dead_code)]
+
+pub mod python;
+pub mod requirements;
 
 use std::ops::Range;
 

@@ -16,7 +16,7 @@ fn main() {
     let t_lower = t.elapsed();
     let (per, _) = archcheck::count::costs(&g, 1);
     let t_cost = t.elapsed();
-    let diags = archcheck::check::check(&spec, &g, &opts, &per);
+    let diags = archcheck::check::check(&spec, &g, &opts, &archcheck::ir::lower::Limits::default(), &per);
     let t_check = t.elapsed();
     let d = archcheck::derive::derive(spec, &opts, 1).unwrap();
     let t_derive = t.elapsed();

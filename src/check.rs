@@ -248,7 +248,7 @@ pub fn check(spec: &Spec, g: &Graph, opts: &LowerOptions, limits: &Limits, per: 
                 out.push(d);
             }
             if (ph, pw) != (derived.1, derived.2) {
-                let alt = stride_reading(spec, g, opts, limits, i, patch_col.as_deref(), (ph, pw), col);
+                let alt = stride_reading(spec, g, (opts, limits), i, patch_col.as_deref(), (ph, pw), col);
                 match alt {
                     Some(d) => {
                         ambiguous_rows.push(i);
@@ -482,8 +482,7 @@ fn run_list(runs: &[(i64, i64)]) -> String {
 fn stride_reading(
     spec: &Spec,
     g: &Graph,
-    opts: &LowerOptions,
-    limits: &Limits,
+    (opts, limits): (&LowerOptions, &Limits),
     i: usize,
     patch_col: Option<&str>,
     printed: (i64, i64),

@@ -269,8 +269,9 @@ fn a_spec_class_or_channel_count_beyond_63_bits_is_refused_at_its_place() {
 /// googlenet_bn.yaml with `n` more variants, all aliases of one (a small file, n full
 /// variants once loaded): what `check --all-variants` derives one by one.
 fn aliased_variants(n: usize) -> String {
-    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/googlenet_bn.yaml"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/googlenet_bn.yaml"))
+            .unwrap();
     let mut out = text.trim_end().to_string();
     out.push_str(
         "\n  alias_0: &aliased\n    description: caffe again\n    conventions: {padding: half, pool_rounding: ceil, ceil_rule: caffe}\n    vars: {pool_pad: 1}\n",

@@ -14,6 +14,7 @@ pub mod diag;
 pub mod emit;
 pub mod ir;
 pub mod metrics;
+pub mod quote;
 pub mod report;
 pub mod shape;
 pub mod spec;

@@ -217,12 +217,13 @@ impl Loader<'_> {
                 return Err(self.err(
                     row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
                     format!(
-                        "unknown row type '{key}', the spec's templates are: {}",
+                        "unknown row type {key}, the spec's templates are: {}",
                         if known.is_empty() {
                             "none".to_string()
                         } else {
                             known.join(", ")
-                        }
+                        },
+                        key = crate::quote::quote(&key)
                     ),
                 ));
             }
@@ -281,13 +282,19 @@ impl Loader<'_> {
             if name.contains('.') {
                 return Err(self.err(
                     loc,
-                    format!("column name '{name}' contains '.', which templates use to select a field"),
+                    format!(
+                        "column name {name} contains '.', which templates use to select a field",
+                        name = crate::quote::quote(&name)
+                    ),
                 ));
             }
             if name.trim().is_empty() || name.contains(['{', '}']) || name.contains(" or ") {
                 return Err(self.err(
                     loc,
-                    format!("column name '{name}' cannot be referenced from a template"),
+                    format!(
+                        "column name {name} cannot be referenced from a template",
+                        name = crate::quote::quote(&name)
+                    ),
                 ));
             }
             out.insert(
@@ -354,7 +361,7 @@ impl Loader<'_> {
                 other => {
                     let found = match other {
                         Value::Number(n) => n.to_string(),
-                        Value::String(s) => format!("'{s}'"),
+                        Value::String(s) => format!("{s}", s = crate::quote::quote(&s)),
                         Value::Sequence(_) => "a list".to_string(),
                         _ => "a tagged value".to_string(),
                     };
@@ -384,7 +391,11 @@ impl Loader<'_> {
                 let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
                 return Err(self.err(
                     self.r.marks.key(&vp),
-                    format!("unknown var '{k}', the spec declares: {}", known.join(", ")),
+                    format!(
+                        "unknown var {k}, the spec declares: {}",
+                        known.join(", "),
+                        k = crate::quote::quote(&k)
+                    ),
                 ));
             }
             out.insert(k.clone(), self.r.lit(v, &vp)?);
@@ -424,9 +435,23 @@ impl Loader<'_> {
                     }
                     TemplateBody::Branches(branches)
                 }
-                (true, true) => return Err(self.err(loc, format!("template '{name}' has neither layers nor branches"))),
+                (true, true) => {
+                    return Err(self.err(
+                        loc,
+                        format!(
+                            "template {name} has neither layers nor branches",
+                            name = crate::quote::quote(&name)
+                        ),
+                    ));
+                }
                 (false, false) => {
-                    return Err(self.err(loc, format!("template '{name}' has both layers and branches; use one")));
+                    return Err(self.err(
+                        loc,
+                        format!(
+                            "template {name} has both layers and branches; use one",
+                            name = crate::quote::quote(&name)
+                        ),
+                    ));
                 }
             };
             let template = Template {
@@ -485,9 +510,10 @@ impl Loader<'_> {
                         return Err(self.err(
                             e.loc,
                             format!(
-                                "'{}' names var '{v}', which the spec does not declare (vars: {})",
-                                e.text,
-                                known.join(", ")
+                                "{} names var {v}, which the spec does not declare (vars: {})",
+                                crate::quote::quote(&e.text),
+                                known.join(", "),
+                                v = crate::quote::quote(&v)
                             ),
                         ));
                     }
@@ -498,9 +524,10 @@ impl Loader<'_> {
                         return Err(self.err(
                             e.loc,
                             format!(
-                                "'{}' names column '{column}', the table has no such column; its columns are: {}",
-                                e.text,
-                                known.join(", ")
+                                "{} names column {column}, the table has no such column; its columns are: {}",
+                                crate::quote::quote(&e.text),
+                                known.join(", "),
+                                column = crate::quote::quote(&column)
                             ),
                         ));
                     };
@@ -511,7 +538,7 @@ impl Loader<'_> {
                         ColumnKind::Count => &[],
                         ColumnKind::PoolProj => &["pool", "proj"],
                         ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops => {
-                            return Err(self.err(e.loc, format!("'{}' reads column '{column}', which is checked against the derivation and cannot shape it", e.text)));
+                            return Err(self.err(e.loc, format!("{} reads column {column}, which is checked against the derivation and cannot shape it", crate::quote::quote(&e.text), column = crate::quote::quote(&column))));
                         }
                     };
                     match field {
@@ -520,9 +547,10 @@ impl Loader<'_> {
                             return Err(self.err(
                                 e.loc,
                                 format!(
-                                    "'{}': column '{column}' needs a field, one of: {}",
-                                    e.text,
-                                    fields.join(", ")
+                                    "{}: column {column} needs a field, one of: {}",
+                                    crate::quote::quote(&e.text),
+                                    fields.join(", "),
+                                    column = crate::quote::quote(&column)
                                 ),
                             ));
                         }
@@ -535,8 +563,10 @@ impl Loader<'_> {
                             return Err(self.err(
                                 e.loc,
                                 format!(
-                                    "'{}': column '{column}' has no field '{f}', expected {expected}",
-                                    e.text
+                                    "{}: column {column} has no field {f}, expected {expected}",
+                                    crate::quote::quote(&e.text),
+                                    column = crate::quote::quote(&column),
+                                    f = crate::quote::quote(&f)
                                 ),
                             ));
                         }
@@ -557,8 +587,8 @@ impl Loader<'_> {
                 return Err(self.err(
                     loc,
                     format!(
-                        "column '{}' expects a cell as text or a number, found {found}",
-                        col.name
+                        "column {} expects a cell as text or a number, found {found}",
+                        crate::quote::quote(&col.name)
                     ),
                 ));
             }
@@ -570,7 +600,11 @@ impl Loader<'_> {
                     line: start.line,
                     col: start.col + e.offset,
                 },
-                format!("column '{}': {e} in '{text}'", col.name),
+                format!(
+                    "column {}: {e} in {text}",
+                    crate::quote::quote(&col.name),
+                    text = crate::quote::quote(&text)
+                ),
             )
         };
         let value = match col.kind {
@@ -603,7 +637,11 @@ impl Loader<'_> {
                     let cp = join(rp.clone(), k.as_str());
                     return Err(self.err(
                         self.r.marks.key(&cp),
-                        format!("unknown column '{k}', the table's columns are: {}", known.join(", ")),
+                        format!(
+                            "unknown column {k}, the table's columns are: {}",
+                            known.join(", "),
+                            k = crate::quote::quote(&k)
+                        ),
                     ));
                 };
                 let (loc, start) = self.r.marks.child_value_and_text(&rp, rp_key, k);
@@ -612,7 +650,14 @@ impl Loader<'_> {
                 }
             }
             let Some(type_cell) = cells.get(&type_col) else {
-                return Err(self.err(self.r.at(&rp), format!("row {} has no '{type_col}' cell", i + 1)));
+                return Err(self.err(
+                    self.r.at(&rp),
+                    format!(
+                        "row {} has no {type_col} cell",
+                        i + 1,
+                        type_col = crate::quote::quote(&type_col)
+                    ),
+                ));
             };
             let CellValue::Type(rt) = &type_cell.value else {
                 unreachable!("type column parses to a type")
@@ -630,8 +675,9 @@ impl Loader<'_> {
                 return Err(self.err(
                     type_cell.loc,
                     format!(
-                        "duplicate row name '{name}': row at line {} has the same type and label",
-                        rows[*prev].loc.line
+                        "duplicate row name {name}: row at line {} has the same type and label",
+                        rows[*prev].loc.line,
+                        name = crate::quote::quote(&name)
                     ),
                 ));
             }
@@ -684,15 +730,22 @@ impl Loader<'_> {
             (None, []) => Err(self.err(
                 loc,
                 format!(
-                    "no row is named '{key}'; rows are named by their type cell (e.g. '{}') or as '{}'",
-                    spec.rows[0].label, spec.rows[0].name
+                    "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}",
+                    crate::quote::quote(&spec.rows[0].label),
+                    crate::quote::quote(&spec.rows[0].name),
+                    key = crate::quote::quote(&key)
                 ),
             )),
             (None, many) => {
                 let names: Vec<&str> = many.iter().map(|i| spec.rows[*i].name.as_str()).collect();
                 Err(self.err(
                     loc,
-                    format!("'{key}' names {} rows; use one of: {}", many.len(), names.join(", ")),
+                    format!(
+                        "{key} names {} rows; use one of: {}",
+                        many.len(),
+                        names.join(", "),
+                        key = crate::quote::quote(&key)
+                    ),
                 ))
             }
         }
@@ -742,7 +795,11 @@ impl Loader<'_> {
                 let Some(col) = spec.columns.get(c) else {
                     return Err(self.err(
                         self.r.marks.key(&cp),
-                        format!("unknown column '{c}' in the correction of '{key}'"),
+                        format!(
+                            "unknown column {c} in the correction of {key}",
+                            c = crate::quote::quote(&c),
+                            key = crate::quote::quote(&key)
+                        ),
                     ));
                 };
                 if col.kind == ColumnKind::Type {
@@ -770,8 +827,9 @@ impl Loader<'_> {
                 return Err(self.err(
                     self.r.at(&join(op.clone(), "template")),
                     format!(
-                        "unknown template '{t}', the variant's templates are: {}",
-                        known.join(", ")
+                        "unknown template {t}, the variant's templates are: {}",
+                        known.join(", "),
+                        t = crate::quote::quote(&t)
                     ),
                 ));
             }
@@ -846,14 +904,23 @@ pub fn parse_hw(s: &str) -> Result<(u64, u64), String> {
     let parts: Vec<&str> = t.split(['x', 'X', '×']).map(str::trim).collect();
     let num = |p: &str| -> Result<u64, String> {
         if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) {
-            return Err(format!("expected an input size as H or HxW, found '{s}'"));
+            return Err(format!(
+                "expected an input size as H or HxW, found {s}",
+                s = crate::quote::quote(&s)
+            ));
         }
-        p.parse::<u64>().map_err(|_| format!("input size '{p}' is too large"))
+        p.parse::<u64>()
+            .map_err(|_| format!("input size {p} is too large", p = crate::quote::quote(&p)))
     };
     let (h, w) = match parts.as_slice() {
         [h] => (num(h)?, num(h)?),
         [h, w] => (num(h)?, num(w)?),
-        _ => return Err(format!("expected an input size as H or HxW, found '{s}'")),
+        _ => {
+            return Err(format!(
+                "expected an input size as H or HxW, found {s}",
+                s = crate::quote::quote(&s)
+            ));
+        }
     };
     check_positive(h, w)?;
     Ok((h, w))

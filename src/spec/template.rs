@@ -243,7 +243,10 @@ impl Reader<'_> {
             if part.is_empty() {
                 return Err(self.err(
                     loc,
-                    format!("expected a column, var.NAME, classes or a number in '{text}', found an empty term"),
+                    format!(
+                        "expected a column, var.NAME, classes or a number in {text}, found an empty term",
+                        text = crate::quote::quote(&text)
+                    ),
                 ));
             }
             let term = if let Ok(i) = part.parse::<i64>() {
@@ -253,7 +256,14 @@ impl Reader<'_> {
             } else if let Some(v) = part.strip_prefix("var.") {
                 Term::Var(v.to_string())
             } else if part.starts_with('-') || part.starts_with(|c: char| c.is_ascii_digit()) {
-                return Err(self.err(loc, format!("expected an integer, found '{part}' in '{text}'")));
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "expected an integer, found {part} in {text}",
+                        part = crate::quote::quote(&part),
+                        text = crate::quote::quote(&text)
+                    ),
+                ));
             } else {
                 match part.split_once('.') {
                     Some((c, f)) => Term::Column {
@@ -281,7 +291,10 @@ impl Reader<'_> {
         let value = match v {
             Value::String(s) if s.trim_start().starts_with('{') => {
                 if !s.trim_end().ends_with('}') {
-                    return Err(self.err(loc, format!("expected '}}' closing the expression '{s}'")));
+                    return Err(self.err(
+                        loc,
+                        format!("expected '}}' closing the expression {s}", s = crate::quote::quote(&s)),
+                    ));
                 }
                 Arg::Expr(self.expr(s, loc)?)
             }
@@ -316,7 +329,11 @@ impl Reader<'_> {
         let op = LayerOp::parse(&op_name).ok_or_else(|| {
             self.err(
                 loc,
-                format!("unknown layer '{op_name}', expected one of {}", LayerOp::NAMES),
+                format!(
+                    "unknown layer {op_name}, expected one of {}",
+                    LayerOp::NAMES,
+                    op_name = crate::quote::quote(&op_name)
+                ),
             )
         })?;
         let mut decl = LayerDecl {
@@ -357,8 +374,9 @@ impl Reader<'_> {
                             return Err(self.err(
                                 aloc,
                                 format!(
-                                    "unknown argument '{k}' of {op_name}, expected one of {}",
-                                    all.join(", ")
+                                    "unknown argument {k} of {op_name}, expected one of {}",
+                                    all.join(", "),
+                                    k = crate::quote::quote(&k)
                                 ),
                             ));
                         }
@@ -369,7 +387,10 @@ impl Reader<'_> {
         }
         for r in required {
             if !decl.args.contains_key(*r) {
-                return Err(self.err(loc, format!("{op_name} needs the argument '{r}'")));
+                return Err(self.err(
+                    loc,
+                    format!("{op_name} needs the argument {r}", r = crate::quote::quote(&r)),
+                ));
             }
         }
         Ok(decl)
@@ -397,7 +418,14 @@ pub fn check_name(r: &Reader<'_>, s: &str, loc: Loc) -> Result<String, SpecError
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
     {
-        return Err(r.err(loc, format!("name '{s}' contains '{c}'; names use letters, digits, '_' and '-' (a '.' would split the parameter path)")));
+        return Err(r.err(
+            loc,
+            format!(
+                "name {s} contains {c}; names use letters, digits, '_' and '-' (a '.' would split the parameter path)",
+                s = crate::quote::quote(&s),
+                c = crate::quote::quote(&c)
+            ),
+        ));
     }
     Ok(s.to_string())
 }

@@ -290,7 +290,10 @@ impl Recorder {
             let p = step_key(*path, &value);
             *pending_key = Some((value.clone(), at));
             if self.marks.keys.contains_key(&p) {
-                self.fail(at, format!("duplicate key '{value}'"));
+                self.fail(
+                    at,
+                    format!("duplicate key {value}", value = crate::quote::quote(&value)),
+                );
             }
             self.marks.keys.insert(p, at);
             return;

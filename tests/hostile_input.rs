@@ -144,9 +144,17 @@ fn a_five_megabyte_cell_is_not_quoted_whole() {
         ),
     )
     .unwrap();
-    let out = Command::new(BIN).arg("derive").arg(&path).output().expect("run archcheck");
+    let out = Command::new(BIN)
+        .arg("derive")
+        .arg(&path)
+        .output()
+        .expect("run archcheck");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}", &err[..err.len().min(2000)]);
     assert!(err.len() < OUTPUT_LIMIT, "{} bytes of stderr", err.len());
-    assert!(err.contains("…' (5,242,880 characters)"), "{}", &err[..err.len().min(2000)]);
+    assert!(
+        err.contains("…' (5,242,880 characters)"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
 }

@@ -99,6 +99,15 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
                 .collect();
             message = format!("{}expected a number of at most 64 bits, found {n}", &message[..i]);
         }
+        // serde quotes YAML's reading of a number (`16.0` for 1.6e1): quote the file's text.
+        if let Some(i) = message.find("floating point `").or_else(|| message.find("integer `"))
+            && let Some(written) = yaml::plain_scalar_at(text, loc)
+        {
+            let open = i + message[i..].find('`').unwrap_or(0) + 1;
+            if let Some(len) = message[open..].find('`') {
+                message.replace_range(open..open + len, written);
+            }
+        }
         // The skeleton's types are ours, not the user's: `expected struct InputFile`, `u64`.
         if let Some(i) = message.find("expected struct ") {
             message = format!("{}expected a mapping", &message[..i]);
@@ -118,7 +127,11 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
             message,
         }
     })?;
-    let r = Reader { file, marks: &marks };
+    let r = Reader {
+        file,
+        marks: &marks,
+        source: text,
+    };
     Loader { r }.spec(raw)
 }
 
@@ -594,27 +607,42 @@ impl Loader<'_> {
             }
             Some(Ok(t)) => t,
         };
-        let at = |e: CellError| {
-            self.err(
-                Loc {
-                    line: start.line,
-                    col: start.col + e.offset,
-                },
+        let parse = |text: &str| -> Result<CellValue, CellError> {
+            Ok(match col.kind {
+                ColumnKind::Type => CellValue::Type(cell::parse_row_type(text)?),
+                ColumnKind::Patch => CellValue::Patch(cell::parse_patch(text)?),
+                ColumnKind::Output => CellValue::Size(cell::parse_size(text)?),
+                ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(text)?),
+                ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(text)?),
+                ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(text)?),
+            })
+        };
+        let value = parse(&text).map_err(|e| {
+            let message = |e: &CellError, quoted: &str| {
                 format!(
-                    "column {}: {e} in {text}",
+                    "column {}: {e} in {}",
                     crate::quote::quote(&col.name),
-                    text = crate::quote::quote(&text)
-                ),
-            )
-        };
-        let value = match col.kind {
-            ColumnKind::Type => CellValue::Type(cell::parse_row_type(&text).map_err(at)?),
-            ColumnKind::Patch => CellValue::Patch(cell::parse_patch(&text).map_err(at)?),
-            ColumnKind::Output => CellValue::Size(cell::parse_size(&text).map_err(at)?),
-            ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(&text).map_err(at)?),
-            ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(&text).map_err(at)?),
-            ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(&text).map_err(at)?),
-        };
+                    crate::quote::quote(quoted)
+                )
+            };
+            let at = |offset: usize| Loc {
+                line: start.line,
+                col: start.col + offset,
+            };
+            // A number is read by YAML (1.6e1 becomes 16.0): the message quotes the file's
+            // text, and the error is the one that text gives, at its own offset.
+            let written = match v {
+                Value::Number(_) => yaml::plain_scalar_at(self.r.source, start).filter(|w| *w != text),
+                _ => None,
+            };
+            match written {
+                None => self.err(at(e.offset), message(&e, &text)),
+                Some(w) => match parse(w) {
+                    Err(we) => self.err(at(we.offset), message(&we, w)),
+                    Ok(_) => self.err(at(0), message(&e, w)),
+                },
+            }
+        })?;
         Ok(Some(Cell { text, value, loc }))
     }
 

@@ -184,6 +184,8 @@ pub struct Template {
 pub struct Reader<'a> {
     pub file: &'a str,
     pub marks: &'a Marks,
+    /// The file's text, to quote a scalar as written rather than as YAML reads it.
+    pub source: &'a str,
 }
 
 impl Reader<'_> {
@@ -447,6 +449,7 @@ mod tests {
         let r = Reader {
             file: "t.yaml",
             marks: &m,
+            source: "",
         };
         let e = r.expr("{#3×3 or output size.channels or 7}", Loc::default()).unwrap();
         assert_eq!(
@@ -474,6 +477,7 @@ mod tests {
         let r = Reader {
             file: "t.yaml",
             marks: &m,
+            source: "",
         };
         let items = v.get("l").unwrap().as_sequence().unwrap();
         let l0 = r.layer(&items[0], &["l".into(), 0usize.into()]).unwrap();
@@ -499,6 +503,7 @@ mod tests {
         let r = Reader {
             file: "t.yaml",
             marks: &m,
+            source: "",
         };
         assert!(
             check_name(&r, "a.b", Loc::default())

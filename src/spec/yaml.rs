@@ -384,6 +384,21 @@ impl MarkedEventReceiver for Recorder {
     }
 }
 
+/// The text of the plain (unquoted) scalar that starts at `at` in `text`, as the file
+/// writes it: `1.6e1` where YAML reads 16.0. Only for messages; None when `at` lies outside
+/// the text. A plain scalar in a flow collection ends at `,`, `]`, `}`, a comment or the end
+/// of the line; numbers, the scalars this is for, hold none of those.
+pub fn plain_scalar_at(text: &str, at: Loc) -> Option<&str> {
+    let line = text.split('\n').nth(at.line.checked_sub(1)?)?;
+    let start = line.char_indices().nth(at.col.checked_sub(1)?).map(|(i, _)| i)?;
+    let rest = &line[start..];
+    let end = rest
+        .char_indices()
+        .find(|&(_, c)| c.is_whitespace() || matches!(c, ',' | ']' | '}' | '#'))
+        .map_or(rest.len(), |(i, _)| i);
+    (end > 0).then(|| &rest[..end])
+}
+
 /// Records the position of every node of `text`, or says where its YAML is malformed.
 pub fn marks(text: &str) -> Result<Marks, YamlError> {
     let mut rec = Recorder {

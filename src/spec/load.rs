@@ -41,6 +41,16 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
     // A byte-order mark (editors on Windows write one) is not part of the first key; the
     // mark is zero-width, so columns counted without it are the ones an editor shows.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((loc, c)) = yaml::first_unprintable(text) {
+        return Err(SpecError {
+            file: file.into(),
+            loc,
+            message: format!(
+                "the file holds the control character {}, which YAML does not allow (write it as an escape in double quotes)",
+                crate::quote::quote(&c)
+            ),
+        });
+    }
     // Positions and the typed skeleton come from two parsers; on two cores they run side by
     // side. Only without anchors, though: marks() is what bounds alias expansion, so a file
     // with aliases must pass it before serde_yaml expands anything.
@@ -64,10 +74,32 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
             (marks, typed.join().ok())
         })
     };
-    let marks = marks.map_err(|e| SpecError {
-        file: file.into(),
-        loc: e.loc,
-        message: e.message,
+    let marks = marks.map_err(|e| {
+        // yaml-rust2 refuses a tab after a key's ':' and points past it; YAML allows one, so
+        // say what to change, at the tab.
+        let tab_before = e.loc.col > 1
+            && text
+                .split('\n')
+                .nth(e.loc.line.saturating_sub(1))
+                .and_then(|l| l.chars().nth(e.loc.col - 2))
+                == Some('\t');
+        if e.message.contains("':' must be followed by a valid YAML whitespace") && tab_before {
+            return SpecError {
+                file: file.into(),
+                loc: Loc {
+                    line: e.loc.line,
+                    col: e.loc.col - 1,
+                },
+                message:
+                    "a tab separates ':' from its value, and the YAML reader takes only spaces there: write a space"
+                        .into(),
+            };
+        }
+        SpecError {
+            file: file.into(),
+            loc: e.loc,
+            message: e.message,
+        }
     })?;
     let typed = typed.ok_or_else(|| SpecError {
         file: file.into(),
@@ -636,7 +668,7 @@ impl Loader<'_> {
                 _ => None,
             };
             match written {
-                None => self.err(at(e.offset), message(&e, &text)),
+                None => self.err(yaml::source_loc(self.r.source, start, e.offset), message(&e, &text)),
                 Some(w) => match parse(w) {
                     Err(we) => self.err(at(we.offset), message(&we, w)),
                     Ok(_) => self.err(at(0), message(&e, w)),

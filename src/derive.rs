@@ -98,8 +98,9 @@ pub fn derive_within(
             Place::Row { row, .. } => (
                 spec.rows[row].loc,
                 format!(
-                    "row '{}': {why} (the layer comes from line {})",
-                    spec.rows[row].label, n.loc.line
+                    "row {}: {why} (the layer comes from line {})",
+                    crate::quote::quote(&spec.rows[row].label),
+                    n.loc.line
                 ),
             ),
             _ => (n.loc, why),

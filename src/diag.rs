@@ -86,6 +86,8 @@ pub struct Diagnostic {
     pub col: usize,
 }
 
+use crate::quote::visible;
+
 impl Diagnostic {
     pub fn new(severity: Severity, code: &'static str, loc: Loc, message: String) -> Diagnostic {
         Diagnostic {
@@ -95,7 +97,9 @@ impl Diagnostic {
             column: None,
             stated: None,
             derived: None,
-            message,
+            // Findings embed labels and cells bare; whatever they hold must not reach a
+            // terminal as control sequences.
+            message: visible(message),
             arithmetic: None,
             readings: Vec::new(),
             help: None,
@@ -112,24 +116,24 @@ impl Diagnostic {
     }
 
     pub fn values(mut self, stated: impl Into<String>, derived: impl Into<String>) -> Self {
-        self.stated = Some(stated.into());
-        self.derived = Some(derived.into());
+        self.stated = Some(visible(stated.into()));
+        self.derived = Some(visible(derived.into()));
         self
     }
 
     pub fn arithmetic(mut self, a: impl Into<String>) -> Self {
-        self.arithmetic = Some(a.into());
+        self.arithmetic = Some(visible(a.into()));
         self
     }
 
     pub fn help(mut self, h: impl Into<String>) -> Self {
-        self.help = Some(h.into());
+        self.help = Some(visible(h.into()));
         self
     }
 
     pub fn related(mut self, loc: Loc, message: impl Into<String>) -> Self {
         self.related.push(Related {
-            message: message.into(),
+            message: visible(message.into()),
             line: loc.line,
             col: loc.col,
         });

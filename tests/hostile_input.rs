@@ -131,3 +131,30 @@ fn classes_beyond_63_bits_are_refused_by_derive_and_emit() {
         assert!(!String::from_utf8_lossy(&out.stdout).contains("9223372036854775807"));
     }
 }
+
+#[test]
+fn a_five_megabyte_cell_is_not_quoted_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big_cell.yaml");
+    let cell = "x".repeat(5 * 1024 * 1024);
+    std::fs::write(
+        &path,
+        format!(
+            "name: big\ninput: {{channels: 3, size: 32}}\ncolumns:\n  type: type\n  out: output\ntemplates:\n  conv: {{layers: [conv: {{out: 8, kernel: 3}}]}}\nrows:\n  - {{type: conv, out: \"{cell}\"}}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("derive")
+        .arg(&path)
+        .output()
+        .expect("run archcheck");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", &err[..err.len().min(2000)]);
+    assert!(err.len() < OUTPUT_LIMIT, "{} bytes of stderr", err.len());
+    assert!(
+        err.contains("…' (5,242,880 characters)"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+}

@@ -11,12 +11,12 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let printed = if c.printed.is_empty() {
             "nothing".to_string()
         } else {
-            format!("'{}'", c.printed)
+            crate::quote::quote(&c.printed)
         };
         let corrected = if c.corrected.is_empty() {
             "an empty cell".to_string()
         } else {
-            format!("'{}'", c.corrected)
+            crate::quote::quote(&c.corrected)
         };
         let mut d = Diagnostic::new(
             Severity::Note,

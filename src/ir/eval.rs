@@ -34,7 +34,7 @@ impl std::fmt::Display for Val {
             Val::Int(i) => write!(f, "{i}"),
             Val::Float(x) => write!(f, "{x}"),
             Val::Bool(b) => write!(f, "{b}"),
-            Val::Word(w) => write!(f, "'{w}'"),
+            Val::Word(w) => f.write_str(&crate::quote::quote(w)),
             Val::Pair(a, b) => write!(f, "{a}×{b}"),
         }
     }
@@ -132,9 +132,9 @@ impl Ctx<'_> {
             self.err(
                 a.loc,
                 format!(
-                    "{} leaves {op}'s {name} undefined: '{}' names only empty cells",
+                    "{} leaves {op}'s {name} undefined: {} names only empty cells",
                     self.what,
-                    Self::arg_text(a)
+                    crate::quote::quote(&Self::arg_text(a))
                 ),
             )
         })
@@ -152,7 +152,12 @@ impl Ctx<'_> {
                 },
             },
             (None, Some(d)) => return Ok(d),
-            (None, None) => return Err(self.err(l.loc, format!("{op} needs the argument '{name}'"))),
+            (None, None) => {
+                return Err(self.err(
+                    l.loc,
+                    format!("{op} needs the argument {name}", name = crate::quote::quote(&name)),
+                ));
+            }
         };
         let loc = args.get(name).map_or(l.loc, |a| a.loc);
         match v {
@@ -177,7 +182,12 @@ impl Ctx<'_> {
     ) -> Result<(i64, i64), SpecError> {
         let args = &l.args;
         let Some(a) = args.get(name) else {
-            return default.ok_or_else(|| self.err(l.loc, format!("{op} needs the argument '{name}'")));
+            return default.ok_or_else(|| {
+                self.err(
+                    l.loc,
+                    format!("{op} needs the argument {name}", name = crate::quote::quote(&name)),
+                )
+            });
         };
         let v = match (self.arg(a), default) {
             (Some(v), _) => v,

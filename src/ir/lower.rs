@@ -123,7 +123,7 @@ impl<'a> Builder<'a> {
                 }
                 (
                     self.spec.rows[i].loc,
-                    format!("row '{}'", self.spec.rows[i].label),
+                    format!("row {}", crate::quote::quote(&self.spec.rows[i].label)),
                     would,
                 )
             }
@@ -184,8 +184,9 @@ impl<'a> Builder<'a> {
             return Err(self.err(
                 loc,
                 format!(
-                    "two layers are named '{name}' (the first comes from line {})",
-                    self.nodes[*first].loc.line
+                    "two layers are named {name} (the first comes from line {})",
+                    self.nodes[*first].loc.line,
+                    name = crate::quote::quote(&name)
                 ),
             ));
         }
@@ -531,8 +532,10 @@ impl<'a> Builder<'a> {
                     return Err(self.err(
                         self.spec.rows[row].loc,
                         format!(
-                            "{}: every branch of template '{}' (line {}) is absent, expected at least one",
-                            ctx.what, t.name, t.loc.line
+                            "{}: every branch of template {} (line {}) is absent, expected at least one",
+                            ctx.what,
+                            crate::quote::quote(&t.name),
+                            t.loc.line
                         ),
                     ));
                 }
@@ -570,12 +573,13 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
             file: spec.file.clone(),
             loc: Loc::default(),
             message: format!(
-                "unknown variant '{v}', the spec defines: {}",
+                "unknown variant {v}, the spec defines: {}",
                 if spec.variants.is_empty() {
                     "none".to_string()
                 } else {
                     spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
-                }
+                },
+                v = crate::quote::quote(&v)
             ),
         })?),
     };
@@ -654,15 +658,18 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         let env = row_env(spec, variant, &vars, opts, i);
         corrections.extend(env.corrections);
         let (cells, row_vars, tname) = (env.cells, env.vars, env.template);
-        let template = templates
-            .get(tname)
-            .ok_or_else(|| b.err(row.loc, format!("unknown template '{tname}'")))?;
+        let template = templates.get(tname).ok_or_else(|| {
+            b.err(
+                row.loc,
+                format!("unknown template {tname}", tname = crate::quote::quote(&tname)),
+            )
+        })?;
         let ctx = Ctx {
             file: &spec.file,
             cells: &cells,
             vars: &row_vars,
             classes,
-            what: format!("row '{}'", row.label),
+            what: format!("row {}", crate::quote::quote(&row.label)),
         };
         let first = b.nodes.len();
         b.row = Some((i, first));
@@ -684,7 +691,7 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
                 cells: &cells,
                 vars: &row_vars,
                 classes,
-                what: format!("the layers after '{}'", row.label),
+                what: format!("the layers after {}", crate::quote::quote(&row.label)),
             };
             cur = b.layers(
                 &ctx,
@@ -728,7 +735,7 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
             cells: &empty,
             vars: &vars,
             classes,
-            what: format!("auxiliary head '{}'", h.name),
+            what: format!("auxiliary head {}", crate::quote::quote(&h.name)),
         };
         let end = b.layers(&ctx, &h.layers, root, &h.name, &Place::Aux { head: h.name.clone() })?;
         outputs.push(Output {
@@ -859,15 +866,18 @@ pub fn row_output_from(
         },
     });
     let env = row_env(spec, variant, &vars, opts, i);
-    let template = templates
-        .get(env.template)
-        .ok_or_else(|| b.err(spec.rows[i].loc, format!("unknown template '{}'", env.template)))?;
+    let template = templates.get(env.template).ok_or_else(|| {
+        b.err(
+            spec.rows[i].loc,
+            format!("unknown template {}", crate::quote::quote(&env.template)),
+        )
+    })?;
     let ctx = Ctx {
         file: &spec.file,
         cells: &env.cells,
         vars: &env.vars,
         classes,
-        what: format!("row '{}'", spec.rows[i].label),
+        what: format!("row {}", crate::quote::quote(&spec.rows[i].label)),
     };
     let out = b.template(&ctx, template, 0, i, &spec.rows[i].name)?;
     let s = b.nodes[out].shape.at(input.1, input.2);

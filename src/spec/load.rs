@@ -30,6 +30,16 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
     // A byte-order mark (editors on Windows write one) is not part of the first key; the
     // mark is zero-width, so columns counted without it are the ones an editor shows.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((loc, c)) = yaml::first_unprintable(text) {
+        return Err(SpecError {
+            file: file.into(),
+            loc,
+            message: format!(
+                "the file holds the control character {}, which YAML does not allow (write it as an escape in double quotes)",
+                crate::quote::quote(&c)
+            ),
+        });
+    }
     // Positions and the typed skeleton come from two parsers; on two cores they run side by
     // side. Only without anchors, though: marks() is what bounds alias expansion, so a file
     // with aliases must pass it before serde_yaml expands anything.
@@ -53,10 +63,32 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
             (marks, typed.join().ok())
         })
     };
-    let marks = marks.map_err(|e| SpecError {
-        file: file.into(),
-        loc: e.loc,
-        message: e.message,
+    let marks = marks.map_err(|e| {
+        // yaml-rust2 refuses a tab after a key's ':' and points past it; YAML allows one, so
+        // say what to change, at the tab.
+        let tab_before = e.loc.col > 1
+            && text
+                .split('\n')
+                .nth(e.loc.line.saturating_sub(1))
+                .and_then(|l| l.chars().nth(e.loc.col - 2))
+                == Some('\t');
+        if e.message.contains("':' must be followed by a valid YAML whitespace") && tab_before {
+            return SpecError {
+                file: file.into(),
+                loc: Loc {
+                    line: e.loc.line,
+                    col: e.loc.col - 1,
+                },
+                message:
+                    "a tab separates ':' from its value, and the YAML reader takes only spaces there: write a space"
+                        .into(),
+            };
+        }
+        SpecError {
+            file: file.into(),
+            loc: e.loc,
+            message: e.message,
+        }
     })?;
     let typed = typed.ok_or_else(|| SpecError {
         file: file.into(),
@@ -88,6 +120,15 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
                 .collect();
             message = format!("{}expected a number of at most 64 bits, found {n}", &message[..i]);
         }
+        // serde quotes YAML's reading of a number (`16.0` for 1.6e1): quote the file's text.
+        if let Some(i) = message.find("floating point `").or_else(|| message.find("integer `"))
+            && let Some(written) = yaml::plain_scalar_at(text, loc)
+        {
+            let open = i + message[i..].find('`').unwrap_or(0) + 1;
+            if let Some(len) = message[open..].find('`') {
+                message.replace_range(open..open + len, written);
+            }
+        }
         // The skeleton's types are ours, not the user's: `expected struct InputFile`, `u64`.
         if let Some(i) = message.find("expected struct ") {
             message = format!("{}expected a mapping", &message[..i]);
@@ -107,7 +148,11 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
             message,
         }
     })?;
-    let r = Reader { file, marks: &marks };
+    let r = Reader {
+        file,
+        marks: &marks,
+        source: text,
+    };
     Loader { r }.spec(raw)
 }
 
@@ -206,12 +251,13 @@ impl Loader<'_> {
                 return Err(self.err(
                     row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
                     format!(
-                        "unknown row type '{key}', the spec's templates are: {}",
+                        "unknown row type {key}, the spec's templates are: {}",
                         if known.is_empty() {
                             "none".to_string()
                         } else {
                             known.join(", ")
-                        }
+                        },
+                        key = crate::quote::quote(&key)
                     ),
                 ));
             }
@@ -270,13 +316,19 @@ impl Loader<'_> {
             if name.contains('.') {
                 return Err(self.err(
                     loc,
-                    format!("column name '{name}' contains '.', which templates use to select a field"),
+                    format!(
+                        "column name {name} contains '.', which templates use to select a field",
+                        name = crate::quote::quote(&name)
+                    ),
                 ));
             }
             if name.trim().is_empty() || name.contains(['{', '}']) || name.contains(" or ") {
                 return Err(self.err(
                     loc,
-                    format!("column name '{name}' cannot be referenced from a template"),
+                    format!(
+                        "column name {name} cannot be referenced from a template",
+                        name = crate::quote::quote(&name)
+                    ),
                 ));
             }
             out.insert(
@@ -343,7 +395,7 @@ impl Loader<'_> {
                 other => {
                     let found = match other {
                         Value::Number(n) => n.to_string(),
-                        Value::String(s) => format!("'{s}'"),
+                        Value::String(s) => format!("{s}", s = crate::quote::quote(&s)),
                         Value::Sequence(_) => "a list".to_string(),
                         _ => "a tagged value".to_string(),
                     };
@@ -373,7 +425,11 @@ impl Loader<'_> {
                 let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
                 return Err(self.err(
                     self.r.marks.key(&vp),
-                    format!("unknown var '{k}', the spec declares: {}", known.join(", ")),
+                    format!(
+                        "unknown var {k}, the spec declares: {}",
+                        known.join(", "),
+                        k = crate::quote::quote(&k)
+                    ),
                 ));
             }
             out.insert(k.clone(), self.r.lit(v, &vp)?);
@@ -413,9 +469,23 @@ impl Loader<'_> {
                     }
                     TemplateBody::Branches(branches)
                 }
-                (true, true) => return Err(self.err(loc, format!("template '{name}' has neither layers nor branches"))),
+                (true, true) => {
+                    return Err(self.err(
+                        loc,
+                        format!(
+                            "template {name} has neither layers nor branches",
+                            name = crate::quote::quote(&name)
+                        ),
+                    ));
+                }
                 (false, false) => {
-                    return Err(self.err(loc, format!("template '{name}' has both layers and branches; use one")));
+                    return Err(self.err(
+                        loc,
+                        format!(
+                            "template {name} has both layers and branches; use one",
+                            name = crate::quote::quote(&name)
+                        ),
+                    ));
                 }
             };
             let template = Template {
@@ -474,9 +544,10 @@ impl Loader<'_> {
                         return Err(self.err(
                             e.loc,
                             format!(
-                                "'{}' names var '{v}', which the spec does not declare (vars: {})",
-                                e.text,
-                                known.join(", ")
+                                "{} names var {v}, which the spec does not declare (vars: {})",
+                                crate::quote::quote(&e.text),
+                                known.join(", "),
+                                v = crate::quote::quote(&v)
                             ),
                         ));
                     }
@@ -487,9 +558,10 @@ impl Loader<'_> {
                         return Err(self.err(
                             e.loc,
                             format!(
-                                "'{}' names column '{column}', the table has no such column; its columns are: {}",
-                                e.text,
-                                known.join(", ")
+                                "{} names column {column}, the table has no such column; its columns are: {}",
+                                crate::quote::quote(&e.text),
+                                known.join(", "),
+                                column = crate::quote::quote(&column)
                             ),
                         ));
                     };
@@ -500,7 +572,7 @@ impl Loader<'_> {
                         ColumnKind::Count => &[],
                         ColumnKind::PoolProj => &["pool", "proj"],
                         ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops => {
-                            return Err(self.err(e.loc, format!("'{}' reads column '{column}', which is checked against the derivation and cannot shape it", e.text)));
+                            return Err(self.err(e.loc, format!("{} reads column {column}, which is checked against the derivation and cannot shape it", crate::quote::quote(&e.text), column = crate::quote::quote(&column))));
                         }
                     };
                     match field {
@@ -509,9 +581,10 @@ impl Loader<'_> {
                             return Err(self.err(
                                 e.loc,
                                 format!(
-                                    "'{}': column '{column}' needs a field, one of: {}",
-                                    e.text,
-                                    fields.join(", ")
+                                    "{}: column {column} needs a field, one of: {}",
+                                    crate::quote::quote(&e.text),
+                                    fields.join(", "),
+                                    column = crate::quote::quote(&column)
                                 ),
                             ));
                         }
@@ -524,8 +597,10 @@ impl Loader<'_> {
                             return Err(self.err(
                                 e.loc,
                                 format!(
-                                    "'{}': column '{column}' has no field '{f}', expected {expected}",
-                                    e.text
+                                    "{}: column {column} has no field {f}, expected {expected}",
+                                    crate::quote::quote(&e.text),
+                                    column = crate::quote::quote(&column),
+                                    f = crate::quote::quote(&f)
                                 ),
                             ));
                         }
@@ -546,30 +621,49 @@ impl Loader<'_> {
                 return Err(self.err(
                     loc,
                     format!(
-                        "column '{}' expects a cell as text or a number, found {found}",
-                        col.name
+                        "column {} expects a cell as text or a number, found {found}",
+                        crate::quote::quote(&col.name)
                     ),
                 ));
             }
             Some(Ok(t)) => t,
         };
-        let at = |e: CellError| {
-            self.err(
-                Loc {
-                    line: start.line,
-                    col: start.col + e.offset,
+        let parse = |text: &str| -> Result<CellValue, CellError> {
+            Ok(match col.kind {
+                ColumnKind::Type => CellValue::Type(cell::parse_row_type(text)?),
+                ColumnKind::Patch => CellValue::Patch(cell::parse_patch(text)?),
+                ColumnKind::Output => CellValue::Size(cell::parse_size(text)?),
+                ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(text)?),
+                ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(text)?),
+                ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(text)?),
+            })
+        };
+        let value = parse(&text).map_err(|e| {
+            let message = |e: &CellError, quoted: &str| {
+                format!(
+                    "column {}: {e} in {}",
+                    crate::quote::quote(&col.name),
+                    crate::quote::quote(quoted)
+                )
+            };
+            let at = |offset: usize| Loc {
+                line: start.line,
+                col: start.col + offset,
+            };
+            // A number is read by YAML (1.6e1 becomes 16.0): the message quotes the file's
+            // text, and the error is the one that text gives, at its own offset.
+            let written = match v {
+                Value::Number(_) => yaml::plain_scalar_at(self.r.source, start).filter(|w| *w != text),
+                _ => None,
+            };
+            match written {
+                None => self.err(yaml::source_loc(self.r.source, start, e.offset), message(&e, &text)),
+                Some(w) => match parse(w) {
+                    Err(we) => self.err(at(we.offset), message(&we, w)),
+                    Ok(_) => self.err(at(0), message(&e, w)),
                 },
-                format!("column '{}': {e} in '{text}'", col.name),
-            )
-        };
-        let value = match col.kind {
-            ColumnKind::Type => CellValue::Type(cell::parse_row_type(&text).map_err(at)?),
-            ColumnKind::Patch => CellValue::Patch(cell::parse_patch(&text).map_err(at)?),
-            ColumnKind::Output => CellValue::Size(cell::parse_size(&text).map_err(at)?),
-            ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(&text).map_err(at)?),
-            ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(&text).map_err(at)?),
-            ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(&text).map_err(at)?),
-        };
+            }
+        })?;
         Ok(Some(Cell { text, value, loc }))
     }
 
@@ -592,7 +686,11 @@ impl Loader<'_> {
                     let cp = join(rp.clone(), k.as_str());
                     return Err(self.err(
                         self.r.marks.key(&cp),
-                        format!("unknown column '{k}', the table's columns are: {}", known.join(", ")),
+                        format!(
+                            "unknown column {k}, the table's columns are: {}",
+                            known.join(", "),
+                            k = crate::quote::quote(&k)
+                        ),
                     ));
                 };
                 let (loc, start) = self.r.marks.child_value_and_text(&rp, rp_key, k);
@@ -601,7 +699,14 @@ impl Loader<'_> {
                 }
             }
             let Some(type_cell) = cells.get(&type_col) else {
-                return Err(self.err(self.r.at(&rp), format!("row {} has no '{type_col}' cell", i + 1)));
+                return Err(self.err(
+                    self.r.at(&rp),
+                    format!(
+                        "row {} has no {type_col} cell",
+                        i + 1,
+                        type_col = crate::quote::quote(&type_col)
+                    ),
+                ));
             };
             let CellValue::Type(rt) = &type_cell.value else {
                 unreachable!("type column parses to a type")
@@ -619,8 +724,9 @@ impl Loader<'_> {
                 return Err(self.err(
                     type_cell.loc,
                     format!(
-                        "duplicate row name '{name}': row at line {} has the same type and label",
-                        rows[*prev].loc.line
+                        "duplicate row name {name}: row at line {} has the same type and label",
+                        rows[*prev].loc.line,
+                        name = crate::quote::quote(&name)
                     ),
                 ));
             }
@@ -673,15 +779,22 @@ impl Loader<'_> {
             (None, []) => Err(self.err(
                 loc,
                 format!(
-                    "no row is named '{key}'; rows are named by their type cell (e.g. '{}') or as '{}'",
-                    spec.rows[0].label, spec.rows[0].name
+                    "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}",
+                    crate::quote::quote(&spec.rows[0].label),
+                    crate::quote::quote(&spec.rows[0].name),
+                    key = crate::quote::quote(&key)
                 ),
             )),
             (None, many) => {
                 let names: Vec<&str> = many.iter().map(|i| spec.rows[*i].name.as_str()).collect();
                 Err(self.err(
                     loc,
-                    format!("'{key}' names {} rows; use one of: {}", many.len(), names.join(", ")),
+                    format!(
+                        "{key} names {} rows; use one of: {}",
+                        many.len(),
+                        names.join(", "),
+                        key = crate::quote::quote(&key)
+                    ),
                 ))
             }
         }
@@ -731,7 +844,11 @@ impl Loader<'_> {
                 let Some(col) = spec.columns.get(c) else {
                     return Err(self.err(
                         self.r.marks.key(&cp),
-                        format!("unknown column '{c}' in the correction of '{key}'"),
+                        format!(
+                            "unknown column {c} in the correction of {key}",
+                            c = crate::quote::quote(&c),
+                            key = crate::quote::quote(&key)
+                        ),
                     ));
                 };
                 if col.kind == ColumnKind::Type {
@@ -759,8 +876,9 @@ impl Loader<'_> {
                 return Err(self.err(
                     self.r.at(&join(op.clone(), "template")),
                     format!(
-                        "unknown template '{t}', the variant's templates are: {}",
-                        known.join(", ")
+                        "unknown template {t}, the variant's templates are: {}",
+                        known.join(", "),
+                        t = crate::quote::quote(&t)
                     ),
                 ));
             }
@@ -835,14 +953,23 @@ pub fn parse_hw(s: &str) -> Result<(u64, u64), String> {
     let parts: Vec<&str> = t.split(['x', 'X', '×']).map(str::trim).collect();
     let num = |p: &str| -> Result<u64, String> {
         if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) {
-            return Err(format!("expected an input size as H or HxW, found '{s}'"));
+            return Err(format!(
+                "expected an input size as H or HxW, found {s}",
+                s = crate::quote::quote(&s)
+            ));
         }
-        p.parse::<u64>().map_err(|_| format!("input size '{p}' is too large"))
+        p.parse::<u64>()
+            .map_err(|_| format!("input size {p} is too large", p = crate::quote::quote(&p)))
     };
     let (h, w) = match parts.as_slice() {
         [h] => (num(h)?, num(h)?),
         [h, w] => (num(h)?, num(w)?),
-        _ => return Err(format!("expected an input size as H or HxW, found '{s}'")),
+        _ => {
+            return Err(format!(
+                "expected an input size as H or HxW, found {s}",
+                s = crate::quote::quote(&s)
+            ));
+        }
     };
     check_positive(h, w)?;
     Ok((h, w))

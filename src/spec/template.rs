@@ -185,6 +185,8 @@ pub struct Template {
 pub struct Reader<'a> {
     pub file: &'a str,
     pub marks: &'a Marks,
+    /// The file's text, to quote a scalar as written rather than as YAML reads it.
+    pub source: &'a str,
 }
 
 impl Reader<'_> {
@@ -241,12 +243,18 @@ impl Reader<'_> {
                 line: start.line,
                 col: start.col + e.offset,
             };
+            let quoted = crate::quote::quote(text);
             let message = match e.expected {
                 Expect::Term => {
-                    format!("expected a column, var.NAME, classes or a number in '{text}', found an empty term")
+                    format!("expected a column, var.NAME, classes or a number in {quoted}, found an empty term")
                 }
-                Expect::Integer => format!("expected an integer, found '{}' in '{text}'", e.found),
-                Expect::VarName => format!("expected a variable's name after 'var.' in '{text}'"),
+                Expect::Integer => {
+                    format!(
+                        "expected an integer, found {} in {quoted}",
+                        crate::quote::quote(&e.found)
+                    )
+                }
+                Expect::VarName => format!("expected a variable's name after 'var.' in {quoted}"),
             };
             self.err(at, message)
         })?;
@@ -263,7 +271,10 @@ impl Reader<'_> {
         let value = match v {
             Value::String(s) if s.trim_start().starts_with('{') => {
                 if !s.trim_end().ends_with('}') {
-                    return Err(self.err(loc, format!("expected '}}' closing the expression '{s}'")));
+                    return Err(self.err(
+                        loc,
+                        format!("expected '}}' closing the expression {s}", s = crate::quote::quote(&s)),
+                    ));
                 }
                 Arg::Expr(self.expr(s, path)?)
             }
@@ -298,7 +309,11 @@ impl Reader<'_> {
         let op = LayerOp::parse(&op_name).ok_or_else(|| {
             self.err(
                 loc,
-                format!("unknown layer '{op_name}', expected one of {}", LayerOp::NAMES),
+                format!(
+                    "unknown layer {op_name}, expected one of {}",
+                    LayerOp::NAMES,
+                    op_name = crate::quote::quote(&op_name)
+                ),
             )
         })?;
         let mut decl = LayerDecl {
@@ -339,8 +354,9 @@ impl Reader<'_> {
                             return Err(self.err(
                                 aloc,
                                 format!(
-                                    "unknown argument '{k}' of {op_name}, expected one of {}",
-                                    all.join(", ")
+                                    "unknown argument {k} of {op_name}, expected one of {}",
+                                    all.join(", "),
+                                    k = crate::quote::quote(&k)
                                 ),
                             ));
                         }
@@ -351,7 +367,10 @@ impl Reader<'_> {
         }
         for r in required {
             if !decl.args.contains_key(*r) {
-                return Err(self.err(loc, format!("{op_name} needs the argument '{r}'")));
+                return Err(self.err(
+                    loc,
+                    format!("{op_name} needs the argument {r}", r = crate::quote::quote(&r)),
+                ));
             }
         }
         Ok(decl)
@@ -379,7 +398,14 @@ pub fn check_name(r: &Reader<'_>, s: &str, loc: Loc) -> Result<String, SpecError
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
     {
-        return Err(r.err(loc, format!("name '{s}' contains '{c}'; names use letters, digits, '_' and '-' (a '.' would split the parameter path)")));
+        return Err(r.err(
+            loc,
+            format!(
+                "name {s} contains {c}; names use letters, digits, '_' and '-' (a '.' would split the parameter path)",
+                s = crate::quote::quote(&s),
+                c = crate::quote::quote(&c)
+            ),
+        ));
     }
     Ok(s.to_string())
 }
@@ -401,6 +427,7 @@ mod tests {
         let r = Reader {
             file: "t.yaml",
             marks: &m,
+            source: "",
         };
         let e = r.expr("{#3×3 or output size.channels or 7}", &[]).unwrap();
         assert_eq!(
@@ -428,6 +455,7 @@ mod tests {
         let r = Reader {
             file: "t.yaml",
             marks: &m,
+            source: "",
         };
         let items = v.get("l").unwrap().as_sequence().unwrap();
         let l0 = r.layer(&items[0], &["l".into(), 0usize.into()]).unwrap();
@@ -453,6 +481,7 @@ mod tests {
         let r = Reader {
             file: "t.yaml",
             marks: &m,
+            source: "",
         };
         assert!(
             check_name(&r, "a.b", Loc::default())

@@ -290,7 +290,10 @@ impl Recorder {
             let p = step_key(*path, &value);
             *pending_key = Some((value.clone(), at));
             if self.marks.keys.contains_key(&p) {
-                self.fail(at, format!("duplicate key '{value}'"));
+                self.fail(
+                    at,
+                    format!("duplicate key {value}", value = crate::quote::quote(&value)),
+                );
             }
             self.marks.keys.insert(p, at);
             return;
@@ -379,6 +382,151 @@ impl MarkedEventReceiver for Recorder {
             _ => {}
         }
     }
+}
+
+/// The text of the plain (unquoted) scalar that starts at `at` in `text`, as the file
+/// writes it: `1.6e1` where YAML reads 16.0. Only for messages; None when `at` lies outside
+/// the text. A plain scalar in a flow collection ends at `,`, `]`, `}`, a comment or the end
+/// of the line; numbers, the scalars this is for, hold none of those.
+pub fn plain_scalar_at(text: &str, at: Loc) -> Option<&str> {
+    let line = text.split('\n').nth(at.line.checked_sub(1)?)?;
+    let start = line.char_indices().nth(at.col.checked_sub(1)?).map(|(i, _)| i)?;
+    let rest = &line[start..];
+    let end = rest
+        .char_indices()
+        .find(|&(_, c)| c.is_whitespace() || matches!(c, ',' | ']' | '}' | '#'))
+        .map_or(rest.len(), |(i, _)| i);
+    (end > 0).then(|| &rest[..end])
+}
+
+/// Where in the file the character `offset` (in chars) of a scalar's value lies, the value
+/// starting at `start` (after its opening quote if quoted). YAML's reading differs from the
+/// file's text in three ways, each walked here: escapes in double quotes (`\u00d7` is one
+/// character of the value, six of the file), `''` in single quotes, and line folding (a line
+/// break and the next line's indentation read as one space, trailing blanks dropped, empty
+/// lines as line breaks). Counting the offset from `start` on one line was wrong past any
+/// of them.
+pub fn source_loc(text: &str, start: Loc, offset: usize) -> Loc {
+    let plain = Loc {
+        line: start.line,
+        col: start.col + offset,
+    };
+    let Some(line_text) = start.line.checked_sub(1).and_then(|i| text.split('\n').nth(i)) else {
+        return plain;
+    };
+    let line_start = line_text.as_ptr() as usize - text.as_ptr() as usize;
+    let before: Vec<char> = line_text.chars().take(start.col.saturating_sub(1)).collect();
+    if before.len() + 1 != start.col {
+        return plain;
+    }
+    let (double, single) = match before.last() {
+        Some('"') => (true, false),
+        Some('\'') => (false, true),
+        _ => (false, false),
+    };
+    let skip: usize = before.iter().map(|c| c.len_utf8()).sum();
+    let rest: Vec<char> = text[line_start + skip..].chars().collect();
+    let (mut i, mut line, mut col, mut produced) = (0usize, start.line, start.col, 0usize);
+    let is_break = |c: char| c == '\n' || c == '\r';
+    let is_blank = |c: char| c == ' ' || c == '\t';
+    // Skips a line break (LF, CR LF or CR) at rest[i].
+    let skip_break = |i: &mut usize| {
+        if rest.get(*i) == Some(&'\r') && rest.get(*i + 1) == Some(&'\n') {
+            *i += 2;
+        } else {
+            *i += 1;
+        }
+    };
+    while produced < offset && i < rest.len() {
+        let c = rest[i];
+        if double && c == '\\' {
+            match rest.get(i + 1) {
+                Some(&n) if is_break(n) => {
+                    // An escaped line break joins the lines with nothing between them.
+                    i += 1;
+                    skip_break(&mut i);
+                    (line, col) = (line + 1, 1);
+                    while i < rest.len() && is_blank(rest[i]) {
+                        (i, col) = (i + 1, col + 1);
+                    }
+                }
+                n => {
+                    let len = match n {
+                        Some('x') => 4,
+                        Some('u') => 6,
+                        Some('U') => 10,
+                        _ => 2,
+                    };
+                    (i, col, produced) = (i + len, col + len, produced + 1);
+                }
+            }
+        } else if single && c == '\'' && rest.get(i + 1) == Some(&'\'') {
+            (i, col, produced) = (i + 2, col + 2, produced + 1);
+        } else if (double && c == '"') || (single && c == '\'') {
+            break;
+        } else if is_blank(c) || is_break(c) {
+            // Blanks that end a line are dropped; a break and the next line's indentation
+            // fold into one space, or into one line break per empty line.
+            let mut j = i;
+            while j < rest.len() && is_blank(rest[j]) {
+                j += 1;
+            }
+            if j < rest.len() && !is_break(rest[j]) {
+                (i, col, produced) = (i + 1, col + 1, produced + 1);
+                continue;
+            }
+            i = j;
+            let mut empty = 0;
+            loop {
+                if i >= rest.len() || !is_break(rest[i]) {
+                    break;
+                }
+                skip_break(&mut i);
+                (line, col) = (line + 1, 1);
+                let mut k = i;
+                while k < rest.len() && is_blank(rest[k]) {
+                    k += 1;
+                }
+                col += k - i;
+                i = k;
+                if i < rest.len() && is_break(rest[i]) {
+                    empty += 1;
+                }
+            }
+            produced += empty.max(1);
+        } else {
+            (i, col, produced) = (i + 1, col + 1, produced + 1);
+        }
+    }
+    Loc { line, col }
+}
+
+/// The first character of `text` that YAML does not allow in a document (C0 controls other
+/// than tab and line breaks, DEL, C1 controls other than NEL, U+FFFE, U+FFFF), with its
+/// position: the parser reported a NUL at the start of the next line, or not at all.
+pub fn first_unprintable(text: &str) -> Option<(Loc, char)> {
+    let bad = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}');
+    // Fast path: a clean ASCII file has no such byte.
+    if !text
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0x7f)
+    {
+        return None;
+    }
+    let (mut line, mut col) = (1, 1);
+    let mut prev_cr = false;
+    for c in text.chars() {
+        if bad(c) {
+            return Some((Loc { line, col }, c));
+        }
+        match c {
+            '\n' if prev_cr => {}
+            '\n' | '\r' => (line, col) = (line + 1, 1),
+            _ => col += 1,
+        }
+        prev_cr = c == '\r';
+    }
+    None
 }
 
 /// Records the position of every node of `text`, or says where its YAML is malformed.

@@ -1,0 +1,173 @@
+//! The spec's header: input, columns, conventions, vars.
+
+use super::*;
+
+impl Loader<'_> {
+    pub(super) fn input(&self, raw: &SpecFile) -> Result<Input, SpecError> {
+        let p = path(&["input", "size"]);
+        let loc = self.r.at(&p);
+        let (h, w) = match &raw.input.size {
+            Value::Number(n) => match n.as_u64() {
+                Some(s) => (s, s),
+                None => return Err(self.err(loc, format!("expected a positive input size, found {n}"))),
+            },
+            Value::String(s) => parse_hw(s).map_err(|m| self.err(loc, m))?,
+            _ => return Err(self.err(loc, "expected the input size as 224 or 224x224")),
+        };
+        check_positive(h, w).map_err(|m| self.err(loc, m))?;
+        if raw.input.channels == 0 {
+            return Err(self.err(
+                self.r.at(&path(&["input", "channels"])),
+                "expected a positive channel count, found 0",
+            ));
+        }
+        if i64::try_from(raw.input.channels).is_err() {
+            return Err(self.err(
+                self.r.at(&path(&["input", "channels"])),
+                format!("expected at most {} channels, found {}", i64::MAX, raw.input.channels),
+            ));
+        }
+        Ok(Input {
+            channels: raw.input.channels,
+            height: h,
+            width: w,
+            loc,
+        })
+    }
+
+    pub(super) fn columns(&self, raw: &SpecFile) -> Result<IndexMap<String, Column>, SpecError> {
+        let mut out = IndexMap::new();
+        for (name, kind) in &raw.columns {
+            let loc = self
+                .r
+                .marks
+                .key(&path(&[Seg::from("columns"), Seg::from(name.as_str())]));
+            if name.contains('.') {
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "column name {name} contains '.', which templates use to select a field",
+                        name = crate::quote::quote(&name)
+                    ),
+                ));
+            }
+            if name.trim().is_empty() || name.contains(['{', '}']) || name.contains(" or ") {
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "column name {name} cannot be referenced from a template",
+                        name = crate::quote::quote(&name)
+                    ),
+                ));
+            }
+            out.insert(
+                name.clone(),
+                Column {
+                    name: name.clone(),
+                    kind: *kind,
+                    loc,
+                },
+            );
+        }
+        let types = out.values().filter(|c| c.kind == ColumnKind::Type).count();
+        if types != 1 {
+            // At the second type column, or at the columns when there is none.
+            let loc = out
+                .values()
+                .filter(|c| c.kind == ColumnKind::Type)
+                .nth(1)
+                .map_or(self.r.at(&path(&["columns"])), |c| c.loc);
+            return Err(self.err(loc, format!("expected exactly one column of kind type, found {types}")));
+        }
+        Ok(out)
+    }
+
+    pub(super) fn conventions(
+        &self,
+        mut c: Conventions,
+        raw: &ConventionsFile,
+        p: &[Seg],
+    ) -> Result<Conventions, SpecError> {
+        if let Some(x) = raw.padding {
+            c.padding = x;
+        }
+        if let Some(x) = raw.pool_rounding {
+            c.pool_rounding = x;
+        }
+        if let Some(x) = raw.ceil_rule {
+            c.ceil_rule = x;
+        }
+        if let Some(x) = raw.conv_bias {
+            c.conv_bias = x;
+        }
+        if let Some(x) = raw.count_include_pad {
+            c.count_include_pad = x;
+        }
+        if let Some(bn) = &raw.batch_norm {
+            let bp = join(p.to_vec(), "batch_norm");
+            c.batch_norm = match bn {
+                Value::Bool(false) | Value::Null => None,
+                Value::Bool(true) => Some(BatchNorm {
+                    eps: 1e-5,
+                    momentum: 0.1,
+                    scale: true,
+                }),
+                Value::Mapping(_) => {
+                    let b: BatchNorm = serde_yaml::from_value(bn.clone())
+                        .map_err(|e| self.err(self.r.at(&bp), format!("batch_norm: {e}")))?;
+                    if !(b.eps > 0.0 && b.eps.is_finite() && (0.0..=1.0).contains(&b.momentum)) {
+                        return Err(self.err(
+                            self.r.at(&bp),
+                            format!(
+                                "batch_norm needs eps > 0 and momentum in [0, 1], found eps {} and momentum {}",
+                                b.eps, b.momentum
+                            ),
+                        ));
+                    }
+                    Some(b)
+                }
+                other => {
+                    let found = match other {
+                        Value::Number(n) => n.to_string(),
+                        Value::String(s) => crate::quote::quote(s),
+                        Value::Sequence(_) => "a list".to_string(),
+                        _ => "a tagged value".to_string(),
+                    };
+                    return Err(self.err(
+                        self.r.at(&bp),
+                        format!("expected batch_norm: false or {{eps, momentum, scale}}, found {found}"),
+                    ));
+                }
+            };
+        }
+        Ok(c)
+    }
+
+    /// Variables; with `declared`, each must override one the spec declares.
+    pub(super) fn vars(
+        &self,
+        raw: &IndexMap<String, Value>,
+        p: &[Seg],
+        declared: Option<&IndexMap<String, Lit>>,
+    ) -> Result<IndexMap<String, Lit>, SpecError> {
+        let mut out = IndexMap::new();
+        for (k, v) in raw {
+            let vp = join(p.to_vec(), k.as_str());
+            if let Some(d) = declared
+                && !d.contains_key(k)
+            {
+                let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
+                return Err(self.err(
+                    self.r.marks.key(&vp),
+                    format!(
+                        "unknown var {k}, the spec declares: {}",
+                        known.join(", "),
+                        k = crate::quote::quote(&k)
+                    ),
+                ));
+            }
+            out.insert(k.clone(), self.r.lit(v, &vp)?);
+        }
+        Ok(out)
+    }
+}

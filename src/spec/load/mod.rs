@@ -1,0 +1,345 @@
+//! From a spec file's text to a validated [`Spec`]: every cell parsed with its column's
+//! grammar, every template reference resolved, every problem reported at its line and column.
+
+mod header;
+mod rows;
+mod templates;
+mod variants;
+
+use indexmap::IndexMap;
+use serde_yaml::Value;
+
+use super::cell::{self, CellError, TypeArg};
+use super::file::{AuxHeadFile, ConventionsFile, SpecFile, TemplateFile, VariantFile};
+use super::template::{Arg, Branch, Expr, LayerDecl, Lit, Reader, Template, TemplateBody, Term, check_name};
+use super::yaml::{self, Seg};
+use super::{
+    AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Loc, Row, RowOverride, Spec, SpecError,
+    Value as CellValue, Variant,
+};
+
+/// Reads and validates the spec at `path`.
+pub fn load_file(path: &std::path::Path) -> Result<Spec, SpecError> {
+    let source = read_source(path, crate::source::DEFAULT_MAX_BYTES)?;
+    load_str(&source.text, &source.name)
+}
+
+/// Reads a spec file once, bounded (see [`crate::source`]); the text stays with the caller
+/// for rendering.
+pub fn read_source(path: &std::path::Path, max_bytes: u64) -> Result<crate::source::Source, SpecError> {
+    crate::source::Source::read(path, "the spec", max_bytes).map_err(|e| SpecError::read(path, e))
+}
+
+/// Validates a spec given as text; `file` names it in messages.
+pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
+    // A byte-order mark (editors on Windows write one) is not part of the first key; the
+    // mark is zero-width, so columns counted without it are the ones an editor shows.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((loc, c)) = yaml::first_unprintable(text) {
+        return Err(SpecError {
+            file: file.into(),
+            loc,
+            message: format!(
+                "the file holds the control character {}, which YAML does not allow (write it as an escape in double quotes)",
+                crate::quote::quote(&c)
+            ),
+        });
+    }
+    // Positions and the typed skeleton come from two parsers; on two cores they run side by
+    // side. Only without anchors, though: marks() is what bounds alias expansion, so a file
+    // with aliases must pass it before serde_yaml expands anything.
+    // An anchor is '&' followed by its name; "Ioffe & Szegedy" is not one.
+    let has_anchor = text
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'&' && !w[1].is_ascii_whitespace());
+    let (marks, typed) = if has_anchor {
+        let marks = yaml::marks(text);
+        let typed = if marks.is_ok() {
+            Some(serde_yaml::from_str::<SpecFile>(text))
+        } else {
+            None
+        };
+        (marks, typed)
+    } else {
+        std::thread::scope(|scope| {
+            let typed = scope.spawn(|| serde_yaml::from_str::<SpecFile>(text));
+            let marks = yaml::marks(text);
+            (marks, typed.join().ok())
+        })
+    };
+    let marks = marks.map_err(|e| {
+        // yaml-rust2 refuses a tab after a key's ':' and points past it; YAML allows one, so
+        // say what to change, at the tab.
+        let tab_before = e.loc.col > 1
+            && text
+                .split('\n')
+                .nth(e.loc.line.saturating_sub(1))
+                .and_then(|l| l.chars().nth(e.loc.col - 2))
+                == Some('\t');
+        if e.message.contains("':' must be followed by a valid YAML whitespace") && tab_before {
+            return SpecError {
+                file: file.into(),
+                loc: Loc {
+                    line: e.loc.line,
+                    col: e.loc.col - 1,
+                },
+                message:
+                    "a tab separates ':' from its value, and the YAML reader takes only spaces there: write a space"
+                        .into(),
+            };
+        }
+        SpecError {
+            file: file.into(),
+            loc: e.loc,
+            message: e.message,
+        }
+    })?;
+    let typed = typed.ok_or_else(|| SpecError {
+        file: file.into(),
+        loc: Loc::default(),
+        message: "the YAML parser stopped unexpectedly".into(),
+    })?;
+    let raw: SpecFile = typed.map_err(|e| {
+        let loc = e
+            .location()
+            .map(|l| Loc {
+                line: l.line(),
+                col: l.column(),
+            })
+            .unwrap_or_default();
+        let mut message = e.to_string();
+        if let Some(i) = message.find(" at line ") {
+            message.truncate(i);
+        }
+        // Integers beyond 64 bits reach serde as 128-bit ones and are rejected as a type.
+        if let Some(i) = message
+            .find("invalid type: integer `")
+            .filter(|_| message.contains("128, expected"))
+        {
+            let n: String = message[i..]
+                .chars()
+                .skip_while(|c| *c != '`')
+                .skip(1)
+                .take_while(|c| *c != '`')
+                .collect();
+            message = format!("{}expected a number of at most 64 bits, found {n}", &message[..i]);
+        }
+        // serde quotes YAML's reading of a number (`16.0` for 1.6e1): quote the file's text.
+        if let Some(i) = message.find("floating point `").or_else(|| message.find("integer `"))
+            && let Some(written) = yaml::plain_scalar_at(text, loc)
+        {
+            let open = i + message[i..].find('`').unwrap_or(0) + 1;
+            if let Some(len) = message[open..].find('`') {
+                message.replace_range(open..open + len, written);
+            }
+        }
+        // The skeleton's types are ours, not the user's: `expected struct InputFile`, `u64`.
+        if let Some(i) = message.find("expected struct ") {
+            message = format!("{}expected a mapping", &message[..i]);
+        }
+        for (rust, words) in [
+            ("expected u64", "expected a whole number"),
+            ("expected u32", "expected a whole number"),
+            ("expected f64", "expected a number"),
+        ] {
+            if message.ends_with(rust) {
+                message = format!("{}{words}", &message[..message.len() - rust.len()]);
+            }
+        }
+        SpecError {
+            file: file.into(),
+            loc,
+            message,
+        }
+    })?;
+    let r = Reader {
+        file,
+        marks: &marks,
+        source: text,
+    };
+    Loader { r }.spec(raw)
+}
+
+/// The spec format versions this build reads (`archcheck: N`; absent reads as the latest).
+pub const SUPPORTED_VERSIONS: &[u32] = &[1];
+
+struct Loader<'a> {
+    r: Reader<'a>,
+}
+
+fn path<S: Into<Seg> + Clone>(segs: &[S]) -> Vec<Seg> {
+    segs.iter().cloned().map(Into::into).collect()
+}
+
+fn join(mut p: Vec<Seg>, s: impl Into<Seg>) -> Vec<Seg> {
+    p.push(s.into());
+    p
+}
+
+/// A cell value's text as printed: strings as they are, numbers as YAML wrote them.
+fn cell_text(v: &Value) -> Option<Result<String, &'static str>> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(Ok(s.clone())),
+        Value::Number(n) => Some(Ok(n.to_string())),
+        Value::Bool(_) => Some(Err("a boolean")),
+        Value::Sequence(_) => Some(Err("a list")),
+        Value::Mapping(_) => Some(Err("a mapping")),
+        Value::Tagged(_) => Some(Err("a tagged value")),
+    }
+}
+
+impl Loader<'_> {
+    fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
+        self.r.err(loc, m)
+    }
+
+    fn spec(&self, raw: SpecFile) -> Result<Spec, SpecError> {
+        if let Some(v) = raw.archcheck.filter(|v| !SUPPORTED_VERSIONS.contains(v)) {
+            let supported: Vec<String> = SUPPORTED_VERSIONS.iter().map(u32::to_string).collect();
+            return Err(self.err(
+                self.r.at(&path(&["archcheck"])),
+                format!(
+                    "unknown format version {v}, this archcheck reads version {}",
+                    supported.join(", ")
+                ),
+            ));
+        }
+        let input = self.input(&raw)?;
+        let columns = self.columns(&raw)?;
+        let conventions = self.conventions(Conventions::default(), &raw.conventions, &path(&["conventions"]))?;
+        let vars = self.vars(&raw.vars, &path(&["vars"]), None)?;
+        let mut spec = Spec {
+            file: self.r.file.to_string(),
+            name: raw.name.clone(),
+            title: raw.title.clone(),
+            input,
+            classes: raw.classes.unwrap_or(1000),
+            tolerance: raw.tolerance.unwrap_or(0.05),
+            columns,
+            conventions,
+            vars,
+            templates: IndexMap::new(),
+            rows: Vec::new(),
+            head: Vec::new(),
+            aux_heads: Vec::new(),
+            variants: IndexMap::new(),
+        };
+        if spec.classes == 0 {
+            return Err(self.err(
+                self.r.at(&path(&["classes"])),
+                "expected a positive number of classes, found 0",
+            ));
+        }
+        // The graph counts in i64: a larger count would be clamped, silently.
+        if i64::try_from(spec.classes).is_err() {
+            return Err(self.err(
+                self.r.at(&path(&["classes"])),
+                format!("expected at most {} classes, found {}", i64::MAX, spec.classes),
+            ));
+        }
+        if !(spec.tolerance.is_finite() && spec.tolerance >= 0.0) {
+            return Err(self.err(
+                self.r.at(&path(&["tolerance"])),
+                format!("expected a non-negative relative tolerance, found {}", spec.tolerance),
+            ));
+        }
+        spec.templates = self.templates(&raw.templates, &path(&["templates"]), &spec)?;
+        spec.rows = self.rows(&raw.rows, &spec)?;
+        for (i, row) in spec.rows.iter().enumerate() {
+            let key = row.row_type.words.clone();
+            if !spec.templates.contains_key(&key) {
+                let p = path(&[Seg::from("rows"), Seg::from(i)]);
+                let known: Vec<&str> = spec.templates.keys().map(|s| s.as_str()).collect();
+                return Err(self.err(
+                    row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
+                    format!(
+                        "unknown row type {key}, the spec's templates are: {}",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        },
+                        key = crate::quote::quote(&key)
+                    ),
+                ));
+            }
+        }
+        spec.head = self.r.layers(&raw.head, &path(&["head"]))?;
+        self.check_layers(&spec.head, &spec)?;
+        spec.aux_heads = self.aux_heads(&raw.aux_heads, &path(&["aux_heads"]), &spec)?;
+        for (name, v) in &raw.variants {
+            let p = path(&[Seg::from("variants"), Seg::from(name.as_str())]);
+            check_name(&self.r, name, self.r.marks.key(&p))?;
+            let variant = self.variant(name, v, &p, &spec)?;
+            spec.variants.insert(name.clone(), variant);
+        }
+        Ok(spec)
+    }
+}
+
+impl Row {
+    fn cell_loc_of_type(&self, spec: &Spec) -> Option<Loc> {
+        let col = spec.column_of(ColumnKind::Type)?;
+        self.cells.get(&col.name).map(|c| c.loc)
+    }
+}
+
+/// `max pool` → `max_pool`, `3a` → `3a`.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("row");
+    }
+    out
+}
+
+/// `224`, `224x224`, `224×192`.
+pub fn parse_hw(s: &str) -> Result<(u64, u64), String> {
+    let t = s.trim();
+    let parts: Vec<&str> = t.split(['x', 'X', '×']).map(str::trim).collect();
+    let num = |p: &str| -> Result<u64, String> {
+        if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!(
+                "expected an input size as H or HxW, found {s}",
+                s = crate::quote::quote(&s)
+            ));
+        }
+        p.parse::<u64>()
+            .map_err(|_| format!("input size {p} is too large", p = crate::quote::quote(&p)))
+    };
+    let (h, w) = match parts.as_slice() {
+        [h] => (num(h)?, num(h)?),
+        [h, w] => (num(h)?, num(w)?),
+        _ => {
+            return Err(format!(
+                "expected an input size as H or HxW, found {s}",
+                s = crate::quote::quote(&s)
+            ));
+        }
+    };
+    check_positive(h, w)?;
+    Ok((h, w))
+}
+
+fn check_positive(h: u64, w: u64) -> Result<(), String> {
+    if h == 0 || w == 0 {
+        return Err(format!("expected a positive input size, found {h}x{w}"));
+    }
+    if h > 1 << 30 || w > 1 << 30 {
+        return Err(format!("input size {h}x{w} is larger than {}", 1u64 << 30));
+    }
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The table's rows: each cell parsed with its column's grammar; auxiliary heads.
+
+use super::*;
+
+impl Loader<'_> {
+    /// Parses one cell with its column's grammar; `loc` is the cell's position and `start`
+    /// that of its text's first character (after an opening quote).
+    pub(super) fn cell(&self, col: &Column, v: &Value, loc: Loc, start: Loc) -> Result<Option<Cell>, SpecError> {
+        let text = match cell_text(v) {
+            None => return Ok(None),
+            Some(Err(found)) => {
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "column {} expects a cell as text or a number, found {found}",
+                        crate::quote::quote(&col.name)
+                    ),
+                ));
+            }
+            Some(Ok(t)) => t,
+        };
+        let parse = |text: &str| -> Result<CellValue, CellError> {
+            Ok(match col.kind {
+                ColumnKind::Type => CellValue::Type(cell::parse_row_type(text)?),
+                ColumnKind::Patch => CellValue::Patch(cell::parse_patch(text)?),
+                ColumnKind::Output => CellValue::Size(cell::parse_size(text)?),
+                ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(text)?),
+                ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(text)?),
+                ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(text)?),
+            })
+        };
+        let value = parse(&text).map_err(|e| {
+            let message = |e: &CellError, quoted: &str| {
+                format!(
+                    "column {}: {e} in {}",
+                    crate::quote::quote(&col.name),
+                    crate::quote::quote(quoted)
+                )
+            };
+            let at = |offset: usize| Loc {
+                line: start.line,
+                col: start.col + offset,
+            };
+            // A number is read by YAML (1.6e1 becomes 16.0): the message quotes the file's
+            // text, and the error is the one that text gives, at its own offset.
+            let written = match v {
+                Value::Number(_) => yaml::plain_scalar_at(self.r.source, start).filter(|w| *w != text),
+                _ => None,
+            };
+            match written {
+                None => self.err(yaml::source_loc(self.r.source, start, e.offset), message(&e, &text)),
+                Some(w) => match parse(w) {
+                    Err(we) => self.err(at(we.offset), message(&we, w)),
+                    Ok(_) => self.err(at(0), message(&e, w)),
+                },
+            }
+        })?;
+        Ok(Some(Cell { text, value, loc }))
+    }
+
+    pub(super) fn rows(&self, raw: &[IndexMap<String, Value>], spec: &Spec) -> Result<Vec<Row>, SpecError> {
+        let type_col = spec.column_of(ColumnKind::Type).expect("checked").name.clone();
+        let mut rows: Vec<Row> = Vec::new();
+        let mut ordinals: IndexMap<String, usize> = IndexMap::new();
+        let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        if raw.is_empty() {
+            return Err(self.err(self.r.at(&path(&["rows"])), "expected at least one row"));
+        }
+        for (i, map) in raw.iter().enumerate() {
+            let rp = path(&[Seg::from("rows"), Seg::from(i)]);
+            // The row's path is hashed once; each cell's position is then found from it.
+            let rp_key = yaml::key_of(&rp);
+            let mut cells = IndexMap::new();
+            for (k, v) in map {
+                let Some(col) = spec.columns.get(k) else {
+                    let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
+                    let cp = join(rp.clone(), k.as_str());
+                    return Err(self.err(
+                        self.r.marks.key(&cp),
+                        format!(
+                            "unknown column {k}, the table's columns are: {}",
+                            known.join(", "),
+                            k = crate::quote::quote(&k)
+                        ),
+                    ));
+                };
+                let (loc, start) = self.r.marks.child_value_and_text(&rp, rp_key, k);
+                if let Some(c) = self.cell(col, v, loc, start)? {
+                    cells.insert(k.clone(), c);
+                }
+            }
+            let Some(type_cell) = cells.get(&type_col) else {
+                return Err(self.err(
+                    self.r.at(&rp),
+                    format!(
+                        "row {} has no {type_col} cell",
+                        i + 1,
+                        type_col = crate::quote::quote(&type_col)
+                    ),
+                ));
+            };
+            let CellValue::Type(rt) = &type_cell.value else {
+                unreachable!("type column parses to a type")
+            };
+            let stem: String = sanitize(&rt.words);
+            let name = match &rt.arg {
+                Some(TypeArg::Label(l)) => format!("{stem}_{}", sanitize(l)),
+                _ => {
+                    let n = ordinals.entry(stem.clone()).or_insert(0);
+                    *n += 1;
+                    format!("{stem}_{n}")
+                }
+            };
+            if let Some(prev) = names.get(&name) {
+                return Err(self.err(
+                    type_cell.loc,
+                    format!(
+                        "duplicate row name {name}: row at line {} has the same type and label",
+                        rows[*prev].loc.line,
+                        name = crate::quote::quote(&name)
+                    ),
+                ));
+            }
+            names.insert(name.clone(), rows.len());
+            rows.push(Row {
+                name,
+                label: type_cell.text.trim().to_string(),
+                row_type: rt.clone(),
+                cells,
+                loc: self.r.at(&rp),
+            });
+        }
+        // A label printed on several rows ("convolution", "max pool") is told apart by its
+        // position in the table wherever it is shown.
+        let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for r in &rows {
+            *counts.entry(r.label.clone()).or_insert(0) += 1;
+        }
+        for (i, r) in rows.iter_mut().enumerate() {
+            if counts[&r.label] > 1 {
+                r.label = format!("{} (row {})", r.label, i + 1);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A row named in a variant or aux head: its printed type cell or its derived name.
+    pub(super) fn find_row(&self, spec: &Spec, key: &str, loc: Loc) -> Result<usize, SpecError> {
+        let by_name = spec.rows.iter().position(|r| r.name == key);
+        let type_col = spec
+            .column_of(ColumnKind::Type)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let printed = |r: &Row| {
+            r.cells
+                .get(&type_col)
+                .map(|c| c.text.trim().to_string())
+                .unwrap_or_default()
+        };
+        let by_label: Vec<usize> = spec
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.label == key || printed(r) == key)
+            .map(|(i, _)| i)
+            .collect();
+        match (by_name, by_label.as_slice()) {
+            (Some(i), _) => Ok(i),
+            (None, [i]) => Ok(*i),
+            (None, []) => Err(self.err(
+                loc,
+                format!(
+                    "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}",
+                    crate::quote::quote(&spec.rows[0].label),
+                    crate::quote::quote(&spec.rows[0].name),
+                    key = crate::quote::quote(&key)
+                ),
+            )),
+            (None, many) => {
+                let names: Vec<&str> = many.iter().map(|i| spec.rows[*i].name.as_str()).collect();
+                Err(self.err(
+                    loc,
+                    format!(
+                        "{key} names {} rows; use one of: {}",
+                        many.len(),
+                        names.join(", "),
+                        key = crate::quote::quote(&key)
+                    ),
+                ))
+            }
+        }
+    }
+
+    pub(super) fn aux_heads(
+        &self,
+        raw: &IndexMap<String, AuxHeadFile>,
+        p: &[Seg],
+        spec: &Spec,
+    ) -> Result<Vec<AuxHead>, SpecError> {
+        let mut out = Vec::new();
+        for (name, h) in raw {
+            let hp = join(p.to_vec(), name.as_str());
+            let loc = self.r.marks.key(&hp);
+            check_name(&self.r, name, loc)?;
+            let after = self.find_row(spec, &h.after, self.r.at(&join(hp.clone(), "after")))?;
+            let layers = self.r.layers(&h.layers, &join(hp, "layers"))?;
+            self.check_layers(&layers, spec)?;
+            out.push(AuxHead {
+                name: name.clone(),
+                after,
+                layers,
+                loc,
+            });
+        }
+        Ok(out)
+    }
+}

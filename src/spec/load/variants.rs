@@ -1,0 +1,101 @@
+//! Variants: conventions, vars, templates, cell corrections, insertions and heads.
+
+use super::*;
+
+impl Loader<'_> {
+    pub(super) fn variant(&self, name: &str, v: &VariantFile, p: &[Seg], spec: &Spec) -> Result<Variant, SpecError> {
+        let conventions = self.conventions(spec.conventions, &v.conventions, &join(p.to_vec(), "conventions"))?;
+        let vars = self.vars(&v.vars, &join(p.to_vec(), "vars"), Some(&spec.vars))?;
+        let mut templates = self.templates(&v.templates, &join(p.to_vec(), "templates"), spec)?;
+        for (k, t) in &spec.templates {
+            if !templates.contains_key(k) {
+                templates.insert(k.clone(), t.clone());
+            }
+        }
+        let mut rows = IndexMap::new();
+        for (key, o) in &v.rows {
+            let op = join(join(p.to_vec(), "rows"), key.as_str());
+            let oloc = self.r.marks.key(&op);
+            let idx = self.find_row(spec, key, oloc)?;
+            let mut cells = IndexMap::new();
+            for (c, val) in &o.cells {
+                let cp = join(join(op.clone(), "cells"), c.as_str());
+                let Some(col) = spec.columns.get(c) else {
+                    return Err(self.err(
+                        self.r.marks.key(&cp),
+                        format!(
+                            "unknown column {c} in the correction of {key}",
+                            c = crate::quote::quote(&c),
+                            key = crate::quote::quote(&key)
+                        ),
+                    ));
+                };
+                if col.kind == ColumnKind::Type {
+                    return Err(self.err(
+                        self.r.marks.key(&cp),
+                        "the type cell cannot be corrected; use template: to build the row differently",
+                    ));
+                }
+                let cell = match self.cell(col, val, self.r.at(&cp), self.r.marks.text(&cp))? {
+                    Some(cell) => cell,
+                    // An emptied cell: keep an empty marker by storing the text only.
+                    None => Cell {
+                        text: String::new(),
+                        value: CellValue::Count(0),
+                        loc: self.r.at(&cp),
+                    },
+                };
+                cells.insert(c.clone(), cell);
+            }
+            let row_vars = self.vars(&o.vars, &join(op.clone(), "vars"), Some(&spec.vars))?;
+            if let Some(t) = &o.template
+                && !templates.contains_key(t)
+            {
+                let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
+                return Err(self.err(
+                    self.r.at(&join(op.clone(), "template")),
+                    format!(
+                        "unknown template {t}, the variant's templates are: {}",
+                        known.join(", "),
+                        t = crate::quote::quote(&t)
+                    ),
+                ));
+            }
+            let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;
+            self.check_layers(&insert_after, spec)?;
+            rows.insert(
+                idx,
+                RowOverride {
+                    cells,
+                    vars: row_vars,
+                    template: o.template.clone(),
+                    insert_after,
+                    loc: oloc,
+                },
+            );
+        }
+        let head = match &v.head {
+            Some(h) => {
+                let ls = self.r.layers(h, &join(p.to_vec(), "head"))?;
+                self.check_layers(&ls, spec)?;
+                Some(ls)
+            }
+            None => None,
+        };
+        let aux_heads = match &v.aux_heads {
+            Some(a) => self.aux_heads(a, &join(p.to_vec(), "aux_heads"), spec)?,
+            None => spec.aux_heads.clone(),
+        };
+        Ok(Variant {
+            name: name.to_string(),
+            description: v.description.clone(),
+            conventions,
+            vars,
+            templates,
+            rows,
+            head,
+            aux_heads,
+            loc: self.r.marks.key(p),
+        })
+    }
+}

@@ -26,14 +26,21 @@
 //! - Batch norm without a learned scale (`scale: false`, TF-slim): `nn.BatchNorm2d` whose
 //!   `weight` is unregistered (`None`, which `F.batch_norm` reads as 1): the parameters are
 //!   `bias` only and the buffers the usual three, as `Op::params` counts.
+//! - Text from the spec or the caller (title, file name, variant, node and output names,
+//!   class name) reaches the source only through [`python`]: escaped in comments, ASCII
+//!   string literals and docstrings, identifiers of ASCII words that hide no name the
+//!   module uses; the file's first line fixes its encoding.
 //! - Auxiliary heads are built when `aux_logits` is true and run only in training mode,
 //!   where `forward` returns `(logits, aux, ...)` in the graph's output order; in eval mode
 //!   it returns the logits alone. The classifier layers that produce the class count take
 //!   `num_classes`.
 
+pub mod python;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
+use self::python::{comment, comment_lines, docstring_text, identifier, string_literal};
 use crate::ir::{Graph, NodeId, Op, Pad, Place, Pool, PoolKind};
 use crate::shape::{Dim, Shape, WindowRounding};
 
@@ -49,46 +56,53 @@ pub fn class_name(spec_name: &str, variant: Option<&str>) -> String {
             }
         }
     }
-    python_identifier(&out, "Net")
+    identifier(&out, "Net", MODULE_GLOBALS)
 }
 
 /// A self-contained PyTorch nn.Module source file for the graph.
 ///
-/// `class_name` is made a valid Python identifier if it is not one; `title` goes into the
-/// header comment and the class docstring.
+/// `class_name` is made a valid Python identifier if it is not one (nor a name the module
+/// uses itself); `title` goes into the header comment and the class docstring. Every text
+/// from the graph or the caller reaches the source through [`python`]'s escaping, so no
+/// title, file name or layer name can end a comment or a string early.
 pub fn pytorch_module(graph: &Graph, class_name: &str, title: &str) -> String {
-    Emitter::new(graph).file(&python_identifier(class_name, "Net"), title)
+    Emitter::new(graph).file(&identifier(class_name, "Net", MODULE_GLOBALS), title)
 }
 
-/// Letters, digits and `_`, not starting with a digit, not a keyword.
-fn python_identifier(s: &str, fallback: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
-        .collect();
-    if out.is_empty() {
-        return fallback.to_string();
-    }
-    if out.starts_with(|c: char| c.is_ascii_digit()) || PY_KEYWORDS.contains(&out.as_str()) {
-        out.insert(0, '_');
-    }
-    out
-}
-
-const PY_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
-    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+/// The module-level names of a generated file (imports, helpers, `build`, the `__main__`
+/// block's): a class of the same name would replace one of them.
+const MODULE_GLOBALS: &[&str] = &[
+    "math",
+    "torch",
+    "nn",
+    "F",
+    "Scope",
+    "_put",
+    "_same_pads",
+    "_same_pad",
+    "_same_avg_pool2d",
+    "_caffe_ceil",
+    "_without_scale",
+    "build",
+    "model",
+    "params",
+    "x",
+    "y",
+    "ys",
+    "names",
+    "shapes",
 ];
 
-/// A Python string literal (JSON's escapes are Python's).
-fn py_str(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serializes")
-}
-
-/// A float as Python reads it back exactly (`0.001`, `1e-5`, `0.0`).
+/// A float as Python reads it back exactly (`0.001`, `1e-5`, `0.0`; `math.inf`, `math.nan`,
+/// which Rust would spell `inf` and `NaN`).
 fn py_float(x: f64) -> String {
-    format!("{x:?}")
+    if x.is_nan() {
+        "math.nan".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "math.inf".into() } else { "-math.inf".into() }
+    } else {
+        format!("{x:?}")
+    }
 }
 
 fn py_bool(b: bool) -> &'static str {
@@ -107,19 +121,6 @@ fn py_pair(p: (i64, i64)) -> String {
 /// Always a tuple, for the helpers.
 fn py_tuple(p: (i64, i64)) -> String {
     format!("({}, {})", p.0, p.1)
-}
-
-/// A text as `#` comment lines.
-fn comment_lines(text: &str, indent: &str) -> String {
-    text.lines()
-        .map(|l| {
-            if l.trim().is_empty() {
-                format!("{indent}#\n")
-            } else {
-                format!("{indent}# {l}\n")
-            }
-        })
-        .collect()
 }
 
 /// What a SAME window needs: padding fixed at build time, or computed per input.
@@ -363,7 +364,7 @@ impl<'g> Emitter<'g> {
             if returned.contains_key(&o.node) {
                 continue;
             }
-            let base = format!("out_{}", python_identifier(&o.name, "aux").trim_start_matches('_'));
+            let base = format!("out_{}", identifier(&o.name, "aux", &[]).trim_start_matches('_'));
             let mut name = base.clone();
             let mut k = 2;
             while !taken.insert(name.clone()) {
@@ -476,7 +477,7 @@ impl<'g> Emitter<'g> {
     fn expr(&mut self, id: NodeId) -> String {
         let g = self.g;
         let n = &g.nodes[id];
-        let call = format!("self.node({})", py_str(&n.name));
+        let call = format!("self.node({})", string_literal(&n.name));
         let x = n
             .inputs
             .first()
@@ -581,7 +582,7 @@ impl<'g> Emitter<'g> {
         } else {
             format!("{}: {shape}", n.name)
         };
-        let _ = writeln!(out, "{indent}{} = {expr}  # {note}", self.var(id));
+        let _ = writeln!(out, "{indent}{} = {expr}  # {}", self.var(id), comment(&note));
     }
 
     fn forward(&mut self) -> String {
@@ -602,7 +603,7 @@ impl<'g> Emitter<'g> {
                     let s = self.section(*id);
                     if s != section {
                         section = s;
-                        let _ = writeln!(out, "        # {s}");
+                        let _ = writeln!(out, "        # {}", comment(s));
                     }
                     self.forward_line(*id, "        ", &mut out);
                 }
@@ -613,7 +614,7 @@ impl<'g> Emitter<'g> {
                         let s = self.section(*id);
                         if s != sub {
                             sub = s;
-                            let _ = writeln!(out, "            # {s}");
+                            let _ = writeln!(out, "            # {}", comment(s));
                         }
                         self.forward_line(*id, "            ", &mut out);
                     }
@@ -646,7 +647,7 @@ impl<'g> Emitter<'g> {
             }
             in_aux = aux;
             let indent = if aux { "            " } else { "        " };
-            let _ = writeln!(out, "{indent}_put(self, {}, {m})", py_str(&g.nodes[id].name));
+            let _ = writeln!(out, "{indent}_put(self, {}, {m})", string_literal(&g.nodes[id].name));
         }
         out
     }
@@ -680,12 +681,13 @@ impl<'g> Emitter<'g> {
         } else {
             title.trim().to_string()
         };
+        f.push_str(python::CODING_LINE);
         f.push_str(&comment_lines(&title_line, ""));
         f.push_str("#\n");
         let variant = g
             .variant
             .as_deref()
-            .map(|v| format!(", variant '{v}'"))
+            .map(|v| format!(", variant '{}'", comment(v)))
             .unwrap_or_default();
         let _ = writeln!(
             f,
@@ -696,7 +698,7 @@ impl<'g> Emitter<'g> {
         f.push_str("import math\n\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n");
         f.push_str(&self.helpers_text());
         let (h, w) = g.reference;
-        let docs = title_line.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"");
+        let docs = docstring_text(&title_line);
         let _ = write!(
             f,
             "\n\nclass {class}(nn.Module):\n    \"\"\"{docs}\n\n    Input: N×{c}×H×W, reference {h}×{w}. forward returns the logits; in training mode with\n    aux_logits, the tuple (logits{auxs}).\n    \"\"\"\n\n",
@@ -705,7 +707,7 @@ impl<'g> Emitter<'g> {
                 .outputs
                 .iter()
                 .filter(|o| o.aux)
-                .map(|o| format!(", {}", o.name))
+                .map(|o| format!(", {}", docstring_text(&o.name)))
                 .collect::<String>(),
         );
         let _ = writeln!(
@@ -722,7 +724,12 @@ impl<'g> Emitter<'g> {
         f.push_str("    def forward(self, x):\n");
         f.push_str(&forward);
         let _ = write!(f, "\n\ndef build(**kw):\n    return {class}(**kw)\n\n");
-        let names: Vec<String> = g.outputs.iter().map(|o| py_str(&o.name)).collect();
+        // The names as JSON strings, so that the line printed is JSON whatever they hold.
+        let names: Vec<String> = g
+            .outputs
+            .iter()
+            .map(|o| string_literal(&serde_json::Value::from(o.name.as_str()).to_string()))
+            .collect();
         let mode = if has_aux {
             "    model.train(model.aux_logits)\n"
         } else {
@@ -730,7 +737,7 @@ impl<'g> Emitter<'g> {
         };
         let _ = write!(
             f,
-            "\nif __name__ == \"__main__\":\n    model = build()\n{mode}    params = sum(p.numel() for p in model.parameters())\n    x = torch.zeros(2, {c}, {h}, {w})\n    with torch.no_grad():\n        y = model(x)\n    ys = y if isinstance(y, tuple) else (y,)\n    names = [{names}]\n    shapes = \", \".join('\"%s\": %s' % (n, list(t.shape)) for n, t in zip(names, ys))\n    print('{{\"parameters\": %d, \"input\": %s, \"outputs\": {{%s}}}}' % (params, list(x.shape), shapes))\n",
+            "\nif __name__ == \"__main__\":\n    model = build()\n{mode}    params = sum(p.numel() for p in model.parameters())\n    x = torch.zeros(2, {c}, {h}, {w})\n    with torch.no_grad():\n        y = model(x)\n    ys = y if isinstance(y, tuple) else (y,)\n    names = [{names}]\n    shapes = \", \".join('%s: %s' % (n, list(t.shape)) for n, t in zip(names, ys))\n    print('{{\"parameters\": %d, \"input\": %s, \"outputs\": {{%s}}}}' % (params, list(x.shape), shapes))\n",
             c = g.input_channels,
             names = names.join(", "),
         );
@@ -836,8 +843,11 @@ mod tests {
         assert_eq!(class_name("googlenet_bn", Some("caffe")), "GooglenetBnCaffe");
         assert_eq!(class_name("googlenet", None), "Googlenet");
         assert_eq!(class_name("3d-net", None), "_3dNet");
-        assert_eq!(python_identifier("class", "Net"), "_class");
-        assert_eq!(python_identifier("", "Net"), "Net");
+        assert_eq!(identifier("class", "Net", MODULE_GLOBALS), "_class");
+        assert_eq!(identifier("", "Net", MODULE_GLOBALS), "Net");
+        // A class must not replace a name the module itself uses.
+        assert_eq!(class_name("f", None), "_F");
+        assert_eq!(class_name("scope", None), "_Scope");
     }
 
     #[test]
@@ -845,8 +855,10 @@ mod tests {
         assert_eq!(py_float(1e-5), "1e-5");
         assert_eq!(py_float(0.001), "0.001");
         assert_eq!(py_float(0.0), "0.0");
+        assert_eq!(py_float(f64::NAN), "math.nan");
+        assert_eq!(py_float(f64::NEG_INFINITY), "-math.inf");
         assert_eq!(py_pair((3, 3)), "3");
         assert_eq!(py_pair((1, 7)), "(1, 7)");
-        assert_eq!(py_str("a\"b"), "\"a\\\"b\"");
+        assert_eq!(string_literal("a\"b"), "\"a\\\"b\"");
     }
 }

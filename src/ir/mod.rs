@@ -4,6 +4,7 @@
 
 mod eval;
 pub mod lower;
+pub mod plan;
 
 pub use crate::spec::cell::PoolKind;
 use std::fmt;

@@ -11,7 +11,9 @@
 //! both its own parameters and children (the conv and its `bn`). `forward` reaches a layer
 //! by its node name, `self.node("inception_3a.1x1.conv")`.
 //!
-//! Conventions of the generated code, which the tch model must share:
+//! Conventions of the generated code, which the tch model shares: which op and which
+//! padding at which input size is [`crate::ir::plan`]'s, for both; the code that pads at run
+//! time is `emit/helpers.py`, which Python tests against the plan (`tests/emit_helpers.rs`):
 //! - TF SAME padding: total = max((ceil(in/s) - 1)·s + k - in, 0) per axis, the odd pixel
 //!   at the bottom/right, computed from the actual input at forward time (`F.pad`, then a
 //!   conv or pool without padding). Where it is the same for every input and symmetric
@@ -41,8 +43,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use self::python::{comment, comment_lines, docstring_text, identifier, string_literal};
-use crate::ir::{Graph, NodeId, Op, Pad, Place, Pool, PoolKind};
-use crate::shape::{Dim, Shape, WindowRounding};
+use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
+use crate::ir::{Graph, NodeId, Op, Place, Pool, PoolKind};
+use crate::shape::{Dim, Shape};
 
 /// A class name for a spec and variant: `googlenet_bn` + `caffe` → `GooglenetBnCaffe`.
 pub fn class_name(spec_name: &str, variant: Option<&str>) -> String {
@@ -121,33 +124,6 @@ fn py_pair(p: (i64, i64)) -> String {
 /// Always a tuple, for the helpers.
 fn py_tuple(p: (i64, i64)) -> String {
     format!("({}, {})", p.0, p.1)
-}
-
-/// What a SAME window needs: padding fixed at build time, or computed per input.
-enum SamePad {
-    /// Stride 1 and odd kernels: (k-1)/2 on every side, for every input.
-    Static((i64, i64)),
-    Dynamic,
-}
-
-fn same_pad(kernel: (i64, i64), stride: (i64, i64)) -> SamePad {
-    if stride == (1, 1) && kernel.0 % 2 == 1 && kernel.1 % 2 == 1 {
-        SamePad::Static(((kernel.0 - 1) / 2, (kernel.1 - 1) / 2))
-    } else {
-        SamePad::Dynamic
-    }
-}
-
-/// A pool's padding as the shape rules read it: SAME also where the rounding says so.
-fn pool_is_same(p: &Pool) -> bool {
-    p.pad == Pad::Same || p.rounding == WindowRounding::Same
-}
-
-/// Whether Caffe's ceil rule can give a window more than PyTorch's on some axis.
-fn caffe_extra_possible(p: &Pool) -> bool {
-    let Pad::Explicit(ph, pw) = p.pad else { return false };
-    p.rounding == WindowRounding::CeilCaffe
-        && ((ph == 0 && p.kernel.0 < p.stride.0) || (pw == 0 && p.kernel.1 < p.stride.1))
 }
 
 /// Which helpers the file needs.
@@ -424,12 +400,9 @@ impl<'g> Emitter<'g> {
                 if c.stride != (1, 1) {
                     let _ = write!(s, ", stride={}", py_pair(c.stride));
                 }
-                let pad = match c.pad {
-                    Pad::Explicit(ph, pw) => (ph, pw),
-                    Pad::Same => match same_pad(c.kernel, c.stride) {
-                        SamePad::Static(p) => p,
-                        SamePad::Dynamic => (0, 0),
-                    },
+                let pad = match conv_scheme(c) {
+                    Scheme::Native { pad, .. } | Scheme::Symmetric { pad } | Scheme::CaffeFromInput { pad } => pad,
+                    Scheme::SameFromInput => (0, 0),
                 };
                 if pad != (0, 0) {
                     let _ = write!(s, ", padding={}", py_pair(pad));
@@ -486,8 +459,8 @@ impl<'g> Emitter<'g> {
         match &n.op {
             Op::Input { .. } => "x".into(),
             Op::Conv(c) => {
-                let arg = match (c.pad, same_pad(c.kernel, c.stride)) {
-                    (Pad::Same, SamePad::Dynamic) => {
+                let arg = match conv_scheme(c) {
+                    Scheme::SameFromInput => {
                         self.helpers.same_pad = true;
                         format!("_same_pad({x}, {}, {})", py_tuple(c.kernel), py_tuple(c.stride))
                     }
@@ -511,51 +484,52 @@ impl<'g> Emitter<'g> {
 
     fn pool(&mut self, p: &Pool, x: &str) -> String {
         let (k, s) = (py_pair(p.kernel), py_pair(p.stride));
-        if pool_is_same(p) {
-            return match (same_pad(p.kernel, p.stride), p.kind) {
-                (SamePad::Static(pad), PoolKind::Max) => format!("F.max_pool2d({x}, {k}, {s}, {})", py_pair(pad)),
-                (SamePad::Static(pad), PoolKind::Avg) => {
-                    format!("F.avg_pool2d({x}, {k}, {s}, {}, count_include_pad=False)", py_pair(pad))
-                }
-                (SamePad::Dynamic, PoolKind::Max) => {
-                    self.helpers.same_pad = true;
-                    format!(
+        let (pad, ceil_mode) = match pool_scheme(p) {
+            // SAME's padding is never counted: at stride 1 with odd kernels it is the pool's own.
+            Scheme::Symmetric { pad } => {
+                return match p.kind {
+                    PoolKind::Max => format!("F.max_pool2d({x}, {k}, {s}, {})", py_pair(pad)),
+                    PoolKind::Avg => format!("F.avg_pool2d({x}, {k}, {s}, {}, count_include_pad=False)", py_pair(pad)),
+                };
+            }
+            Scheme::SameFromInput => {
+                self.helpers.same_pad = true;
+                return match p.kind {
+                    PoolKind::Max => format!(
                         "F.max_pool2d(_same_pad({x}, {}, {}, -math.inf), {k}, {s})",
                         py_tuple(p.kernel),
                         py_tuple(p.stride)
-                    )
-                }
-                (SamePad::Dynamic, PoolKind::Avg) => {
-                    self.helpers.same_pad = true;
-                    self.helpers.same_avg = true;
-                    format!("_same_avg_pool2d({x}, {}, {})", py_tuple(p.kernel), py_tuple(p.stride))
-                }
-            };
-        }
-        let Pad::Explicit(ph, pw) = p.pad else {
-            unreachable!("SAME handled above")
+                    ),
+                    PoolKind::Avg => {
+                        self.helpers.same_avg = true;
+                        format!("_same_avg_pool2d({x}, {}, {})", py_tuple(p.kernel), py_tuple(p.stride))
+                    }
+                };
+            }
+            Scheme::Native { pad, ceil_mode } => (pad, ceil_mode),
+            Scheme::CaffeFromInput { pad } => (pad, true),
         };
         let mut call = match p.kind {
             PoolKind::Max => format!("F.max_pool2d({x}, {k}, {s}"),
             PoolKind::Avg => format!("F.avg_pool2d({x}, {k}, {s}"),
         };
-        if (ph, pw) != (0, 0) {
-            let _ = write!(call, ", {}", py_pair((ph, pw)));
+        if pad != (0, 0) {
+            let _ = write!(call, ", {}", py_pair(pad));
         }
-        if p.rounding != WindowRounding::Floor {
+        if ceil_mode {
             call.push_str(", ceil_mode=True");
         }
         if p.kind == PoolKind::Avg && !p.count_include_pad {
             call.push_str(", count_include_pad=False");
         }
         call.push(')');
-        if caffe_extra_possible(p) {
+        if let Scheme::CaffeFromInput { pad } = pool_scheme(p) {
             self.helpers.caffe_ceil = true;
             call = format!(
                 "_caffe_ceil({call}, {x}, {}, {}, {}, {})",
                 py_tuple(p.kernel),
                 py_tuple(p.stride),
-                py_tuple((ph, pw)),
+                py_tuple(pad),
                 py_bool(p.kind == PoolKind::Max)
             );
         }
@@ -652,20 +626,18 @@ impl<'g> Emitter<'g> {
         out
     }
 
+    /// The imports and the helper sections the module uses.
     fn helpers_text(&self) -> String {
+        let h = &self.helpers;
+        let used = [true, true, h.same_pad, h.same_avg, h.caffe_ceil, h.no_scale];
         let mut out = String::new();
-        out.push_str(HELPER_SCOPE);
-        if self.helpers.same_pad {
-            out.push_str(HELPER_SAME_PAD);
-        }
-        if self.helpers.same_avg {
-            out.push_str(HELPER_SAME_AVG);
-        }
-        if self.helpers.caffe_ceil {
-            out.push_str(HELPER_CAFFE_CEIL);
-        }
-        if self.helpers.no_scale {
-            out.push_str(HELPER_NO_SCALE);
+        for (name, used) in HELPER_SECTIONS.iter().zip(used) {
+            if used {
+                if !out.is_empty() {
+                    out.push_str("\n\n");
+                }
+                out.push_str(&helper_section(name));
+            }
         }
         out
     }
@@ -695,7 +667,6 @@ impl<'g> Emitter<'g> {
         );
         f.push_str("# (`<node>.weight`, `<node>.bias`, `<node>.running_mean`, ...), so state_dicts are\n");
         f.push_str("# interchangeable with archcheck's own model. Needs only torch.\n\n");
-        f.push_str("import math\n\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n");
         f.push_str(&self.helpers_text());
         let (h, w) = g.reference;
         let docs = docstring_text(&title_line);
@@ -745,82 +716,25 @@ impl<'g> Emitter<'g> {
     }
 }
 
-const HELPER_SCOPE: &str = r#"
-class Scope(nn.Module):
-    """The layers under one prefix of the node names; it computes nothing itself."""
+/// The helper code, in sections (`## NAME` lines); see the file's header.
+const HELPERS_PY: &str = include_str!("emit/helpers.py");
 
+/// The sections of [`HELPERS_PY`] a module may need, in the order they are written.
+const HELPER_SECTIONS: &[&str] = &["imports", "scope", "same_pad", "same_avg", "caffe_ceil", "no_scale"];
 
-def _put(root, name, module):
-    """Registers `module` under the dotted node name, so its parameters are `name.weight`."""
-    *parents, last = name.split(".")
-    for part in parents:
-        if part not in root._modules:
-            root._modules[part] = Scope()
-        root = root._modules[part]
-    if last in root._modules:  # a scope made earlier for layers under this name
-        module._modules.update(root._modules[last]._modules)
-    root._modules[last] = module
-"#;
-
-const HELPER_SAME_PAD: &str = r#"
-
-def _same_pads(x, kernel, stride):
-    """TF's SAME padding for x as F.pad takes it, (left, right, top, bottom): the output is
-    ceil(in / stride), the total padding max((out - 1) * stride + kernel - in, 0), the odd
-    pixel at the bottom or right."""
-    pads = []
-    for n, k, s in zip(x.shape[-2:], kernel, stride):
-        total = max((-(-n // s) - 1) * s + k - n, 0)
-        pads.append((total // 2, total - total // 2))
-    (top, bottom), (left, right) = pads
-    return (left, right, top, bottom)
-
-
-def _same_pad(x, kernel, stride, value=0.0):
-    """x padded for a SAME conv or pool with this kernel and stride."""
-    pads = _same_pads(x, kernel, stride)
-    if not any(pads):
-        return x
-    return F.pad(x, pads, value=value)
-"#;
-
-const HELPER_SAME_AVG: &str = r#"
-
-def _same_avg_pool2d(x, kernel, stride):
-    """TF's SAME average pool: each window divides by the inputs it covers, padding left out."""
-    pads = _same_pads(x, kernel, stride)
-    total = F.avg_pool2d(F.pad(x, pads), kernel, stride, divisor_override=1)
-    ones = torch.ones((1, 1) + tuple(x.shape[-2:]), dtype=x.dtype, device=x.device)
-    count = F.avg_pool2d(F.pad(ones, pads), kernel, stride, divisor_override=1)
-    return total / count
-"#;
-
-const HELPER_CAFFE_CEIL: &str = r#"
-
-def _caffe_ceil(y, x, kernel, stride, padding, max_pool):
-    """Caffe's ceil rule: on an axis without padding it keeps a last window that starts past
-    the input, which PyTorch drops. Extends y, the ceil-mode pool of x, by those windows with
-    what Caffe gives them: -FLT_MAX for a max pool, 0 for an average pool."""
-    extra = []
-    for i, (n, k, s, p) in enumerate(zip(x.shape[-2:], kernel, stride, padding)):
-        out = -(-(n + 2 * p - k) // s) + 1
-        if p > 0 and (out - 1) * s >= n + p:
-            out -= 1
-        extra.append(out - y.shape[2 + i])
-    if extra == [0, 0]:
-        return y
-    fill = torch.finfo(y.dtype).min if max_pool else 0.0
-    return F.pad(y, (0, extra[1], 0, extra[0]), value=fill)
-"#;
-
-const HELPER_NO_SCALE: &str = r#"
-
-def _without_scale(bn):
-    """Batch norm without a learned scale (gamma fixed at 1): `weight` is unregistered, which
-    F.batch_norm reads as 1, so the parameters are `bias` only."""
-    bn.register_parameter("weight", None)
-    return bn
-"#;
+/// A section of [`HELPERS_PY`] without its `## NAME` line and the blank lines around it,
+/// ending in one newline.
+fn helper_section(name: &str) -> String {
+    let marker = format!("\n## {name}\n");
+    let start = HELPERS_PY
+        .find(&marker)
+        .unwrap_or_else(|| panic!("helpers.py has no section {name}"))
+        + marker.len();
+    let end = HELPERS_PY[start..]
+        .find("\n## ")
+        .map_or(HELPERS_PY.len(), |e| start + e);
+    format!("{}\n", HELPERS_PY[start..end].trim_matches('\n'))
+}
 
 #[cfg(test)]
 mod tests {
@@ -836,6 +750,19 @@ mod tests {
         assert_eq!(n.take(), "x2");
         n.give("a1");
         assert_eq!(n.take(), "x3");
+    }
+
+    #[test]
+    fn helper_sections_are_the_file() {
+        // Every `## NAME` line of helpers.py is a known section, in order, and none is empty.
+        let names: Vec<&str> = HELPERS_PY.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+        assert_eq!(names, HELPER_SECTIONS);
+        for name in HELPER_SECTIONS {
+            let text = helper_section(name);
+            assert!(!text.trim().is_empty() && !text.contains("\n## "), "{name}: {text:?}");
+        }
+        assert!(helper_section("imports").starts_with("import math\n"));
+        assert!(helper_section("scope").starts_with("class Scope(nn.Module):"));
     }
 
     #[test]

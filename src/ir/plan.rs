@@ -112,6 +112,9 @@ fn window(kernel: i64, stride: i64, pad: i64, rounding: WindowRounding) -> Windo
 }
 
 /// Whether a pool is TF SAME: SAME padding, or SAME rounding (which ignores the padding).
+///
+/// # Shapes
+/// A SAME pool outputs ceil(x/s) per axis, whatever its explicit padding says.
 pub fn pool_is_same(p: &Pool) -> bool {
     p.pad == Pad::Same || p.rounding == WindowRounding::Same
 }

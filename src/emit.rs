@@ -11,7 +11,9 @@
 //! both its own parameters and children (the conv and its `bn`). `forward` reaches a layer
 //! by its node name, `self.node("inception_3a.1x1.conv")`.
 //!
-//! Conventions of the generated code, which the tch model must share:
+//! Conventions of the generated code, which the tch model shares: which op and which
+//! padding at which input size is [`crate::ir::plan`]'s, for both; the code that pads at run
+//! time is `emit/helpers.py`, which Python tests against the plan (`tests/emit_helpers.rs`):
 //! - TF SAME padding: total = max((ceil(in/s) - 1)·s + k - in, 0) per axis, the odd pixel
 //!   at the bottom/right, computed from the actual input at forward time (`F.pad`, then a
 //!   conv or pool without padding). Where it is the same for every input and symmetric
@@ -26,16 +28,24 @@
 //! - Batch norm without a learned scale (`scale: false`, TF-slim): `nn.BatchNorm2d` whose
 //!   `weight` is unregistered (`None`, which `F.batch_norm` reads as 1): the parameters are
 //!   `bias` only and the buffers the usual three, as `Op::params` counts.
+//! - Text from the spec or the caller (title, file name, variant, node and output names,
+//!   class name) reaches the source only through [`python`]: escaped in comments, ASCII
+//!   string literals and docstrings, identifiers of ASCII words that hide no name the
+//!   module uses; the file's first line fixes its encoding.
 //! - Auxiliary heads are built when `aux_logits` is true and run only in training mode,
 //!   where `forward` returns `(logits, aux, ...)` in the graph's output order; in eval mode
 //!   it returns the logits alone. The classifier layers that produce the class count take
 //!   `num_classes`.
 
+pub mod python;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use crate::ir::{Graph, NodeId, Op, Pad, Place, Pool, PoolKind};
-use crate::shape::{Dim, Shape, WindowRounding};
+use self::python::{comment, comment_lines, docstring_text, identifier, string_literal};
+use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
+use crate::ir::{Graph, NodeId, Op, Place, Pool, PoolKind};
+use crate::shape::{Dim, Shape};
 
 /// A class name for a spec and variant: `googlenet_bn` + `caffe` → `GooglenetBnCaffe`.
 pub fn class_name(spec_name: &str, variant: Option<&str>) -> String {
@@ -49,46 +59,53 @@ pub fn class_name(spec_name: &str, variant: Option<&str>) -> String {
             }
         }
     }
-    python_identifier(&out, "Net")
+    identifier(&out, "Net", MODULE_GLOBALS)
 }
 
 /// A self-contained PyTorch nn.Module source file for the graph.
 ///
-/// `class_name` is made a valid Python identifier if it is not one; `title` goes into the
-/// header comment and the class docstring.
+/// `class_name` is made a valid Python identifier if it is not one (nor a name the module
+/// uses itself); `title` goes into the header comment and the class docstring. Every text
+/// from the graph or the caller reaches the source through [`python`]'s escaping, so no
+/// title, file name or layer name can end a comment or a string early.
 pub fn pytorch_module(graph: &Graph, class_name: &str, title: &str) -> String {
-    Emitter::new(graph).file(&python_identifier(class_name, "Net"), title)
+    Emitter::new(graph).file(&identifier(class_name, "Net", MODULE_GLOBALS), title)
 }
 
-/// Letters, digits and `_`, not starting with a digit, not a keyword.
-fn python_identifier(s: &str, fallback: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
-        .collect();
-    if out.is_empty() {
-        return fallback.to_string();
-    }
-    if out.starts_with(|c: char| c.is_ascii_digit()) || PY_KEYWORDS.contains(&out.as_str()) {
-        out.insert(0, '_');
-    }
-    out
-}
-
-const PY_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
-    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+/// The module-level names of a generated file (imports, helpers, `build`, the `__main__`
+/// block's): a class of the same name would replace one of them.
+const MODULE_GLOBALS: &[&str] = &[
+    "math",
+    "torch",
+    "nn",
+    "F",
+    "Scope",
+    "_put",
+    "_same_pads",
+    "_same_pad",
+    "_same_avg_pool2d",
+    "_caffe_ceil",
+    "_without_scale",
+    "build",
+    "model",
+    "params",
+    "x",
+    "y",
+    "ys",
+    "names",
+    "shapes",
 ];
 
-/// A Python string literal (JSON's escapes are Python's).
-fn py_str(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serializes")
-}
-
-/// A float as Python reads it back exactly (`0.001`, `1e-5`, `0.0`).
+/// A float as Python reads it back exactly (`0.001`, `1e-5`, `0.0`; `math.inf`, `math.nan`,
+/// which Rust would spell `inf` and `NaN`).
 fn py_float(x: f64) -> String {
-    format!("{x:?}")
+    if x.is_nan() {
+        "math.nan".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "math.inf".into() } else { "-math.inf".into() }
+    } else {
+        format!("{x:?}")
+    }
 }
 
 fn py_bool(b: bool) -> &'static str {
@@ -107,46 +124,6 @@ fn py_pair(p: (i64, i64)) -> String {
 /// Always a tuple, for the helpers.
 fn py_tuple(p: (i64, i64)) -> String {
     format!("({}, {})", p.0, p.1)
-}
-
-/// A text as `#` comment lines.
-fn comment_lines(text: &str, indent: &str) -> String {
-    text.lines()
-        .map(|l| {
-            if l.trim().is_empty() {
-                format!("{indent}#\n")
-            } else {
-                format!("{indent}# {l}\n")
-            }
-        })
-        .collect()
-}
-
-/// What a SAME window needs: padding fixed at build time, or computed per input.
-enum SamePad {
-    /// Stride 1 and odd kernels: (k-1)/2 on every side, for every input.
-    Static((i64, i64)),
-    Dynamic,
-}
-
-fn same_pad(kernel: (i64, i64), stride: (i64, i64)) -> SamePad {
-    if stride == (1, 1) && kernel.0 % 2 == 1 && kernel.1 % 2 == 1 {
-        SamePad::Static(((kernel.0 - 1) / 2, (kernel.1 - 1) / 2))
-    } else {
-        SamePad::Dynamic
-    }
-}
-
-/// A pool's padding as the shape rules read it: SAME also where the rounding says so.
-fn pool_is_same(p: &Pool) -> bool {
-    p.pad == Pad::Same || p.rounding == WindowRounding::Same
-}
-
-/// Whether Caffe's ceil rule can give a window more than PyTorch's on some axis.
-fn caffe_extra_possible(p: &Pool) -> bool {
-    let Pad::Explicit(ph, pw) = p.pad else { return false };
-    p.rounding == WindowRounding::CeilCaffe
-        && ((ph == 0 && p.kernel.0 < p.stride.0) || (pw == 0 && p.kernel.1 < p.stride.1))
 }
 
 /// Which helpers the file needs.
@@ -363,7 +340,7 @@ impl<'g> Emitter<'g> {
             if returned.contains_key(&o.node) {
                 continue;
             }
-            let base = format!("out_{}", python_identifier(&o.name, "aux").trim_start_matches('_'));
+            let base = format!("out_{}", identifier(&o.name, "aux", &[]).trim_start_matches('_'));
             let mut name = base.clone();
             let mut k = 2;
             while !taken.insert(name.clone()) {
@@ -423,12 +400,9 @@ impl<'g> Emitter<'g> {
                 if c.stride != (1, 1) {
                     let _ = write!(s, ", stride={}", py_pair(c.stride));
                 }
-                let pad = match c.pad {
-                    Pad::Explicit(ph, pw) => (ph, pw),
-                    Pad::Same => match same_pad(c.kernel, c.stride) {
-                        SamePad::Static(p) => p,
-                        SamePad::Dynamic => (0, 0),
-                    },
+                let pad = match conv_scheme(c) {
+                    Scheme::Native { pad, .. } | Scheme::Symmetric { pad } | Scheme::CaffeFromInput { pad } => pad,
+                    Scheme::SameFromInput => (0, 0),
                 };
                 if pad != (0, 0) {
                     let _ = write!(s, ", padding={}", py_pair(pad));
@@ -476,7 +450,7 @@ impl<'g> Emitter<'g> {
     fn expr(&mut self, id: NodeId) -> String {
         let g = self.g;
         let n = &g.nodes[id];
-        let call = format!("self.node({})", py_str(&n.name));
+        let call = format!("self.node({})", string_literal(&n.name));
         let x = n
             .inputs
             .first()
@@ -485,8 +459,8 @@ impl<'g> Emitter<'g> {
         match &n.op {
             Op::Input { .. } => "x".into(),
             Op::Conv(c) => {
-                let arg = match (c.pad, same_pad(c.kernel, c.stride)) {
-                    (Pad::Same, SamePad::Dynamic) => {
+                let arg = match conv_scheme(c) {
+                    Scheme::SameFromInput => {
                         self.helpers.same_pad = true;
                         format!("_same_pad({x}, {}, {})", py_tuple(c.kernel), py_tuple(c.stride))
                     }
@@ -510,51 +484,52 @@ impl<'g> Emitter<'g> {
 
     fn pool(&mut self, p: &Pool, x: &str) -> String {
         let (k, s) = (py_pair(p.kernel), py_pair(p.stride));
-        if pool_is_same(p) {
-            return match (same_pad(p.kernel, p.stride), p.kind) {
-                (SamePad::Static(pad), PoolKind::Max) => format!("F.max_pool2d({x}, {k}, {s}, {})", py_pair(pad)),
-                (SamePad::Static(pad), PoolKind::Avg) => {
-                    format!("F.avg_pool2d({x}, {k}, {s}, {}, count_include_pad=False)", py_pair(pad))
-                }
-                (SamePad::Dynamic, PoolKind::Max) => {
-                    self.helpers.same_pad = true;
-                    format!(
+        let (pad, ceil_mode) = match pool_scheme(p) {
+            // SAME's padding is never counted: at stride 1 with odd kernels it is the pool's own.
+            Scheme::Symmetric { pad } => {
+                return match p.kind {
+                    PoolKind::Max => format!("F.max_pool2d({x}, {k}, {s}, {})", py_pair(pad)),
+                    PoolKind::Avg => format!("F.avg_pool2d({x}, {k}, {s}, {}, count_include_pad=False)", py_pair(pad)),
+                };
+            }
+            Scheme::SameFromInput => {
+                self.helpers.same_pad = true;
+                return match p.kind {
+                    PoolKind::Max => format!(
                         "F.max_pool2d(_same_pad({x}, {}, {}, -math.inf), {k}, {s})",
                         py_tuple(p.kernel),
                         py_tuple(p.stride)
-                    )
-                }
-                (SamePad::Dynamic, PoolKind::Avg) => {
-                    self.helpers.same_pad = true;
-                    self.helpers.same_avg = true;
-                    format!("_same_avg_pool2d({x}, {}, {})", py_tuple(p.kernel), py_tuple(p.stride))
-                }
-            };
-        }
-        let Pad::Explicit(ph, pw) = p.pad else {
-            unreachable!("SAME handled above")
+                    ),
+                    PoolKind::Avg => {
+                        self.helpers.same_avg = true;
+                        format!("_same_avg_pool2d({x}, {}, {})", py_tuple(p.kernel), py_tuple(p.stride))
+                    }
+                };
+            }
+            Scheme::Native { pad, ceil_mode } => (pad, ceil_mode),
+            Scheme::CaffeFromInput { pad } => (pad, true),
         };
         let mut call = match p.kind {
             PoolKind::Max => format!("F.max_pool2d({x}, {k}, {s}"),
             PoolKind::Avg => format!("F.avg_pool2d({x}, {k}, {s}"),
         };
-        if (ph, pw) != (0, 0) {
-            let _ = write!(call, ", {}", py_pair((ph, pw)));
+        if pad != (0, 0) {
+            let _ = write!(call, ", {}", py_pair(pad));
         }
-        if p.rounding != WindowRounding::Floor {
+        if ceil_mode {
             call.push_str(", ceil_mode=True");
         }
         if p.kind == PoolKind::Avg && !p.count_include_pad {
             call.push_str(", count_include_pad=False");
         }
         call.push(')');
-        if caffe_extra_possible(p) {
+        if let Scheme::CaffeFromInput { pad } = pool_scheme(p) {
             self.helpers.caffe_ceil = true;
             call = format!(
                 "_caffe_ceil({call}, {x}, {}, {}, {}, {})",
                 py_tuple(p.kernel),
                 py_tuple(p.stride),
-                py_tuple((ph, pw)),
+                py_tuple(pad),
                 py_bool(p.kind == PoolKind::Max)
             );
         }
@@ -581,7 +556,7 @@ impl<'g> Emitter<'g> {
         } else {
             format!("{}: {shape}", n.name)
         };
-        let _ = writeln!(out, "{indent}{} = {expr}  # {note}", self.var(id));
+        let _ = writeln!(out, "{indent}{} = {expr}  # {}", self.var(id), comment(&note));
     }
 
     fn forward(&mut self) -> String {
@@ -602,7 +577,7 @@ impl<'g> Emitter<'g> {
                     let s = self.section(*id);
                     if s != section {
                         section = s;
-                        let _ = writeln!(out, "        # {s}");
+                        let _ = writeln!(out, "        # {}", comment(s));
                     }
                     self.forward_line(*id, "        ", &mut out);
                 }
@@ -613,7 +588,7 @@ impl<'g> Emitter<'g> {
                         let s = self.section(*id);
                         if s != sub {
                             sub = s;
-                            let _ = writeln!(out, "            # {s}");
+                            let _ = writeln!(out, "            # {}", comment(s));
                         }
                         self.forward_line(*id, "            ", &mut out);
                     }
@@ -646,25 +621,23 @@ impl<'g> Emitter<'g> {
             }
             in_aux = aux;
             let indent = if aux { "            " } else { "        " };
-            let _ = writeln!(out, "{indent}_put(self, {}, {m})", py_str(&g.nodes[id].name));
+            let _ = writeln!(out, "{indent}_put(self, {}, {m})", string_literal(&g.nodes[id].name));
         }
         out
     }
 
+    /// The imports and the helper sections the module uses.
     fn helpers_text(&self) -> String {
+        let h = &self.helpers;
+        let used = [true, true, h.same_pad, h.same_avg, h.caffe_ceil, h.no_scale];
         let mut out = String::new();
-        out.push_str(HELPER_SCOPE);
-        if self.helpers.same_pad {
-            out.push_str(HELPER_SAME_PAD);
-        }
-        if self.helpers.same_avg {
-            out.push_str(HELPER_SAME_AVG);
-        }
-        if self.helpers.caffe_ceil {
-            out.push_str(HELPER_CAFFE_CEIL);
-        }
-        if self.helpers.no_scale {
-            out.push_str(HELPER_NO_SCALE);
+        for (name, used) in HELPER_SECTIONS.iter().zip(used) {
+            if used {
+                if !out.is_empty() {
+                    out.push_str("\n\n");
+                }
+                out.push_str(&helper_section(name));
+            }
         }
         out
     }
@@ -680,12 +653,13 @@ impl<'g> Emitter<'g> {
         } else {
             title.trim().to_string()
         };
+        f.push_str(python::CODING_LINE);
         f.push_str(&comment_lines(&title_line, ""));
         f.push_str("#\n");
         let variant = g
             .variant
             .as_deref()
-            .map(|v| format!(", variant '{v}'"))
+            .map(|v| format!(", variant '{}'", comment(v)))
             .unwrap_or_default();
         let _ = writeln!(
             f,
@@ -693,10 +667,9 @@ impl<'g> Emitter<'g> {
         );
         f.push_str("# (`<node>.weight`, `<node>.bias`, `<node>.running_mean`, ...), so state_dicts are\n");
         f.push_str("# interchangeable with archcheck's own model. Needs only torch.\n\n");
-        f.push_str("import math\n\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n");
         f.push_str(&self.helpers_text());
         let (h, w) = g.reference;
-        let docs = title_line.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"");
+        let docs = docstring_text(&title_line);
         let _ = write!(
             f,
             "\n\nclass {class}(nn.Module):\n    \"\"\"{docs}\n\n    Input: N×{c}×H×W, reference {h}×{w}. forward returns the logits; in training mode with\n    aux_logits, the tuple (logits{auxs}).\n    \"\"\"\n\n",
@@ -705,7 +678,7 @@ impl<'g> Emitter<'g> {
                 .outputs
                 .iter()
                 .filter(|o| o.aux)
-                .map(|o| format!(", {}", o.name))
+                .map(|o| format!(", {}", docstring_text(&o.name)))
                 .collect::<String>(),
         );
         let _ = writeln!(
@@ -722,7 +695,12 @@ impl<'g> Emitter<'g> {
         f.push_str("    def forward(self, x):\n");
         f.push_str(&forward);
         let _ = write!(f, "\n\ndef build(**kw):\n    return {class}(**kw)\n\n");
-        let names: Vec<String> = g.outputs.iter().map(|o| py_str(&o.name)).collect();
+        // The names as JSON strings, so that the line printed is JSON whatever they hold.
+        let names: Vec<String> = g
+            .outputs
+            .iter()
+            .map(|o| string_literal(&serde_json::Value::from(o.name.as_str()).to_string()))
+            .collect();
         let mode = if has_aux {
             "    model.train(model.aux_logits)\n"
         } else {
@@ -730,7 +708,7 @@ impl<'g> Emitter<'g> {
         };
         let _ = write!(
             f,
-            "\nif __name__ == \"__main__\":\n    model = build()\n{mode}    params = sum(p.numel() for p in model.parameters())\n    x = torch.zeros(2, {c}, {h}, {w})\n    with torch.no_grad():\n        y = model(x)\n    ys = y if isinstance(y, tuple) else (y,)\n    names = [{names}]\n    shapes = \", \".join('\"%s\": %s' % (n, list(t.shape)) for n, t in zip(names, ys))\n    print('{{\"parameters\": %d, \"input\": %s, \"outputs\": {{%s}}}}' % (params, list(x.shape), shapes))\n",
+            "\nif __name__ == \"__main__\":\n    model = build()\n{mode}    params = sum(p.numel() for p in model.parameters())\n    x = torch.zeros(2, {c}, {h}, {w})\n    with torch.no_grad():\n        y = model(x)\n    ys = y if isinstance(y, tuple) else (y,)\n    names = [{names}]\n    shapes = \", \".join('%s: %s' % (n, list(t.shape)) for n, t in zip(names, ys))\n    print('{{\"parameters\": %d, \"input\": %s, \"outputs\": {{%s}}}}' % (params, list(x.shape), shapes))\n",
             c = g.input_channels,
             names = names.join(", "),
         );
@@ -738,82 +716,25 @@ impl<'g> Emitter<'g> {
     }
 }
 
-const HELPER_SCOPE: &str = r#"
-class Scope(nn.Module):
-    """The layers under one prefix of the node names; it computes nothing itself."""
+/// The helper code, in sections (`## NAME` lines); see the file's header.
+const HELPERS_PY: &str = include_str!("emit/helpers.py");
 
+/// The sections of [`HELPERS_PY`] a module may need, in the order they are written.
+const HELPER_SECTIONS: &[&str] = &["imports", "scope", "same_pad", "same_avg", "caffe_ceil", "no_scale"];
 
-def _put(root, name, module):
-    """Registers `module` under the dotted node name, so its parameters are `name.weight`."""
-    *parents, last = name.split(".")
-    for part in parents:
-        if part not in root._modules:
-            root._modules[part] = Scope()
-        root = root._modules[part]
-    if last in root._modules:  # a scope made earlier for layers under this name
-        module._modules.update(root._modules[last]._modules)
-    root._modules[last] = module
-"#;
-
-const HELPER_SAME_PAD: &str = r#"
-
-def _same_pads(x, kernel, stride):
-    """TF's SAME padding for x as F.pad takes it, (left, right, top, bottom): the output is
-    ceil(in / stride), the total padding max((out - 1) * stride + kernel - in, 0), the odd
-    pixel at the bottom or right."""
-    pads = []
-    for n, k, s in zip(x.shape[-2:], kernel, stride):
-        total = max((-(-n // s) - 1) * s + k - n, 0)
-        pads.append((total // 2, total - total // 2))
-    (top, bottom), (left, right) = pads
-    return (left, right, top, bottom)
-
-
-def _same_pad(x, kernel, stride, value=0.0):
-    """x padded for a SAME conv or pool with this kernel and stride."""
-    pads = _same_pads(x, kernel, stride)
-    if not any(pads):
-        return x
-    return F.pad(x, pads, value=value)
-"#;
-
-const HELPER_SAME_AVG: &str = r#"
-
-def _same_avg_pool2d(x, kernel, stride):
-    """TF's SAME average pool: each window divides by the inputs it covers, padding left out."""
-    pads = _same_pads(x, kernel, stride)
-    total = F.avg_pool2d(F.pad(x, pads), kernel, stride, divisor_override=1)
-    ones = torch.ones((1, 1) + tuple(x.shape[-2:]), dtype=x.dtype, device=x.device)
-    count = F.avg_pool2d(F.pad(ones, pads), kernel, stride, divisor_override=1)
-    return total / count
-"#;
-
-const HELPER_CAFFE_CEIL: &str = r#"
-
-def _caffe_ceil(y, x, kernel, stride, padding, max_pool):
-    """Caffe's ceil rule: on an axis without padding it keeps a last window that starts past
-    the input, which PyTorch drops. Extends y, the ceil-mode pool of x, by those windows with
-    what Caffe gives them: -FLT_MAX for a max pool, 0 for an average pool."""
-    extra = []
-    for i, (n, k, s, p) in enumerate(zip(x.shape[-2:], kernel, stride, padding)):
-        out = -(-(n + 2 * p - k) // s) + 1
-        if p > 0 and (out - 1) * s >= n + p:
-            out -= 1
-        extra.append(out - y.shape[2 + i])
-    if extra == [0, 0]:
-        return y
-    fill = torch.finfo(y.dtype).min if max_pool else 0.0
-    return F.pad(y, (0, extra[1], 0, extra[0]), value=fill)
-"#;
-
-const HELPER_NO_SCALE: &str = r#"
-
-def _without_scale(bn):
-    """Batch norm without a learned scale (gamma fixed at 1): `weight` is unregistered, which
-    F.batch_norm reads as 1, so the parameters are `bias` only."""
-    bn.register_parameter("weight", None)
-    return bn
-"#;
+/// A section of [`HELPERS_PY`] without its `## NAME` line and the blank lines around it,
+/// ending in one newline.
+fn helper_section(name: &str) -> String {
+    let marker = format!("\n## {name}\n");
+    let start = HELPERS_PY
+        .find(&marker)
+        .unwrap_or_else(|| panic!("helpers.py has no section {name}"))
+        + marker.len();
+    let end = HELPERS_PY[start..]
+        .find("\n## ")
+        .map_or(HELPERS_PY.len(), |e| start + e);
+    format!("{}\n", HELPERS_PY[start..end].trim_matches('\n'))
+}
 
 #[cfg(test)]
 mod tests {
@@ -832,12 +753,28 @@ mod tests {
     }
 
     #[test]
+    fn helper_sections_are_the_file() {
+        // Every `## NAME` line of helpers.py is a known section, in order, and none is empty.
+        let names: Vec<&str> = HELPERS_PY.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+        assert_eq!(names, HELPER_SECTIONS);
+        for name in HELPER_SECTIONS {
+            let text = helper_section(name);
+            assert!(!text.trim().is_empty() && !text.contains("\n## "), "{name}: {text:?}");
+        }
+        assert!(helper_section("imports").starts_with("import math\n"));
+        assert!(helper_section("scope").starts_with("class Scope(nn.Module):"));
+    }
+
+    #[test]
     fn class_names() {
         assert_eq!(class_name("googlenet_bn", Some("caffe")), "GooglenetBnCaffe");
         assert_eq!(class_name("googlenet", None), "Googlenet");
         assert_eq!(class_name("3d-net", None), "_3dNet");
-        assert_eq!(python_identifier("class", "Net"), "_class");
-        assert_eq!(python_identifier("", "Net"), "Net");
+        assert_eq!(identifier("class", "Net", MODULE_GLOBALS), "_class");
+        assert_eq!(identifier("", "Net", MODULE_GLOBALS), "Net");
+        // A class must not replace a name the module itself uses.
+        assert_eq!(class_name("f", None), "_F");
+        assert_eq!(class_name("scope", None), "_Scope");
     }
 
     #[test]
@@ -845,8 +782,10 @@ mod tests {
         assert_eq!(py_float(1e-5), "1e-5");
         assert_eq!(py_float(0.001), "0.001");
         assert_eq!(py_float(0.0), "0.0");
+        assert_eq!(py_float(f64::NAN), "math.nan");
+        assert_eq!(py_float(f64::NEG_INFINITY), "-math.inf");
         assert_eq!(py_pair((3, 3)), "3");
         assert_eq!(py_pair((1, 7)), "(1, 7)");
-        assert_eq!(py_str("a\"b"), "\"a\\\"b\"");
+        assert_eq!(string_literal("a\"b"), "\"a\\\"b\"");
     }
 }

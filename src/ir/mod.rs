@@ -5,6 +5,7 @@
 pub mod domain;
 mod eval;
 pub mod lower;
+pub mod plan;
 
 pub use crate::spec::cell::PoolKind;
 use std::fmt;

@@ -7,8 +7,9 @@
 //! `inception_3a.1x1.conv.bn.running_mean`. Conv and linear layers follow tch's default
 //! initialisation; batch norm follows PyTorch's (weight 1, bias 0), not tch's Uniform(0, 1).
 //!
-//! The rounding and padding conventions are reproduced exactly as derive computes them
-//! (`Window::apply_numeric` is the reference):
+//! The rounding and padding conventions are reproduced exactly as derive computes them;
+//! which op and which padding, per input size, is [`crate::ir::plan`]'s (the emitted PyTorch
+//! module follows the same plan):
 //!
 //! * floor and PyTorch-ceil windows, and Caffe-ceil windows wherever Caffe's rule gives the
 //!   same size as PyTorch's, use libtorch's own pooling (`ceil_mode`);
@@ -27,8 +28,8 @@
 use tch::nn::{self, Init, ModuleT};
 use tch::{TchError, Tensor};
 
+use crate::ir::plan::{AxisPad, Plan, conv_at, pool_at};
 use crate::ir::{Graph, NodeId, Op, Output, Pad, Pool, PoolKind};
-use crate::shape::{Window, WindowRounding};
 
 /// One node's module.
 #[derive(Debug)]
@@ -50,10 +51,7 @@ enum Layer {
 struct ConvLayer {
     ws: Tensor,
     bs: Option<Tensor>,
-    kernel: (i64, i64),
-    stride: (i64, i64),
-    pad: Pad,
-    groups: i64,
+    conv: crate::ir::Conv,
 }
 
 #[derive(Debug)]
@@ -132,10 +130,7 @@ fn conv(p: &nn::Path, c_in: i64, c: &crate::ir::Conv) -> Result<Layer, String> {
     Ok(Layer::Conv(ConvLayer {
         ws: m.ws,
         bs: m.bs,
-        kernel: c.kernel,
-        stride: c.stride,
-        pad: c.pad,
-        groups: c.groups,
+        conv: *c,
     }))
 }
 
@@ -405,50 +400,11 @@ impl ModuleT for Model {
     }
 }
 
-/// How one axis is padded explicitly before a padding-free window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct AxisPad {
-    /// Cells added before the input.
-    before: i64,
-    /// The extent the windows cover, (out - 1)·stride + kernel, measured from the first
-    /// padded cell: the padded axis is cut or extended to exactly this.
-    extent: i64,
-    /// The counted cells (for an avg pool's divisor), in padded coordinates.
-    counted: (i64, i64),
-}
-
-/// TF SAME along one axis of size `x`: out = ceil(x/s), total padding max((out-1)·s + k - x, 0)
-/// split with the smaller half before.
-fn same_axis(x: i64, k: i64, s: i64) -> AxisPad {
-    let out = (x + s - 1).div_euclid(s);
-    let extent = (out - 1) * s + k;
-    let total = (extent - x).max(0);
-    let before = total / 2;
-    AxisPad {
-        before,
-        extent,
-        counted: (before, before + x),
-    }
-}
-
-/// A window with explicit padding `p` and output `out` along an axis of size `x`.
-fn explicit_axis(x: i64, k: i64, s: i64, p: i64, out: i64, count_include_pad: bool) -> AxisPad {
-    let extent = (out - 1) * s + k;
-    // PyTorch and Caffe count the padding but never a ceil window's overhang past it.
-    let counted = if count_include_pad { (0, x + 2 * p) } else { (p, p + x) };
-    AxisPad {
-        before: p,
-        extent,
-        counted,
-    }
-}
-
 /// Pads H and W as `h` and `w` say (with `value`), then cuts them to the extents.
 fn pad_to(xs: &Tensor, h: AxisPad, w: AxisPad, value: f64) -> Result<Tensor, TchError> {
     let size = xs.size();
     let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
-    let after = |a: AxisPad, x: i64| (a.extent - a.before - x).max(0);
-    let (ha, wa) = (after(h, hx), after(w, wx));
+    let (ha, wa) = (h.after(hx), w.after(wx));
     let padded = if h.before == 0 && w.before == 0 && ha == 0 && wa == 0 {
         xs.shallow_clone()
     } else if value == 0.0 {
@@ -468,81 +424,13 @@ fn pad_to(xs: &Tensor, h: AxisPad, w: AxisPad, value: f64) -> Result<Tensor, Tch
 }
 
 fn conv_forward(xs: &Tensor, c: &ConvLayer) -> Result<Tensor, TchError> {
-    match c.pad {
-        Pad::Explicit(ph, pw) => xs.f_conv2d(
-            &c.ws,
-            c.bs.as_ref(),
-            [c.stride.0, c.stride.1],
-            [ph, pw],
-            [1, 1],
-            c.groups,
-        ),
-        Pad::Same => {
-            let size = xs.size();
-            let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
-            let h = same_axis(hx, c.kernel.0, c.stride.0);
-            let w = same_axis(wx, c.kernel.1, c.stride.1);
-            let padded = pad_to(xs, h, w, 0.0)?;
-            padded.f_conv2d(&c.ws, c.bs.as_ref(), [c.stride.0, c.stride.1], [0, 0], [1, 1], c.groups)
-        }
-    }
-}
-
-/// How a pool is computed at input size (hx, wx): libtorch's own op, or explicit padding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PoolPlan {
-    Native { ceil_mode: bool },
-    Padded { h: AxisPad, w: AxisPad },
-}
-
-fn pool_plan(p: &Pool, hx: i64, wx: i64) -> PoolPlan {
-    let (kh, kw) = p.kernel;
-    let (sh, sw) = p.stride;
-    let (ph, pw) = match p.pad {
-        Pad::Same => {
-            return PoolPlan::Padded {
-                h: same_axis(hx, kh, sh),
-                w: same_axis(wx, kw, sw),
-            };
-        }
-        Pad::Explicit(a, b) => (a, b),
-    };
-    let win = |k, s, pad, rounding| Window {
-        kernel: k,
-        stride: s,
-        pad,
-        rounding,
-    };
-    let out = |rounding: WindowRounding| {
-        (
-            win(kh, sh, ph, rounding).apply_numeric(hx),
-            win(kw, sw, pw, rounding).apply_numeric(wx),
-        )
-    };
-    // libtorch refuses padding over half the kernel.
-    let native_ok = 2 * ph <= kh && 2 * pw <= kw;
-    let native = match p.rounding {
-        WindowRounding::Floor => Some(false),
-        WindowRounding::CeilPytorch => Some(true),
-        // Caffe keeps a last window starting past the input where there is no padding.
-        WindowRounding::CeilCaffe if out(WindowRounding::CeilCaffe) == out(WindowRounding::CeilPytorch) => Some(true),
-        WindowRounding::CeilCaffe => None,
-        // Same rounding only comes with Same padding; treat an explicit one as SAME too.
-        WindowRounding::Same => {
-            return PoolPlan::Padded {
-                h: same_axis(hx, kh, sh),
-                w: same_axis(wx, kw, sw),
-            };
-        }
-    };
-    match native {
-        Some(ceil_mode) if native_ok => PoolPlan::Native { ceil_mode },
-        _ => {
-            let (oh, ow) = out(p.rounding);
-            PoolPlan::Padded {
-                h: explicit_axis(hx, kh, sh, ph, oh, p.count_include_pad),
-                w: explicit_axis(wx, kw, sw, pw, ow, p.count_include_pad),
-            }
+    let size = xs.size();
+    let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
+    let stride = [c.conv.stride.0, c.conv.stride.1];
+    match conv_at(&c.conv, hx, wx) {
+        Plan::Native { pad, .. } => xs.f_conv2d(&c.ws, c.bs.as_ref(), stride, [pad.0, pad.1], [1, 1], c.conv.groups),
+        Plan::Padded { h, w } => {
+            pad_to(xs, h, w, 0.0)?.f_conv2d(&c.ws, c.bs.as_ref(), stride, [0, 0], [1, 1], c.conv.groups)
         }
     }
 }
@@ -565,18 +453,15 @@ fn pool_forward(xs: &Tensor, p: &Pool) -> Result<Tensor, TchError> {
     let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
     let k = [p.kernel.0, p.kernel.1];
     let s = [p.stride.0, p.stride.1];
-    match pool_plan(p, hx, wx) {
-        PoolPlan::Native { ceil_mode } => {
-            let pad = match p.pad {
-                Pad::Explicit(a, b) => [a, b],
-                Pad::Same => [0, 0],
-            };
+    match pool_at(p, hx, wx) {
+        Plan::Native { pad, ceil_mode } => {
+            let pad = [pad.0, pad.1];
             match p.kind {
                 PoolKind::Max => xs.f_max_pool2d(k, s, pad, [1, 1], ceil_mode),
                 PoolKind::Avg => xs.f_avg_pool2d(k, s, pad, ceil_mode, p.count_include_pad, None),
             }
         }
-        PoolPlan::Padded { h, w } => match p.kind {
+        Plan::Padded { h, w } => match p.kind {
             PoolKind::Max => pad_to(xs, h, w, MAX_POOL_PAD)?.f_max_pool2d(k, s, [0, 0], [1, 1], false),
             PoolKind::Avg => {
                 // sum / count, as the ratio of two averages over the same windows.
@@ -635,43 +520,4 @@ pub fn summary(model: &Model, vs: &nn::VarStore, spec_name: &str) -> String {
         g.reference.1,
         t(g.classes),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn same_padding_splits_smaller_half_first() {
-        // 224, k 7, s 2: out 112, extent 229, total 5 → 2 before, 3 after.
-        let a = same_axis(224, 7, 2);
-        assert_eq!((a.before, a.extent), (2, 229));
-        // 1×1/2 on 5: out 3, extent 5, no padding.
-        assert_eq!(same_axis(5, 1, 2).before, 0);
-        // 3×3/2 on 4: out 2, extent 5: one cell after.
-        let a = same_axis(4, 3, 2);
-        assert_eq!((a.before, a.extent, a.counted), (0, 5, (0, 4)));
-    }
-
-    #[test]
-    fn caffe_extra_window_is_padded() {
-        let p = Pool {
-            kind: PoolKind::Max,
-            kernel: (1, 1),
-            stride: (2, 2),
-            pad: Pad::Explicit(0, 0),
-            rounding: WindowRounding::CeilCaffe,
-            count_include_pad: true,
-        };
-        match pool_plan(&p, 4, 5) {
-            PoolPlan::Padded { h, w } => {
-                assert_eq!(h.extent, 5); // 3 windows: 0, 2, 4
-                assert_eq!(w.extent, 5);
-            }
-            other => panic!("{other:?}"),
-        }
-        let p3 = Pool { kernel: (3, 3), ..p };
-        // 3×3/2 on 28, no padding: both rules give 14.
-        assert_eq!(pool_plan(&p3, 28, 28), PoolPlan::Native { ceil_mode: true });
-    }
 }

@@ -62,7 +62,7 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<EpochMetrics>, String> {
 /// [`read_jsonl`] of a file of at most `max_bytes` (read once, regular files only).
 pub fn read_jsonl_within(path: &Path, max_bytes: u64) -> Result<Vec<EpochMetrics>, String> {
     let source = crate::source::Source::read(path, "the metrics file", max_bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| format!("{}: {}", path.display(), e.with_flag_hint()))?;
     source
         .text
         .lines()

@@ -22,13 +22,21 @@ pub enum ReadError {
     Io { what: &'static str, cause: String },
     #[error("cannot read {what}: it is {kind}, expected a regular file or standard input ('-')")]
     NotAFile { what: &'static str, kind: &'static str },
-    #[error("cannot read {what}: it is larger than the limit of {limit} bytes (raise it with --max-file-size)")]
+    #[error("cannot read {what}: it is larger than the limit of {limit} bytes")]
     TooLarge { what: &'static str, limit: u64 },
     #[error("expected UTF-8 text, found the byte 0x{byte:02x}")]
     NotUtf8 { byte: u8, line: usize, col: usize },
 }
 
 impl ReadError {
+    /// The message, with how to raise the limit where a flag can (`--max-file-size`).
+    pub fn with_flag_hint(&self) -> String {
+        match self {
+            ReadError::TooLarge { .. } => format!("{self} (raise it with --max-file-size)"),
+            _ => self.to_string(),
+        }
+    }
+
     /// The 1-based line and column the error is at, where it has one.
     pub fn position(&self) -> Option<(usize, usize)> {
         match self {

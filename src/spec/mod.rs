@@ -44,7 +44,7 @@ impl SpecError {
         SpecError {
             file: path.display().to_string(),
             loc: Loc { line, col },
-            message: e.to_string(),
+            message: e.with_flag_hint(),
         }
     }
 }

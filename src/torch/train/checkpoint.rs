@@ -63,6 +63,11 @@ pub enum CheckpointError {
         what: &'static str,
         source: serde_json::Error,
     },
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: crate::source::ReadError,
+    },
     #[error("{}: corrupt checkpoint manifest: {source}", path.display())]
     CorruptManifest { path: PathBuf, source: serde_json::Error },
     #[error("{}: unknown checkpoint format '{found}', expected '{FORMAT}'", path.display())]
@@ -94,6 +99,9 @@ pub enum CheckpointError {
 }
 
 /// The I/O error at `path`.
+/// A manifest is a few hundred bytes; anything near this is not one.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
 fn io(path: &Path) -> impl Fn(std::io::Error) -> CheckpointError + '_ {
     move |source| CheckpointError::Io {
         path: path.to_path_buf(),
@@ -276,7 +284,12 @@ pub fn load<S: for<'de> Deserialize<'de>>(run_dir: &Path) -> Result<Loaded<S>, C
 
 /// The manifest at `mpath`, of this format, naming a directory inside the run.
 fn read_manifest(mpath: &Path) -> Result<Manifest, CheckpointError> {
-    let text = fs::read(mpath).map_err(io(mpath))?;
+    let text = crate::source::read_bounded(mpath, "the checkpoint manifest", MAX_MANIFEST_BYTES).map_err(|source| {
+        CheckpointError::Read {
+            path: mpath.to_path_buf(),
+            source,
+        }
+    })?;
     let manifest: Manifest = serde_json::from_slice(&text).map_err(|source| CheckpointError::CorruptManifest {
         path: mpath.to_path_buf(),
         source,
@@ -298,6 +311,18 @@ fn read_manifest(mpath: &Path) -> Result<Manifest, CheckpointError> {
 
 /// The bytes of `path`, which must have the size and hash the manifest gives.
 fn read_verified(path: &Path, want: &FileEntry) -> Result<Vec<u8>, CheckpointError> {
+    // Only a regular file of the recorded size is read: a device or a grown file is not.
+    let meta = fs::metadata(path).map_err(|source| CheckpointError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_file() || meta.len() != want.bytes {
+        return Err(CheckpointError::Size {
+            path: path.to_path_buf(),
+            found: if meta.is_file() { meta.len() } else { 0 },
+            expected: want.bytes,
+        });
+    }
     let bytes = fs::read(path).map_err(|source| CheckpointError::Unreadable {
         path: path.to_path_buf(),
         source,
@@ -318,4 +343,25 @@ fn read_verified(path: &Path, want: &FileEntry) -> Result<Vec<u8>, CheckpointErr
         });
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_not_read_as_checkpoints() {
+        assert!(matches!(
+            read_manifest(Path::new("/dev/zero")),
+            Err(CheckpointError::Read { .. })
+        ));
+        let want = FileEntry {
+            bytes: 16,
+            fnv64: Fnv64::of(&[0; 16]),
+        };
+        assert!(matches!(
+            read_verified(Path::new("/dev/zero"), &want),
+            Err(CheckpointError::Size { found: 0, .. })
+        ));
+    }
 }

@@ -406,7 +406,7 @@ impl Loader<'_> {
                 other => {
                     let found = match other {
                         Value::Number(n) => n.to_string(),
-                        Value::String(s) => format!("{s}", s = crate::quote::quote(&s)),
+                        Value::String(s) => crate::quote::quote(s),
                         Value::Sequence(_) => "a list".to_string(),
                         _ => "a tagged value".to_string(),
                     };

@@ -77,6 +77,34 @@ fn bounded_agreement_matches_evaluation() {
 }
 
 #[test]
+fn bounded_agreement_matches_evaluation_for_every_small_case() {
+    // Two floor forms of different divisors, with and without a constant: the scan (which
+    // leaps between sizes) against evaluating every size of its range.
+    for m1 in 1..=5 {
+        for m2 in (m1 + 1)..=7 {
+            for a1 in -6..=6 {
+                for a2 in -6..=6 {
+                    for constant in [None, Some(2), Some(5)] {
+                        let mut dims = vec![floor(a1, m1), floor(a2, m2)];
+                        if let Some(c) = constant {
+                            dims.push(Dim::Const(c));
+                        }
+                        let Agreement::Only { runs, scanned_to, truncated } = agreement(&dims, 1) else {
+                            panic!("{dims:?}");
+                        };
+                        assert!(!truncated, "{dims:?}");
+                        let want: Vec<i64> = (1..scanned_to)
+                            .filter(|v| dims.windows(2).all(|p| p[0].eval(*v) == p[1].eval(*v)))
+                            .collect();
+                        assert_eq!(expand(&runs), want, "{dims:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn agreement_at_stride_2_32_is_a_range_not_a_list() {
     let s = 1i64 << 32;
     let a = agreement(&[floor(s - 1, s), floor(s, s)], 1);
@@ -304,4 +332,29 @@ fn deriving_every_variant_shares_the_spec_instead_of_copying_it() {
     // Copying 1,003 variants per derivation is what made it quadratic; one derivation of
     // this 23-row table takes milliseconds.
     assert!(per_variant.as_millis() < 500, "{per_variant:?} per variant");
+}
+
+/// Found by the derive_emit fuzz target: branches of slopes 1 and 1/2^40 change size at
+/// every input size, so the scan for where they meet walks one size per step; twelve such
+/// modules took over ten seconds.
+#[test]
+fn many_concats_of_very_different_slopes_derive_in_bounded_time() {
+    let mut text = String::from(
+        "name: slopes\ninput: {channels: 3, size: 64}\ncolumns:\n  type: type\ntemplates:\n  module:\n    branches:\n      a:\n        layers:\n          - conv: {out: 4, kernel: 1, stride: 1, pad: 0}\n      b:\n        layers:\n          - max_pool: {kernel: 1, stride: 1099511627776, rounding: ceil}\nrows:\n",
+    );
+    for _ in 0..12 {
+        text.push_str("  - {type: module}\n");
+    }
+    let spec = load_str(&text, "slopes.yaml").unwrap();
+    let start = std::time::Instant::now();
+    let d = archcheck::derive::derive(spec, &LowerOptions::default(), 1);
+    let took = start.elapsed();
+    assert!(took.as_secs_f64() < 3.0, "{took:?}");
+    // Whatever it finds, each condition says it was cut short rather than listing sizes.
+    if let Ok(d) = d {
+        for m in &d.graph.concat_mismatches {
+            let c = concat_condition(&d.graph, m, d.min_input.0);
+            assert!(c.len() < 2000, "{c}");
+        }
+    }
 }

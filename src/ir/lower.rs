@@ -474,9 +474,15 @@ impl<'a> Builder<'a> {
     ) -> Result<NodeId, SpecError> {
         let mut cur = input;
         let mut seen: IndexMap<&str, usize> = IndexMap::new();
+        // Unnamed layers per stem, counted once: counting them again for every layer was
+        // quadratic in the list (a 100-layer list, aliased 100 times a row, took seconds).
+        let mut totals: IndexMap<&str, usize> = IndexMap::new();
+        for x in ls.iter().filter(|x| x.name.is_none()) {
+            *totals.entry(x.op.stem()).or_insert(0) += 1;
+        }
         for l in ls {
             let stem = l.op.stem();
-            let total = ls.iter().filter(|x| x.name.is_none() && x.op.stem() == stem).count();
+            let total = totals.get(stem).copied().unwrap_or(0);
             let local = match &l.name {
                 Some(n) => n.clone(),
                 None => {

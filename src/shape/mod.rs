@@ -394,6 +394,32 @@ impl BranchSizes {
         next.clamp(i128::from(v) + 1, i128::from(i64::MAX)) as i64
     }
 
+    /// The first v' > v at which the branches could agree, when they disagree at v: every
+    /// size is nondecreasing in v, so each branch smaller than the largest one at v must
+    /// first grow to it (floor((v' + a)/m) >= max at v' = max·m - a). None when a constant
+    /// branch is smaller than the largest: it never grows, so they never agree again. This
+    /// leap, not one size at a time, is what bounds the scan of branches of very different
+    /// slopes (slope 1 against 1/2^40 changes size at every v).
+    fn catch_up(&self, v: i64) -> Option<i64> {
+        let at = |a: i64, m: i64| (i128::from(v) + i128::from(a)).div_euclid(i128::from(m));
+        let mut largest = self.constant.map(i128::from).unwrap_or(i128::MIN);
+        for &(m, lo, hi) in &self.forms {
+            largest = largest.max(at(lo, m)).max(at(hi, m));
+        }
+        if self.never || self.constant.is_some_and(|c| i128::from(c) < largest) {
+            return None;
+        }
+        let mut next = i128::from(v) + 1;
+        for &(m, lo, hi) in &self.forms {
+            for a in [lo, hi] {
+                if at(a, m) < largest {
+                    next = next.max(largest * i128::from(m) - i128::from(a));
+                }
+            }
+        }
+        Some(next.min(i128::from(i64::MAX)) as i64)
+    }
+
     /// For which v from `from` on the branches agree.
     pub fn agreement(&self, from: i64) -> Agreement {
         if self.same {
@@ -415,8 +441,15 @@ impl BranchSizes {
                 break;
             }
             steps += 1;
+            if !self.agree_at(v) {
+                match self.catch_up(v) {
+                    Some(next) => v = next.min(end),
+                    None => v = end,
+                }
+                continue;
+            }
             let next = self.next_change(v).min(end);
-            if self.agree_at(v) {
+            {
                 let count = runs.len();
                 match runs.last_mut() {
                     Some(last) if last.1 == v - 1 => last.1 = next - 1,
@@ -465,7 +498,7 @@ impl BranchSizes {
             if self.agree_at(v) {
                 return Some(v);
             }
-            v = self.next_change(v);
+            v = self.catch_up(v)?;
         }
         None
     }

@@ -42,7 +42,17 @@ pub fn snippet(source: Option<&Source>, line: usize, col: usize, width: usize, l
     let Some(text) = source.and_then(|s| s.line(line)) else {
         return String::new();
     };
-    let (shown, caret) = source_window(text, col);
+    // A quoted source line must not steer the terminal, and the caret must stay under its
+    // column: each tab shows as one space, each invisible character as one U+FFFD.
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            c if crate::quote::is_invisible(c) => '\u{FFFD}',
+            c => c,
+        })
+        .collect();
+    let (shown, caret) = source_window(&text, col);
     let num = line.to_string();
     let pad = " ".repeat(num.len());
     format!(
@@ -77,6 +87,17 @@ mod tests {
         assert_eq!(thousands(17_683_640), "17,683,640");
         assert_eq!(thousands(-1_234_567), "-1,234,567");
         assert_eq!(thousands(i64::MIN), "-9,223,372,036,854,775,808");
+    }
+
+    #[test]
+    fn snippets_show_no_control_characters_and_keep_the_caret_aligned() {
+        let source = Source::new("x", "a:\t\x1b[31mred\u{202e}, bad: 1\n".to_string());
+        let s = snippet(Some(&source), 1, 15, 1, "");
+        assert!(s.lines().all(|l| !l.chars().any(crate::quote::is_invisible)), "{s:?}");
+        assert!(!s.contains('\t'));
+        let lines: Vec<&str> = s.lines().collect();
+        let caret = lines[2].find('^').unwrap() - "  | ".len();
+        assert_eq!(lines[1]["1 | ".len()..].chars().nth(caret), Some('b'), "{s}");
     }
 
     #[test]

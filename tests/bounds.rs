@@ -89,7 +89,12 @@ fn bounded_agreement_matches_evaluation_for_every_small_case() {
                         if let Some(c) = constant {
                             dims.push(Dim::Const(c));
                         }
-                        let Agreement::Only { runs, scanned_to, truncated } = agreement(&dims, 1) else {
+                        let Agreement::Only {
+                            runs,
+                            scanned_to,
+                            truncated,
+                        } = agreement(&dims, 1)
+                        else {
                             panic!("{dims:?}");
                         };
                         assert!(!truncated, "{dims:?}");

@@ -53,6 +53,7 @@ fn check_spec(r: &Request<'_>, path: &Path, out: &mut Output, tally: &mut Tally)
         Ok(l) => l,
         Err(Failure::Unusable(message)) => {
             out.line(&format!("FAIL {} (unusable)", path.display()))?;
+            out.flush()?;
             output::message(&message);
             tally.count(2);
             return Ok(());
@@ -93,6 +94,7 @@ fn check_spec(r: &Request<'_>, path: &Path, out: &mut Output, tally: &mut Tally)
             }
             Err(e) => {
                 out.line(&format!("FAIL {name} (unusable)"))?;
+                out.flush()?;
                 output::message(&render_error(&e, Some(&loaded.source)));
                 tally.count(2);
             }

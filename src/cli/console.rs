@@ -27,7 +27,7 @@ impl Console {
     /// One line on standard output.
     pub fn say(&mut self, text: String) {
         if self.failed.is_none()
-            && let Err(e) = self.out.line(&text)
+            && let Err(e) = self.out.line(&text).and_then(|()| self.out.flush())
         {
             self.failed = Some(e);
         }

@@ -61,10 +61,12 @@ impl Drop for PendingFile {
 }
 
 impl Output {
+    /// Standard output, buffered: a 23 MB JSON report is a million lines, and `Stdout`
+    /// alone writes each line with its own system call.
     pub fn stdout() -> Output {
         Output {
             target: "to standard output".into(),
-            writer: Box::new(std::io::stdout()),
+            writer: Box::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
             pending: None,
         }
     }
@@ -107,6 +109,11 @@ impl Output {
     pub fn line(&mut self, text: &str) -> Result<(), Failure> {
         self.write(text)?;
         self.write("\n")
+    }
+
+    /// Writes out what is buffered (a console line that should show now).
+    pub fn flush(&mut self) -> Result<(), Failure> {
+        self.writer.flush().map_err(|e| write_failure(&self.target, e))
     }
 
     /// The writer, for code that streams (the JSON report); see [`Output::failed`].

@@ -22,18 +22,6 @@ fn python() -> Option<PathBuf> {
     common::python::test_python_or_skip()
 }
 
-fn lower(yaml: &str, variant: Option<&str>) -> Graph {
-    let spec = archcheck::spec::load_str(yaml, "inline.yaml").unwrap_or_else(|e| panic!("{e}"));
-    ir::lower(
-        &spec,
-        &LowerOptions {
-            variant: variant.map(String::from),
-            ..Default::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// TF-style: SAME everywhere (stride-2 and even kernels, asymmetric padding at odd sizes),
 /// separable conv, batch norm without scale, branches, an aux head with a fixed flatten.
 const SAME_NET: &str = r#"
@@ -542,7 +530,7 @@ fn run_cases(cases: &[Case]) {
 
 #[test]
 fn text_names_every_parameter_and_is_deterministic() {
-    let g = lower(SAME_NET, None);
+    let g = common::lower_inline(SAME_NET, None);
     let text = pytorch_module(&g, "SameNet", "SAME padding test net");
     assert_eq!(text, pytorch_module(&g, "SameNet", "SAME padding test net"));
     for needle in [
@@ -589,7 +577,7 @@ fn text_names_every_parameter_and_is_deterministic() {
         }
     }
 
-    let caffe = pytorch_module(&lower(CAFFE_NET, None), "CaffeNet", "a \"\"\" title\\");
+    let caffe = pytorch_module(&common::lower_inline(CAFFE_NET, None), "CaffeNet", "a \"\"\" title\\");
     assert!(caffe.contains("    \"\"\"a \\\"\\\"\\\" title\\\\\n"), "{caffe}");
     for needle in [
         "def __init__(self, num_classes=5, aux_logits=False):",
@@ -606,7 +594,7 @@ fn text_names_every_parameter_and_is_deterministic() {
     }
     assert!(!caffe.contains("aux = "), "{caffe}");
 
-    let nin = pytorch_module(&lower(NIN_NET, None), "Nin", "");
+    let nin = pytorch_module(&common::lower_inline(NIN_NET, None), "Nin", "");
     assert!(
         nin.contains("_put(self, \"classifier\", nn.Conv2d(16, num_classes, 1))"),
         "{nin}"
@@ -619,7 +607,7 @@ fn text_names_every_parameter_and_is_deterministic() {
 
 #[test]
 fn emitted_modules_of_test_nets_run() {
-    let same = lower(SAME_NET, None);
+    let same = common::lower_inline(SAME_NET, None);
     let cases = [
         Case {
             name: "same_net".into(),
@@ -644,7 +632,7 @@ assert (y == -1).all(), y
         },
         Case {
             name: "caffe_net".into(),
-            graph: lower(CAFFE_NET, None),
+            graph: common::lower_inline(CAFFE_NET, None),
             extra: r#"
 # Caffe keeps the window starting at 14 of a 1×1/2 pool on 14; PyTorch drops it.
 x = torch.randn(1, 2, 14, 13)
@@ -659,7 +647,7 @@ y = mod._caffe_ceil(F.max_pool2d(x, 3, 2, 1, ceil_mode=True), x, (3, 3), (2, 2),
 assert y.shape == (1, 2, 8, 7), y.shape
 "#,
         },
-        case("nin", lower(NIN_NET, None)),
+        case("nin", common::lower_inline(NIN_NET, None)),
     ];
     run_cases(&cases);
 }
@@ -704,7 +692,7 @@ fn emitted_modules_of_specs_run() {
 
 #[test]
 fn shapes_in_comments_are_symbolic() {
-    let g = lower(SAME_NET, None);
+    let g = common::lower_inline(SAME_NET, None);
     let text = pytorch_module(&g, "SameNet", "t");
     let last = &g.nodes[g.main_output()];
     assert!(matches!(last.shape, Shape::Flat { features: 10 }));

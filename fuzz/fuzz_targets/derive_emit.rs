@@ -25,15 +25,22 @@ fn generated(u: &mut Unstructured<'_>) -> Result<String> {
     };
     let mut s = String::new();
     let input = u.int_in_range(1..=300)?;
-    s.push_str(&format!("archcheck: 1\nname: gen\ninput: {{channels: {}, size: {input}}}\n", u.int_in_range(1..=8)?));
+    s.push_str(&format!(
+        "archcheck: 1\nname: gen\ninput: {{channels: {}, size: {input}}}\n",
+        u.int_in_range(1..=8)?
+    ));
     s.push_str(&format!("classes: {}\n", u.int_in_range(1..=2000)?));
     s.push_str("columns:\n  type: type\n  patch: patch\n  out: output\n");
     let padding = if u.arbitrary()? { "same" } else { "half" };
     let rounding = if u.arbitrary()? { "floor" } else { "ceil" };
-    s.push_str(&format!("conventions: {{padding: {padding}, pool_rounding: {rounding}}}\n"));
+    s.push_str(&format!(
+        "conventions: {{padding: {padding}, pool_rounding: {rounding}}}\n"
+    ));
     s.push_str("templates:\n");
     s.push_str("  conv:\n    layers:\n      - conv: {out: \"{out.channels or 8}\", kernel: \"{patch.kernel or 3}\", stride: \"{patch.stride or 1}\"}\n");
-    s.push_str("  pool:\n    layers:\n      - max_pool: {kernel: \"{patch.kernel or 3}\", stride: \"{patch.stride or 1}\"}\n");
+    s.push_str(
+        "  pool:\n    layers:\n      - max_pool: {kernel: \"{patch.kernel or 3}\", stride: \"{patch.stride or 1}\"}\n",
+    );
     let (k1, s1, p1, k2, s2) = (size(u)?, size(u)?, u.int_in_range(0..=3)?, size(u)?, size(u)?);
     s.push_str(&format!(
         "  module:\n    branches:\n      a:\n        layers:\n          - conv: {{out: 4, kernel: {k1}, stride: {s1}, pad: {p1}}}\n      b:\n        layers:\n          - max_pool: {{kernel: {k2}, stride: {s2}, rounding: ceil}}\n"
@@ -61,6 +68,7 @@ fn generated(u: &mut Unstructured<'_>) -> Result<String> {
 }
 
 fn run(text: &str) {
+    let source = archcheck::source::Source::new("fuzz.yaml", text.to_string());
     let spec = match archcheck::spec::load_str(text, "fuzz.yaml") {
         Ok(s) => std::sync::Arc::new(s),
         Err(e) => {
@@ -69,7 +77,9 @@ fn run(text: &str) {
             return;
         }
     };
-    let variants: Vec<Option<String>> = std::iter::once(None).chain(spec.variants.keys().cloned().map(Some)).collect();
+    let variants: Vec<Option<String>> = std::iter::once(None)
+        .chain(spec.variants.keys().cloned().map(Some))
+        .collect();
     for variant in variants {
         let opts = LowerOptions {
             variant: variant.clone(),
@@ -77,14 +87,25 @@ fn run(text: &str) {
         };
         match derive(std::sync::Arc::clone(&spec), &opts, 1) {
             Ok(d) => {
-                let table = report::table::render(&d, text);
+                let table = report::table::render(&d, &source);
                 // A report is a few lines per node; the 16.6 MB condition was not.
-                assert!(table.len() < 4096 + 2048 * d.graph.nodes.len(), "a {}-byte report", table.len());
+                assert!(
+                    table.len() < 4096 + 2048 * d.graph.nodes.len(),
+                    "a {}-byte report",
+                    table.len()
+                );
                 let _ = report::json::value(&d, 0).to_string();
                 let module = pytorch_module(&d.graph, &class_name(&spec.name, variant.as_deref()), &spec.title);
-                assert!(module.len() < 4096 + 4096 * d.graph.nodes.len(), "a {}-byte module", module.len());
+                assert!(
+                    module.len() < 4096 + 4096 * d.graph.nodes.len(),
+                    "a {}-byte module",
+                    module.len()
+                );
             }
-            Err(e) => assert!(e.loc.line >= 1 || e.message.contains("unknown variant"), "unlocated: {e}"),
+            Err(e) => assert!(
+                e.loc.line >= 1 || e.message.contains("unknown variant"),
+                "unlocated: {e}"
+            ),
         }
     }
 }

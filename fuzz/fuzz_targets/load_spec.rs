@@ -26,7 +26,7 @@ fn located(e: &SpecError, text: &str) {
         "error without a place in the file ({} lines): {e}",
         lines
     );
-    let _ = report::diagnostics::render_error(e, Some(text));
+    let _ = report::diagnostics::render_error(e, Some(&archcheck::source::Source::new("fuzz.yaml", text.to_string())));
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         };
         match derive(spec.clone(), &opts, 1) {
             Ok(d) => {
-                let _ = report::table::render(&d, text);
+                let _ = report::table::render(&d, &archcheck::source::Source::new("fuzz.yaml", text.to_string()));
                 let _ = report::json::value(&d, 0).to_string();
                 let _ = report::markdown::render(&d);
             }

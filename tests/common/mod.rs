@@ -115,3 +115,14 @@ pub fn spec_text(r: SpecRanges) -> impl Strategy<Value = String> {
         },
     )
 }
+
+/// The graph of a spec given as text (named `inline.yaml`), as printed or under `variant`;
+/// panics with the error.
+pub fn lower_inline(yaml: &str, variant: Option<&str>) -> archcheck::ir::Graph {
+    let spec = archcheck::spec::load_str(yaml, "inline.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let opts = archcheck::ir::LowerOptions {
+        variant: variant.map(String::from),
+        ..Default::default()
+    };
+    archcheck::ir::lower(&spec, &opts).unwrap_or_else(|e| panic!("{e}"))
+}

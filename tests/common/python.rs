@@ -116,7 +116,12 @@ pub fn test_python_or_skip() -> Option<PathBuf> {
 /// [`test_python_with`], except that a core-only run records a skip and gets `None`.
 pub fn test_python_with_or_skip(modules: &[&str]) -> Option<PathBuf> {
     if core_only() {
-        skip(&format!("needs a Python with {} (core-only run)", modules.join(", ")));
+        let what = if modules.is_empty() {
+            "Python".to_string()
+        } else {
+            format!("a Python with {}", modules.join(", "))
+        };
+        skip(&format!("needs {what} (core-only run)"));
         return None;
     }
     Some(test_python_with(modules))

@@ -13,10 +13,6 @@ use crate::ir::lower::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
 use crate::spec::{Loc, Spec, SpecError};
 
-/// The smallest valid input of a graph, for callers that hold only the graph (the libtorch
-/// verifier); [`Derivation::domain`] holds it for a derived spec.
-pub use crate::ir::domain::min_input;
-
 /// The derivation of one spec under one variant. The spec is shared, not owned: checking
 /// every variant of a spec derives it once per variant, and a copy each time made that
 /// quadratic in the variants (1,000 aliased variants took 18 s).

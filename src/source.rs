@@ -110,7 +110,7 @@ impl Source {
 /// (`/dev/stdin`, `/dev/fd/N`, `/proc/self/fd/N`): reading those cannot block on open.
 fn is_held_descriptor(path: &Path) -> bool {
     let s = path.to_string_lossy();
-    s == "-" || s == "/dev/stdin" || s.starts_with("/dev/fd/") || s.starts_with("/proc/self/fd/")
+    s == "/dev/stdin" || s.starts_with("/dev/fd/") || s.starts_with("/proc/self/fd/")
 }
 
 /// What a file that is not a regular file is, in words.

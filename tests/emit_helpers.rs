@@ -7,7 +7,6 @@
 //! core-only run skips it by name).
 
 use std::path::Path;
-use std::process::Command;
 
 use archcheck::ir::plan::{AxisPad, Plan, Scheme, pool_at, pool_scheme, same_axis};
 use archcheck::ir::{Pad, Pool, PoolKind};
@@ -135,22 +134,8 @@ fn helpers_pad_as_the_plan_says() {
     let Some(py) = common::python::test_python_with_or_skip(&[]) else {
         return;
     };
-    let out = Command::new(&py)
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg(&helpers)
-        .arg(&cases_path)
-        .env("OMP_NUM_THREADS", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "python failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let stdout = common::python::run_script(&py, SCRIPT, &[&helpers, &cases_path], None);
+    let got: Value = common::python::last_json_line(&stdout);
 
     let mut failures = Vec::new();
     let same_got = got["same"].as_array().unwrap();

@@ -27,23 +27,8 @@ mod common;
 /// run (the skip is recorded by name); a full run without a Python with torch fails.
 fn run_python(script: &str, args: &[&Path], cwd: &Path) -> Option<Value> {
     let py = common::python::test_python_or_skip()?;
-    let out = Command::new(&py)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .current_dir(cwd)
-        .env("OMP_NUM_THREADS", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{} failed ({}):\n{stdout}\n{}",
-        py.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {stdout}")))
+    let stdout = common::python::run_script(&py, script, args, Some(cwd));
+    Some(common::python::last_json_line(&stdout))
 }
 
 /// If any of these ever runs, the sentinel file appears (in the harness's directory) and

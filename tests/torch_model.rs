@@ -90,7 +90,8 @@ fn check_spec(file: &str, variant: Option<&str>) {
     assert_eq!(buffers, totals.buffers, "{what}: buffers");
     assert!(invalid_reason(g, g.reference).is_none(), "{what}: reference invalid");
     assert_shapes(&model, g, g.reference, 1, &what);
-    let min = first_valid(g, archcheck::check::min_input(g), 256).unwrap_or_else(|| panic!("{what}: no valid size"));
+    let min =
+        first_valid(g, archcheck::ir::domain::min_input(g), 256).unwrap_or_else(|| panic!("{what}: no valid size"));
     assert_ne!(
         min, g.reference,
         "{what}: the smallest valid input should differ from the reference"
@@ -500,7 +501,7 @@ proptest! {
         setup();
         let Ok(spec) = archcheck::spec::load_str(&text, "gen.yaml") else { return Ok(()) };
         let Ok(g) = archcheck::ir::lower(&spec, &LowerOptions::default()) else { return Ok(()) };
-        let min = archcheck::check::min_input(&g);
+        let min = archcheck::ir::domain::min_input(&g);
         let from = (g.reference.0.max(min.0) + extra, g.reference.1.max(min.1) + extra);
         let Some(size) = first_valid(&g, from, 64) else { return Ok(()) };
         let vs = nn::VarStore::new(Device::Cpu);
@@ -557,19 +558,7 @@ fn generated_networks_mostly_build() {
 /// Runs `script` in the test Python (tests/common/python.rs: it fails the test naming what
 /// is missing).
 fn run_python(script: &str, args: &[&Path]) -> String {
-    let python = common::python::test_python();
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::python::run_script(&common::python::test_python(), script, args, None)
 }
 
 const TORCHSCRIPT_CHECK: &str = r#"

@@ -10,9 +10,6 @@ mod output;
 mod quantity;
 mod stride;
 
-pub use crate::ir::domain::{
-    chw, concat_condition, describe_agreement, max_input, min_input, reference_violation, valid_on,
-};
 pub use quantity::human;
 
 use crate::derive::RowFigures;

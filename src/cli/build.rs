@@ -3,8 +3,7 @@
 use std::path::Path;
 
 use super::args::BuildArgs;
-use super::emit::plural;
-use super::{Failure, Output, ended, load, output};
+use super::{Failure, Output, ended, load, output, plural};
 use archcheck::derive::Derivation;
 use archcheck::report;
 use archcheck::source::Source;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::args::ModelArgs;
-use super::{Failure, Output, ended, load, output};
+use super::{Failure, Output, ended, load, output, plural};
 
 pub fn run(model: &ModelArgs, path: &Option<PathBuf>) -> Result<u8, Failure> {
     let loaded = load(&model.spec, model.limits)?;
@@ -31,13 +31,4 @@ pub fn run(model: &ModelArgs, path: &Option<PathBuf>) -> Result<u8, Failure> {
         output::message(&format!("wrote {} (class {class})\n", p.display()));
     }
     ended(written, 0)
-}
-
-/// `1 error`, `2 errors`.
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }

@@ -78,6 +78,15 @@ pub fn verdict(d: &archcheck::derive::Derivation, strict: bool) -> u8 {
     }
 }
 
+/// `1 error`, `2 errors`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// What a command without libtorch says (exit 2).
 #[cfg(not(feature = "torch"))]
 pub fn without_torch() -> Result<u8, Failure> {

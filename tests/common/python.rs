@@ -126,3 +126,31 @@ pub fn test_python_with_or_skip(modules: &[&str]) -> Option<PathBuf> {
     }
     Some(test_python_with(modules))
 }
+
+/// Runs `py -c script ARGS...` (in `cwd` where given; libtorch on one thread, as the tests
+/// run it) and returns its standard output; a failing script fails the test with its
+/// output and error stream.
+pub fn run_script(py: &Path, script: &str, args: &[&Path], cwd: Option<&Path>) -> String {
+    let mut command = Command::new(py);
+    command.arg("-c").arg(script).args(args).env("OMP_NUM_THREADS", "1");
+    if let Some(dir) = cwd {
+        command.current_dir(dir);
+    }
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{} failed ({}):\n{stdout}\n{}",
+        py.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The JSON a script printed on its last line.
+pub fn last_json_line(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}

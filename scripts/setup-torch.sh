@@ -97,13 +97,23 @@ else
   log "installed torch $have in $((SECONDS - t0)) s"
 fi
 
+# 3. The test packages beside torch (scripts/test-requirements.txt: torchvision, onnx,
+#    onnxruntime, torchinfo, fvcore): the lineage, ONNX and tool-agreement tests use them.
+req="$REPO_ROOT/scripts/test-requirements.txt"
+if "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$req"; then
+  log "test packages installed ($(grep -cE '^[a-z]' "$req") from $(basename "$req"))"
+else
+  log "error: pip install -r $req failed"
+  exit 1
+fi
+
 if [[ $build == 0 ]]; then
   log "skipping the build (--no-build); build env:"
   env_lines >&2
   exit 0
 fi
 
-# 3. Build archcheck with the torch feature in that env.
+# 4. Build archcheck with the torch feature in that env.
 export VIRTUAL_ENV="$VENV"
 export LIBTORCH_USE_PYTORCH=1
 export PATH="$VENV/bin:$PATH"

@@ -2,6 +2,8 @@
 //! cells, conv layers become conv → batch norm → ReLU as the conventions say, and every node
 //! gets its symbolic shape as it is added.
 
+mod steps;
+
 use std::borrow::Cow;
 
 use indexmap::IndexMap;
@@ -26,6 +28,9 @@ pub struct LowerOptions {
     /// Replace cells of rows (row, column, new cell or None to empty it): used to explore
     /// another reading of an ambiguous cell.
     pub cell_overrides: Vec<(usize, String, Option<Cell>)>,
+    /// The architecture column to build, in a table of architectures (default: the
+    /// variant's, or the first).
+    pub model: Option<String>,
 }
 
 /// Bounds on what a spec may make the library build. A separate argument rather than a
@@ -68,6 +73,9 @@ struct Builder<'a> {
     /// Every node, by name, to refuse a second layer of the same name: the table holds ids
     /// and compares against `nodes[id].name`, so no name is copied to be a key.
     names: hashbrown::HashTable<NodeId>,
+    /// Steps visited and template uses open (see `steps.rs`).
+    visits: usize,
+    depth: usize,
 }
 
 /// A fixed hasher: the table is only probed, never iterated, so no output depends on it.
@@ -96,6 +104,7 @@ fn template_bound(t: &Template) -> usize {
             .iter()
             .map(|b| layers_bound(&b.layers))
             .fold(1usize, usize::saturating_add),
+        TemplateBody::Steps(s) => steps::steps_bound(s),
     }
 }
 
@@ -211,7 +220,7 @@ impl<'a> Builder<'a> {
             ShapeError::Message(m) => self.err(loc, format!("{name}: {m}")),
         })?;
         let id = self.nodes.len();
-        if matches!(op, Op::Concat) {
+        if matches!(op, Op::Concat | Op::Add) {
             let spatial = |s: &Shape| match s {
                 Shape::Map { h, w, .. } => Some((*h, *w)),
                 Shape::Flat { .. } => None,
@@ -219,13 +228,14 @@ impl<'a> Builder<'a> {
             if shapes.iter().any(|s| spatial(s).is_none()) {
                 return Err(self.err(
                     loc,
-                    format!("{name}: concatenates a vector; every branch must end in a C×H×W map"),
+                    format!("{name}: merges a vector; every branch must end in a C×H×W map"),
                 ));
             }
             if shapes.windows(2).any(|p| spatial(&p[0]) != spatial(&p[1])) {
                 self.mismatches.push(ConcatMismatch {
                     node: id,
                     branches: inputs.clone(),
+                    verb: if matches!(op, Op::Add) { "adds" } else { "concatenates" },
                 });
             }
         }
@@ -254,7 +264,7 @@ impl<'a> Builder<'a> {
 
     fn pad(&self, ctx: &Ctx<'_>, l: &LayerDecl, kernel: (i64, i64), default: Pad) -> Result<Pad, SpecError> {
         let Some(a) = l.args.get("pad") else { return Ok(default) };
-        Ok(match ctx.arg(a) {
+        Ok(match ctx.arg(a)? {
             None => default,
             Some(Val::Int(p)) if p >= 0 => Pad::Explicit(p, p),
             Some(Val::Pair(a, b)) if a >= 0 && b >= 0 => Pad::Explicit(a, b),
@@ -275,7 +285,7 @@ impl<'a> Builder<'a> {
 
     fn flag(&self, ctx: &Ctx<'_>, l: &LayerDecl, name: &str, default: bool) -> Result<bool, SpecError> {
         let Some(a) = l.args.get(name) else { return Ok(default) };
-        match ctx.arg(a) {
+        match ctx.arg(a)? {
             None => Ok(default),
             Some(Val::Bool(b)) => Ok(b),
             Some(v) => Err(ctx.err(a.loc, format!("{name} is {v}, expected true or false"))),
@@ -294,7 +304,7 @@ impl<'a> Builder<'a> {
         let Some(a) = l.args.get("rounding") else {
             return Ok(default);
         };
-        match ctx.arg(a) {
+        match ctx.arg(a)? {
             None => Ok(default),
             Some(Val::Word(w)) if w == "floor" => Ok(WindowRounding::Floor),
             Some(Val::Word(w)) if w == "ceil" => Ok(ceil),
@@ -369,6 +379,29 @@ impl<'a> Builder<'a> {
                     };
                     cur = self.add(name.clone(), Op::Conv(c), vec![cur], place, true, l.loc)?;
                 }
+                let bn_name = match l.args.get("bn_name") {
+                    None => format!("{name}.bn"),
+                    Some(a) => match ctx.arg(a)? {
+                        // A sibling of the conv: `layer1.0.bn1` beside `layer1.0.conv1`.
+                        Some(Val::Word(w)) if !w.is_empty() && !w.contains('.') => match name.rsplit_once('.') {
+                            Some((parent, _)) => format!("{parent}.{w}"),
+                            None => w,
+                        },
+                        Some(Val::Int(i)) if i >= 0 => match name.rsplit_once('.') {
+                            Some((parent, _)) => format!("{parent}.{i}"),
+                            None => i.to_string(),
+                        },
+                        v => {
+                            return Err(ctx.err(
+                                a.loc,
+                                format!(
+                                    "bn_name is {}, expected a name without '.'",
+                                    v.map_or("empty".to_string(), |v| v.to_string())
+                                ),
+                            ));
+                        }
+                    },
+                };
                 if bn {
                     let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm {
                         eps: 1e-5,
@@ -376,7 +409,7 @@ impl<'a> Builder<'a> {
                         scale: true,
                     });
                     cur = self.add(
-                        format!("{name}.bn"),
+                        bn_name,
                         Op::BatchNorm {
                             eps: b.eps,
                             momentum: b.momentum,
@@ -495,8 +528,9 @@ impl<'a> Builder<'a> {
                     }
                 }
             };
+            self.set_input(ctx, cur);
             if let Some(c) = &l.cond
-                && !ctx.holds(c)
+                && !ctx.holds(c)?
             {
                 continue;
             }
@@ -520,11 +554,13 @@ impl<'a> Builder<'a> {
     ) -> Result<NodeId, SpecError> {
         match &t.body {
             TemplateBody::Layers(ls) => self.layers(ctx, ls, input, prefix, &Place::Row { row, branch: None }),
+            TemplateBody::Steps(s) => self.steps(ctx, s, input, prefix, &Place::Row { row, branch: None }),
             TemplateBody::Branches(bs) => {
                 let mut ends = Vec::new();
                 for b in bs {
+                    self.set_input(ctx, input);
                     if let Some(c) = &b.cond
-                        && !ctx.holds(c)
+                        && !ctx.holds(c)?
                     {
                         continue;
                     }
@@ -532,7 +568,12 @@ impl<'a> Builder<'a> {
                         row,
                         branch: Some(b.name.as_str().into()),
                     };
-                    ends.push(self.layers(ctx, &b.layers, input, &format!("{prefix}.{}", b.name), &place)?);
+                    let scope = if prefix.is_empty() {
+                        b.name.clone()
+                    } else {
+                        format!("{prefix}.{}", b.name)
+                    };
+                    ends.push(self.layers(ctx, &b.layers, input, &scope, &place)?);
                 }
                 if ends.is_empty() {
                     return Err(self.err(
@@ -546,7 +587,11 @@ impl<'a> Builder<'a> {
                     ));
                 }
                 self.add(
-                    format!("{prefix}.concat"),
+                    if prefix.is_empty() {
+                        "concat".to_string()
+                    } else {
+                        format!("{prefix}.concat")
+                    },
                     Op::Concat,
                     ends,
                     &Place::Row { row, branch: None },
@@ -555,6 +600,113 @@ impl<'a> Builder<'a> {
                 )
             }
         }
+    }
+}
+
+/// The architecture column to build: `--model`, else the variant's only one, else the
+/// first; refused where the spec has none or the variant is for others.
+fn model_of(
+    spec: &Spec,
+    variant: Option<&crate::spec::Variant>,
+    opts: &LowerOptions,
+) -> Result<Option<String>, SpecError> {
+    let err = |message: String| SpecError {
+        file: spec.file.clone(),
+        loc: Loc::default(),
+        message,
+    };
+    if spec.models.is_empty() {
+        return match &opts.model {
+            Some(m) => Err(err(format!(
+                "--model {}: the spec has no architecture columns (models: [...])",
+                crate::quote::quote(m)
+            ))),
+            None => Ok(None),
+        };
+    }
+    let targets = variant.map_or(&[][..], |v| v.models.as_slice());
+    let m = match (&opts.model, targets) {
+        (Some(m), _) => m.clone(),
+        (None, [only]) => only.clone(),
+        (None, _) => spec.models[0].clone(),
+    };
+    if !spec.models.contains(&m) {
+        return Err(err(format!(
+            "unknown model {}, the spec's models are: {}",
+            crate::quote::quote(&m),
+            spec.models.join(", ")
+        )));
+    }
+    if !targets.is_empty() && !targets.contains(&m) {
+        return Err(err(format!(
+            "variant {} is for {}, not for model {}",
+            crate::quote::quote(opts.variant.as_deref().unwrap_or("")),
+            targets.join(", "),
+            crate::quote::quote(&m)
+        )));
+    }
+    Ok(Some(m))
+}
+
+impl Builder<'_> {
+    /// Builds row `i` with its template; in a table of architectures, a row without one is
+    /// built item by item from its model cell, each item with the template named after its
+    /// form (`conv`, `max pool`, `blocks`). Returns the row's last node and what built it.
+    fn row_layers(
+        &mut self,
+        ctx: &Ctx<'_>,
+        tname: &str,
+        i: usize,
+        input: NodeId,
+        scope: &str,
+    ) -> Result<(NodeId, String), SpecError> {
+        let (spec, templates) = (self.spec, self.templates);
+        let row = &spec.rows[i];
+        let items = ctx.model.and_then(|m| ctx.cells.get(m)).and_then(|c| match &c.value {
+            crate::spec::Value::Layers(l) => Some(&l.items),
+            _ => None,
+        });
+        let Some(items) = items.filter(|_| tname.is_empty()) else {
+            if tname.is_empty() {
+                return Err(self.err(
+                    row.loc,
+                    format!(
+                        "row {} has no cell in column {} to build it from",
+                        crate::quote::quote(&row.label),
+                        crate::quote::quote(ctx.model.unwrap_or(""))
+                    ),
+                ));
+            }
+            let template = templates
+                .get(tname)
+                .ok_or_else(|| self.err(row.loc, format!("unknown template {}", crate::quote::quote(tname))))?;
+            let mut c = ctx.with_vars(ctx.vars);
+            c.item = items.and_then(|v| v.first());
+            return Ok((self.template(&c, template, input, i, scope)?, tname.to_string()));
+        };
+        let mut cur = input;
+        let mut forms = Vec::new();
+        for item in items {
+            let Some(t) = templates.get(item.form()) else {
+                let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
+                return Err(self.err(
+                    ctx.cells[ctx.model.unwrap_or("")].loc,
+                    format!(
+                        "row {} prints a {} ({}), and the spec has no template named {}; its templates are: {}",
+                        crate::quote::quote(&row.label),
+                        item.form(),
+                        crate::quote::quote(&item.to_string()),
+                        crate::quote::quote(item.form()),
+                        known.join(", ")
+                    ),
+                ));
+            };
+            let mut c = ctx.with_vars(ctx.vars);
+            c.item = Some(item);
+            cur = self.template(&c, t, cur, i, scope)?;
+            forms.push(item.form());
+        }
+        Ok((cur, forms.join(", ")))
     }
 }
 
@@ -626,7 +778,10 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         variant,
         templates,
         names: hashbrown::HashTable::new(),
+        visits: 0,
+        depth: 0,
     };
+    let model = model_of(spec, variant, opts)?;
     // Growing the node list by doubling copies every node and touches twice the memory; a
     // long table is allocation-bound, so reserve generously up front. Capacity that is never
     // written costs only address space (its pages are never touched), so over-estimating
@@ -664,41 +819,38 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         let env = row_env(spec, variant, &vars, opts, i);
         corrections.extend(env.corrections);
         let (cells, row_vars, tname) = (env.cells, env.vars, env.template);
-        let template = templates.get(tname).ok_or_else(|| {
-            b.err(
-                row.loc,
-                format!("unknown template {tname}", tname = crate::quote::quote(&tname)),
-            )
-        })?;
-        let ctx = Ctx {
-            file: &spec.file,
-            cells: &cells,
-            vars: &row_vars,
+        let mut ctx = Ctx::new(
+            &spec.file,
+            &cells,
+            &row_vars,
             classes,
-            what: format!("row {}", crate::quote::quote(&row.label)),
-        };
+            format!("row {}", crate::quote::quote(&row.label)),
+        );
+        ctx.model = model.as_deref();
         let first = b.nodes.len();
         b.row = Some((i, first));
-        let out = b.template(&ctx, template, cur, i, &row.name)?;
+        let scope = over.and_then(|o| o.name.as_deref()).unwrap_or(&row.name);
+        let (out, built_with) = b.row_layers(&ctx, tname, i, cur, scope)?;
         rows.push(RowSpan {
             row: i,
             input: cur,
             output: out,
             first,
             end: b.nodes.len(),
-            template: tname.to_string(),
+            template: built_with,
         });
         cur = out;
         if let Some(o) = over
             && !o.insert_after.is_empty()
         {
-            let ctx = Ctx {
-                file: &spec.file,
-                cells: &cells,
-                vars: &row_vars,
+            let mut ctx = Ctx::new(
+                &spec.file,
+                &cells,
+                &row_vars,
                 classes,
-                what: format!("the layers after {}", crate::quote::quote(&row.label)),
-            };
+                format!("the layers after {}", crate::quote::quote(&row.label)),
+            );
+            ctx.model = model.as_deref();
             cur = b.layers(
                 &ctx,
                 &o.insert_after,
@@ -722,13 +874,8 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
     b.row = None;
     let empty = IndexMap::new();
     let head = variant.and_then(|v| v.head.as_ref()).unwrap_or(&spec.head);
-    let ctx = Ctx {
-        file: &spec.file,
-        cells: &empty,
-        vars: &vars,
-        classes,
-        what: "the head".into(),
-    };
+    let mut ctx = Ctx::new(&spec.file, &empty, &vars, classes, "the head".into());
+    ctx.model = model.as_deref();
     cur = b.layers(&ctx, head, cur, "", &Place::Head)?;
     let mut outputs = vec![Output {
         name: "logits".into(),
@@ -736,13 +883,14 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         aux: false,
     }];
     for (h, root) in aux_roots {
-        let ctx = Ctx {
-            file: &spec.file,
-            cells: &empty,
-            vars: &vars,
+        let mut ctx = Ctx::new(
+            &spec.file,
+            &empty,
+            &vars,
             classes,
-            what: format!("auxiliary head {}", crate::quote::quote(&h.name)),
-        };
+            format!("auxiliary head {}", crate::quote::quote(&h.name)),
+        );
+        ctx.model = model.as_deref();
         let end = b.layers(&ctx, &h.layers, root, &h.name, &Place::Aux { head: h.name.clone() })?;
         outputs.push(Output {
             name: h.name.clone(),
@@ -758,6 +906,7 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         input_channels,
         classes,
         variant: opts.variant.clone(),
+        model,
         corrections,
         constraints: b.constraints,
         concat_mismatches: b.mismatches,
@@ -786,6 +935,9 @@ fn row_env<'a>(
     let over = variant.and_then(|v| v.rows.get(&i));
     let mut cells = Cow::Borrowed(&row.cells);
     let mut row_vars = Cow::Borrowed(vars);
+    if !row.vars.is_empty() {
+        row_vars.to_mut().extend(row.vars.clone());
+    }
     let mut corrections = Vec::new();
     if let Some(o) = over {
         for (col, c) in &o.cells {
@@ -857,7 +1009,10 @@ pub fn row_output_from(
         variant,
         templates,
         names: hashbrown::HashTable::new(),
+        visits: 0,
+        depth: 0,
     };
+    let model = model_of(spec, variant, opts)?;
     b.nodes.push(Node {
         name: "input".into(),
         op: Op::Input { channels: input.0 },
@@ -872,20 +1027,17 @@ pub fn row_output_from(
         },
     });
     let env = row_env(spec, variant, &vars, opts, i);
-    let template = templates.get(env.template).ok_or_else(|| {
-        b.err(
-            spec.rows[i].loc,
-            format!("unknown template {}", crate::quote::quote(&env.template)),
-        )
-    })?;
-    let ctx = Ctx {
-        file: &spec.file,
-        cells: &env.cells,
-        vars: &env.vars,
+    let mut ctx = Ctx::new(
+        &spec.file,
+        &env.cells,
+        &env.vars,
         classes,
-        what: format!("row {}", crate::quote::quote(&spec.rows[i].label)),
-    };
-    let out = b.template(&ctx, template, 0, i, &spec.rows[i].name)?;
+        format!("row {}", crate::quote::quote(&spec.rows[i].label)),
+    );
+    ctx.model = model.as_deref();
+    let over = variant.and_then(|v| v.rows.get(&i));
+    let scope = over.and_then(|o| o.name.as_deref()).unwrap_or(&spec.rows[i].name);
+    let (out, _) = b.row_layers(&ctx, env.template, i, 0, scope)?;
     let s = b.nodes[out].shape.at(input.1, input.2);
     Ok(match s.as_slice() {
         [c, h, w] => (*c, *h, *w),

@@ -363,6 +363,18 @@ pub fn parse_expr(text: &str) -> Result<Parsed, ExprError> {
             base: at + lead,
             len: body.len(),
         };
+        // An operator with nothing after it (`{a * }`): trimming took the space that makes
+        // it one.
+        let dangling = ["+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||"]
+            .iter()
+            .find(|op| body.len() > op.len() && body.ends_with(&format!(" {op}")));
+        if dangling.is_some() {
+            return Err(ExprError {
+                expected: Expect::Term,
+                found: String::new(),
+                offset: text[..at + lead + body.len()].chars().count(),
+            });
+        }
         let node = if body.is_empty() {
             return Err(ExprError {
                 expected: Expect::Term,
@@ -512,5 +524,7 @@ mod tests {
         assert_eq!(fails("{}"), (Expect::Term, "".into(), 1));
         assert_eq!(fails("{a * 2x}"), (Expect::Integer, "2x".into(), 5));
         assert_eq!(fails("{a +  * 2}"), (Expect::Term, "".into(), 5));
+        assert_eq!(fails("{a * }"), (Expect::Term, "".into(), 4));
+        assert_eq!(fails("{a or b -}"), (Expect::Term, "".into(), 9));
     }
 }

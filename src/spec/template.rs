@@ -278,13 +278,18 @@ impl Reader<'_> {
                     )
                 }
                 Expect::VarName => format!("expected a variable's name after 'var.' in {quoted}"),
-                Expect::Then => format!(
-                    "expected ' then ' after the condition of 'if', found {} in {quoted}",
-                    crate::quote::quote(&e.found)
-                ),
-                Expect::Else => format!(
-                    "expected ' else ' after 'if … then …', found {} in {quoted}",
-                    crate::quote::quote(&e.found)
+                Expect::Then | Expect::Else => format!(
+                    "expected {} in {quoted}, found {}",
+                    if e.expected == Expect::Then {
+                        "' then ' after the condition of 'if'"
+                    } else {
+                        "' else ' after 'if … then …'"
+                    },
+                    if e.found.is_empty() {
+                        "the end of the expression".to_string()
+                    } else {
+                        crate::quote::quote(&e.found)
+                    }
                 ),
             };
             self.err(at, message)

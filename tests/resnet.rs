@@ -185,3 +185,64 @@ fn instances_are_named_by_row_and_position() {
     assert_eq!(stride_of(&tv, "layer2.0.conv1"), (1, 1));
     assert_eq!(stride_of(&tv, "layer2.0.conv2"), (2, 2));
 }
+
+fn archcheck(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_archcheck"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_model_flag_picks_a_column_and_refuses_others() {
+    let out = archcheck(&["derive", "specs/resnet.yaml", "--model", "50-layer"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("\nmodel 50-layer (of 18-layer, 34-layer, 50-layer, 101-layer, 152-layer)\n"),
+        "{stdout}"
+    );
+    let out = archcheck(&["derive", "specs/resnet.yaml", "--model", "99-layer"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown model '99-layer', the spec's models are: 18-layer,"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = archcheck(&[
+        "derive",
+        "specs/resnet.yaml",
+        "--variant",
+        "resnet18",
+        "--model",
+        "50-layer",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("variant 'resnet18' is for 18-layer, not for model '50-layer'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = archcheck(&["derive", "specs/googlenet.yaml", "--model", "50-layer"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn check_all_models_checks_every_column_and_every_variant_on_its_own() {
+    let out = archcheck(&["check", "specs/resnet.yaml", "--all-variants", "--all-models"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    // Five columns as printed, then each variant with its one model.
+    assert_eq!(lines.len(), 11, "{stdout}");
+    assert!(
+        lines[2].starts_with("ok   specs/resnet.yaml --model 50-layer: 0 errors"),
+        "{stdout}"
+    );
+    assert!(
+        lines[7].starts_with("ok   specs/resnet.yaml --variant resnet50 --model 50-layer: 0 errors"),
+        "{stdout}"
+    );
+    assert_eq!(lines[10], "10 passed, 0 failed");
+}

@@ -2,16 +2,18 @@
 //! cells, conv layers become conv → batch norm → ReLU as the conventions say, and every node
 //! gets its symbolic shape as it is added.
 
+mod models;
+mod rows;
 mod steps;
+
+pub use rows::row_output_from;
 
 use std::borrow::Cow;
 
 use indexmap::IndexMap;
 
 use super::eval::{Ctx, Val};
-use super::{
-    ConcatMismatch, Constraint, Conv, Correction, Graph, Node, NodeId, Op, Output, Pad, Place, Pool, PoolKind, RowSpan,
-};
+use super::{ConcatMismatch, Constraint, Conv, Graph, Node, NodeId, Op, Output, Pad, Place, Pool, PoolKind, RowSpan};
 use crate::shape::{self, Shape, ShapeError, WindowRounding};
 use crate::spec::template::{LayerDecl, LayerOp, Lit, TemplateBody};
 use crate::spec::{CeilRule, Cell, Conventions, Loc, Padding, Rounding, Spec, SpecError, Template};
@@ -603,113 +605,6 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The architecture column to build: `--model`, else the variant's only one, else the
-/// first; refused where the spec has none or the variant is for others.
-fn model_of(
-    spec: &Spec,
-    variant: Option<&crate::spec::Variant>,
-    opts: &LowerOptions,
-) -> Result<Option<String>, SpecError> {
-    let err = |message: String| SpecError {
-        file: spec.file.clone(),
-        loc: Loc::default(),
-        message,
-    };
-    if spec.models.is_empty() {
-        return match &opts.model {
-            Some(m) => Err(err(format!(
-                "--model {}: the spec has no architecture columns (models: [...])",
-                crate::quote::quote(m)
-            ))),
-            None => Ok(None),
-        };
-    }
-    let targets = variant.map_or(&[][..], |v| v.models.as_slice());
-    let m = match (&opts.model, targets) {
-        (Some(m), _) => m.clone(),
-        (None, [only]) => only.clone(),
-        (None, _) => spec.models[0].clone(),
-    };
-    if !spec.models.contains(&m) {
-        return Err(err(format!(
-            "unknown model {}, the spec's models are: {}",
-            crate::quote::quote(&m),
-            spec.models.join(", ")
-        )));
-    }
-    if !targets.is_empty() && !targets.contains(&m) {
-        return Err(err(format!(
-            "variant {} is for {}, not for model {}",
-            crate::quote::quote(opts.variant.as_deref().unwrap_or("")),
-            targets.join(", "),
-            crate::quote::quote(&m)
-        )));
-    }
-    Ok(Some(m))
-}
-
-impl Builder<'_> {
-    /// Builds row `i` with its template; in a table of architectures, a row without one is
-    /// built item by item from its model cell, each item with the template named after its
-    /// form (`conv`, `max pool`, `blocks`). Returns the row's last node and what built it.
-    fn row_layers(
-        &mut self,
-        ctx: &Ctx<'_>,
-        tname: &str,
-        i: usize,
-        input: NodeId,
-        scope: &str,
-    ) -> Result<(NodeId, String), SpecError> {
-        let (spec, templates) = (self.spec, self.templates);
-        let row = &spec.rows[i];
-        let items = ctx.model.and_then(|m| ctx.cells.get(m)).and_then(|c| match &c.value {
-            crate::spec::Value::Layers(l) => Some(&l.items),
-            _ => None,
-        });
-        let Some(items) = items.filter(|_| tname.is_empty()) else {
-            if tname.is_empty() {
-                return Err(self.err(
-                    row.loc,
-                    format!(
-                        "row {} has no cell in column {} to build it from",
-                        crate::quote::quote(&row.label),
-                        crate::quote::quote(ctx.model.unwrap_or(""))
-                    ),
-                ));
-            }
-            let template = templates
-                .get(tname)
-                .ok_or_else(|| self.err(row.loc, format!("unknown template {}", crate::quote::quote(tname))))?;
-            let mut c = ctx.with_vars(ctx.vars);
-            c.item = items.and_then(|v| v.first());
-            return Ok((self.template(&c, template, input, i, scope)?, tname.to_string()));
-        };
-        let mut cur = input;
-        let mut forms = Vec::new();
-        for item in items {
-            let Some(t) = templates.get(item.form()) else {
-                let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
-                return Err(self.err(
-                    ctx.cells[ctx.model.unwrap_or("")].loc,
-                    format!(
-                        "row {} prints a {} ({}), and the spec has no template named {}; its templates are: {}",
-                        crate::quote::quote(&row.label),
-                        item.form(),
-                        crate::quote::quote(&item.to_string()),
-                        crate::quote::quote(item.form()),
-                        known.join(", ")
-                    ),
-                ));
-            };
-            let mut c = ctx.with_vars(ctx.vars);
-            c.item = Some(item);
-            cur = self.template(&c, t, cur, i, scope)?;
-            forms.push(item.form());
-        }
-        Ok((cur, forms.join(", ")))
-    }
-}
-
 /// Builds the graph of `spec` under the options' variant, within the default [`Limits`].
 pub fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, SpecError> {
     lower_within(spec, opts, &Limits::default())
@@ -781,7 +676,7 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         visits: 0,
         depth: 0,
     };
-    let model = model_of(spec, variant, opts)?;
+    let model = models::model_of(spec, variant, opts)?;
     // Growing the node list by doubling copies every node and touches twice the memory; a
     // long table is allocation-bound, so reserve generously up front. Capacity that is never
     // written costs only address space (its pages are never touched), so over-estimating
@@ -816,7 +711,7 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
     let mut aux_roots = Vec::new();
     for (i, row) in spec.rows.iter().enumerate() {
         let over = variant.and_then(|v| v.rows.get(&i));
-        let env = row_env(spec, variant, &vars, opts, i);
+        let env = rows::row_env(spec, variant, &vars, opts, i);
         corrections.extend(env.corrections);
         let (cells, row_vars, tname) = (env.cells, env.vars, env.template);
         let mut ctx = Ctx::new(
@@ -911,137 +806,5 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         constraints: b.constraints,
         concat_mismatches: b.mismatches,
         changed_cells,
-    })
-}
-
-/// What one row is built from under a variant: cells with corrections, vars, template.
-/// Cells and vars are borrowed unless the row changes them: most rows of a long table have
-/// no override, and copying every row's cell map and the vars was a large part of lowering.
-struct RowEnv<'a> {
-    cells: Cow<'a, IndexMap<String, Cell>>,
-    vars: Cow<'a, IndexMap<String, Lit>>,
-    template: &'a str,
-    corrections: Vec<Correction>,
-}
-
-fn row_env<'a>(
-    spec: &'a Spec,
-    variant: Option<&'a crate::spec::Variant>,
-    vars: &'a IndexMap<String, Lit>,
-    opts: &LowerOptions,
-    i: usize,
-) -> RowEnv<'a> {
-    let row = &spec.rows[i];
-    let over = variant.and_then(|v| v.rows.get(&i));
-    let mut cells = Cow::Borrowed(&row.cells);
-    let mut row_vars = Cow::Borrowed(vars);
-    if !row.vars.is_empty() {
-        row_vars.to_mut().extend(row.vars.clone());
-    }
-    let mut corrections = Vec::new();
-    if let Some(o) = over {
-        for (col, c) in &o.cells {
-            let printed = row.cells.get(col).map(|p| p.text.clone()).unwrap_or_default();
-            corrections.push(Correction {
-                row: i,
-                column: col.clone(),
-                printed,
-                corrected: c.text.clone(),
-                loc: c.loc,
-            });
-            if c.text.is_empty() {
-                cells.to_mut().shift_remove(col);
-            } else {
-                cells.to_mut().insert(col.clone(), c.clone());
-            }
-        }
-        if !o.vars.is_empty() {
-            row_vars.to_mut().extend(o.vars.clone());
-        }
-    }
-    for (r, col, c) in &opts.cell_overrides {
-        if *r == i {
-            match c {
-                Some(c) => {
-                    cells.to_mut().insert(col.clone(), c.clone());
-                }
-                None => {
-                    cells.to_mut().shift_remove(col);
-                }
-            }
-        }
-    }
-    let template = over.and_then(|o| o.template.as_deref()).unwrap_or(&row.row_type.words);
-    RowEnv {
-        cells,
-        vars: row_vars,
-        template,
-        corrections,
-    }
-}
-
-/// The output (C, H, W) of row `i` alone, fed a concrete C×H×W input: what the row's printed
-/// output should be if the previous row's printed output is right.
-pub fn row_output_from(
-    spec: &Spec,
-    opts: &LowerOptions,
-    i: usize,
-    input: (i64, i64, i64),
-) -> Result<(i64, i64, i64), SpecError> {
-    let variant = opts.variant.as_ref().and_then(|v| spec.variants.get(v));
-    let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
-    let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
-    let mut vars: IndexMap<String, Lit> = spec.vars.clone();
-    if let Some(v) = variant {
-        vars.extend(v.vars.clone());
-    }
-    let classes = classes_of(spec, opts)?;
-    let mut b = Builder {
-        spec,
-        max_nodes: Limits::default().max_nodes,
-        row: Some((i, 1)),
-        row_bounds: std::collections::HashMap::new(),
-        conv: conventions,
-        nodes: Vec::new(),
-        constraints: Vec::new(),
-        mismatches: Vec::new(),
-        reference: (input.1, input.2),
-        variant,
-        templates,
-        names: hashbrown::HashTable::new(),
-        visits: 0,
-        depth: 0,
-    };
-    let model = model_of(spec, variant, opts)?;
-    b.nodes.push(Node {
-        name: "input".into(),
-        op: Op::Input { channels: input.0 },
-        inputs: vec![],
-        place: Place::Input,
-        weight_layer: false,
-        loc: spec.input.loc,
-        shape: Shape::Map {
-            c: input.0,
-            h: crate::shape::Dim::Const(input.1),
-            w: crate::shape::Dim::Const(input.2),
-        },
-    });
-    let env = row_env(spec, variant, &vars, opts, i);
-    let mut ctx = Ctx::new(
-        &spec.file,
-        &env.cells,
-        &env.vars,
-        classes,
-        format!("row {}", crate::quote::quote(&spec.rows[i].label)),
-    );
-    ctx.model = model.as_deref();
-    let over = variant.and_then(|v| v.rows.get(&i));
-    let scope = over.and_then(|o| o.name.as_deref()).unwrap_or(&spec.rows[i].name);
-    let (out, _) = b.row_layers(&ctx, env.template, i, 0, scope)?;
-    let s = b.nodes[out].shape.at(input.1, input.2);
-    Ok(match s.as_slice() {
-        [c, h, w] => (*c, *h, *w),
-        [f] => (*f, 1, 1),
-        _ => unreachable!("shapes are maps or vectors"),
     })
 }

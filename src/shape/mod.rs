@@ -261,10 +261,7 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
                 if ci != c || !(gate || (hi == h && wi == w)) {
                     return Err(msg(format!(
                         "multiplies a {c}×{}×{} map by a {ci}×{}×{} one; expected a {c}×1×1 gate or the same shape",
-                        h.to_string(),
-                        w.to_string(),
-                        hi.to_string(),
-                        wi.to_string()
+                        h, w, hi, wi
                     )));
                 }
             }

@@ -152,12 +152,9 @@ impl Builder<'_> {
                         vars.insert(k.clone(), v.clone());
                     }
                     for (k, a) in &u.args {
-                        match ctx.arg(a)? {
-                            Some(v) => {
-                                vars.insert(k.clone(), lit_of(v));
-                            }
-                            // An empty cell leaves the template's default.
-                            None => {}
+                        // An empty cell leaves the template's default.
+                        if let Some(v) = ctx.arg(a)? {
+                            vars.insert(k.clone(), lit_of(v));
                         }
                     }
                     let inner = ctx.with_vars(&vars);

@@ -34,6 +34,14 @@ pub fn place(spec: &Spec, g: &Graph, node: NodeId) -> String {
 }
 
 /// `anchor` locates what has no row of its own (the variant, or the spec's first line).
+/// The printed row that builds a node (its type cell), or the layer itself for a head.
+fn row_loc(spec: &Spec, g: &Graph, node: NodeId) -> Loc {
+    match &g.nodes[node].place {
+        Place::Row { row, .. } | Place::After { row } => spec.rows.get(*row).map_or(g.nodes[node].loc, |r| r.loc),
+        _ => g.nodes[node].loc,
+    }
+}
+
 pub fn diagnostics(
     spec: &Spec,
     g: &Graph,
@@ -57,7 +65,7 @@ pub fn diagnostics(
                 let mut x = Diagnostic::new(
                     Severity::Error,
                     code::WEIGHT_SHAPE,
-                    node.loc,
+                    row_loc(spec, g, exp.node),
                     format!(
                         "{} is {}, the table derives {}{theirs}: {}, {}",
                         got.name,
@@ -67,7 +75,7 @@ pub fn diagnostics(
                         node.op.description()
                     ),
                 )
-                .values(dims(&got.shape), dims(&exp.shape));
+                .related(node.loc, format!("{} comes from this layer", node.name));
                 if is_permutation(&got.shape, &exp.shape) {
                     x = x.help("the same dimensions in another order: a transposed layout (TF's HWIO, a linear layer stored in×out) needs permuting before loading");
                 }
@@ -97,17 +105,20 @@ pub fn diagnostics(
             .map(|e| format!("{} {}", e.role.suffix(), dims(&e.shape)))
             .collect::<Vec<_>>()
             .join(", ");
-        out.push(Diagnostic::new(
-            Severity::Error,
-            code::WEIGHT_MISSING,
-            n.loc,
-            format!(
-                "the weights have no {} {} ({list}): {}",
-                names[0].role.module().word(),
-                n.name,
-                place(spec, g, node)
-            ),
-        ));
+        out.push(
+            Diagnostic::new(
+                Severity::Error,
+                code::WEIGHT_MISSING,
+                row_loc(spec, g, node),
+                format!(
+                    "the weights have no {} {} ({list}): {}",
+                    names[0].role.module().word(),
+                    n.name,
+                    place(spec, g, node)
+                ),
+            )
+            .related(n.loc, format!("{} comes from this layer", n.name)),
+        );
     }
     // Unexpected tensors, grouped by their module prefix, at the row they follow.
     let mut groups: Vec<(String, Vec<usize>, Option<usize>)> = Vec::new();

@@ -136,6 +136,8 @@ pub fn expected(g: &Graph) -> Vec<Expected> {
             | Op::Pool(_)
             | Op::AdaptiveAvgPool { .. }
             | Op::Concat
+            | Op::Add
+            | Op::Mul
             | Op::Flatten
             | Op::Dropout { .. }
             | Op::Softmax => {}

@@ -246,3 +246,40 @@ fn check_all_models_checks_every_column_and_every_variant_on_its_own() {
     );
     assert_eq!(lines[10], "10 passed, 0 failed");
 }
+
+#[test]
+fn torchvision_state_dicts_match_the_variants_tensor_for_tensor() {
+    // Parameters and buffers (BN running statistics), saved by torchvision itself.
+    let Some(py) = common::python::test_python_with_or_skip(&["torch", "torchvision", "safetensors"]) else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("resnet_state_dicts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = r#"
+import sys, torchvision
+from safetensors.torch import save_file
+for name in ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]:
+    m = getattr(torchvision.models, name)(weights=None)
+    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, f"{sys.argv[1]}/{name}.safetensors")
+print("{}")
+"#;
+    common::python::run_script(&py, script, &[&dir], None);
+    for (_, variant) in MODELS {
+        let weights = dir.join(format!("{variant}.safetensors"));
+        let out = archcheck(&[
+            "compare",
+            "specs/resnet.yaml",
+            "--variant",
+            variant,
+            weights.to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{variant}: {stdout}");
+        assert!(
+            stdout.contains("0 differences, the checkpoint matches the table"),
+            "{variant}: {stdout}"
+        );
+    }
+    // Five state dicts are 0.7 GB.
+    std::fs::remove_dir_all(&dir).ok();
+}

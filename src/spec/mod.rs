@@ -1,6 +1,7 @@
 //! The spec as written: a paper's table cell for cell, its row templates and its variants,
 //! every piece with the place in the file it came from. Nothing here is derived.
 
+pub mod activation;
 pub mod cell;
 mod expr;
 pub mod file;

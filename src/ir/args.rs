@@ -57,17 +57,21 @@ pub fn activation_op(a: Activation) -> Op {
     }
 }
 
-/// A conv's `dilation` (1 by default) and the extent its kernel then covers, d·(k − 1) + 1.
-pub fn dilation(
-    ctx: &Ctx<'_>,
-    l: &LayerDecl,
-    op: &str,
-    kernel: (i64, i64),
-) -> Result<((i64, i64), (i64, i64)), SpecError> {
+/// A conv's dilation and the extent (H, W) its kernel then covers, d·(k − 1) + 1.
+pub struct Dilation {
+    pub dilation: (i64, i64),
+    pub extent: (i64, i64),
+}
+
+/// A conv's `dilation` (1 by default) and the extent its kernel then covers.
+pub fn dilation(ctx: &Ctx<'_>, l: &LayerDecl, op: &str, kernel: (i64, i64)) -> Result<Dilation, SpecError> {
     let d = ctx.pair(l, "dilation", op, Some((1, 1)))?;
     let eff = |k: i64, d: i64| crate::shape::dim::dilated_kernel(k, d);
     match (eff(kernel.0, d.0), eff(kernel.1, d.1)) {
-        (Some(h), Some(w)) => Ok((d, (h, w))),
+        (Some(h), Some(w)) => Ok(Dilation {
+            dilation: d,
+            extent: (h, w),
+        }),
         _ => Err(ctx.err(
             l.args.get("dilation").map_or(l.loc, |a| a.loc),
             format!(

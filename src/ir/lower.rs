@@ -322,7 +322,7 @@ impl<'a> Builder<'a> {
                 let kernel = ctx.pair(l, "kernel", "conv", None)?;
                 let stride = ctx.pair(l, "stride", "conv", Some((1, 1)))?;
                 // Padding by the extent the dilated kernel covers (`half` keeps the size).
-                let (dilation, extent) = super::args::dilation(ctx, l, op_name, kernel)?;
+                let super::args::Dilation { dilation, extent } = super::args::dilation(ctx, l, op_name, kernel)?;
                 let pad = self.pad(ctx, l, extent, conv_pad(extent))?;
                 let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
                 let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;

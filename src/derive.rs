@@ -38,21 +38,31 @@ pub struct RowFigures {
     pub status: RowStatus,
 }
 
-/// "ok", "ok (corrected)", or the codes of the row's errors and warnings.
+/// "ok", "ok (corrected)", the codes of the row's errors and warnings, or "—" for a row
+/// with no printed cell to compare; "ok: channels, params" where some printed cells are
+/// not comparable (another input size).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RowStatus {
     pub codes: Vec<&'static str>,
     /// A variant corrects one of the row's printed cells.
     pub corrected: bool,
+    /// The printed cells the checks compared, and those they could not.
+    pub compared: check::Compared,
 }
 
 impl std::fmt::Display for RowStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.codes.is_empty(), self.corrected) {
-            (true, false) => f.write_str("ok"),
-            (true, true) => f.write_str("ok (corrected)"),
-            (false, _) => f.write_str(&self.codes.join(" ")),
+        if !self.codes.is_empty() {
+            return f.write_str(&self.codes.join(" "));
         }
+        if self.compared.compared.is_empty() {
+            return f.write_str("—");
+        }
+        f.write_str(if self.corrected { "ok (corrected)" } else { "ok" })?;
+        if !self.compared.not_compared.is_empty() {
+            write!(f, ": {}", self.compared.compared.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -168,6 +178,10 @@ fn fill_statuses(spec: &Spec, graph: &Graph, diagnostics: &[Diagnostic], rows: &
     }
     for c in &graph.corrections {
         rows[c.row].status.corrected = true;
+    }
+    let at_reference = check::at_reference(spec, graph);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.status.compared = check::compared(spec, graph, i, at_reference);
     }
 }
 

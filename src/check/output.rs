@@ -14,9 +14,6 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) -> Vec<usize> {
     let Some(col) = cx.column(ColumnKind::Output) else {
         return ambiguous_rows;
     };
-    if !cx.at_reference {
-        return ambiguous_rows;
-    }
     let patch_col = cx.column(ColumnKind::Patch);
     for (i, span) in g.rows.iter().enumerate() {
         let row = &spec.rows[i];
@@ -66,7 +63,8 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) -> Vec<usize> {
             }
             out.push(d);
         }
-        if (ph, pw) != (derived.1, derived.2) {
+        // Printed sizes are for the printed input; channels are the same at every size.
+        if cx.at_reference && (ph, pw) != (derived.1, derived.2) {
             let alt = super::stride::reading(cx, i, patch_col, (ph, pw), col);
             match alt {
                 Some(d) => {

@@ -609,24 +609,27 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
             file: spec.file.clone(),
             loc: Loc::default(),
             message: format!(
-                "unknown variant {v}, the spec defines: {}",
+                "unknown variant {v}, the spec defines: {}{}",
                 if spec.variants.is_empty() {
                     "none".to_string()
                 } else {
                     spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
                 },
+                crate::suggest::did_you_mean(v, spec.variants.keys().map(String::as_str)),
                 v = crate::quote::quote(&v)
             ),
         })?),
     };
     let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
     let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
-    let (h, w) = opts.input.unwrap_or((spec.input.height, spec.input.width));
+    // A variant may read the table at another input size; --input overrides both.
+    let printed = spec.printed_input(opts.variant.as_deref());
+    let (h, w) = opts.input.unwrap_or((printed.height, printed.width));
     let classes = classes_of(spec, opts)?;
     let input_loc = if opts.input.is_some() {
         Loc::default()
     } else {
-        spec.input.loc
+        printed.loc
     };
     let what = if opts.input.is_some() {
         "--input"

@@ -104,6 +104,15 @@ pub struct VariantFile {
     pub head: Option<Vec<Value>>,
     #[serde(default)]
     pub aux_heads: Option<IndexMap<String, AuxHeadFile>>,
+    /// The input size the variant reads the table at (`{size: 227}`).
+    #[serde(default)]
+    pub input: Option<VariantInputFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantInputFile {
+    pub size: Value,
 }
 
 #[derive(Debug, Default, Deserialize)]

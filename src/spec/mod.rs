@@ -232,6 +232,9 @@ pub struct Variant {
     pub head: Option<Vec<LayerDecl>>,
     pub aux_heads: Vec<AuxHead>,
     pub loc: Loc,
+    /// The input size the variant reads the table at, where it sets one: its printed sizes
+    /// are then checked there.
+    pub input: Option<Input>,
 }
 
 /// The reference input.
@@ -266,6 +269,15 @@ pub struct Spec {
 
 impl Spec {
     /// The column of `kind` (the first one, when there are several).
+    /// The input the table's printed sizes are for under `variant`: the variant's, or the
+    /// spec's.
+    pub fn printed_input(&self, variant: Option<&str>) -> Input {
+        variant
+            .and_then(|v| self.variants.get(v))
+            .and_then(|v| v.input)
+            .unwrap_or(self.input)
+    }
+
     pub fn column_of(&self, kind: ColumnKind) -> Option<&Column> {
         self.columns.values().find(|c| c.kind == kind)
     }

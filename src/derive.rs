@@ -96,7 +96,19 @@ pub fn derive_within(
     limits: &Limits,
 ) -> Result<Derivation, SpecError> {
     let spec: Arc<Spec> = spec.into();
-    let graph = lower_within(&spec, opts, limits)?;
+    let mut graph = lower_within(&spec, opts, limits)?;
+    // A printed stride that makes a later window impossible is a finding at its row, and
+    // the table is derived without it, rather than refused at the window.
+    let mut blocked = None;
+    let mut opts = std::borrow::Cow::Borrowed(opts);
+    if let Some((node, why)) = crate::ir::domain::reference_violation(&graph)
+        && let Some(r) = check::blocked::recover(&spec, &opts, limits, &graph, node, &why)
+    {
+        graph = r.graph;
+        opts = std::borrow::Cow::Owned(r.opts);
+        blocked = Some(r.finding);
+    }
+    let opts = opts.as_ref();
     if let Some((node, why)) = crate::ir::domain::reference_violation(&graph) {
         // Point at the row the layer builds (what one would correct), not its template.
         let n = &graph.nodes[node];
@@ -145,7 +157,11 @@ pub fn derive_within(
         })
         .collect();
     let domain = Domain::of(&graph);
-    let diagnostics = check::check(&spec, &graph, opts, limits, &rows, &domain);
+    let mut diagnostics = check::check(&spec, &graph, opts, limits, &rows, &domain);
+    if let Some(d) = blocked {
+        let at = diagnostics.partition_point(|x| (x.line, x.col) <= (d.line, d.col));
+        diagnostics.insert(at, d);
+    }
     fill_statuses(&spec, &graph, &diagnostics, &mut rows);
     Ok(Derivation {
         spec,
@@ -165,7 +181,9 @@ fn fill_statuses(spec: &Spec, graph: &Graph, diagnostics: &[Diagnostic], rows: &
     for (i, r) in spec.rows.iter().enumerate() {
         by_label.entry(r.label.as_str()).or_default().push(i);
     }
-    for d in diagnostics.iter().filter(|d| d.severity != Severity::Note) {
+    // Notes leave a row "ok", except N304: its printed cell disagrees with the derivation.
+    let shown = |d: &&Diagnostic| d.severity != Severity::Note || d.code == crate::diag::code::INHERITED;
+    for d in diagnostics.iter().filter(shown) {
         for &i in d
             .row
             .as_deref()

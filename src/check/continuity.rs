@@ -28,9 +28,8 @@ pub fn check(cx: &Context<'_>, ambiguous: &[usize], out: &mut Vec<Diagnostic>) {
             let derived = chw(&g.nodes[g.rows[i].output].shape, reference);
             let chan_unexplained = local.0 != this.0 && derived.0 == this.0;
             // Away from the printed input only the channels are comparable.
-            let spatial_unexplained = cx.at_reference
-                && (local.1, local.2) != (this.1, this.2)
-                && (derived.1, derived.2) == (this.1, this.2);
+            let spatial_unexplained =
+                cx.at_reference && (local.1, local.2) != (this.1, this.2) && (derived.1, derived.2) == (this.1, this.2);
             if chan_unexplained || spatial_unexplained {
                 let (pr, tr) = (&spec.rows[i - 1], &spec.rows[i]);
                 out.push(

@@ -2,11 +2,13 @@
 //! per family of finding, each reading the same [`Context`].
 
 mod arithmetic;
+pub mod blocked;
 mod compared;
 mod concat;
 mod continuity;
 mod corrections;
 mod depth;
+mod inherited;
 mod output;
 mod quantity;
 mod stride;

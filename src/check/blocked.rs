@@ -1,7 +1,8 @@
 //! E105 at the row whose printed stride makes a later fixed window impossible at the
 //! reference input: rather than refusing the table at the symptom (the window that does
-//! not fit), find the nearest row above it whose stride, dropped, lets every window fit,
-//! report both readings there and derive the rest of the table without that stride.
+//! not fit), find the nearest row above it whose printed output says the stride is not
+//! there and whose stride, dropped, lets every window fit; report both readings there and
+//! derive the rest of the table without that stride.
 
 use super::arithmetic::{printed_size, spatial_arithmetic};
 use crate::diag::{Diagnostic, Reading, Severity, code};
@@ -55,7 +56,7 @@ pub fn recover(
         let Ok(alt) = lower_within(spec, &alt_opts, limits) else {
             continue;
         };
-        if reference_violation(&alt).is_some() {
+        if reference_violation(&alt).is_some() || !contradicts(spec, g, &alt, i) {
             continue;
         }
         let finding = finding(spec, g, &alt, i, stride, cell.loc, why);
@@ -66,6 +67,20 @@ pub fn recover(
         });
     }
     None
+}
+
+/// Whether row `i`'s printed size is what it outputs without its stride (`alt`) and not
+/// with it (`g`): the table itself then reads the row both ways.
+fn contradicts(spec: &Spec, g: &Graph, alt: &Graph, i: usize) -> bool {
+    let Some(col) = spec.column_of(ColumnKind::Output) else {
+        return false;
+    };
+    let Some((_, ph, pw)) = g.row_cells(spec, i).get(col.name.as_str()).and_then(printed_size) else {
+        return false;
+    };
+    let with = chw(&g.nodes[g.rows[i].output].shape, g.reference);
+    let without = chw(&alt.nodes[alt.rows[i].output].shape, alt.reference);
+    (without.1, without.2) == (ph, pw) && (with.1, with.2) != (ph, pw)
 }
 
 fn finding(
@@ -91,10 +106,6 @@ fn finding(
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
         ),
-    };
-    let as_printed = match printed {
-        Some((_, ph, pw)) if (ph, pw) == (without.1, without.2) => ", as printed",
-        _ => "",
     };
     let mut d = Diagnostic::new(
         Severity::Error,
@@ -122,7 +133,7 @@ fn finding(
         },
         Reading {
             reading: format!(
-                "no stride in {}: it outputs {}×{}{as_printed}",
+                "no stride in {}: it outputs {}×{}, as printed",
                 row.label, without.1, without.2
             ),
             implies: "every window fits; the rest of this report derives the table with this reading".into(),

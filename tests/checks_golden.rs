@@ -173,3 +173,24 @@ fn unknown_names_get_a_suggestion() {
     assert_eq!(code, 2);
     assert!(!err.contains("did you mean"), "{err}");
 }
+
+#[test]
+fn a_reading_advises_by_direction() {
+    let (code, out) = golden("direction", &["tests/checks/direction.yaml"]);
+    assert_eq!(code, 1, "{out}");
+    let reading = out.lines().find(|l| l.contains("reading 1:")).unwrap();
+    assert!(
+        reading.contains("conv (row 3) then outputs 8×8 where the table prints the larger 16×16, so a stride before it is one too many"),
+        "{reading}"
+    );
+    assert!(
+        !reading.contains("downsampling"),
+        "a size already too small needs no downsampling: {reading}"
+    );
+    // The BN-Inception readings, where the size is too large, keep their advice.
+    let (_, bn, _) = archcheck(&["derive", "specs/googlenet_bn.yaml"]);
+    assert!(
+        bn.contains("inception (4a) then outputs 28×28 where the table prints 14×14, so a downsampling step"),
+        "{bn}"
+    );
+}

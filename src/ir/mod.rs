@@ -4,6 +4,7 @@
 
 pub mod domain;
 mod eval;
+mod logits;
 pub mod lower;
 pub mod plan;
 
@@ -13,6 +14,7 @@ use std::fmt;
 use crate::shape::{Requirement, Shape, WindowRounding};
 use crate::spec::Loc;
 
+pub use logits::logits_graph;
 pub use lower::{LowerOptions, lower};
 
 pub type NodeId = usize;

@@ -56,6 +56,7 @@ Exit status: 0 done, 1 a non-finite loss or weights that differ between processe
 import argparse
 import gzip
 import hashlib
+import importlib.machinery
 import importlib.util
 import io
 import json
@@ -481,9 +482,10 @@ def network_builder():
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), MODULE_FILE)
     if not os.path.isfile(path):
         raise UsageError("%s: the module this script trains is missing (write it with archcheck emit)" % path)
-    spec = importlib.util.spec_from_file_location("archcheck_network", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # An explicit source loader: the file name need not end in .py.
+    loader = importlib.machinery.SourceFileLoader("archcheck_network", path)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
     return module.build
 
 

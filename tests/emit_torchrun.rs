@@ -207,9 +207,10 @@ print(json.dumps({"failures": fails}))
     assert_eq!(result["failures"], serde_json::json!([]), "{result}");
 }
 
-/// The script's synthetic data set against archcheck's generator, byte for byte.
+/// The script's synthetic data set against archcheck's generator, byte for byte; its
+/// sampler's global batches whatever the number of processes.
 #[test]
-fn synthetic_data_are_archcheck_s() {
+fn synthetic_data_are_archcheck_s_and_batches_do_not_depend_on_the_processes() {
     let tmp = tempfile::tempdir().unwrap();
     emit_tiny(tmp.path());
     let Some(py) = python() else { return };
@@ -228,12 +229,34 @@ out = []
 for n_train, n_test, classes, channels, size, seed in json.load(open(sys.argv[2])):
     a, b = train.synthetic(n_train, n_test, classes, channels, size, seed)
     out.append([[s.images.tobytes().hex(), s.labels.tolist()] for s in (a, b)])
-print(json.dumps(out))
+# The sampler: a step's global batch is the same for 1, 2 or 4 processes (each takes its
+# slice), every epoch is a permutation, and a resumed epoch continues at its step.
+def steps(world, start=0, n=100, batch=8, epoch=3):
+    parts = []
+    for rank in range(world):
+        s = train.StepSampler(n, world, rank, 7, batch)
+        s.set_epoch(epoch)
+        s.start = start
+        parts.append(list(train.BatchSampler(s, batch // world, drop_last=True)))
+    return [sum((p[i] for p in parts), []) for i in range(len(parts[0]))]
+one = steps(1)
+sampler = {"steps": len(one), "same_for_2": steps(2) == one, "same_for_4": steps(4) == one,
+           "distinct": len(set(sum(one, []))) == 12 * 8, "resumed": steps(2, start=5) == one[5:],
+           "epochs_differ": steps(1, epoch=4) != one}
+print(json.dumps({"synthetic": out, "sampler": sampler}))
 "#;
     let cases_json = tmp.path().join("cases.json");
     std::fs::write(&cases_json, serde_json::to_string(&cases).unwrap()).unwrap();
     let out = common::python::run_script(&py, script, &[&tmp.path().join("net_train.py"), &cases_json], None);
-    let got = common::python::last_json_line(&out);
+    let result = common::python::last_json_line(&out);
+    assert_eq!(
+        result["sampler"],
+        serde_json::json!({"steps": 12, "same_for_2": true, "same_for_4": true, "distinct": true,
+                           "resumed": true, "epochs_differ": true}),
+        "{}",
+        result["sampler"]
+    );
+    let got = &result["synthetic"];
     for (i, &(n_train, n_test, classes, channels, size, seed)) in cases.iter().enumerate() {
         let split = archcheck::data::synthetic(n_train, n_test, classes, channels, size, seed);
         for (j, d) in [&split.train, &split.test].into_iter().enumerate() {

@@ -8,6 +8,9 @@ use crate::diag::{Diagnostic, Severity, code};
 use crate::ir::{Graph, NodeId, Place};
 use crate::spec::{Loc, Spec};
 
+/// Unexpected modules listed one by one; the rest are counted.
+const MAX_LISTED: usize = 100;
+
 /// `512×256×3×3`; a scalar is `scalar`.
 pub fn dims(shape: &[i64]) -> String {
     if shape.is_empty() {
@@ -34,6 +37,14 @@ pub fn place(spec: &Spec, g: &Graph, node: NodeId) -> String {
 }
 
 /// `anchor` locates what has no row of its own (the variant, or the spec's first line).
+/// The printed row that builds a node (its type cell), or the layer itself for a head.
+fn row_loc(spec: &Spec, g: &Graph, node: NodeId) -> Loc {
+    match &g.nodes[node].place {
+        Place::Row { row, .. } | Place::After { row } => spec.rows.get(*row).map_or(g.nodes[node].loc, |r| r.loc),
+        _ => g.nodes[node].loc,
+    }
+}
+
 pub fn diagnostics(
     spec: &Spec,
     g: &Graph,
@@ -57,7 +68,7 @@ pub fn diagnostics(
                 let mut x = Diagnostic::new(
                     Severity::Error,
                     code::WEIGHT_SHAPE,
-                    node.loc,
+                    row_loc(spec, g, exp.node),
                     format!(
                         "{} is {}, the table derives {}{theirs}: {}, {}",
                         got.name,
@@ -67,7 +78,7 @@ pub fn diagnostics(
                         node.op.description()
                     ),
                 )
-                .values(dims(&got.shape), dims(&exp.shape));
+                .related(node.loc, format!("{} comes from this layer", node.name));
                 if is_permutation(&got.shape, &exp.shape) {
                     x = x.help("the same dimensions in another order: a transposed layout (TF's HWIO, a linear layer stored in×out) needs permuting before loading");
                 }
@@ -82,48 +93,54 @@ pub fn diagnostics(
             Difference::Unexpected { .. } => {}
         }
     }
+    let mut missing: std::collections::HashMap<NodeId, Vec<&Expected>> = std::collections::HashMap::new();
+    for d in &c.differences {
+        if let Difference::Missing { expected: e } = d {
+            missing.entry(expected[*e].node).or_default().push(&expected[*e]);
+        }
+    }
     for node in missing_nodes {
-        let names: Vec<&Expected> = c
-            .differences
-            .iter()
-            .filter_map(|d| match d {
-                Difference::Missing { expected: e } if expected[*e].node == node => Some(&expected[*e]),
-                _ => None,
-            })
-            .collect();
+        let names = &missing[&node];
         let n = &g.nodes[node];
         let list = names
             .iter()
             .map(|e| format!("{} {}", e.role.suffix(), dims(&e.shape)))
             .collect::<Vec<_>>()
             .join(", ");
-        out.push(Diagnostic::new(
-            Severity::Error,
-            code::WEIGHT_MISSING,
-            n.loc,
-            format!(
-                "the weights have no {} {} ({list}): {}",
-                names[0].role.module().word(),
-                n.name,
-                place(spec, g, node)
-            ),
-        ));
+        out.push(
+            Diagnostic::new(
+                Severity::Error,
+                code::WEIGHT_MISSING,
+                row_loc(spec, g, node),
+                format!(
+                    "the weights have no {} {} ({list}): {}",
+                    names[0].role.module().word(),
+                    n.name,
+                    place(spec, g, node)
+                ),
+            )
+            .related(n.loc, format!("{} comes from this layer", n.name)),
+        );
     }
-    // Unexpected tensors, grouped by their module prefix, at the row they follow.
-    let mut groups: Vec<(String, Vec<usize>, Option<usize>)> = Vec::new();
+    // Unexpected tensors, grouped by their module prefix, at the row they follow; past
+    // MAX_LISTED modules, one line says how many more.
+    let mut groups: Vec<(&str, Vec<usize>, Option<usize>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for d in &c.differences {
         if let Difference::Unexpected { found: f, after } = *d {
             let p = found[f]
                 .name
                 .rsplit_once('.')
                 .map_or(found[f].name.as_str(), |(p, _)| p);
-            match groups.iter_mut().find(|(q, _, _)| q == p) {
-                Some(g) => g.1.push(f),
-                None => groups.push((p.to_string(), vec![f], after)),
-            }
+            let k = *index.entry(p).or_insert_with(|| {
+                groups.push((p, Vec::new(), after));
+                groups.len() - 1
+            });
+            groups[k].1.push(f);
         }
     }
-    for (_, members, after) in groups {
+    let hidden = groups.len().saturating_sub(MAX_LISTED);
+    for (_, members, after) in groups.into_iter().take(MAX_LISTED) {
         let list = members
             .iter()
             .map(|f| format!("{} {}", found[*f].name, dims(&found[*f].shape)))
@@ -133,7 +150,7 @@ pub fn diagnostics(
             Some(e) => {
                 let node = expected[e].node;
                 (
-                    g.nodes[node].loc,
+                    row_loc(spec, g, node),
                     format!(", after {} ({})", g.nodes[node].name, place(spec, g, node)),
                 )
             }
@@ -144,6 +161,17 @@ pub fn diagnostics(
             code::WEIGHT_UNEXPECTED,
             loc,
             format!("the weights hold {list}, which the table does not derive{whereabouts}"),
+        ));
+    }
+    if hidden > 0 {
+        out.push(Diagnostic::new(
+            Severity::Error,
+            code::WEIGHT_UNEXPECTED,
+            anchor,
+            format!(
+                "the weights hold {} more modules the table does not derive (the first {MAX_LISTED} are listed)",
+                crate::fmt::thousands(hidden as i64)
+            ),
         ));
     }
     if c.pairing == Pairing::ByStructure && !c.matched.is_empty() {

@@ -393,3 +393,76 @@ fn one_process_adam_resumes_exactly() {
         }
     }
 }
+
+/// The script's loaders against archcheck's: Fashion-MNIST (every pixel and label of both
+/// splits) and an image folder split by file-name hash (classes, split, order, pixels; at
+/// the model's size, so that no resize filter is involved), a grey file made RGB.
+#[test]
+fn fashion_mnist_and_image_folders_load_as_archcheck_loads_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    emit_tiny(dir);
+    let folder = dir.join("folder");
+    for (c, class) in ["cat", "dog"].iter().enumerate() {
+        std::fs::create_dir_all(folder.join(class)).unwrap();
+        for i in 0..7u32 {
+            let path = folder.join(class).join(format!("img{i}.png"));
+            if i == 3 {
+                image::GrayImage::from_fn(16, 16, |x, y| image::Luma([(x * 13 + y * 7 + i) as u8])).save(&path)
+            } else {
+                image::RgbImage::from_fn(16, 16, |x, y| {
+                    image::Rgb([(x * 16) as u8, (y * 16) as u8, (c as u32 * 100 + i * 20) as u8])
+                })
+                .save(&path)
+            }
+            .unwrap();
+        }
+    }
+    std::fs::write(folder.join("cat/notes.txt"), "not an image").unwrap();
+    let Some(py) = python() else { return };
+    let Some(fmnist) = common::requirements::fashion_mnist_or_skip() else {
+        return;
+    };
+    let script = r#"
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("train", sys.argv[1])
+train = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(train)
+out = {}
+for name, split in zip(("train", "test"), train.load_data("fashion-mnist:" + sys.argv[2], 0)):
+    open(sys.argv[4] + "/" + name + ".bin", "wb").write(split.images.tobytes() + split.labels.astype("u1").tobytes())
+    out[name] = list(split.images.shape)
+a, b = train.load_data("imagefolder:" + sys.argv[3], 0)
+out["folder"] = [[s.images.tobytes().hex(), s.labels.tolist(), s.classes] for s in (a, b)]
+print(json.dumps(out))
+"#;
+    let out = common::python::run_script(&py, script, &[&dir.join("net_train.py"), &fmnist, &folder, dir], None);
+    let got = common::python::last_json_line(&out);
+    let split = archcheck::data::load_fashion_mnist(Some(&fmnist)).unwrap();
+    for (name, d) in [("train", &split.train), ("test", &split.test)] {
+        assert_eq!(got[name], serde_json::json!([d.n, 1, d.height, d.width]), "{name}");
+        let bytes = std::fs::read(dir.join(format!("{name}.bin"))).unwrap();
+        let labels: Vec<u8> = d.labels.iter().map(|&l| l as u8).collect();
+        assert!(
+            bytes == [&d.images[..], &labels[..]].concat(),
+            "fashion-mnist {name} differs"
+        );
+    }
+    let split = archcheck::data::load_image_folder(&folder, 16).unwrap();
+    for (j, d) in [&split.train, &split.test].into_iter().enumerate() {
+        let hex: String = d.images.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            got["folder"][j][0].as_str(),
+            Some(hex.as_str()),
+            "image folder split {j}: pixels"
+        );
+        let labels: Vec<u64> = d.labels.iter().map(|&l| u64::from(l)).collect();
+        assert_eq!(
+            got["folder"][j][1],
+            serde_json::json!(labels),
+            "image folder split {j}: labels"
+        );
+        assert_eq!(got["folder"][j][2].as_u64(), Some(d.classes as u64));
+    }
+    assert_eq!((split.train.n, split.test.n), (12, 2));
+}

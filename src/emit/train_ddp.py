@@ -49,8 +49,9 @@ What differs, and why:
   refuses archcheck's.
 - metrics.svg is not drawn: `archcheck plot RUN -o RUN/metrics.svg` draws it.
 
-Exit status: 0 done, 1 a non-finite loss or weights that differ between processes
-(--check-replicas), 2 unusable options or data.
+Exit status of each process: 0 done, 1 a non-finite loss or weights that differ between
+processes (--check-replicas), 2 unusable options or data (torchrun itself exits 1 when
+any process fails).
 """
 
 import argparse
@@ -265,7 +266,8 @@ def _read_idx(path, magic, rank):
     if len(data) - header != need:
         raise UsageError("%s: header says %s (%d bytes), file has %d"
                          % (path, "x".join(map(str, dims)), need, len(data) - header))
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+    # A copy: torch.from_numpy wants a writable array.
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
 
 
 def fashion_mnist(directory):

@@ -21,8 +21,10 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             if !cx.at_reference && code == code::OPS {
                 continue;
             }
-            let (rel, within) = compare_quantity(q, derived_n);
-            if !within && rel > spec.tolerance {
+            let column = spec.columns.get(col);
+            let tolerance = super::figures::column_tolerance(column, spec);
+            let (rel, _) = compare_quantity(q, derived_n);
+            if !q.admits(derived_n, tolerance) {
                 out.push(
                     Diagnostic::new(
                         Severity::Warning,
@@ -38,13 +40,16 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     )
                     .at(&row.label, col)
                     .values(cell.text.clone(), derived_n.to_string())
-                    .arithmetic(format!(
-                        "derived {derived_n}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
-                        q.value(),
-                        q.half_unit(),
-                        rel * 100.0,
-                        spec.tolerance * 100.0
-                    )),
+                    .arithmetic(match tolerance {
+                        crate::spec::Tolerance::DigitsOr(t) => format!(
+                            "derived {derived_n}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
+                            q.value(),
+                            q.half_unit(),
+                            rel * 100.0,
+                            t * 100.0
+                        ),
+                        other => super::figures::arithmetic(&cell.text, q, derived_n, other),
+                    }),
                 );
             }
         }

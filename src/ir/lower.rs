@@ -146,7 +146,7 @@ impl<'a> Builder<'a> {
         let name: &'a str = variant
             .and_then(|v| v.rows.get(&j))
             .and_then(|o| o.template.as_deref())
-            .unwrap_or(&row.row_type.words);
+            .unwrap_or_else(|| template_of(row, &self.spec.templates));
         let extra = variant
             .and_then(|v| v.rows.get(&j))
             .map_or(0, |o| layers_bound(&o.insert_after));
@@ -768,6 +768,15 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
 /// What one row is built from under a variant: cells with corrections, vars, template.
 /// Cells and vars are borrowed unless the row changes them: most rows of a long table have
 /// no override, and copying every row's cell map and the vars was a large part of lowering.
+/// The template that builds `row`: its type words, or their stem where only that names a
+/// template (`conv3-64` → `conv`).
+fn template_of<'a>(row: &'a crate::spec::Row, templates: &'a IndexMap<String, crate::spec::Template>) -> &'a str {
+    let key = row.row_type.template_key(|k| templates.contains_key(k));
+    templates
+        .get_key_value(key.as_ref())
+        .map_or(row.row_type.words.as_str(), |(k, _)| k.as_str())
+}
+
 struct RowEnv<'a> {
     cells: Cow<'a, IndexMap<String, Cell>>,
     vars: Cow<'a, IndexMap<String, Lit>>,
@@ -819,7 +828,9 @@ fn row_env<'a>(
             }
         }
     }
-    let template = over.and_then(|o| o.template.as_deref()).unwrap_or(&row.row_type.words);
+    let template = over
+        .and_then(|o| o.template.as_deref())
+        .unwrap_or_else(|| template_of(row, &spec.templates));
     RowEnv {
         cells,
         vars: row_vars,

@@ -1,6 +1,7 @@
 //! From a spec file's text to a validated [`Spec`]: every cell parsed with its column's
 //! grammar, every template reference resolved, every problem reported at its line and column.
 
+mod figures;
 mod header;
 mod rows;
 mod templates;
@@ -217,7 +218,8 @@ impl Loader<'_> {
             title: raw.title.clone(),
             input,
             classes: raw.classes.unwrap_or(1000),
-            tolerance: raw.tolerance.unwrap_or(0.05),
+            // Without a spec-wide tolerance, a figure is as exact as its printed digits.
+            tolerance: raw.tolerance.unwrap_or(0.0),
             columns,
             conventions,
             vars,
@@ -226,6 +228,7 @@ impl Loader<'_> {
             head: Vec::new(),
             aux_heads: Vec::new(),
             variants: IndexMap::new(),
+            totals: Vec::new(),
         };
         if spec.classes == 0 {
             return Err(self.err(
@@ -249,7 +252,7 @@ impl Loader<'_> {
         spec.templates = self.templates(&raw.templates, &path(&["templates"]), &spec)?;
         spec.rows = self.rows(&raw.rows, &spec)?;
         for (i, row) in spec.rows.iter().enumerate() {
-            let key = row.row_type.words.clone();
+            let key = row.row_type.template_key(|k| spec.templates.contains_key(k)).into_owned();
             if !spec.templates.contains_key(&key) {
                 let p = path(&[Seg::from("rows"), Seg::from(i)]);
                 let known: Vec<&str> = spec.templates.keys().map(|s| s.as_str()).collect();
@@ -276,6 +279,7 @@ impl Loader<'_> {
             let variant = self.variant(name, v, &p, &spec)?;
             spec.variants.insert(name.clone(), variant);
         }
+        spec.totals = self.totals(&raw.totals)?;
         Ok(spec)
     }
 }

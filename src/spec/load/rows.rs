@@ -26,7 +26,20 @@ impl Loader<'_> {
                 ColumnKind::Output => CellValue::Size(cell::parse_size(text)?),
                 ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(text)?),
                 ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(text)?),
-                ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(text)?),
+                ColumnKind::Params | ColumnKind::Ops => {
+                    let q = cell::parse_figure(text)?;
+                    CellValue::Quantity(match col.unit {
+                        Some(unit) => cell::with_unit(q, unit).map_err(|why| CellError {
+                            offset: 0,
+                            expected: format!("a figure in units of {} (no magnitude of its own)", cell::unit_text(unit)),
+                            found: why,
+                        })?,
+                        None => q,
+                    })
+                }
+                ColumnKind::Input => CellValue::Input(cell::parse_printed_size(text)?),
+                ColumnKind::Filter => CellValue::Filter(cell::parse_filter(text)?),
+                ColumnKind::Remarks => CellValue::Text(text.trim().to_string()),
             })
         };
         let value = parse(&text).map_err(|e| {

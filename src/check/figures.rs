@@ -30,7 +30,10 @@ pub fn arithmetic(printed: &str, q: &Quantity, derived: i64, tolerance: Toleranc
     let rel = if derived == 0 {
         String::new()
     } else {
-        format!("; relative difference {:.2}%", (value - derived as f64).abs() / derived as f64 * 100.0)
+        format!(
+            "; relative difference {:.2}%",
+            (value - derived as f64).abs() / derived as f64 * 100.0
+        )
     };
     format!(
         "printed {} = {} {interval}, derived {}{rel}",

@@ -89,7 +89,9 @@ fn matches(g: &Graph, id: NodeId, printed: &Filter, reference: (i64, i64)) -> bo
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let (spec, g, reference) = (cx.spec, cx.g, cx.g.reference);
-    let Some(col) = cx.column(ColumnKind::Filter) else { return };
+    let Some(col) = cx.column(ColumnKind::Filter) else {
+        return;
+    };
     for (i, span) in g.rows.iter().enumerate() {
         let cells = g.row_cells(spec, i);
         let Some(cell) = cells.get(col) else { continue };

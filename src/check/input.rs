@@ -9,7 +9,9 @@ use crate::spec::{ColumnKind, Value};
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let (spec, g, reference) = (cx.spec, cx.g, cx.g.reference);
-    let Some(col) = cx.column(ColumnKind::Input) else { return };
+    let Some(col) = cx.column(ColumnKind::Input) else {
+        return;
+    };
     // Printed sizes describe the reference input they were printed for.
     if !cx.at_reference {
         return;
@@ -30,8 +32,15 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             _ => {
                 let prev = &spec.rows[i - 1];
                 let inserted = g.rows[i - 1].output != span.input;
-                let after = if inserted { " and the layers inserted after it" } else { "" };
-                (format!("{}{after}", prev.label), format!("{} outputs", g.nodes[span.input].name))
+                let after = if inserted {
+                    " and the layers inserted after it"
+                } else {
+                    ""
+                };
+                (
+                    format!("{}{after}", prev.label),
+                    format!("{} outputs", g.nodes[span.input].name),
+                )
             }
         };
         let printed_text = match printed.c {

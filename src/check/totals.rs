@@ -38,7 +38,9 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             if figure.model.as_deref().is_some_and(|m| Some(m) != model) {
                 continue;
             }
-            let Value::Quantity(q) = &figure.cell.value else { continue };
+            let Value::Quantity(q) = &figure.cell.value else {
+                continue;
+            };
             if q.admits(derived, tolerance) {
                 continue;
             }

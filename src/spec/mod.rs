@@ -77,6 +77,9 @@ pub enum ColumnKind {
     Filter,
     /// Text kept as printed and never compared ("As in figure 4", "logits").
     Remarks,
+    /// A patch where the cell is one ("3×3/2", "8 × 8"), else a remark kept as printed ("As in
+    /// figure 4"): Inception-v3's "patch size/stride or remarks".
+    PatchOrRemarks,
 }
 
 impl ColumnKind {
@@ -98,9 +101,12 @@ impl ColumnKind {
             ColumnKind::Ops => Some("the row's derived multiply-adds at the reference input"),
             ColumnKind::Input => Some("the derived output of the previous row (the network input for the first)"),
             ColumnKind::Filter => Some("the weight shape of the row's convolution or linear layer"),
-            ColumnKind::Type | ColumnKind::Patch | ColumnKind::Count | ColumnKind::PoolProj | ColumnKind::Remarks => {
-                None
-            }
+            ColumnKind::Type
+            | ColumnKind::Patch
+            | ColumnKind::PatchOrRemarks
+            | ColumnKind::Count
+            | ColumnKind::PoolProj
+            | ColumnKind::Remarks => None,
         }
     }
 }

@@ -32,10 +32,11 @@ pub fn parse_figure(s: &str) -> Result<Quantity, CellError> {
         Ok(q) => return Ok(q),
         Err(e) => e,
     };
-    // The error of whichever reading got further; a tie keeps the plain grammar's words.
+    // The figure grammar reads every plain quantity, so its error is the one to show; where
+    // both stop at the same character, the plain grammar's words are kept.
     match run_cell(s, figure, AFTER) {
         Ok(q) => Ok(q),
-        Err(e) if e.offset > plain_err.offset => Err(e),
+        Err(e) if e.offset != plain_err.offset => Err(e),
         Err(_) => Err(plain_err),
     }
 }
@@ -106,7 +107,11 @@ fn ten_to(i: &str) -> Res<'_, Suffix> {
     let (rest, digits): (&str, String) = match preceded((ws, char::<_, PErr>('^'), ws), digit1).parse(after) {
         Ok((rest, d)) => (rest, d.to_string()),
         Err(_) => {
-            let digits: String = after.chars().map_while(superscript_digit).map(|d| d.to_string()).collect();
+            let digits: String = after
+                .chars()
+                .map_while(superscript_digit)
+                .map(|d| d.to_string())
+                .collect();
             if digits.is_empty() {
                 return Err(failure(after, "'^' and a power after 10", None));
             }
@@ -171,7 +176,8 @@ fn unit(i: &str) -> Res<'_, Suffix> {
 
 /// What follows a `,` that starts a digit group.
 fn group_follows(rest: &str) -> Option<&str> {
-    rest.strip_prefix(',').filter(|a| a.starts_with(|c: char| c.is_ascii_digit()))
+    rest.strip_prefix(',')
+        .filter(|a| a.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// Digits with optional groups of three: `14,208`, `1,248,424`, `900`. No leading zeros.
@@ -182,12 +188,20 @@ fn grouped(i: &str) -> Res<'_, String> {
     }
     let mut digits = first.to_string();
     if first.len() > 3 && group_follows(rest).is_some() {
-        return Err(failure(i, "at most three digits before a ','", Some(show_digits(first))));
+        return Err(failure(
+            i,
+            "at most three digits before a ','",
+            Some(show_digits(first)),
+        ));
     }
     while let Some(after) = group_follows(rest) {
         let (next, group) = digit1::<_, PErr>(after)?;
         if group.len() != 3 {
-            return Err(failure(after, "a group of three digits after ','", Some(show_digits(group))));
+            return Err(failure(
+                after,
+                "a group of three digits after ','",
+                Some(show_digits(group)),
+            ));
         }
         digits.push_str(group);
         if digits.len() > 64 {

@@ -124,15 +124,7 @@ fn printed_size(i: &str) -> Res<'_, PrintedSize> {
         other => other?,
     };
     let (i, c) = opt(|i| then_dim(i, "a channel count after ×")).parse(i)?;
-    Ok((
-        i,
-        PrintedSize {
-            h,
-            w,
-            c,
-            square: false,
-        },
-    ))
+    Ok((i, PrintedSize { h, w, c, square: false }))
 }
 
 fn pool_filter(i: &str) -> Res<'_, Filter> {
@@ -159,13 +151,7 @@ fn filter(i: &str) -> Res<'_, Filter> {
     };
     let (i, c) = opt(|i| then_dim(i, "the input channels after ×")).parse(i)?;
     let Some(c) = c else {
-        return Ok((
-            i,
-            Filter::Linear {
-                inputs: a,
-                outputs: b,
-            },
-        ));
+        return Ok((i, Filter::Linear { inputs: a, outputs: b }));
     };
     let (i, d) = opt(|i| then_dim(i, "the output channels after ×")).parse(i)?;
     let (i, dw) = if d.is_none() {

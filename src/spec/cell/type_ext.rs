@@ -96,10 +96,7 @@ fn printed_arg(i: &str) -> Res<'_, TypeArg> {
         Err(nom::Err::Error(_)) => {}
         Err(e) => return Err(e),
     }
-    if let Ok((rest, arg)) = (label, ws, char::<_, PErr>(')'))
-        .map(|(arg, _, _)| arg)
-        .parse(i)
-    {
+    if let Ok((rest, arg)) = (label, ws, char::<_, PErr>(')')).map(|(arg, _, _)| arg).parse(i) {
         return Ok((rest, arg));
     }
     let (rest, arg) = free_text(i)?;

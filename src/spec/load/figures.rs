@@ -50,10 +50,7 @@ impl Loader<'_> {
         Ok((tolerance, unit.filter(|u| *u != Suffix::None)))
     }
 
-    pub(super) fn totals(
-        &self,
-        raw: &IndexMap<String, TotalFile>,
-    ) -> Result<Vec<PrintedTotal>, SpecError> {
+    pub(super) fn totals(&self, raw: &IndexMap<String, TotalFile>) -> Result<Vec<PrintedTotal>, SpecError> {
         let mut out = Vec::new();
         for (name, t) in raw {
             let tp = path(&[Seg::from("totals"), Seg::from(name.as_str())]);
@@ -77,7 +74,12 @@ impl Loader<'_> {
                         }
                         e
                     })?
-                    .ok_or_else(|| self.err(self.r.at(p), format!("total {} prints no figure", crate::quote::quote(name))))?;
+                    .ok_or_else(|| {
+                        self.err(
+                            self.r.at(p),
+                            format!("total {} prints no figure", crate::quote::quote(name)),
+                        )
+                    })?;
                 figures.push(PrintedFigure { model, cell });
                 Ok(())
             };
@@ -93,7 +95,10 @@ impl Loader<'_> {
                 v => figure(v, &pp, None)?,
             }
             if figures.is_empty() {
-                return Err(self.err(self.r.at(&pp), format!("total {} prints no figure", crate::quote::quote(name))));
+                return Err(self.err(
+                    self.r.at(&pp),
+                    format!("total {} prints no figure", crate::quote::quote(name)),
+                ));
             }
             out.push(PrintedTotal {
                 name: name.clone(),

@@ -183,6 +183,8 @@ fn cell_text(v: &Value) -> Option<Result<String, &'static str>> {
     match v {
         Value::Null => None,
         Value::String(s) if s.trim().is_empty() => None,
+        // The paper's dash is its blank.
+        Value::String(s) if matches!(s.trim(), "-" | "–" | "—") => None,
         Value::String(s) => Some(Ok(s.clone())),
         Value::Number(n) => Some(Ok(n.to_string())),
         Value::Bool(_) => Some(Err("a boolean")),
@@ -252,7 +254,10 @@ impl Loader<'_> {
         spec.templates = self.templates(&raw.templates, &path(&["templates"]), &spec)?;
         spec.rows = self.rows(&raw.rows, &spec)?;
         for (i, row) in spec.rows.iter().enumerate() {
-            let key = row.row_type.template_key(|k| spec.templates.contains_key(k)).into_owned();
+            let key = row
+                .row_type
+                .template_key(|k| spec.templates.contains_key(k))
+                .into_owned();
             if !spec.templates.contains_key(&key) {
                 let p = path(&[Seg::from("rows"), Seg::from(i)]);
                 let known: Vec<&str> = spec.templates.keys().map(|s| s.as_str()).collect();

@@ -31,7 +31,10 @@ impl Loader<'_> {
                     CellValue::Quantity(match col.unit {
                         Some(unit) => cell::with_unit(q, unit).map_err(|why| CellError {
                             offset: 0,
-                            expected: format!("a figure in units of {} (no magnitude of its own)", cell::unit_text(unit)),
+                            expected: format!(
+                                "a figure in units of {} (no magnitude of its own)",
+                                cell::unit_text(unit)
+                            ),
                             found: why,
                         })?,
                         None => q,
@@ -40,6 +43,15 @@ impl Loader<'_> {
                 ColumnKind::Input => CellValue::Input(cell::parse_printed_size(text)?),
                 ColumnKind::Filter => CellValue::Filter(cell::parse_filter(text)?),
                 ColumnKind::Remarks => CellValue::Text(text.trim().to_string()),
+                // Text that does not start like a patch is a remark; a patch gone wrong
+                // part-way (`3×3/0`) is still an error.
+                ColumnKind::PatchOrRemarks => match cell::parse_patch(text) {
+                    Ok(p) => CellValue::Patch(p),
+                    Err(e) if e.offset == text.chars().count() - text.trim_start().chars().count() => {
+                        CellValue::Text(text.trim().to_string())
+                    }
+                    Err(e) => return Err(e),
+                },
             })
         };
         let value = parse(&text).map_err(|e| {

@@ -128,7 +128,7 @@ impl Loader<'_> {
                     };
                     let fields: &[&str] = match col.kind {
                         ColumnKind::Type => &["fraction", "label", "repeat", "stride", "kernel", "width"],
-                        ColumnKind::Patch => &["kernel", "stride"],
+                        ColumnKind::Patch | ColumnKind::PatchOrRemarks => &["kernel", "stride"],
                         ColumnKind::Output => &["h", "w", "channels"],
                         ColumnKind::Count => &[],
                         ColumnKind::PoolProj => &["pool", "proj"],

@@ -225,7 +225,16 @@ fn figures_refuse_bad_digits_and_unbounded_powers() {
     refused(parse_figure("1234,567"), 0, "at most three digits before a ','", "1234");
     refused(parse_figure("3.8×"), 4, "10^n after ×", "end of cell");
     refused(parse_figure("3.8×10"), 6, "'^' and a power after 10", "end of cell");
-    refused(parse_figure("2.7T"), 3, "a suffix K, M or G", "'T'");
+    refused(
+        parse_figure("2.7T"),
+        3,
+        "a magnitude (K, M, G, B, million, ×10^n)",
+        "'T'",
+    );
+    // Every plain quantity is a figure.
+    for plain in ["2.7K", "1072K", "1.5 G", "900", "0.5M", "3k"] {
+        assert_eq!(parse_figure(plain), parse_quantity(plain), "{plain}");
+    }
     refused(parse_figure("5 Mx"), 2, "end of cell", "'M'");
     refused(parse_figure("million"), 0, "a number", "'m'");
 }

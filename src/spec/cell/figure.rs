@@ -28,17 +28,7 @@ const AFTER: &str = "a magnitude (K, M, G, B, million, ×10^n) or end of cell";
 /// Parses a printed figure: everything [`super::parse_quantity`] reads, and `14,208`,
 /// `3.8×10^9`, `3.8 × 10⁹`, `0.39B`, `300 million`, `3.4 million`.
 pub fn parse_figure(s: &str) -> Result<Quantity, CellError> {
-    let plain_err = match super::parse_quantity(s) {
-        Ok(q) => return Ok(q),
-        Err(e) => e,
-    };
-    // The figure grammar reads every plain quantity, so its error is the one to show; where
-    // both stop at the same character, the plain grammar's words are kept.
-    match run_cell(s, figure, AFTER) {
-        Ok(q) => Ok(q),
-        Err(e) if e.offset != plain_err.offset => Err(e),
-        Err(_) => Err(plain_err),
-    }
+    run_cell(s, figure, AFTER)
 }
 
 /// Parses a column's unit: `×10⁶`, `× 10^6`, `10^6`, `M`, `million`, `K`, `thousand`.

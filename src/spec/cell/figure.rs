@@ -177,6 +177,9 @@ fn grouped(i: &str) -> Res<'_, String> {
         return Err(failure(i, "a number without leading zeros", Some(show_digits(first))));
     }
     let mut digits = first.to_string();
+    if first == "0" && group_follows(rest).is_some() {
+        return Err(failure(i, "a number without leading zeros", Some("0,".to_string())));
+    }
     if first.len() > 3 && group_follows(rest).is_some() {
         return Err(failure(
             i,

@@ -30,6 +30,8 @@
 use std::fmt;
 
 mod figure;
+#[cfg(test)]
+mod paper_props;
 mod printed;
 mod type_ext;
 

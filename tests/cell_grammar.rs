@@ -182,6 +182,18 @@ fn type_cells_refuse_what_they_cannot_carry() {
     refused(parse_row_type("input (a (b))"), 9, "')'", "'('");
     refused(parse_row_type("input (a"), 8, "')'", "end of cell");
     refused(
+        parse_row_type("input (a\tb)"),
+        8,
+        "free text of visible characters",
+        "'\\t'",
+    );
+    refused(
+        parse_row_type("input (a\u{202e}b)"),
+        8,
+        "free text of visible characters",
+        "'\\u{202e}'",
+    );
+    refused(
         parse_row_type("99999999999999× conv"),
         0,
         "a repeat count",

@@ -14,7 +14,10 @@ fn load(text: &str) -> Spec {
 
 /// Templates that load: one relu per row type (the tables are checked for their cells only).
 fn templates(types: &[&str]) -> String {
-    types.iter().map(|t| format!("  \"{t}\": {{layers: [relu: {{}}]}}\n")).collect()
+    types
+        .iter()
+        .map(|t| format!("  \"{t}\": {{layers: [relu: {{}}]}}\n"))
+        .collect()
 }
 
 fn cell<'a>(spec: &'a Spec, row: usize, column: &str) -> Option<&'a Value> {
@@ -50,7 +53,9 @@ totals:
     );
     let spec = load(&text);
     assert_eq!(spec.rows.len(), 11);
-    let Some(Value::Input(first)) = cell(&spec, 0, "Input") else { panic!() };
+    let Some(Value::Input(first)) = cell(&spec, 0, "Input") else {
+        panic!()
+    };
     assert_eq!((first.h, first.w, first.c), (224, 224, Some(3)));
     assert!(cell(&spec, 0, "t").is_none(), "the paper's dash is its blank");
     assert_eq!(spec.rows[8].row_type.carried_kernel(), Some((1, 1)));
@@ -86,7 +91,9 @@ totals:
     let spec = load(&text);
     assert_eq!(spec.rows[0].row_type.template_key(|k| k == "Conv"), "Conv");
     assert_eq!(spec.rows[3].row_type.carried_kernel(), Some((5, 5)));
-    let Some(Value::Input(r)) = cell(&spec, 3, "Resolution Ĥ_i × Ŵ_i") else { panic!() };
+    let Some(Value::Input(r)) = cell(&spec, 3, "Resolution Ĥ_i × Ŵ_i") else {
+        panic!()
+    };
     assert_eq!((r.h, r.w, r.c), (56, 56, None));
 }
 
@@ -158,15 +165,23 @@ totals:
         templates(&["input", "conv", "LRN", "maxpool", "FC", "soft-max"])
     );
     let spec = load(&text);
-    assert_eq!(spec.rows[0].row_type.arg, Some(TypeArg::Text("224 × 224 RGB image".into())));
+    assert_eq!(
+        spec.rows[0].row_type.arg,
+        Some(TypeArg::Text("224 × 224 RGB image".into()))
+    );
     let conv = &spec.rows[1].row_type;
     assert_eq!((conv.carried_kernel(), conv.width()), (Some((3, 3)), Some(64)));
     assert_eq!(spec.rows[8].row_type.carried_kernel(), Some((1, 1)));
     assert_eq!(spec.rows[10].row_type.width(), Some(4096));
     let figures = &spec.totals[0].figures;
     assert_eq!(figures.len(), 6);
-    let Value::Quantity(q) = &figures[4].cell.value else { panic!() };
-    assert_eq!((figures[4].model.as_deref(), q.value(), q.half_unit()), (Some("D"), 138e6, 0.5e6));
+    let Value::Quantity(q) = &figures[4].cell.value else {
+        panic!()
+    };
+    assert_eq!(
+        (figures[4].model.as_deref(), q.value(), q.half_unit()),
+        (Some("D"), 138e6, 0.5e6)
+    );
 }
 
 #[test]
@@ -191,8 +206,12 @@ totals:
         templates(&["ViT-Base", "ViT-Large", "ViT-Huge"])
     );
     let spec = load(&text);
-    let Some(Value::Quantity(q)) = cell(&spec, 1, "Params") else { panic!() };
+    let Some(Value::Quantity(q)) = cell(&spec, 1, "Params") else {
+        panic!()
+    };
     assert_eq!(q.value(), 307e6);
-    let Value::Quantity(q) = &spec.totals[0].figures[4].cell.value else { panic!() };
+    let Value::Quantity(q) = &spec.totals[0].figures[4].cell.value else {
+        panic!()
+    };
     assert_eq!((q.value(), q.half_unit()), (11.3e9, 0.05e9));
 }

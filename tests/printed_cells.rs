@@ -235,6 +235,18 @@ fn mobilenet_v2_text_totals() {
 }
 
 #[test]
+fn totals_are_for_the_papers_own_class_count() {
+    let params = "  parameters: {counts: parameters, printed: 3.4 million, in: section 6.1}\n";
+    let spec = load_str(&totals_spec(1, 3500, 1000, params), "t.yaml").unwrap();
+    let opts = LowerOptions {
+        classes: Some(10),
+        ..Default::default()
+    };
+    let d = derive(spec, &opts, 1).unwrap();
+    assert!(findings(&d).is_empty(), "{:#?}", findings(&d));
+}
+
+#[test]
 fn efficientnet_b0_text_totals_count_flops_as_multiply_adds() {
     // EfficientNet's "FLOPS" are multiply-adds: 0.39B is 390,000,000 ± 5,000,000.
     let totals = "  FLOPS: {counts: multiply-adds, printed: 0.39B, in: table 2}\n  parameters: {counts: parameters, printed: 5.3M, in: table 2}\n";

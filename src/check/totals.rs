@@ -10,7 +10,8 @@ use crate::spec::{TotalCounts, Value};
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let (spec, g) = (cx.spec, cx.g);
-    if spec.totals.is_empty() {
+    // The paper's totals are for its own class count; --classes changes the classifier.
+    if spec.totals.is_empty() || cx.opts.classes.is_some_and(|k| k != spec.classes) {
         return;
     }
     let (mut params, mut macs) = (0i64, 0i64);

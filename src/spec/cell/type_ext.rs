@@ -72,10 +72,15 @@ fn stride_tail(i: &str) -> Res<'_, u64> {
     cut(|i| positive(i, "a stride after '/'")).parse(i)
 }
 
-/// Free text up to the closing parenthesis: `224 × 224 RGB image)`.
+/// Free text up to the closing parenthesis: `224 × 224 RGB image)`; spaces, but no control
+/// or invisible characters.
 fn free_text(i: &str) -> Res<'_, TypeArg> {
     const WHAT: &str = "a label or a percentage, or free text";
     let (rest, text) = take_while1(|c| c != '(' && c != ')')(i).map_err(|_: nom::Err<PErr>| failure(i, WHAT, None))?;
+    // Printed words: no control or invisible characters (a tab, a bidi override, a NUL).
+    if let Some((at, _)) = text.char_indices().find(|(_, c)| crate::quote::is_invisible(*c)) {
+        return Err(failure(&i[at..], "free text of visible characters", None));
+    }
     let text = text.trim();
     if text.is_empty() {
         return Err(failure(rest, WHAT, None));

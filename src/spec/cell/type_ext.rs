@@ -112,10 +112,7 @@ fn printed_arg(i: &str) -> Res<'_, TypeArg> {
 /// A printed row type: `[N×] words [*] [, kK×K] [/ sN] [(arg)]`.
 pub(super) fn row_type_printed(i: &str) -> Res<'_, RowType> {
     let (i, repeat) = opt(repeat_prefix).parse(i)?;
-    let (i, words) = match compound_words(i, repeat.is_some()) {
-        Err(nom::Err::Error(e)) => return Err(nom::Err::Error(e)),
-        other => other?,
-    };
+    let (i, words) = compound_words(i, repeat.is_some())?;
     let (i, star) = opt(preceded(ws, char('*'))).parse(i)?;
     let (i, kernel) = opt(kernel_tail).parse(i)?;
     let (i, stride) = opt(stride_tail).parse(i)?;

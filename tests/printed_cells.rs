@@ -42,21 +42,22 @@ fn only<'a>(d: &'a Derivation, code: &str, text: &str, cell: &str) -> &'a Diagno
 }
 
 /// The head of MobileNet v1 (Howard et al. 2017, Table 1) at 32×32: type cells with their
-/// stride, filter shapes, input sizes; the widths in a count column.
+/// stride, filter shapes, input sizes; the widths in a count column. (The paper's header is
+/// "Type / Stride"; with spaces, `/` in a template expression divides.)
 const MOBILENET: &str = r##"
 name: mobilenet_head
 input: {channels: 3, size: 32}
-columns: {Type / Stride: type, Filter Shape: filter, Input Size: input, "#out": count}
+columns: {Type/Stride: type, Filter Shape: filter, Input Size: input, "#out": count}
 conventions: {padding: half, conv_bias: false}
 templates:
-  Conv: {layers: [conv: {out: "{#out}", kernel: "{Type / Stride.kernel or 3}", stride: "{Type / Stride.stride or 1}"}]}
-  Conv dw: {layers: [conv: {out: "{#out}", groups: "{#out}", kernel: 3, stride: "{Type / Stride.stride or 1}"}]}
-  FC: {layers: [global_avg_pool: {}, linear: {out: "{Type / Stride.width}", bias: false}]}
+  Conv: {layers: [conv: {out: "{#out}", kernel: "{Type/Stride.kernel or 3}", stride: "{Type/Stride.stride or 1}"}]}
+  Conv dw: {layers: [conv: {out: "{#out}", groups: "{#out}", kernel: 3, stride: "{Type/Stride.stride or 1}"}]}
+  FC: {layers: [global_avg_pool: {}, linear: {out: "{Type/Stride.width}", bias: false}]}
 rows:
-  - {Type / Stride: Conv / s2, Filter Shape: 3 × 3 × 3 × 32, Input Size: 32² × 3, "#out": 32}
-  - {Type / Stride: Conv dw / s1, Filter Shape: 3 × 3 × 32 dw, Input Size: 16² × 32, "#out": 32}
-  - {Type / Stride: Conv1x1 / s1, Filter Shape: 1 × 1 × 32 × 64, Input Size: 16² × 32, "#out": 64}
-  - {Type / Stride: FC-10, Filter Shape: 64 × 10, Input Size: 16 × 16 × 64}
+  - {Type/Stride: Conv / s2, Filter Shape: 3 × 3 × 3 × 32, Input Size: 32² × 3, "#out": 32}
+  - {Type/Stride: Conv dw / s1, Filter Shape: 3 × 3 × 32 dw, Input Size: 16² × 32, "#out": 32}
+  - {Type/Stride: Conv1x1 / s1, Filter Shape: 1 × 1 × 32 × 64, Input Size: 16² × 32, "#out": 64}
+  - {Type/Stride: FC-10, Filter Shape: 64 × 10, Input Size: 16 × 16 × 64}
 "##;
 
 #[test]

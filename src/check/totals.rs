@@ -23,7 +23,8 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         params = params.saturating_add(c.params);
         macs = macs.saturating_add(c.macs);
     }
-    let model = cx.opts.variant.as_deref();
+    // The architecture column built (a table of architectures), else the variant's name.
+    let model = g.model.as_deref().or(cx.opts.variant.as_deref());
     for total in &spec.totals {
         let (derived, what) = match total.counts {
             TotalCounts::Parameters => (params, "parameters"),

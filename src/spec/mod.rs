@@ -1,10 +1,12 @@
 //! The spec as written: a paper's table cell for cell, its row templates and its variants,
 //! every piece with the place in the file it came from. Nothing here is derived.
 
+pub mod activation;
 pub mod cell;
-mod expr;
+pub mod expr;
 pub mod file;
 pub mod load;
+pub mod steps;
 pub mod template;
 pub mod yaml;
 
@@ -80,6 +82,14 @@ pub enum ColumnKind {
     /// A patch where the cell is one ("3×3/2", "8 × 8"), else a remark kept as printed ("As in
     /// figure 4"): Inception-v3's "patch size/stride or remarks".
     PatchOrRemarks,
+    /// The row's printed name ("conv3_x", or blank): names the row, picks no template
+    /// (a table of architecture columns builds each row from its model cell).
+    Name,
+    /// Layers as printed ("7×7, 64, stride 2", "[3×3, 64; 3×3, 64] ×2"): each item is built
+    /// by the template named after its form.
+    Layers,
+    /// A printed output size without channels ("56×56"): checked, H×W only.
+    Spatial,
 }
 
 impl ColumnKind {
@@ -87,7 +97,12 @@ impl ColumnKind {
     pub fn is_checked(self) -> bool {
         matches!(
             self,
-            ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops | ColumnKind::Input | ColumnKind::Filter
+            ColumnKind::Depth
+                | ColumnKind::Params
+                | ColumnKind::Ops
+                | ColumnKind::Spatial
+                | ColumnKind::Input
+                | ColumnKind::Filter
         )
     }
 
@@ -96,6 +111,7 @@ impl ColumnKind {
     pub fn compared_with(self) -> Option<&'static str> {
         match self {
             ColumnKind::Output => Some("the row's derived output size and channels"),
+            ColumnKind::Spatial => Some("the row's derived output size (H×W)"),
             ColumnKind::Depth => Some("the weight layers on the row's deepest path"),
             ColumnKind::Params => Some("the row's derived parameters"),
             ColumnKind::Ops => Some("the row's derived multiply-adds at the reference input"),
@@ -106,7 +122,9 @@ impl ColumnKind {
             | ColumnKind::PatchOrRemarks
             | ColumnKind::Count
             | ColumnKind::PoolProj
-            | ColumnKind::Remarks => None,
+            | ColumnKind::Remarks
+            | ColumnKind::Name
+            | ColumnKind::Layers => None,
         }
     }
 }
@@ -136,6 +154,12 @@ pub enum Value {
     Filter(Filter),
     /// A remarks cell, kept as printed.
     Text(String),
+    Layers(cell::LayerCell),
+    /// H×W without channels.
+    SizeHw {
+        h: u64,
+        w: u64,
+    },
 }
 
 /// One cell as printed, parsed, with its place.
@@ -156,6 +180,9 @@ pub struct Row {
     pub label: String,
     pub row_type: RowType,
     pub cells: IndexMap<String, Cell>,
+    /// Vars for this row only, from the paper's text (`vars: {first_stride: 2}`: "downsampling
+    /// by conv3_1"); a variant's row vars go over them.
+    pub vars: IndexMap<String, template::Lit>,
     pub loc: Loc,
 }
 
@@ -248,6 +275,9 @@ pub struct RowOverride {
     pub vars: IndexMap<String, template::Lit>,
     pub template: Option<String>,
     pub insert_after: Vec<LayerDecl>,
+    /// The path component of the row's layers instead of the row's name (`layer1`); empty
+    /// puts them at the top of the module (`conv1`, `fc`).
+    pub name: Option<String>,
     pub loc: Loc,
 }
 
@@ -272,7 +302,12 @@ pub struct Variant {
     pub rows: IndexMap<usize, RowOverride>,
     pub head: Option<Vec<LayerDecl>>,
     pub aux_heads: Vec<AuxHead>,
+    /// The architecture columns the variant is for (empty: every one).
+    pub models: Vec<String>,
     pub loc: Loc,
+    /// The input size the variant reads the table at, where it sets one: its printed sizes
+    /// are then checked there.
+    pub input: Option<Input>,
 }
 
 /// The reference input.
@@ -305,6 +340,9 @@ pub struct Spec {
     pub variants: IndexMap<String, Variant>,
     /// What the paper prints about the whole network (a total row, a figure in its text).
     pub totals: Vec<PrintedTotal>,
+    /// The columns that are architectures (ResNet's 18-layer … 152-layer), in order; one
+    /// is built at a time (`--model`), the first by default.
+    pub models: Vec<String>,
 }
 
 /// What a printed total counts.
@@ -341,6 +379,15 @@ pub struct PrintedTotal {
 
 impl Spec {
     /// The column of `kind` (the first one, when there are several).
+    /// The input the table's printed sizes are for under `variant`: the variant's, or the
+    /// spec's.
+    pub fn printed_input(&self, variant: Option<&str>) -> Input {
+        variant
+            .and_then(|v| self.variants.get(v))
+            .and_then(|v| v.input)
+            .unwrap_or(self.input)
+    }
+
     pub fn column_of(&self, kind: ColumnKind) -> Option<&Column> {
         self.columns.values().find(|c| c.kind == kind)
     }

@@ -37,6 +37,8 @@ mod type_ext;
 
 pub use figure::{MAX_POWER, Tolerance, parse_figure, parse_unit, power_of, unit_in_header, unit_text, with_unit};
 pub use printed::{Filter, PrintedSize, parse_filter, parse_printed_size};
+mod layers;
+pub use layers::{LayerCell, LayerItem, parse_layers, parse_size_hw};
 
 use nom::{
     IResult, Parser,

@@ -15,6 +15,7 @@ pub mod emit;
 pub mod fmt;
 pub mod ir;
 pub mod metrics;
+pub mod onnx;
 pub mod quote;
 pub mod report;
 pub mod shape;

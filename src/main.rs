@@ -40,7 +40,7 @@ fn run(command: &Command) -> Result<u8, Failure> {
             strict: *strict,
             limits: *limits,
         }),
-        Command::Emit { model, output, .. } => cli::emit::run(model, output),
+        Command::Emit(a) => cli::emit::dispatch(a),
         Command::Plot { runs, output, limits } => cli::plot::run(runs, output, *limits),
         #[cfg(feature = "torch")]
         Command::Build(a) => cli::build::run(a),
@@ -52,7 +52,7 @@ fn run(command: &Command) -> Result<u8, Failure> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(cli::args::legacy_emit(std::env::args_os().collect())) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };

@@ -107,17 +107,9 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Write the architecture as source for another framework.
-    Emit {
-        #[command(flatten)]
-        model: ModelArgs,
-        /// A self-contained PyTorch nn.Module file (parameter names match archcheck's).
-        #[arg(long, required = true)]
-        pytorch: bool,
-        /// Output file (default: standard output).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-    },
+    /// Write the network for another framework: `emit pytorch SPEC`, `emit onnx SPEC -o
+    /// F.onnx` (`emit SPEC --pytorch` is `emit pytorch SPEC`).
+    Emit(EmitArgs),
     /// Plot training metrics (metrics.jsonl of one or more runs) as SVG; several runs overlay.
     Plot {
         /// Run directories or metrics.jsonl files; label a run with LABEL=PATH.
@@ -134,6 +126,56 @@ pub enum Command {
     /// Training throughput and peak GPU memory of the libtorch model and of the emitted
     /// PyTorch module (same run, synthetic data), with derive's predicted memory.
     Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+pub struct EmitArgs {
+    #[command(subcommand)]
+    pub target: EmitTarget,
+}
+
+/// `emit SPEC --pytorch ...`, the older spelling, as `emit pytorch SPEC ...` (clap cannot
+/// put a subcommand beside a required positional argument, so it is rewritten before parsing).
+pub fn legacy_emit(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let targets = ["pytorch", "onnx", "help", "-h", "--help"];
+    let legacy = args.get(1).is_some_and(|a| a == "emit")
+        && args.get(2).is_some_and(|a| !targets.iter().any(|t| a == t))
+        && args.iter().skip(2).take_while(|a| *a != "--").any(|a| a == "--pytorch");
+    if legacy {
+        if let Some(i) = args.iter().skip(2).position(|a| a == "--pytorch") {
+            args.remove(i + 2);
+        }
+        args.insert(2, "pytorch".into());
+    }
+    args
+}
+
+#[derive(Subcommand)]
+pub enum EmitTarget {
+    /// A self-contained PyTorch nn.Module file (parameter names match archcheck's).
+    Pytorch {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// An ONNX model (opset 17): dynamic batch, dynamic H×W where the network allows it,
+    /// parameters named as the graph names them; the inference graph (no auxiliary heads).
+    Onnx {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The weights, tensors named as the graph's parameters (`archcheck build
+        /// --save-weights`, or a PyTorch state_dict saved as safetensors) [default: random].
+        #[arg(long, value_name = "F.safetensors")]
+        weights: Option<PathBuf>,
+        /// Seed of the random weights (without --weights).
+        #[arg(long, default_value_t = 0, conflicts_with = "weights")]
+        seed: u64,
+        /// The model file.
+        #[arg(short, long, value_name = "FILE.onnx")]
+        output: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]

@@ -11,6 +11,7 @@ pub mod count;
 pub mod data;
 pub mod derive;
 pub mod diag;
+pub mod diagram;
 pub mod emit;
 pub mod fmt;
 pub mod ir;

@@ -41,6 +41,12 @@ fn run(command: &Command) -> Result<u8, Failure> {
             limits: *limits,
         }),
         Command::Emit(a) => cli::emit::dispatch(a),
+        Command::Diagram {
+            model,
+            format,
+            depth,
+            output,
+        } => cli::diagram::run(model, *format, *depth, output.as_deref()),
         Command::Plot { runs, output, limits } => cli::plot::run(runs, output, *limits),
         #[cfg(feature = "torch")]
         Command::Build(a) => cli::build::run(a),

@@ -25,6 +25,13 @@ pub enum Format {
     Markdown,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DiagramFormat {
+    Svg,
+    Dot,
+    Mermaid,
+}
+
 #[derive(clap::Args, Clone)]
 pub struct ModelArgs {
     /// The spec file (YAML).
@@ -110,6 +117,23 @@ pub enum Command {
     /// Write the network for another framework: `emit pytorch SPEC`, `emit onnx SPEC -o
     /// F.onnx` (`emit SPEC --pytorch` is `emit pytorch SPEC`).
     Emit(EmitArgs),
+    /// Draw the network as the paper nests it (row → branch → layer), with every layer's
+    /// shape, parameters and MACs, and the findings in colour.
+    Diagram {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// svg, dot (Graphviz) or mermaid [default: from the -o extension (.dot/.gv,
+        /// .mmd/.mermaid), else svg].
+        #[arg(long, value_enum)]
+        format: Option<DiagramFormat>,
+        /// 1: one block per printed row (and head, auxiliary head); 2: rows opened into their
+        /// branches and layers.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=2))]
+        depth: u64,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Plot training metrics (metrics.jsonl of one or more runs) as SVG; several runs overlay.
     Plot {
         /// Run directories or metrics.jsonl files; label a run with LABEL=PATH.

@@ -7,6 +7,7 @@ pub mod output;
 
 pub mod check;
 pub mod derive;
+pub mod diagram;
 pub mod emit;
 pub mod plot;
 

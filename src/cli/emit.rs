@@ -85,9 +85,10 @@ fn run_onnx(model: &ModelArgs, weights: Option<&Path>, seed: u64, path: &Path) -
         .and_then(|()| out.finish());
     if written.is_ok() {
         let (h, w) = d.graph.reference;
+        let c = d.graph.input_channels;
         let size = match &exported.fixed_size {
-            None => "input N×C×H×W (batch, H and W dynamic)".to_string(),
-            Some(why) => format!("input N×C×{h}×{w} (batch dynamic; H×W fixed: {why})"),
+            None => format!("input N×{c}×H×W (batch, H and W dynamic)"),
+            Some(why) => format!("input N×{c}×{h}×{w} (batch dynamic; H×W fixed: {why})"),
         };
         output::message(&format!(
             "wrote {} (ONNX opset {}, {} nodes, {} parameters, {size}, {} weights)\n",

@@ -47,6 +47,7 @@ fn run(command: &Command) -> Result<u8, Failure> {
             depth,
             output,
         } => cli::diagram::run(model, *format, *depth, output.as_deref()),
+        Command::Compare { model, weights } => cli::compare::run(model, weights),
         Command::Plot { runs, output, limits } => cli::plot::run(runs, output, *limits),
         #[cfg(feature = "torch")]
         Command::Build(a) => cli::build::run(a),

@@ -84,10 +84,24 @@ fn text_lines(out: &mut String, lines: &[Line], x: f64, y: f64, halo: bool) {
 /// straight down its branch's column and bends at the end; any other bends at the start
 /// (a fan-out) and runs straight down into its box. To a box beside (an auxiliary head): out
 /// of a's right side.
-fn edge_path(a: &Rect, b: &Rect, into_merge: bool) -> String {
+fn edge_path(a: &Rect, b: &Rect, into_merge: bool, boxes: &[Rect]) -> String {
     const BEND: f64 = 36.0;
     let (sx, sy) = port(a, true);
     let (tx, ty) = port(b, false);
+    // The arrow's straight run: down the source's column into a merge, else the target's.
+    let column = if into_merge { sx } else { tx };
+    if let Some(x) = detour(column, sy, ty, boxes) {
+        // A skip over boxes (a residual, a pass-through): around them on the right.
+        return format!(
+            "M{sx:.1},{sy:.1} C{sx:.1},{:.1} {x:.1},{:.1} {x:.1},{:.1} L{x:.1},{:.1} C{x:.1},{:.1} {tx:.1},{:.1} {tx:.1},{ty:.1}",
+            sy + 12.0,
+            sy + 6.0,
+            sy + 24.0,
+            ty - 24.0,
+            ty - 6.0,
+            ty - 12.0
+        );
+    }
     if ty < sy {
         let (sx, sy) = (a.x + a.w, a.y + a.h / 2.0);
         return format!(
@@ -119,6 +133,20 @@ fn edge_path(a: &Rect, b: &Rect, into_merge: bool) -> String {
             y - BEND / 2.0
         )
     }
+}
+
+/// Where a downward arrow running straight down at `x` from `sy` to `ty` would cross boxes
+/// between its ends: the x just right of them.
+fn detour(x: f64, sy: f64, ty: f64, boxes: &[Rect]) -> Option<f64> {
+    if ty - sy < 60.0 {
+        return None;
+    }
+    let (lo, hi) = (x - 2.0, x + 2.0);
+    boxes
+        .iter()
+        .filter(|r| r.y > sy + 1.0 && r.y + r.h < ty - 1.0 && r.x < hi && r.x + r.w > lo)
+        .map(|r| r.x + r.w + 14.0)
+        .reduce(f64::max)
 }
 
 /// The diagram as an SVG document.
@@ -167,7 +195,7 @@ pub fn render(d: &Diagram) -> String {
         let _ = writeln!(
             out,
             "<path class=\"edge\" d=\"{}\" marker-end=\"url(#arrow)\"/>",
-            edge_path(&p.boxes[a], &p.boxes[b], merge)
+            edge_path(&p.boxes[a], &p.boxes[b], merge, &p.boxes)
         );
     }
     for f in &p.frames {
@@ -205,4 +233,36 @@ pub fn render(d: &Diagram) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(x: f64, y: f64) -> Rect {
+        Rect {
+            x,
+            y,
+            w: 100.0,
+            h: 40.0,
+        }
+    }
+
+    #[test]
+    fn an_arrow_over_boxes_goes_around_them() {
+        let (a, mid, b) = (r(0.0, 0.0), r(0.0, 80.0), r(0.0, 160.0));
+        // Straight below with a box between: around its right side (x = 100 + 14).
+        assert!(edge_path(&a, &b, false, &[a, mid, b]).contains("L114.0,"));
+        // Nothing between: no detour.
+        assert!(!edge_path(&a, &b, false, &[a, b]).contains("L114.0,"));
+        assert_eq!(detour(50.0, 40.0, 160.0, &[r(300.0, 80.0)]), None);
+    }
+
+    #[test]
+    fn xml_text_is_escaped() {
+        assert_eq!(
+            xml("a<b & \"c\" 'd'>\u{1}"),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\u{FFFD}"
+        );
+    }
 }

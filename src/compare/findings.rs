@@ -8,6 +8,9 @@ use crate::diag::{Diagnostic, Severity, code};
 use crate::ir::{Graph, NodeId, Place};
 use crate::spec::{Loc, Spec};
 
+/// Unexpected modules listed one by one; the rest are counted.
+const MAX_LISTED: usize = 100;
+
 /// `512×256×3×3`; a scalar is `scalar`.
 pub fn dims(shape: &[i64]) -> String {
     if shape.is_empty() {
@@ -90,15 +93,14 @@ pub fn diagnostics(
             Difference::Unexpected { .. } => {}
         }
     }
+    let mut missing: std::collections::HashMap<NodeId, Vec<&Expected>> = std::collections::HashMap::new();
+    for d in &c.differences {
+        if let Difference::Missing { expected: e } = d {
+            missing.entry(expected[*e].node).or_default().push(&expected[*e]);
+        }
+    }
     for node in missing_nodes {
-        let names: Vec<&Expected> = c
-            .differences
-            .iter()
-            .filter_map(|d| match d {
-                Difference::Missing { expected: e } if expected[*e].node == node => Some(&expected[*e]),
-                _ => None,
-            })
-            .collect();
+        let names = &missing[&node];
         let n = &g.nodes[node];
         let list = names
             .iter()
@@ -120,21 +122,25 @@ pub fn diagnostics(
             .related(n.loc, format!("{} comes from this layer", n.name)),
         );
     }
-    // Unexpected tensors, grouped by their module prefix, at the row they follow.
-    let mut groups: Vec<(String, Vec<usize>, Option<usize>)> = Vec::new();
+    // Unexpected tensors, grouped by their module prefix, at the row they follow; past
+    // MAX_LISTED modules, one line says how many more.
+    let mut groups: Vec<(&str, Vec<usize>, Option<usize>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for d in &c.differences {
         if let Difference::Unexpected { found: f, after } = *d {
             let p = found[f]
                 .name
                 .rsplit_once('.')
                 .map_or(found[f].name.as_str(), |(p, _)| p);
-            match groups.iter_mut().find(|(q, _, _)| q == p) {
-                Some(g) => g.1.push(f),
-                None => groups.push((p.to_string(), vec![f], after)),
-            }
+            let k = *index.entry(p).or_insert_with(|| {
+                groups.push((p, Vec::new(), after));
+                groups.len() - 1
+            });
+            groups[k].1.push(f);
         }
     }
-    for (_, members, after) in groups {
+    let hidden = groups.len().saturating_sub(MAX_LISTED);
+    for (_, members, after) in groups.into_iter().take(MAX_LISTED) {
         let list = members
             .iter()
             .map(|f| format!("{} {}", found[*f].name, dims(&found[*f].shape)))
@@ -144,7 +150,7 @@ pub fn diagnostics(
             Some(e) => {
                 let node = expected[e].node;
                 (
-                    g.nodes[node].loc,
+                    row_loc(spec, g, node),
                     format!(", after {} ({})", g.nodes[node].name, place(spec, g, node)),
                 )
             }
@@ -155,6 +161,17 @@ pub fn diagnostics(
             code::WEIGHT_UNEXPECTED,
             loc,
             format!("the weights hold {list}, which the table does not derive{whereabouts}"),
+        ));
+    }
+    if hidden > 0 {
+        out.push(Diagnostic::new(
+            Severity::Error,
+            code::WEIGHT_UNEXPECTED,
+            anchor,
+            format!(
+                "the weights hold {} more modules the table does not derive (the first {MAX_LISTED} are listed)",
+                crate::fmt::thousands(hidden as i64)
+            ),
         ));
     }
     if c.pairing == Pairing::ByStructure && !c.matched.is_empty() {

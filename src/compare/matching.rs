@@ -226,7 +226,13 @@ fn pair_by_structure(expected: &[Expected], found: &[Found]) -> Comparison {
         .map(|e| words(e.tensors.first().map_or("", |(_, i)| prefix(&expected[*i].name))))
         .collect();
     let found_words: Vec<Vec<String>> = fm.iter().map(|f| words(module_path(f, found))).collect();
+    if !bounded {
+        pair_in_order(&em, &fm, &mut to_found, &mut to_expected);
+    }
     for exact in [true, false] {
+        if !bounded {
+            break;
+        }
         for anywhere in [false, true] {
             for _round in 0..MAX_GUESS_ROUNDS {
                 let guesses = row_guesses(&em, &fm, &to_expected, expected, found);
@@ -311,7 +317,11 @@ fn pair_by_structure(expected: &[Expected], found: &[Found]) -> Comparison {
     }
     for (j, f) in fm.iter().enumerate() {
         if to_expected[j].is_none() {
-            let after = nearest_paired(&fm, j, &to_expected, found).and_then(|k| em[k].tensors.last().map(|(_, e)| *e));
+            let after = if bounded && fm.len().saturating_mul(fm.len()) <= MAX_PAIRING_WORK {
+                nearest_paired(&fm, j, &to_expected, found).and_then(|k| em[k].tensors.last().map(|(_, e)| *e))
+            } else {
+                None
+            };
             compare_modules(&mut c, None, Some(f), expected, found, &mut Some(after).flatten());
         }
     }
@@ -321,6 +331,21 @@ fn pair_by_structure(expected: &[Expected], found: &[Found]) -> Comparison {
         c.differences.push(Difference::Unexpected { found: f, after: None });
     }
     c
+}
+
+/// Each expected module takes the next checkpoint module of its kind, in order: linear
+/// work, for checkpoints too large for the passes above.
+fn pair_in_order(em: &[Module], fm: &[Module], to_found: &mut [Option<usize>], to_expected: &mut [Option<usize>]) {
+    let mut next = 0;
+    for (i, e) in em.iter().enumerate() {
+        let Some(k) = fm[next.min(fm.len())..].iter().position(|f| f.kind == e.kind) else {
+            continue;
+        };
+        let j = next + k;
+        to_found[i] = Some(j);
+        to_expected[j] = Some(i);
+        next = j + 1;
+    }
 }
 
 /// Most (expected × checkpoint) module pairs examined; beyond it the passes that compare
@@ -373,7 +398,7 @@ fn row_guesses(
     expected: &[Expected],
     found: &[Found],
 ) -> Vec<Option<usize>> {
-    if em.len().saturating_mul(fm.len()) > MAX_PAIRING_WORK {
+    if em.len().saturating_mul(fm.len()) > MAX_PAIRING_WORK || fm.len().saturating_mul(fm.len()) > MAX_PAIRING_WORK {
         return vec![None; fm.len()];
     }
     (0..fm.len())

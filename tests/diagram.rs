@@ -64,7 +64,7 @@ fn expected(spec: &str, variant: Option<&str>, r: &Value, depth: u32) -> BTreeSe
     let mut want: BTreeSet<String> = ["input".to_string()].into();
     if depth >= 2 {
         want.extend(layers.iter().map(|l| l["name"].as_str().unwrap().to_string()));
-        // Merges are drawn as merges: every concatenation.
+        // Merges are drawn as merges: every concatenation, sum and product.
         let s = archcheck::spec::load::load_file(Path::new(spec)).unwrap();
         let opts = LowerOptions {
             variant: variant.map(String::from),
@@ -75,7 +75,7 @@ fn expected(spec: &str, variant: Option<&str>, r: &Value, depth: u32) -> BTreeSe
             d.graph
                 .nodes
                 .iter()
-                .filter(|n| matches!(n.op, Op::Concat))
+                .filter(|n| matches!(n.op, Op::Concat | Op::Add | Op::Mul))
                 .map(|n| n.name.clone()),
         );
         return want;
@@ -202,5 +202,13 @@ fn hostile_text_stays_well_formed() {
         let (code, out, err) = archcheck(&["diagram", &p, "--format", format]);
         assert_eq!(code, 0, "{err}");
         assert!(!String::from_utf8(out).unwrap().contains('\u{1}'));
+    }
+}
+
+/// Residual sums drawn as merges, at ResNet-152's size too.
+#[test]
+fn resnet_variants() {
+    for v in ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"] {
+        check("specs/resnet.yaml", Some(v));
     }
 }

@@ -344,3 +344,15 @@ fn emit_pytorch_and_its_alias_agree() {
     assert_eq!(new, run(&["emit", NIN, "--pytorch"]));
     assert_eq!(new, run(&["emit", "--pytorch", NIN]));
 }
+
+/// Residual sums, 1×1 projections, an adaptive pool head: torchvision's resnet18 and the
+/// bottleneck resnet50 (101 and 152 are the same blocks, more of them).
+#[test]
+fn resnet18() {
+    check("specs/resnet.yaml", Some("resnet18"));
+}
+
+#[test]
+fn resnet50() {
+    check("specs/resnet.yaml", Some("resnet50"));
+}

@@ -63,7 +63,7 @@ pub enum Style {
 pub enum Kind {
     Input,
     Layer,
-    /// A concatenation: where branches merge.
+    /// A concatenation, sum or product: where branches merge.
     Merge,
     /// A collapsed row, head or auxiliary head.
     Block,
@@ -426,13 +426,19 @@ impl Builder<'_> {
         let mut next = lines.into_iter().peekable();
         for id in first..end {
             let n = &g.nodes[id];
-            if matches!(n.op, Op::Concat) {
+            let merge = match n.op {
+                Op::Concat => Some("concat"),
+                Op::Add => Some("add"),
+                Op::Mul => Some("mul"),
+                _ => None,
+            };
+            if let Some(word) = merge {
                 flush(&mut seq, &mut par);
                 let item = self.push(
                     Node {
                         id: n.name.clone(),
                         kind: Kind::Merge,
-                        lines: vec![line(format!("concat → {}", at_reference(d, &n.shape)), Style::Title)],
+                        lines: vec![line(format!("{word} → {}", at_reference(d, &n.shape)), Style::Title)],
                         tone: Tone::Plain,
                     },
                     &[id],
@@ -451,9 +457,11 @@ impl Builder<'_> {
                 .unwrap_or(local);
             let mut title = format!("{local}: {}", n.op.describe());
             for &folded in &l.nodes[1..] {
-                title.push_str(match g.nodes[folded].op {
-                    Op::BatchNorm { .. } => " + bn",
-                    _ => " + relu",
+                title.push_str(" + ");
+                title.push_str(match &g.nodes[folded].op {
+                    Op::BatchNorm { .. } => "bn",
+                    Op::Activation(a) => a.word(),
+                    _ => "relu",
                 });
             }
             let last = &g.nodes[*l.nodes.last().expect("a layer has a node")];

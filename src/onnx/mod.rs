@@ -14,7 +14,8 @@
 //!   with explicit padding a `Pad` (cut to the windows' extent by a `Slice`) before the op,
 //!   an average over part of its window a constant correction of the divisor.
 //! - Every op of [`Op`] is mapped in one `match` ([`Builder::node`]): a new op fails to
-//!   compile until it is exported.
+//!   compile until it is exported. Opset 17 has no GELU: it is x·(1 + erf(x/√2))/2, SiLU
+//!   x·σ(x), ReLU6 a Clip; an even-sized LRN is refused (ONNX centres its window otherwise).
 
 mod proto;
 pub mod weights;
@@ -28,7 +29,7 @@ use self::proto::*;
 use self::weights::{Init, Source, Values, Wanted};
 use crate::ir::domain::Domain;
 use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
-use crate::ir::{Graph, NodeId, Op};
+use crate::ir::{Activation, Graph, NodeId, Op, PoolKind};
 use crate::shape::{Dim, Shape};
 
 /// The opset written: the oldest with every op here in its current form (Softmax on one
@@ -105,7 +106,12 @@ pub fn node_parameters(g: &Graph, id: NodeId) -> Vec<Wanted> {
         | Op::Concat
         | Op::Flatten
         | Op::Dropout { .. }
-        | Op::Softmax => Vec::new(),
+        | Op::Softmax
+        | Op::Add
+        | Op::Mul
+        | Op::Activation(_)
+        | Op::Lrn { .. }
+        | Op::GlobalPool { .. } => Vec::new(),
     }
 }
 
@@ -349,6 +355,64 @@ impl Builder<'_, '_> {
         }
     }
 
+    /// A product of the inputs, left to right (ONNX's Mul takes two).
+    fn product(&mut self, name: &str, inputs: Vec<String>) {
+        let mut acc = inputs[0].clone();
+        for (i, x) in inputs.iter().enumerate().skip(1) {
+            let out = if i + 1 == inputs.len() {
+                name.to_string()
+            } else {
+                self.fresh(format!("{name}/product{i}"))
+            };
+            self.push("Mul", &out.clone(), vec![acc, x.clone()], &out, Vec::new());
+            acc = out;
+        }
+    }
+
+    /// An activation in opset 17's ops (GELU, exact, as x·(1 + erf(x/√2))/2; SiLU as x·σ(x)).
+    fn activation(&mut self, name: &str, a: Activation, x: String) {
+        let helper = |b: &mut Self, suffix: &str| b.fresh(format!("{name}/{suffix}"));
+        match a {
+            Activation::Relu => self.push("Relu", name, vec![x], name, Vec::new()),
+            Activation::Sigmoid => self.push("Sigmoid", name, vec![x], name, Vec::new()),
+            Activation::HardSwish => self.push("HardSwish", name, vec![x], name, Vec::new()),
+            // relu6(x + 3)/6 = max(0, min(1, x/6 + 1/2)).
+            Activation::HardSigmoid => self.push(
+                "HardSigmoid",
+                name,
+                vec![x],
+                name,
+                vec![float("alpha", 1.0 / 6.0), float("beta", 0.5)],
+            ),
+            Activation::Relu6 => {
+                let lo = self.floats(format!("{name}/min"), vec![], &[0.0]);
+                let hi = self.floats(format!("{name}/max"), vec![], &[6.0]);
+                self.push("Clip", name, vec![x, lo, hi], name, Vec::new());
+            }
+            Activation::Silu => {
+                let s = helper(self, "sigmoid");
+                self.push("Sigmoid", &s.clone(), vec![x.clone()], &s, Vec::new());
+                self.push("Mul", name, vec![x, s], name, Vec::new());
+            }
+            Activation::Gelu => {
+                let root2 = self.floats(format!("{name}/sqrt2"), vec![], &[std::f32::consts::SQRT_2]);
+                let one = self.floats(format!("{name}/one"), vec![], &[1.0]);
+                let half = self.floats(format!("{name}/half"), vec![], &[0.5]);
+                let (scaled, erf, plus, halved) = (
+                    helper(self, "scaled"),
+                    helper(self, "erf"),
+                    helper(self, "plus_one"),
+                    helper(self, "halved"),
+                );
+                self.push("Div", &scaled.clone(), vec![x.clone(), root2], &scaled, Vec::new());
+                self.push("Erf", &erf.clone(), vec![scaled], &erf, Vec::new());
+                self.push("Add", &plus.clone(), vec![erf, one], &plus, Vec::new());
+                self.push("Mul", &halved.clone(), vec![x, half], &halved, Vec::new());
+                self.push("Mul", name, vec![halved, plus], name, Vec::new());
+            }
+        }
+    }
+
     /// Exports node `id`: its ops, initializers, and for the input the graph input.
     fn node(&mut self, id: NodeId) -> Result<(), OnnxError> {
         let g = self.g;
@@ -369,6 +433,7 @@ impl Builder<'_, '_> {
                 attrs.extend([
                     ints("kernel_shape", &pair(c.kernel)),
                     ints("strides", &pair(c.stride)),
+                    ints("dilations", &pair(c.dilation)),
                     int("group", c.groups),
                 ]);
                 self.push("Conv", &name, args, &name, attrs);
@@ -404,6 +469,40 @@ impl Builder<'_, '_> {
             // Inference: dropout passes its input through.
             Op::Dropout { .. } => self.push("Identity", &name, vec![x], &name, Vec::new()),
             Op::Softmax => self.push("Softmax", &name, vec![x], &name, vec![int("axis", 1)]),
+            // A sum of two is Add; more, Sum (both broadcast as PyTorch's + does).
+            Op::Add if inputs.len() == 2 => self.push("Add", &name, inputs, &name, Vec::new()),
+            Op::Add => self.push("Sum", &name, inputs, &name, Vec::new()),
+            Op::Mul => self.product(&name, inputs),
+            Op::Activation(a) => self.activation(&name, *a, x),
+            Op::Lrn { size, alpha, beta, k } => {
+                // PyTorch pads size/2 channels before and (size-1)/2 after, ONNX (size-1)/2
+                // before and size/2 after: the same window for odd sizes only.
+                if size % 2 == 0 {
+                    return Err(OnnxError::Unsupported(format!(
+                        "{name}: local response norm over {size} channels: ONNX's LRN centres an even window differently from PyTorch's; expected an odd size"
+                    )));
+                }
+                let attrs = vec![
+                    int("size", *size),
+                    float("alpha", *alpha as f32),
+                    float("beta", *beta as f32),
+                    float("bias", *k as f32),
+                ];
+                self.push("LRN", &name, vec![x], &name, attrs);
+            }
+            Op::GlobalPool { kind, keep_dims } => {
+                let op = match kind {
+                    PoolKind::Max => "GlobalMaxPool",
+                    PoolKind::Avg => "GlobalAveragePool",
+                };
+                if *keep_dims {
+                    self.push(op, &name, vec![x], &name, Vec::new());
+                } else {
+                    let pooled = self.fresh(format!("{name}/pooled"));
+                    self.push(op, &pooled.clone(), vec![x], &pooled, Vec::new());
+                    self.push("Flatten", &name, vec![pooled], &name, vec![int("axis", 1)]);
+                }
+            }
         }
         Ok(())
     }

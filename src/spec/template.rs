@@ -135,7 +135,9 @@ impl LayerOp {
         match self {
             LayerOp::Conv => (
                 &["out", "kernel"],
-                &["stride", "pad", "dilation", "groups", "bias", "bn", "relu", "act", "bn_name"],
+                &[
+                    "stride", "pad", "dilation", "groups", "bias", "bn", "relu", "act", "bn_name",
+                ],
             ),
             LayerOp::SeparableConv => (
                 &["out", "kernel", "multiplier"],

@@ -356,3 +356,10 @@ fn resnet18() {
 fn resnet50() {
     check("specs/resnet.yaml", Some("resnet50"));
 }
+
+/// Every activation (GELU exact, SiLU, ReLU6 as Clip, hard sigmoid, hard swish), a dilated
+/// conv, LRN, a squeeze-and-excitation product, global max and average pools.
+#[test]
+fn newer_ops_net() {
+    check("tests/onnx/ops_net.yaml", None);
+}

@@ -311,8 +311,8 @@ impl Builder<'_> {
                             v.to_string()
                         }
                     };
-                    // A note's derived value is the variant's correction.
-                    let verb = if t == Tone::Note { "corrected to" } else { "derived" };
+                    // A correction note's second value is the variant's correction.
+                    let verb = if x.code == "N301" { "corrected to" } else { "derived" };
                     format!("{} {c}: printed {}, {verb} {}", x.code, shown(s), shown(v))
                 }
                 _ => format!("{} {}", x.code, x.message),

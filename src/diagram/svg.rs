@@ -173,7 +173,7 @@ pub fn render(d: &Diagram) -> String {
     let ly = hy + LINE_H * (d.header.len() as f64 + 2.0) + 2.0;
     let _ = writeln!(
         out,
-        "\n<text x=\"{hx}\" y=\"{ly:.1}\"><tspan class=\"f-err\">■ error</tspan><tspan class=\"f\">   </tspan><tspan class=\"f-warn\">■ warning</tspan><tspan class=\"f\">   </tspan><tspan class=\"f-note\">■ note (a variant's correction)</tspan></text>"
+        "\n<text x=\"{hx}\" y=\"{ly:.1}\"><tspan class=\"f-err\">■ error</tspan><tspan class=\"f\">   </tspan><tspan class=\"f-warn\">■ warning</tspan><tspan class=\"f\">   </tspan><tspan class=\"f-note\">■ note</tspan></text>"
     );
     // Frames, then the arrows, then the frames' text and branch names over the arrows
     // (with a halo, so an arrow passing behind them does not cross the letters), then boxes.

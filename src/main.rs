@@ -44,12 +44,13 @@ fn run(command: &Command) -> Result<u8, Failure> {
             strict: *strict,
             limits: *limits,
         }),
-        Command::Emit {
+        Command::Emit(a) => cli::emit::dispatch(a),
+        Command::Diagram {
             model,
+            format,
+            depth,
             output,
-            train_script,
-            ..
-        } => cli::emit::run(model, output, *train_script),
+        } => cli::diagram::run(model, *format, *depth, output.as_deref()),
         Command::Compare { model, weights } => cli::compare::run(model, weights),
         Command::Plot { runs, output, limits } => cli::plot::run(runs, output, *limits),
         #[cfg(feature = "torch")]
@@ -62,7 +63,7 @@ fn run(command: &Command) -> Result<u8, Failure> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(cli::args::legacy_emit(std::env::args_os().collect())) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };

@@ -8,6 +8,7 @@ pub mod output;
 pub mod check;
 pub mod compare;
 pub mod derive;
+pub mod diagram;
 pub mod emit;
 pub mod plot;
 

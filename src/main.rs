@@ -26,7 +26,8 @@ fn run(command: &Command) -> Result<u8, Failure> {
             batch,
             format,
             strict,
-        } => cli::derive::run(model, *batch, *format, *strict),
+            view,
+        } => cli::derive::run(model, *batch, *format, *strict, view),
         Command::Check {
             specs,
             limits,

@@ -6,6 +6,8 @@ use std::process::Command;
 fn archcheck(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_archcheck"))
         .args(args)
+        // The table's width comes from COLUMNS when set; the snapshots are as wide as their content.
+        .env_remove("COLUMNS")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run archcheck");
@@ -203,6 +205,47 @@ fn golden_table_and_json() {
             &["derive", "specs/googlenet_bn.yaml", "--variant", "zjzstu"][..],
         ),
         ("googlenet_table", &["derive", "specs/googlenet.yaml"][..]),
+        // The table fitted to a terminal: every column at 200, the symbolic shape left out
+        // at 120, the MACs too and the layer names shortened at 80.
+        (
+            "googlenet_bn_table_200",
+            &["derive", "specs/googlenet_bn.yaml", "--width", "200"][..],
+        ),
+        (
+            "googlenet_bn_table_120",
+            &["derive", "specs/googlenet_bn.yaml", "--width", "120"][..],
+        ),
+        (
+            "googlenet_bn_table_80",
+            &["derive", "specs/googlenet_bn.yaml", "--width", "80"][..],
+        ),
+        (
+            "googlenet_bn_caffe_branches_ascii_80",
+            &[
+                "derive",
+                "specs/googlenet_bn.yaml",
+                "--variant",
+                "caffe",
+                "--depth",
+                "branches",
+                "--ascii",
+                "--width",
+                "80",
+            ][..],
+        ),
+        (
+            "googlenet_zjzstu_rows_120",
+            &[
+                "derive",
+                "specs/googlenet.yaml",
+                "--variant",
+                "zjzstu",
+                "--depth",
+                "rows",
+                "--width",
+                "120",
+            ][..],
+        ),
         (
             "googlenet_bn_json",
             &["derive", "specs/googlenet_bn.yaml", "--format", "json"][..],

@@ -10,8 +10,6 @@ mod output;
 mod quantity;
 mod stride;
 
-pub use quantity::human;
-
 use crate::derive::RowFigures;
 use crate::diag::Diagnostic;
 use crate::ir::domain::Domain;

@@ -25,6 +25,29 @@ pub enum Format {
     Markdown,
 }
 
+/// How the terminal table is laid out (`--format table`).
+#[derive(clap::Args, Clone, Copy)]
+pub struct ViewArgs {
+    /// Fit the table in N columns [default: $COLUMNS, else the terminal's width, else as
+    /// wide as the content].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
+    /// rows: the printed rows only; branches: and each branch; layers: every layer.
+    #[arg(long, value_enum, default_value_t = Depth::Layers)]
+    pub depth: Depth,
+    /// ASCII box drawing and `x` for `×` [default: on when standard output is a terminal
+    /// whose locale is not UTF-8].
+    #[arg(long)]
+    pub ascii: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Depth {
+    Rows,
+    Branches,
+    Layers,
+}
+
 #[derive(clap::Args, Clone)]
 pub struct ModelArgs {
     /// The spec file (YAML).
@@ -91,6 +114,8 @@ pub enum Command {
         /// Treat warnings (rounded figures beyond the tolerance) as errors.
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Check many specs at once (for CI): one line each, non-zero exit if any fails.
     Check {

@@ -9,6 +9,7 @@ pub mod check;
 pub mod derive;
 pub mod emit;
 pub mod plot;
+pub mod terminal;
 
 #[cfg(feature = "torch")]
 pub mod bench;
@@ -78,14 +79,7 @@ pub fn verdict(d: &archcheck::derive::Derivation, strict: bool) -> u8 {
     }
 }
 
-/// `1 error`, `2 errors`.
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
+pub use archcheck::fmt::plural;
 
 /// What a command without libtorch says (exit 2).
 #[cfg(not(feature = "torch"))]

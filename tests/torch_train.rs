@@ -775,3 +775,42 @@ fn bench_runs_both_sides_on_the_cpu() {
     assert_eq!(v["pytorch"]["parameters"], v["derived_parameters"], "{v}");
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
 }
+
+/// `archcheck build --train` with nothing else: the spec, data and options come from the
+/// nearest archcheck.toml upwards (paths relative to it); a flag still wins over the file.
+#[test]
+fn build_train_alone_runs_what_the_project_file_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_spec(dir);
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(
+        dir.join("archcheck.toml"),
+        "spec = \"tiny.yaml\"\n\n[train]\ndata = \"synthetic\"\ndevice = \"cpu\"\nbatch = 32\nseed = 7\n\
+         epochs = 2\nmax_steps = 3\nout = \"run\"\n",
+    )
+    .unwrap();
+    let o = archcheck(&["build", "--train"], &dir.join("sub"));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("stopped (--max-steps) after 3 steps"),
+        "{}",
+        text(&o)
+    );
+    // The run directory is the file's, relative to the file, with the file's seed and batch.
+    let checkpoint_config = std::fs::read_dir(dir.join("run"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("checkpoint")));
+    assert!(dir.join("run/metrics.jsonl").exists() || checkpoint_config.is_some(), "{}", text(&o));
+    assert!(!dir.join("sub/run").exists());
+    // Flags over the file: another step limit and run directory (relative to where it runs).
+    let o = archcheck(&["build", "--train", "--max-steps", "2", "--out", "flag-run"], &dir.join("sub"));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("stopped (--max-steps) after 2 steps"),
+        "{}",
+        text(&o)
+    );
+    assert!(dir.join("sub/flag-run").is_dir());
+}

@@ -68,11 +68,14 @@ pub struct ModelArgs {
     pub limits: InputLimits,
 }
 
+/// `--max-file-size`'s default, which also bounds the project file.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 << 20;
+
 /// Bounds on what an input may cost (docs/diagnostics.md, "Hostile input").
 #[derive(clap::Args, Clone, Copy)]
 pub struct InputLimits {
     /// Largest input file read, in bytes (K, M, G suffixes: 1024-based).
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)] // DEFAULT_MAX_FILE_SIZE
     pub max_file_size: u64,
     /// Most layers (graph nodes) a spec may lower to.
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_NODES)]

@@ -797,15 +797,32 @@ fn build_train_alone_runs_what_the_project_file_says() {
         "{}",
         text(&o)
     );
-    // The run directory is the file's, relative to the file, with the file's seed and batch.
-    let checkpoint_config = std::fs::read_dir(dir.join("run"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("checkpoint")));
-    assert!(dir.join("run/metrics.jsonl").exists() || checkpoint_config.is_some(), "{}", text(&o));
+    // The run directory is the file's, relative to the file; the run has its seed and batch.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/checkpoint.json")).unwrap()).unwrap();
+    let state = dir
+        .join("run")
+        .join(manifest["dir"].as_str().unwrap())
+        .join("state.json");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    let config = &state["config"];
+    assert_eq!(
+        (
+            &config["seed"],
+            &config["batch"],
+            &config["epochs"],
+            &config["data"],
+            &config["device"]
+        ),
+        (&7.into(), &32.into(), &2.into(), &"synthetic".into(), &"cpu".into()),
+        "{state}"
+    );
     assert!(!dir.join("sub/run").exists());
     // Flags over the file: another step limit and run directory (relative to where it runs).
-    let o = archcheck(&["build", "--train", "--max-steps", "2", "--out", "flag-run"], &dir.join("sub"));
+    let o = archcheck(
+        &["build", "--train", "--max-steps", "2", "--out", "flag-run"],
+        &dir.join("sub"),
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("stopped (--max-steps) after 2 steps"),

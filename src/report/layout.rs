@@ -40,8 +40,17 @@ pub fn render(
     let mut shown: Vec<usize> = (0..COLUMNS).collect();
     let mut layer_width = natural[LAYER];
     if let Some(w) = width {
-        for spare in SPARED {
-            if total(&shown, &natural) <= w {
+        // The printed rows' own labels (not indented) stay whole while a column can go.
+        let row_labels = rows
+            .iter()
+            .filter(|r| !r[LAYER].starts_with(' '))
+            .map(|r| len(&r[LAYER]))
+            .max()
+            .unwrap_or(0);
+        for (i, spare) in SPARED.into_iter().enumerate() {
+            let over = total(&shown, &natural).saturating_sub(w);
+            // A few characters come off the nested layer names rather than a whole column.
+            if over == 0 || (i > 0 && natural[LAYER].saturating_sub(over) >= row_labels) {
                 break;
             }
             shown.retain(|&c| c != spare);

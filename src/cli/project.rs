@@ -149,7 +149,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 fn apply(command: &mut Command, p: &Project, from_file: bool) {
     let own = |spec: &Path| from_file || p.spec.as_deref().is_some_and(|s| same_file(s, spec));
     match command {
-        Command::Derive { model, .. } | Command::Emit { model, .. } => {
+        Command::Derive { model, .. } | Command::Emit { model, .. } | Command::Compare { model, .. } => {
             if own(&model.spec) {
                 apply_model(model, p);
             }

@@ -277,3 +277,27 @@ fn golden_table_and_json() {
         insta::assert_snapshot!(name, out);
     }
 }
+
+/// The width comes from `--width`, else `$COLUMNS`: the same bytes either way; no table line
+/// passes it; `--help` wraps to it too.
+#[test]
+fn the_width_comes_from_the_flag_or_columns() {
+    let run = |args: &[&str], columns: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_archcheck"));
+        c.args(args).current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("COLUMNS");
+        if let Some(w) = columns {
+            c.env("COLUMNS", w);
+        }
+        let out = c.output().expect("run archcheck");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let flag = run(&["derive", "specs/googlenet_bn.yaml", "--width", "100"], None);
+    let env = run(&["derive", "specs/googlenet_bn.yaml"], Some("100"));
+    assert_eq!(flag, env);
+    let table: Vec<&str> = flag.lines().filter(|l| l.starts_with(['┌', '│', '╞', '└'])).collect();
+    assert!(table.len() > 100, "{flag}");
+    assert!(table.iter().all(|l| l.chars().count() <= 100), "{flag}");
+    let help = run(&["derive", "--help"], Some("60"));
+    assert!(help.lines().all(|l| l.chars().count() <= 60), "{help}");
+    assert!(help.contains("--width"), "{help}");
+}

@@ -284,7 +284,9 @@ fn golden_table_and_json() {
 fn the_width_comes_from_the_flag_or_columns() {
     let run = |args: &[&str], columns: Option<&str>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_archcheck"));
-        c.args(args).current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("COLUMNS");
+        c.args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("COLUMNS");
         if let Some(w) = columns {
             c.env("COLUMNS", w);
         }

@@ -28,24 +28,37 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         Severity::Warning,
                         code,
                         cell.loc,
-                        format!(
-                            "{} has {} {what}, the table says {} ({:+.1}%)",
-                            row.label,
-                            crate::fmt::thousands(derived_n),
-                            cell.text,
-                            (q.value() - derived_n as f64) / derived_n.max(1) as f64 * 100.0
-                        ),
+                        if derived_n == 0 {
+                            // A difference relative to nothing has no percentage.
+                            format!("{} has no {what}, the table says {}", row.label, cell.text)
+                        } else {
+                            format!(
+                                "{} has {} {what}, the table says {} ({:+.1}%)",
+                                row.label,
+                                crate::fmt::thousands(derived_n),
+                                cell.text,
+                                (q.value() - derived_n as f64) / derived_n as f64 * 100.0
+                            )
+                        },
                     )
                     .at(&row.label, col)
                     .values(cell.text.clone(), crate::fmt::thousands(derived_n))
-                    .arithmetic(format!(
-                        "derived {}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
-                        crate::fmt::thousands(derived_n),
-                        figure(q.value()),
-                        figure(q.half_unit()),
-                        rel * 100.0,
-                        spec.tolerance * 100.0
-                    )),
+                    .arithmetic(if derived_n == 0 {
+                        format!(
+                            "derived 0; printed {} ± {}; no relative difference from 0 (any nonzero figure is beyond the tolerance)",
+                            figure(q.value()),
+                            figure(q.half_unit())
+                        )
+                    } else {
+                        format!(
+                            "derived {}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
+                            crate::fmt::thousands(derived_n),
+                            figure(q.value()),
+                            figure(q.half_unit()),
+                            rel * 100.0,
+                            spec.tolerance * 100.0
+                        )
+                    }),
                 );
             }
         }

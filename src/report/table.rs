@@ -176,6 +176,14 @@ pub fn render_view(d: &Derivation, source: &crate::source::Source, view: &View) 
     };
     top.push_str(&wrap(&format!("{}: {variant}", d.spec.file), width, "  "));
     top.push('\n');
+    if let Some(m) = &g.model {
+        top.push_str(&wrap(
+            &format!("model {m} (of {})", d.spec.models.join(", ")),
+            width,
+            "  ",
+        ));
+        top.push('\n');
+    }
     top.push_str(&wrap(
         &format!(
             "input N×{}×H×W, reference {rh}×{rw}, {} classes, batch {}",

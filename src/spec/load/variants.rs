@@ -12,6 +12,23 @@ impl Loader<'_> {
                 templates.insert(k.clone(), t.clone());
             }
         }
+        self.check_uses(&templates)?;
+        for (i, m) in v.models.iter().enumerate() {
+            if !spec.models.contains(m) {
+                return Err(self.err(
+                    self.r.at(&join(join(p.to_vec(), "models"), i)),
+                    format!(
+                        "variant is for model {}, which is not among the spec's models: {}",
+                        crate::quote::quote(m),
+                        if spec.models.is_empty() {
+                            "none".to_string()
+                        } else {
+                            spec.models.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
         let mut rows = IndexMap::new();
         for (key, o) in &v.rows {
             let op = join(join(p.to_vec(), "rows"), key.as_str());
@@ -24,7 +41,8 @@ impl Loader<'_> {
                     return Err(self.err(
                         self.r.marks.key(&cp),
                         format!(
-                            "unknown column {c} in the correction of {key}",
+                            "unknown column {c} in the correction of {key}{}",
+                            crate::suggest::did_you_mean(c, spec.columns.keys().map(String::as_str)),
                             c = crate::quote::quote(&c),
                             key = crate::quote::quote(&key)
                         ),
@@ -55,8 +73,9 @@ impl Loader<'_> {
                 return Err(self.err(
                     self.r.at(&join(op.clone(), "template")),
                     format!(
-                        "unknown template {t}, the variant's templates are: {}",
+                        "unknown template {t}, the variant's templates are: {}{}",
                         known.join(", "),
+                        crate::suggest::did_you_mean(t, known.iter().copied()),
                         t = crate::quote::quote(&t)
                     ),
                 ));
@@ -70,6 +89,11 @@ impl Loader<'_> {
                     vars: row_vars,
                     template: o.template.clone(),
                     insert_after,
+                    name: match &o.name {
+                        Some(n) if n.is_empty() => Some(String::new()),
+                        Some(n) => Some(check_name(&self.r, n, self.r.at(&join(op.clone(), "name")))?),
+                        None => None,
+                    },
                     loc: oloc,
                 },
             );
@@ -86,7 +110,20 @@ impl Loader<'_> {
             Some(a) => self.aux_heads(a, &join(p.to_vec(), "aux_heads"), spec)?,
             None => spec.aux_heads.clone(),
         };
+        let input = match &v.input {
+            Some(i) => {
+                let (height, width, loc) = self.input_size(&i.size, &join(join(p.to_vec(), "input"), "size"))?;
+                Some(Input {
+                    channels: spec.input.channels,
+                    height,
+                    width,
+                    loc,
+                })
+            }
+            None => None,
+        };
         Ok(Variant {
+            input,
             name: name.to_string(),
             description: v.description.clone(),
             conventions,
@@ -95,6 +132,7 @@ impl Loader<'_> {
             rows,
             head,
             aux_heads,
+            models: v.models.clone(),
             loc: self.r.marks.key(p),
         })
     }

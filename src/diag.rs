@@ -37,6 +37,12 @@ pub mod code {
     pub const AMBIGUOUS_STRIDE: &str = "E105";
     /// Concatenated branches disagree in spatial size.
     pub const CONCAT: &str = "E106";
+    /// A row's printed input size differs from what the previous row derives.
+    pub const INPUT_SIZE: &str = "E107";
+    /// A printed filter shape differs from the derived weight shape of the row's layer.
+    pub const FILTER_SHAPE: &str = "E108";
+    /// A total the paper prints (a total row, a figure in its text) beyond its tolerance.
+    pub const TOTAL: &str = "W203";
     /// A printed parameter figure beyond the tolerance.
     pub const PARAMS: &str = "W201";
     /// A printed ops figure beyond the tolerance.

@@ -43,7 +43,12 @@ fn run(command: &Command) -> Result<u8, Failure> {
             strict: *strict,
             limits: *limits,
         }),
-        Command::Emit { model, output, .. } => cli::emit::run(model, output),
+        Command::Emit {
+            model,
+            output,
+            train_script,
+            ..
+        } => cli::emit::run(model, output, *train_script),
         Command::Compare { model, weights } => cli::compare::run(model, weights),
         Command::Plot { runs, output, limits } => cli::plot::run(runs, output, *limits),
         #[cfg(feature = "torch")]

@@ -21,8 +21,10 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             if !cx.at_reference && code == code::OPS {
                 continue;
             }
-            let (rel, within) = compare_quantity(q, derived_n);
-            if !within && rel > spec.tolerance {
+            let column = spec.columns.get(col);
+            let tolerance = super::figures::column_tolerance(column, spec);
+            let (rel, _) = compare_quantity(q, derived_n);
+            if !q.admits(derived_n, tolerance) {
                 out.push(
                     Diagnostic::new(
                         Severity::Warning,
@@ -43,21 +45,21 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     )
                     .at(&row.label, col)
                     .values(cell.text.clone(), crate::fmt::thousands(derived_n))
-                    .arithmetic(if derived_n == 0 {
-                        format!(
+                    .arithmetic(match tolerance {
+                        crate::spec::Tolerance::DigitsOr(_) if derived_n == 0 => format!(
                             "derived 0; printed {} ± {}; no relative difference from 0 (any nonzero figure is beyond the tolerance)",
                             figure(q.value()),
                             figure(q.half_unit())
-                        )
-                    } else {
-                        format!(
+                        ),
+                        crate::spec::Tolerance::DigitsOr(t) => format!(
                             "derived {}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
                             crate::fmt::thousands(derived_n),
                             figure(q.value()),
                             figure(q.half_unit()),
                             rel * 100.0,
-                            spec.tolerance * 100.0
-                        )
+                            t * 100.0
+                        ),
+                        other => super::figures::arithmetic(&cell.text, q, derived_n, other),
                     }),
                 );
             }

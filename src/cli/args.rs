@@ -156,6 +156,10 @@ pub enum Command {
         /// Output file (default: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Also write FILE_train.py beside -o FILE: a torchrun (DistributedDataParallel)
+        /// training script for the module; the module then returns logits (no softmax).
+        #[arg(long, requires = "output")]
+        train_script: bool,
     },
     /// Check a checkpoint (safetensors; a PyTorch .pt/.pth state_dict with the libtorch
     /// build) against the derived network: every tensor's name and shape.

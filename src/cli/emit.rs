@@ -1,11 +1,12 @@
-//! `archcheck emit --pytorch`: the derived network as a PyTorch module.
+//! `archcheck emit --pytorch`: the derived network as a PyTorch module, and with
+//! `--train-script` a torchrun training script beside it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::args::ModelArgs;
 use super::{Failure, Output, ended, load, output, plural};
 
-pub fn run(model: &ModelArgs, path: &Option<PathBuf>) -> Result<u8, Failure> {
+pub fn run(model: &ModelArgs, path: &Option<PathBuf>, train_script: bool) -> Result<u8, Failure> {
     let loaded = load(&model.spec, model.limits)?;
     // The same derivation as `derive`: what derive refuses (a window larger than its input,
     // counts that overflow) is not emitted either.
@@ -24,11 +25,62 @@ pub fn run(model: &ModelArgs, path: &Option<PathBuf>) -> Result<u8, Failure> {
         variant.unwrap_or("the table as printed"),
         d.spec.file
     );
-    let module = archcheck::emit::pytorch_module(&d.graph, &class, &title);
+    // A script trains the logits: the module it imports leaves a trailing softmax to the loss.
+    let graph = if train_script {
+        archcheck::ir::logits_graph(d.graph.clone())
+    } else {
+        d.graph.clone()
+    };
+    let script = match (train_script, path) {
+        (true, Some(p)) => Some(script_for(p, &class, &title, &d.spec.name, &d.spec.file, &graph)?),
+        _ => None,
+    };
+    let module = archcheck::emit::pytorch_module(&graph, &class, &title);
     let mut out = Output::to(path.as_deref(), &[model.spec.as_path()])?;
     let written = out.write(&module).and_then(|()| out.finish());
     if let (Ok(()), Some(p)) = (&written, path) {
         output::message(&format!("wrote {} (class {class})\n", p.display()));
     }
+    let written = match (written, script, path) {
+        (Ok(()), Some((script_path, text)), Some(module_path)) => {
+            let mut out = Output::to(Some(&script_path), &[model.spec.as_path(), module_path.as_path()])?;
+            let w = out.write(&text).and_then(|()| out.finish());
+            if w.is_ok() {
+                output::message(&format!(
+                    "wrote {} (torchrun --standalone --nproc_per_node N {} --data ...)\n",
+                    script_path.display(),
+                    script_path.display()
+                ));
+            }
+            w
+        }
+        (w, ..) => w,
+    };
     ended(written, 0)
+}
+
+/// The script's path beside the module (`net.py` → `net_train.py`) and its text.
+fn script_for(
+    module_path: &Path,
+    class: &str,
+    title: &str,
+    spec_name: &str,
+    spec_file: &str,
+    graph: &archcheck::ir::Graph,
+) -> Result<(PathBuf, String), Failure> {
+    let Some(module_file) = module_path.file_name().and_then(|n| n.to_str()) else {
+        return Err(Failure::unusable(format!(
+            "{}: --train-script needs an output file with a UTF-8 name (the script imports the module by it)",
+            module_path.display()
+        )));
+    };
+    let script_path = module_path.with_file_name(archcheck::emit::script_file_name(module_file));
+    let target = archcheck::emit::ScriptTarget {
+        module_file,
+        class_name: class,
+        title,
+        spec_name,
+        spec_file,
+    };
+    Ok((script_path, archcheck::emit::train_script(graph, &target)))
 }

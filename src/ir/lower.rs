@@ -7,6 +7,7 @@ mod rows;
 mod steps;
 
 pub use rows::row_output_from;
+use rows::template_of;
 
 use std::borrow::Cow;
 
@@ -157,7 +158,7 @@ impl<'a> Builder<'a> {
         let name: &'a str = variant
             .and_then(|v| v.rows.get(&j))
             .and_then(|o| o.template.as_deref())
-            .unwrap_or(&row.row_type.words);
+            .unwrap_or_else(|| template_of(row, &self.spec.templates));
         let extra = variant
             .and_then(|v| v.rows.get(&j))
             .map_or(0, |o| layers_bound(&o.insert_after));

@@ -12,7 +12,7 @@ pub mod yaml;
 
 use indexmap::IndexMap;
 
-pub use cell::{Patch, PoolKind, PoolProj, Quantity, RowType, Size};
+pub use cell::{Filter, Patch, PoolKind, PoolProj, PrintedSize, Quantity, RowType, Size, Suffix, Tolerance};
 pub use load::{load_file, load_str, read_source};
 pub use template::{Expr, LayerDecl, Template, TemplateBody};
 
@@ -71,6 +71,17 @@ pub enum ColumnKind {
     Params,
     /// A printed multiply-add count ("54M"): checked.
     Ops,
+    /// The row's printed input size ("224² × 3", "299×299×3", "224 × 224"): checked against
+    /// what the previous row outputs.
+    Input,
+    /// A printed filter shape ("3 × 3 × 3 × 32", "3 × 3 × 32 dw", "1024 × 1000"): checked
+    /// against the row's weight layer.
+    Filter,
+    /// Text kept as printed and never compared ("As in figure 4", "logits").
+    Remarks,
+    /// A patch where the cell is one ("3×3/2", "8 × 8"), else a remark kept as printed ("As in
+    /// figure 4"): Inception-v3's "patch size/stride or remarks".
+    PatchOrRemarks,
     /// The row's printed name ("conv3_x", or blank): names the row, picks no template
     /// (a table of architecture columns builds each row from its model cell).
     Name,
@@ -86,8 +97,35 @@ impl ColumnKind {
     pub fn is_checked(self) -> bool {
         matches!(
             self,
-            ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops | ColumnKind::Spatial
+            ColumnKind::Depth
+                | ColumnKind::Params
+                | ColumnKind::Ops
+                | ColumnKind::Spatial
+                | ColumnKind::Input
+                | ColumnKind::Filter
         )
+    }
+
+    /// What a cell of this kind is compared with, or `None` for a kind that builds the network
+    /// (type, patch, count, pool projection) or is kept unchecked (remarks).
+    pub fn compared_with(self) -> Option<&'static str> {
+        match self {
+            ColumnKind::Output => Some("the row's derived output size and channels"),
+            ColumnKind::Spatial => Some("the row's derived output size (H×W)"),
+            ColumnKind::Depth => Some("the weight layers on the row's deepest path"),
+            ColumnKind::Params => Some("the row's derived parameters"),
+            ColumnKind::Ops => Some("the row's derived multiply-adds at the reference input"),
+            ColumnKind::Input => Some("the derived output of the previous row (the network input for the first)"),
+            ColumnKind::Filter => Some("the weight shape of the row's convolution or linear layer"),
+            ColumnKind::Type
+            | ColumnKind::Patch
+            | ColumnKind::PatchOrRemarks
+            | ColumnKind::Count
+            | ColumnKind::PoolProj
+            | ColumnKind::Remarks
+            | ColumnKind::Name
+            | ColumnKind::Layers => None,
+        }
     }
 }
 
@@ -96,6 +134,10 @@ pub struct Column {
     pub name: String,
     pub kind: ColumnKind,
     pub loc: Loc,
+    /// A figure column's own tolerance (`tolerance:`, `exact: true`); `None` follows the spec.
+    pub tolerance: Option<Tolerance>,
+    /// A figure column's unit (`unit: ×10^6`, or read from a header like `params ×10⁶`).
+    pub unit: Option<Suffix>,
 }
 
 /// A parsed cell value.
@@ -107,6 +149,11 @@ pub enum Value {
     Count(u64),
     PoolProj(PoolProj),
     Quantity(Quantity),
+    /// An input size cell.
+    Input(PrintedSize),
+    Filter(Filter),
+    /// A remarks cell, kept as printed.
+    Text(String),
     Layers(cell::LayerCell),
     /// H×W without channels.
     SizeHw {
@@ -291,9 +338,43 @@ pub struct Spec {
     pub head: Vec<LayerDecl>,
     pub aux_heads: Vec<AuxHead>,
     pub variants: IndexMap<String, Variant>,
+    /// What the paper prints about the whole network (a total row, a figure in its text).
+    pub totals: Vec<PrintedTotal>,
     /// The columns that are architectures (ResNet's 18-layer … 152-layer), in order; one
     /// is built at a time (`--model`), the first by default.
     pub models: Vec<String>,
+}
+
+/// What a printed total counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TotalCounts {
+    Parameters,
+    MultiplyAdds,
+    /// Two floating-point operations per multiply-add.
+    Flops,
+}
+
+/// One printed figure of a total, for every model or for one.
+#[derive(Debug, Clone)]
+pub struct PrintedFigure {
+    /// The model it is printed for (a key of a `printed:` mapping); `None` for every model.
+    pub model: Option<String>,
+    pub cell: Cell,
+}
+
+/// A total the paper prints: `300 million multiply-adds` in its text, a `FLOPs` row of its
+/// table.
+#[derive(Debug, Clone)]
+pub struct PrintedTotal {
+    /// The paper's own name for it: `FLOPs`, `parameters`.
+    pub name: String,
+    pub counts: TotalCounts,
+    /// Where the paper prints it: `table 1, last row`, `section 6.1`.
+    pub printed_in: String,
+    pub figures: Vec<PrintedFigure>,
+    pub tolerance: Option<Tolerance>,
+    pub loc: Loc,
 }
 
 impl Spec {

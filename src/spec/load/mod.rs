@@ -1,6 +1,7 @@
 //! From a spec file's text to a validated [`Spec`]: every cell parsed with its column's
 //! grammar, every template reference resolved, every problem reported at its line and column.
 
+mod figures;
 mod header;
 mod rows;
 mod templates;
@@ -183,6 +184,8 @@ fn cell_text(v: &Value) -> Option<Result<String, &'static str>> {
     match v {
         Value::Null => None,
         Value::String(s) if s.trim().is_empty() => None,
+        // The paper's dash is its blank.
+        Value::String(s) if matches!(s.trim(), "-" | "–" | "—") => None,
         Value::String(s) => Some(Ok(s.clone())),
         Value::Number(n) => Some(Ok(n.to_string())),
         Value::Bool(_) => Some(Err("a boolean")),
@@ -218,7 +221,8 @@ impl Loader<'_> {
             title: raw.title.clone(),
             input,
             classes: raw.classes.unwrap_or(1000),
-            tolerance: raw.tolerance.unwrap_or(0.05),
+            // Without a spec-wide tolerance, a figure is as exact as its printed digits.
+            tolerance: raw.tolerance.unwrap_or(0.0),
             columns,
             conventions,
             vars,
@@ -227,6 +231,7 @@ impl Loader<'_> {
             head: Vec::new(),
             aux_heads: Vec::new(),
             variants: IndexMap::new(),
+            totals: Vec::new(),
             models: Vec::new(),
         };
         spec.models = self.models(&raw.models, &path(&["models"]), &spec)?;
@@ -253,7 +258,10 @@ impl Loader<'_> {
         self.check_uses(&spec.templates)?;
         spec.rows = self.rows(&raw.rows, &spec)?;
         for (i, row) in spec.rows.iter().enumerate() {
-            let key = row.row_type.words.clone();
+            let key = row
+                .row_type
+                .template_key(|k| spec.templates.contains_key(k))
+                .into_owned();
             // A row of a table of architectures is built from its model cell.
             if spec.column_of(ColumnKind::Type).is_none() {
                 continue;
@@ -285,6 +293,7 @@ impl Loader<'_> {
             let variant = self.variant(name, v, &p, &spec)?;
             spec.variants.insert(name.clone(), variant);
         }
+        spec.totals = self.totals(&raw.totals)?;
         Ok(spec)
     }
 }

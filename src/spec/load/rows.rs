@@ -36,6 +36,9 @@ impl Loader<'_> {
                     words: text.trim().to_string(),
                     starred: false,
                     arg: None,
+                    repeat: None,
+                    kernel: None,
+                    stride: None,
                 }),
                 ColumnKind::Layers => CellValue::Layers(cell::parse_layers(text)?),
                 ColumnKind::Spatial => {
@@ -47,7 +50,32 @@ impl Loader<'_> {
                 ColumnKind::Output => CellValue::Size(cell::parse_size(text)?),
                 ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(text)?),
                 ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(text)?),
-                ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(text)?),
+                ColumnKind::Params | ColumnKind::Ops => {
+                    let q = cell::parse_figure(text)?;
+                    CellValue::Quantity(match col.unit {
+                        Some(unit) => cell::with_unit(q, unit).map_err(|why| CellError {
+                            offset: 0,
+                            expected: format!(
+                                "a figure in units of {} (no magnitude of its own)",
+                                cell::unit_text(unit)
+                            ),
+                            found: why,
+                        })?,
+                        None => q,
+                    })
+                }
+                ColumnKind::Input => CellValue::Input(cell::parse_printed_size(text)?),
+                ColumnKind::Filter => CellValue::Filter(cell::parse_filter(text)?),
+                ColumnKind::Remarks => CellValue::Text(text.trim().to_string()),
+                // Text that does not start like a patch is a remark; a patch gone wrong
+                // part-way (`3×3/0`) is still an error.
+                ColumnKind::PatchOrRemarks => match cell::parse_patch(text) {
+                    Ok(p) => CellValue::Patch(p),
+                    Err(e) if e.offset == text.chars().count() - text.trim_start().chars().count() => {
+                        CellValue::Text(text.trim().to_string())
+                    }
+                    Err(e) => return Err(e),
+                },
             })
         };
         let value = parse(&inner).map_err(|mut e| {
@@ -188,6 +216,9 @@ impl Loader<'_> {
                         words: String::new(),
                         starred: false,
                         arg: None,
+                        repeat: None,
+                        kernel: None,
+                        stride: None,
                     },
                     cells,
                     vars,

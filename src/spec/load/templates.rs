@@ -317,14 +317,29 @@ impl Loader<'_> {
                         ));
                     };
                     let fields: &[&str] = match col.kind {
-                        ColumnKind::Type => &["fraction", "label"],
-                        ColumnKind::Patch => &["kernel", "stride"],
+                        ColumnKind::Type => &["fraction", "label", "repeat", "stride", "kernel", "width"],
+                        ColumnKind::Patch | ColumnKind::PatchOrRemarks => &["kernel", "stride"],
                         ColumnKind::Output => &["h", "w", "channels"],
                         ColumnKind::Count => &[],
                         ColumnKind::PoolProj => &["pool", "proj"],
                         ColumnKind::Name => &["label"],
                         ColumnKind::Layers => crate::spec::cell::LayerItem::FIELDS,
-                        ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops | ColumnKind::Spatial => {
+                        ColumnKind::Remarks => {
+                            return Err(self.err(
+                                e.loc,
+                                format!(
+                                    "{} reads column {column}, which holds remarks kept as printed and cannot shape the network",
+                                    crate::quote::quote(&e.text),
+                                    column = crate::quote::quote(&column)
+                                ),
+                            ));
+                        }
+                        ColumnKind::Depth
+                        | ColumnKind::Params
+                        | ColumnKind::Ops
+                        | ColumnKind::Spatial
+                        | ColumnKind::Input
+                        | ColumnKind::Filter => {
                             return Err(self.err(e.loc, format!("{} reads column {column}, which is checked against the derivation and cannot shape it", crate::quote::quote(&e.text), column = crate::quote::quote(&column))));
                         }
                     };

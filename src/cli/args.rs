@@ -30,6 +30,27 @@ pub enum DiagramFormat {
     Svg,
     Dot,
     Mermaid,
+/// How the terminal table is laid out (`--format table`).
+#[derive(clap::Args, Clone, Copy)]
+pub struct ViewArgs {
+    /// Fit the table in N columns [default: $COLUMNS, else the terminal's width, else as
+    /// wide as the content].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
+    /// rows: the printed rows only; branches: and each branch; layers: every layer.
+    #[arg(long, value_enum, default_value_t = Depth::Layers)]
+    pub depth: Depth,
+    /// ASCII box drawing and `x` for `×` [default: on when standard output is a terminal
+    /// whose locale is not UTF-8].
+    #[arg(long)]
+    pub ascii: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Depth {
+    Rows,
+    Branches,
+    Layers,
 }
 
 #[derive(clap::Args, Clone)]
@@ -56,11 +77,14 @@ pub struct ModelArgs {
     pub limits: InputLimits,
 }
 
+/// `--max-file-size`'s default, which also bounds the project file.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 << 20;
+
 /// Bounds on what an input may cost (docs/diagnostics.md, "Hostile input").
 #[derive(clap::Args, Clone, Copy)]
 pub struct InputLimits {
     /// Largest input file read, in bytes (K, M, G suffixes: 1024-based).
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)] // DEFAULT_MAX_FILE_SIZE
     pub max_file_size: u64,
     /// Most layers (graph nodes) a spec may lower to.
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_NODES)]
@@ -103,6 +127,8 @@ pub enum Command {
         /// Treat warnings (rounded figures beyond the tolerance) as errors.
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Check many specs at once (for CI): one line each, non-zero exit if any fails.
     Check {

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::shape::{self, Shape, ShapeError, WindowRounding};
 use crate::spec::template::{LayerDecl, LayerOp, Lit, TemplateBody};
-use crate::spec::{CeilRule, Cell, Conventions, Loc, Padding, Rounding, Spec, SpecError, Template};
+use crate::spec::{CeilRule, Cell, ConvUnit, Conventions, Loc, Padding, Rounding, Spec, SpecError, Template};
 
 /// Choices made on the command line.
 #[derive(Debug, Clone, Default)]
@@ -282,6 +282,31 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// `bn`: true or false, or the batch norm's own name (`bn1`, `1`), which implies true.
+    fn bn_arg(&self, ctx: &Ctx<'_>, l: &LayerDecl) -> Result<(bool, Option<String>), SpecError> {
+        let default = self.conv.batch_norm.is_some();
+        let Some(a) = l.args.get("bn") else {
+            return Ok((default, None));
+        };
+        let name = match ctx.arg(a) {
+            None => return Ok((default, None)),
+            Some(Val::Bool(b)) => return Ok((b, None)),
+            Some(Val::Int(i)) if i >= 0 => i.to_string(),
+            Some(Val::Word(w))
+                if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                w
+            }
+            Some(v) => {
+                return Err(ctx.err(
+                    a.loc,
+                    format!("bn is {v}, expected true, false or the batch norm's name (letters, digits, '_', '-')"),
+                ));
+            }
+        };
+        Ok((true, Some(name)))
+    }
+
     fn rounding(&self, ctx: &Ctx<'_>, l: &LayerDecl) -> Result<WindowRounding, SpecError> {
         let ceil = match self.conv.ceil_rule {
             CeilRule::Pytorch => WindowRounding::CeilPytorch,
@@ -323,8 +348,14 @@ impl<'a> Builder<'a> {
                 let stride = ctx.pair(l, "stride", "conv", Some((1, 1)))?;
                 let pad = self.pad(ctx, l, kernel, conv_pad(kernel))?;
                 let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
-                let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;
+                let (bn, bn_name) = self.bn_arg(ctx, l)?;
                 let relu = self.flag(ctx, l, "relu", true)?;
+                let unit = if l.op == LayerOp::SeparableConv {
+                    // The depthwise and pointwise convs already sit under the layer's name.
+                    unit_names(ConvUnit::Nested, &name, bn_name.as_deref())
+                } else {
+                    unit_names(self.conv.conv_unit, &name, bn_name.as_deref())
+                };
                 let mut cur = input;
                 if l.op == LayerOp::SeparableConv {
                     let mult = ctx.positive(l, "multiplier", "separable_conv", None)?;
@@ -367,7 +398,7 @@ impl<'a> Builder<'a> {
                         groups,
                         bias,
                     };
-                    cur = self.add(name.clone(), Op::Conv(c), vec![cur], place, true, l.loc)?;
+                    cur = self.add(unit.conv, Op::Conv(c), vec![cur], place, true, l.loc)?;
                 }
                 if bn {
                     let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm {
@@ -376,7 +407,7 @@ impl<'a> Builder<'a> {
                         scale: true,
                     });
                     cur = self.add(
-                        format!("{name}.bn"),
+                        unit.bn,
                         Op::BatchNorm {
                             eps: b.eps,
                             momentum: b.momentum,
@@ -389,7 +420,7 @@ impl<'a> Builder<'a> {
                     )?;
                 }
                 if relu {
-                    cur = self.add(format!("{name}.relu"), Op::Relu, vec![cur], place, false, l.loc)?;
+                    cur = self.add(unit.relu, Op::Relu, vec![cur], place, false, l.loc)?;
                 }
                 Ok(cur)
             }
@@ -500,11 +531,13 @@ impl<'a> Builder<'a> {
             {
                 continue;
             }
-            let name = if scope.is_empty() {
-                local
-            } else {
-                format!("{scope}.{local}")
-            };
+            let name = join_path(scope, &local);
+            if name.is_empty() {
+                return Err(self.err(
+                    l.loc,
+                    "a layer named \"\" takes its scope's path, but it is at the top level, expected a name",
+                ));
+            }
             cur = self.layer(ctx, l, cur, name, place)?;
         }
         Ok(cur)
@@ -532,7 +565,7 @@ impl<'a> Builder<'a> {
                         row,
                         branch: Some(b.name.as_str().into()),
                     };
-                    ends.push(self.layers(ctx, &b.layers, input, &format!("{prefix}.{}", b.name), &place)?);
+                    ends.push(self.layers(ctx, &b.layers, input, &join_path(prefix, &b.name), &place)?);
                 }
                 if ends.is_empty() {
                     return Err(self.err(
@@ -546,13 +579,50 @@ impl<'a> Builder<'a> {
                     ));
                 }
                 self.add(
-                    format!("{prefix}.concat"),
+                    join_path(prefix, "concat"),
                     Op::Concat,
                     ends,
                     &Place::Row { row, branch: None },
                     false,
                     t.loc,
                 )
+            }
+        }
+    }
+}
+
+/// `scope.local`, or either alone where the other is empty.
+fn join_path(scope: &str, local: &str) -> String {
+    match (scope.is_empty(), local.is_empty()) {
+        (true, _) => local.to_string(),
+        (_, true) => scope.to_string(),
+        _ => format!("{scope}.{local}"),
+    }
+}
+
+/// The node names of one conv layer named `name`.
+struct UnitNames {
+    conv: String,
+    bn: String,
+    relu: String,
+}
+
+/// Names of a conv layer's conv, batch norm and ReLU under `layout`; `bn` is the batch
+/// norm's own name where the layer gives one. Flat puts them beside the conv (`conv1`,
+/// `bn1`; or `conv1_bn`), so that no module holding parameters holds another module.
+fn unit_names(layout: ConvUnit, name: &str, bn: Option<&str>) -> UnitNames {
+    match layout {
+        ConvUnit::Nested => UnitNames {
+            conv: format!("{name}.conv"),
+            bn: format!("{name}.{}", bn.unwrap_or("bn")),
+            relu: format!("{name}.relu"),
+        },
+        ConvUnit::Flat => {
+            let (parent, last) = name.rsplit_once('.').unwrap_or(("", name));
+            UnitNames {
+                conv: name.to_string(),
+                bn: join_path(parent, &bn.map_or_else(|| format!("{last}_bn"), str::to_string)),
+                relu: join_path(parent, &format!("{last}_relu")),
             }
         }
     }
@@ -679,7 +749,8 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         };
         let first = b.nodes.len();
         b.row = Some((i, first));
-        let out = b.template(&ctx, template, cur, i, &row.name)?;
+        let scope = over.and_then(|o| o.scope.as_deref()).unwrap_or(&row.name);
+        let out = b.template(&ctx, template, cur, i, scope)?;
         rows.push(RowSpan {
             row: i,
             input: cur,

@@ -18,7 +18,7 @@ pub struct LayerLine {
     pub macs: i64,
 }
 
-/// Groups nodes into displayed layers: batch norm and ReLU join the layer they follow,
+/// Groups nodes into displayed layers: a conv layer's batch norm and ReLU join its conv,
 /// concatenations and implicit flattens are left out (the row line shows the concat).
 pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
     let g = &d.graph;
@@ -28,7 +28,9 @@ pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
         let folds = matches!(n.op, Op::BatchNorm { .. } | Op::Relu)
             && n.inputs.len() == 1
             && out.last().is_some_and(|l| l.nodes.contains(&n.inputs[0]))
-            && n.name.starts_with(&g.nodes[out.last().unwrap().node].name);
+            // From the same template layer (a conv's own batch norm and ReLU, whatever
+            // the unit's naming), not a ReLU layer of its own.
+            && n.loc == g.nodes[out.last().unwrap().node].loc;
         if folds {
             let l = out.last_mut().expect("checked");
             l.nodes.push(id);

@@ -56,6 +56,8 @@ pub struct ConventionsFile {
     /// `false`, or a mapping {eps, momentum, scale}.
     pub batch_norm: Option<Value>,
     pub count_include_pad: Option<bool>,
+    /// How a conv layer's conv, batch norm and ReLU are named.
+    pub conv_unit: Option<super::ConvUnit>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +106,25 @@ pub struct VariantFile {
     pub head: Option<Vec<Value>>,
     #[serde(default)]
     pub aux_heads: Option<IndexMap<String, AuxHeadFile>>,
+    /// The reference implementation the variant reproduces, for the lineage tests.
+    #[serde(default)]
+    pub lineage: Option<LineageFile>,
+}
+
+/// `torchvision.models.googlenet`, or `{model: ..., args: {aux_logits: true}}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum LineageFile {
+    Model(String),
+    Call(LineageCallFile),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineageCallFile {
+    pub model: String,
+    #[serde(default)]
+    pub args: IndexMap<String, Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +138,10 @@ pub struct RowOverrideFile {
     /// Build this row with another template.
     #[serde(default)]
     pub template: Option<String>,
+    /// The path its layers are named under instead of the row's name (`inception3a`;
+    /// empty: at the top level).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Layers inserted between this row and the next (e.g. a downsampling pool).
     #[serde(default)]
     pub insert_after: Vec<Value>,

@@ -10,11 +10,13 @@ use indexmap::IndexMap;
 use serde_yaml::Value;
 
 use super::cell::{self, CellError, TypeArg};
-use super::file::{AuxHeadFile, ConventionsFile, SpecFile, TemplateFile, VariantFile};
-use super::template::{Arg, Branch, Expr, LayerDecl, Lit, Reader, Template, TemplateBody, Term, check_name};
+use super::file::{AuxHeadFile, ConventionsFile, LineageFile, SpecFile, TemplateFile, VariantFile};
+use super::template::{
+    Arg, Branch, Expr, LayerDecl, Lit, Reader, Template, TemplateBody, Term, check_name, check_path,
+};
 use super::yaml::{self, Seg};
 use super::{
-    AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Loc, Row, RowOverride, Spec, SpecError,
+    AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Lineage, Loc, Row, RowOverride, Spec, SpecError,
     Value as CellValue, Variant,
 };
 

@@ -61,6 +61,10 @@ impl Loader<'_> {
                     ),
                 ));
             }
+            let scope = match &o.name {
+                Some(n) => Some(check_path(&self.r, n, self.r.at(&join(op.clone(), "name")))?),
+                None => None,
+            };
             let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;
             self.check_layers(&insert_after, spec)?;
             rows.insert(
@@ -70,6 +74,7 @@ impl Loader<'_> {
                     vars: row_vars,
                     template: o.template.clone(),
                     insert_after,
+                    scope,
                     loc: oloc,
                 },
             );
@@ -86,6 +91,10 @@ impl Loader<'_> {
             Some(a) => self.aux_heads(a, &join(p.to_vec(), "aux_heads"), spec)?,
             None => spec.aux_heads.clone(),
         };
+        let lineage = match &v.lineage {
+            Some(l) => Some(self.lineage(l, &join(p.to_vec(), "lineage"))?),
+            None => None,
+        };
         Ok(Variant {
             name: name.to_string(),
             description: v.description.clone(),
@@ -95,7 +104,59 @@ impl Loader<'_> {
             rows,
             head,
             aux_heads,
+            lineage,
             loc: self.r.marks.key(p),
+        })
+    }
+
+    /// A reference model: a dotted Python path of identifiers, keyword arguments that are
+    /// identifiers with scalar values.
+    fn lineage(&self, l: &LineageFile, p: &[Seg]) -> Result<Lineage, SpecError> {
+        let (model, raw_args, model_path) = match l {
+            LineageFile::Model(m) => (m, None, p.to_vec()),
+            LineageFile::Call(c) => (&c.model, Some(&c.args), join(p.to_vec(), "model")),
+        };
+        let is_identifier = |s: &str| {
+            s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if !model.split('.').all(is_identifier) {
+            return Err(self.err(
+                self.r.at(&model_path),
+                format!(
+                    "lineage model {} is not a dotted Python path, expected e.g. torchvision.models.googlenet",
+                    crate::quote::quote(model)
+                ),
+            ));
+        }
+        let mut args = IndexMap::new();
+        for (k, v) in raw_args.into_iter().flatten() {
+            let ap = join(join(p.to_vec(), "args"), k.as_str());
+            let value = match v {
+                Value::Bool(b) => serde_json::Value::from(*b),
+                Value::Number(n) if n.is_i64() => serde_json::Value::from(n.as_i64()),
+                Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => serde_json::Value::from(n.as_f64()),
+                Value::String(s) => serde_json::Value::from(s.as_str()),
+                Value::Null => serde_json::Value::Null,
+                _ => {
+                    return Err(self.err(
+                        self.r.at(&ap),
+                        format!("lineage argument {} is not a scalar", crate::quote::quote(k)),
+                    ));
+                }
+            };
+            if !is_identifier(k) {
+                return Err(self.err(
+                    self.r.marks.key(&ap),
+                    format!("lineage argument {} is not a Python identifier", crate::quote::quote(k)),
+                ));
+            }
+            args.insert(k.clone(), value);
+        }
+        Ok(Lineage {
+            model: model.clone(),
+            args,
+            loc: self.r.at(p),
         })
     }
 }

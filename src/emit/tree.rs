@@ -6,8 +6,8 @@
 //!
 //! A layer with parameters or buffers is always registered. A layer without state (ReLU,
 //! pools, dropout) is registered only where that keeps every module that holds parameters
-//! a leaf: not under another layer's name and not above one; elsewhere it is computed by
-//! its functional expression.
+//! a leaf (not under another layer's name and not above one) and where no component of its
+//! name hides a module attribute; elsewhere it is computed by its functional expression.
 //!
 //! How a component is written: an identifier that hides no attribute of `nn.Module` or of
 //! the class as an attribute (`self.inception3a.branch1.conv`), a position in a sequence as
@@ -130,12 +130,16 @@ enum Component {
     Hidden,
 }
 
+/// Whether a submodule of this name would hide an attribute of the module holding it.
+fn hides(name: &str) -> bool {
+    name.starts_with('_') || MODULE_ATTRIBUTES.contains(&name)
+}
+
 fn component(name: &str, parent: Container, position: usize) -> Component {
     if parent == Container::Sequential {
         return Component::Index(position);
     }
-    let hides = name.starts_with('_') || MODULE_ATTRIBUTES.contains(&name);
-    if hides {
+    if hides(name) {
         Component::Hidden
     } else if is_identifier_text(name) && !KEYWORDS.contains(&name) {
         Component::Attribute
@@ -213,6 +217,11 @@ fn choose(candidates: &[Candidate<'_>]) -> Vec<usize> {
     let mut chosen = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
         if !c.stateful {
+            // `nn.Module.train` sets `training` on every module, which a submodule of that
+            // name refuses: a layer without state there stays functional.
+            if c.name.split('.').any(hides) {
+                continue;
+            }
             let above = scopes.contains(c.name);
             let under = prefixes(c.name).iter().any(|p| layers.contains(p));
             if above || under || layers.contains(c.name) {

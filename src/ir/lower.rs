@@ -248,6 +248,7 @@ impl<'a> Builder<'a> {
             weight_layer,
             loc,
             shape,
+            unit_of: None,
         });
         Ok(id)
     }
@@ -357,6 +358,7 @@ impl<'a> Builder<'a> {
                     unit_names(self.conv.conv_unit, &name, bn_name.as_deref())
                 };
                 let mut cur = input;
+                let mut conv_node = None;
                 if l.op == LayerOp::SeparableConv {
                     let mult = ctx.positive(l, "multiplier", "separable_conv", None)?;
                     let cin = self.nodes[input].shape.channels();
@@ -399,6 +401,7 @@ impl<'a> Builder<'a> {
                         bias,
                     };
                     cur = self.add(unit.conv, Op::Conv(c), vec![cur], place, true, l.loc)?;
+                    conv_node = Some(cur);
                 }
                 if bn {
                     let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm {
@@ -418,9 +421,11 @@ impl<'a> Builder<'a> {
                         false,
                         l.loc,
                     )?;
+                    self.nodes[cur].unit_of = conv_node;
                 }
                 if relu {
                     cur = self.add(unit.relu, Op::Relu, vec![cur], place, false, l.loc)?;
+                    self.nodes[cur].unit_of = conv_node;
                 }
                 Ok(cur)
             }
@@ -941,6 +946,7 @@ pub fn row_output_from(
             h: crate::shape::Dim::Const(input.1),
             w: crate::shape::Dim::Const(input.2),
         },
+        unit_of: None,
     });
     let env = row_env(spec, variant, &vars, opts, i);
     let template = templates.get(env.template).ok_or_else(|| {

@@ -25,12 +25,9 @@ pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
     let mut out: Vec<LayerLine> = Vec::new();
     for id in from..to {
         let n = &g.nodes[id];
-        let folds = matches!(n.op, Op::BatchNorm { .. } | Op::Relu)
-            && n.inputs.len() == 1
-            && out.last().is_some_and(|l| l.nodes.contains(&n.inputs[0]))
-            // From the same template layer (a conv's own batch norm and ReLU, whatever
-            // the unit's naming), not a ReLU layer of its own.
-            && n.loc == g.nodes[out.last().unwrap().node].loc;
+        // A conv's own batch norm and ReLU, whatever the unit's naming; not a ReLU layer of
+        // its own.
+        let folds = n.unit_of.is_some_and(|conv| out.last().is_some_and(|l| l.node == conv));
         if folds {
             let l = out.last_mut().expect("checked");
             l.nodes.push(id);

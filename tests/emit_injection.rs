@@ -639,3 +639,27 @@ print(json.dumps({"failures": fails[:50]}))
     let failures = result["failures"].as_array().unwrap();
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// The names a submodule must not take as an attribute (src/emit/tree.rs) cover every public
+/// attribute of `nn.Module`, of an instance of it and of `nn.Sequential`, as torch has them.
+#[test]
+fn module_attribute_list_covers_torch() {
+    let script = r#"
+import json
+import torch.nn as nn
+names = set(dir(nn.Module)) | set(vars(nn.Module())) | set(dir(nn.Sequential))
+print(json.dumps(sorted(n for n in names if not n.startswith("_"))))
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(names) = run_python(script, &[], dir.path()) else {
+        return;
+    };
+    let missing: Vec<&str> = names
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .filter(|n| !archcheck::emit::tree::MODULE_ATTRIBUTES.contains(n))
+        .collect();
+    assert!(missing.is_empty(), "MODULE_ATTRIBUTES lacks {missing:?}");
+}

@@ -105,16 +105,17 @@ fn torchinfo_and_fvcore_count_what_derive_counts() {
         };
         let d = derive(spec, &opts, 1).unwrap();
         let g = &d.graph;
-        let path = dir.path().join(format!("{}_{}.py", d.spec.name, variant.unwrap_or("table")));
-        std::fs::write(&path, pytorch_module(g, &class_name(&d.spec.name, *variant), &d.spec.title)).unwrap();
+        let path = dir
+            .path()
+            .join(format!("{}_{}.py", d.spec.name, variant.unwrap_or("table")));
+        std::fs::write(
+            &path,
+            pytorch_module(g, &class_name(&d.spec.name, *variant), &d.spec.title),
+        )
+        .unwrap();
         let (h, w) = g.reference;
         let (c, h, w) = (g.input_channels.to_string(), h.to_string(), w.to_string());
-        let out = common::python::run_script(
-            &py,
-            SCRIPT,
-            &[&path, c.as_ref(), h.as_ref(), w.as_ref()],
-            None,
-        );
+        let out = common::python::run_script(&py, SCRIPT, &[&path, c.as_ref(), h.as_ref(), w.as_ref()], None);
         let r: Value = common::python::last_json_line(&out);
         let e = expected(&d);
         let label = format!("{file} {}", variant.unwrap_or("(as printed)"));
@@ -133,11 +134,17 @@ fn torchinfo_and_fvcore_count_what_derive_counts() {
         for (what, have, want) in [
             ("torchinfo total_params", got("torchinfo_params"), e.params),
             ("fvcore parameter_count", got("fvcore_params"), e.params),
-            ("torchinfo total_mult_adds", got("torchinfo_mult_adds"), e.torchinfo_mult_adds),
+            (
+                "torchinfo total_mult_adds",
+                got("torchinfo_mult_adds"),
+                e.torchinfo_mult_adds,
+            ),
             ("fvcore FlopCountAnalysis.total", got("fvcore_flops"), e.fvcore_flops),
         ] {
             if have != want {
-                failures.push(format!("{label}: {what} is {have}, derive's figure by its convention is {want}"));
+                failures.push(format!(
+                    "{label}: {what} is {have}, derive's figure by its convention is {want}"
+                ));
             }
         }
     }

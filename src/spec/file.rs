@@ -108,17 +108,11 @@ pub struct VariantFile {
     pub aux_heads: Option<IndexMap<String, AuxHeadFile>>,
     /// The reference implementation the variant reproduces, for the lineage tests.
     #[serde(default)]
-    pub lineage: Option<LineageFile>,
+    pub lineage: Option<Value>,
 }
 
-/// `torchvision.models.googlenet`, or `{model: ..., args: {aux_logits: true}}`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum LineageFile {
-    Model(String),
-    Call(LineageCallFile),
-}
-
+/// `{model: torchvision.models.googlenet, args: {aux_logits: true}}`; the bare model path
+/// is read in `load` (a YAML string).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LineageCallFile {

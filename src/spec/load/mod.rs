@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde_yaml::Value;
 
 use super::cell::{self, CellError, TypeArg};
-use super::file::{AuxHeadFile, ConventionsFile, LineageFile, SpecFile, TemplateFile, VariantFile};
+use super::file::{AuxHeadFile, ConventionsFile, LineageCallFile, SpecFile, TemplateFile, VariantFile};
 use super::template::{
     Arg, Branch, Expr, LayerDecl, Lit, Reader, Template, TemplateBody, Term, check_name, check_path,
 };

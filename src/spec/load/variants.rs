@@ -111,10 +111,25 @@ impl Loader<'_> {
 
     /// A reference model: a dotted Python path of identifiers, keyword arguments that are
     /// identifiers with scalar values.
-    fn lineage(&self, l: &LineageFile, p: &[Seg]) -> Result<Lineage, SpecError> {
+    fn lineage(&self, l: &Value, p: &[Seg]) -> Result<Lineage, SpecError> {
+        let call: LineageCallFile = match l {
+            Value::String(m) => LineageCallFile {
+                model: m.clone(),
+                args: IndexMap::new(),
+            },
+            Value::Mapping(_) => {
+                serde_yaml::from_value(l.clone()).map_err(|e| self.err(self.r.at(p), format!("lineage: {e}")))?
+            }
+            _ => {
+                return Err(self.err(
+                    self.r.at(p),
+                    "expected lineage as a Python path (torchvision.models.googlenet) or {model: ..., args: {...}}",
+                ));
+            }
+        };
         let (model, raw_args, model_path) = match l {
-            LineageFile::Model(m) => (m, None, p.to_vec()),
-            LineageFile::Call(c) => (&c.model, Some(&c.args), join(p.to_vec(), "model")),
+            Value::String(_) => (&call.model, None, p.to_vec()),
+            _ => (&call.model, Some(&call.args), join(p.to_vec(), "model")),
         };
         let is_identifier = |s: &str| {
             s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -138,10 +153,18 @@ impl Loader<'_> {
                 Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => serde_json::Value::from(n.as_f64()),
                 Value::String(s) => serde_json::Value::from(s.as_str()),
                 Value::Null => serde_json::Value::Null,
-                _ => {
+                other => {
+                    let found = match other {
+                        Value::Sequence(_) => "a list",
+                        Value::Mapping(_) => "a mapping",
+                        _ => "not a plain value",
+                    };
                     return Err(self.err(
                         self.r.at(&ap),
-                        format!("lineage argument {} is not a scalar", crate::quote::quote(k)),
+                        format!(
+                            "lineage argument {} is {found}, expected true, false, a number, text or null",
+                            crate::quote::quote(k)
+                        ),
                     ));
                 }
             };

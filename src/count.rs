@@ -2,7 +2,10 @@
 //!
 //! Conventions, stated once: a MAC is one multiply-accumulate (1 MAC = 2 FLOPs); only
 //! convolutions and linear layers count (batch norm, ReLU, pooling and concatenation are
-//! not MACs); MACs are per image at the reference input. Memory is for fp32 activations.
+//! not MACs; biases are not counted); MACs are per image at the reference input. This is
+//! `torch.utils.flop_counter.FlopCounterMode`'s count of convolutions and matrix products
+//! divided by 2 (tests/lineage.rs); torchinfo's and fvcore's conventions differ by biases,
+//! batch norm and pooling (tests/emit_tools.rs). Memory is for fp32 activations.
 
 use serde::Serialize;
 

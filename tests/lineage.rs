@@ -183,8 +183,9 @@ fn lineage_variants_match_their_reference_models() {
             ));
         }
         // (c) the same output from the same state_dict (strict loading is in the script).
-        let diff = r["max_abs_diff"].as_f64().unwrap();
-        if !(diff <= TOLERANCE) {
+        // NaN (no number) fails too.
+        let diff = r["max_abs_diff"].as_f64().unwrap_or(f64::NAN);
+        if diff.is_nan() || diff > TOLERANCE {
             failures.push(format!(
                 "{label}: the emitted module's eval output differs from {} by {diff} (outputs up to {}), expected at most {TOLERANCE}",
                 case.lineage.model, r["output_scale"]

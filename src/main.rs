@@ -41,6 +41,7 @@ fn run(command: &Command) -> Result<u8, Failure> {
             limits: *limits,
         }),
         Command::Emit { model, output, .. } => cli::emit::run(model, output),
+        Command::Compare { model, weights } => cli::compare::run(model, weights),
         Command::Plot { runs, output, limits } => cli::plot::run(runs, output, *limits),
         #[cfg(feature = "torch")]
         Command::Build(a) => cli::build::run(a),

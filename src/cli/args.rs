@@ -118,6 +118,14 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Check a checkpoint (safetensors; a PyTorch .pt/.pth state_dict with the libtorch
+    /// build) against the derived network: every tensor's name and shape.
+    Compare {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The weights file: .safetensors, or .pt/.pth (libtorch build).
+        weights: PathBuf,
+    },
     /// Plot training metrics (metrics.jsonl of one or more runs) as SVG; several runs overlay.
     Plot {
         /// Run directories or metrics.jsonl files; label a run with LABEL=PATH.

@@ -1,7 +1,7 @@
 //! How layers are named: the conv unit conventions (flat: the conv beside its batch norm and
-//! ReLU; nested: `X.conv`, `X.bn`, `X.relu`), a batch norm's own name (`bn: bn1`), empty and
+//! ReLU; nested: `X.conv`, `X.bn`, `X.relu`), a batch norm's own name (`bn_name: bn1`), empty and
 //! numeric layer names, and a variant's row names. The refusals are in tests/bad/
-//! (`bn_name_with_dot`, `conv_unit_unknown`, `layer_named_empty_at_top_level`,
+//! (`bn_name_dotted`, `conv_unit_unknown`, `layer_named_empty_at_top_level`,
 //! `two_units_at_one_path`, `variant_row_name_with_space`, `lineage_*`).
 
 mod common;
@@ -16,7 +16,7 @@ conventions: {batch_norm: true, conv_bias: false}
 templates:
   stem:
     layers:
-      - conv: {name: conv1, out: "{#out}", kernel: 3, bn: bn1}
+      - conv: {name: conv1, out: "{#out}", kernel: 3, bn_name: bn1}
       - conv: {out: "{#out}", kernel: 1}
   block:
     branches:
@@ -25,7 +25,7 @@ templates:
           - conv: {name: "", out: "{#out}", kernel: 1}
       pair:
         layers:
-          - conv: {name: 0, out: "{#out}", kernel: 1, bn: "1", relu: false}
+          - conv: {name: 0, out: "{#out}", kernel: 1, bn_name: 1, relu: false}
           - max_pool: {name: 2, kernel: 3, pad: 1}
 rows:
   - {type: stem, "#out": 8}

@@ -32,6 +32,10 @@ pub struct ModelArgs {
     /// A named variant of the spec (see the spec's `variants:`).
     #[arg(long)]
     pub variant: Option<String>,
+    /// The architecture to build, in a table whose columns are architectures (the spec's
+    /// `models:`; default: the variant's, or the first).
+    #[arg(long)]
+    pub model: Option<String>,
     /// Reference input size, H or HxW (default: the spec's).
     #[arg(long, value_parser = parse_input)]
     pub input: Option<(u64, u64)>,
@@ -72,6 +76,7 @@ impl ModelArgs {
             no_aux: self.no_aux,
             input: self.input,
             cell_overrides: Vec::new(),
+            model: self.model.clone(),
         }
     }
 }
@@ -104,6 +109,12 @@ pub enum Command {
         /// Check the table as printed and every variant of every spec.
         #[arg(long)]
         all_variants: bool,
+        /// Check this architecture column of every spec (a table of architectures).
+        #[arg(long, conflicts_with = "all_models")]
+        model: Option<String>,
+        /// Check every architecture column (with --all-variants: every model each variant is for).
+        #[arg(long)]
+        all_models: bool,
         #[arg(long)]
         strict: bool,
     },

@@ -14,6 +14,8 @@ pub struct Request<'a> {
     pub specs: &'a [PathBuf],
     pub variant: &'a Option<String>,
     pub all_variants: bool,
+    pub model: &'a Option<String>,
+    pub all_models: bool,
     pub strict: bool,
     pub limits: InputLimits,
 }
@@ -67,13 +69,35 @@ fn check_spec(r: &Request<'_>, path: &Path, out: &mut Output, tally: &mut Tally)
     } else {
         vec![r.variant.clone()]
     };
-    for v in variants {
-        let name = match &v {
+    let runs: Vec<(Option<String>, Option<String>)> = variants
+        .into_iter()
+        .flat_map(|v| {
+            let models: Vec<Option<String>> = if r.all_models && !loaded.spec.models.is_empty() {
+                // The models a variant is for, or every one.
+                let targets = v
+                    .as_ref()
+                    .and_then(|v| loaded.spec.variants.get(v))
+                    .map(|v| v.models.clone())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| loaded.spec.models.clone());
+                targets.into_iter().map(Some).collect()
+            } else {
+                vec![r.model.clone()]
+            };
+            models.into_iter().map(move |m| (v.clone(), m))
+        })
+        .collect();
+    for (v, m) in runs {
+        let mut name = match &v {
             Some(v) => format!("{} --variant {v}", path.display()),
             None => path.display().to_string(),
         };
+        if let Some(m) = &m {
+            name.push_str(&format!(" --model {m}"));
+        }
         let opts = LowerOptions {
             variant: v.clone(),
+            model: m,
             ..LowerOptions::default()
         };
         match derive_within(loaded.spec.clone(), &opts, 1, &r.limits.graph()) {

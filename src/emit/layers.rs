@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
-use crate::ir::{Graph, NodeId, Op, Pool, PoolKind};
+use crate::ir::{Activation, Graph, NodeId, Op, Pool, PoolKind};
 use crate::shape::Shape;
 
 /// Which helper sections of `helpers.py` the file needs.
@@ -99,12 +99,20 @@ pub(super) fn layer(g: &Graph, id: NodeId, inputs: &[&str], classes: bool, helpe
                     helpers.same_pad = true;
                     (
                         (0, 0),
-                        format!("_same_pad({x}, {}, {})", py_tuple(c.kernel), py_tuple(c.stride)),
+                        // SAME pads for the extent a dilated kernel covers.
+                        format!(
+                            "_same_pad({x}, {}, {})",
+                            py_tuple(c.window_kernel()),
+                            py_tuple(c.stride)
+                        ),
                     )
                 }
             };
             if pad != (0, 0) {
                 let _ = write!(s, ", padding={}", py_pair(pad));
+            }
+            if c.dilation != (1, 1) {
+                let _ = write!(s, ", dilation={}", py_pair(c.dilation));
             }
             if c.groups != 1 {
                 let _ = write!(s, ", groups={}", c.groups);
@@ -152,6 +160,47 @@ pub(super) fn layer(g: &Graph, id: NodeId, inputs: &[&str], classes: bool, helpe
             format!("F.adaptive_avg_pool2d({x}, {})", py_pair(*size)),
         ),
         Op::Concat => stateless(None, format!("torch.cat([{}], 1)", inputs.join(", "))),
+        Op::Add | Op::Mul => stateless(
+            None,
+            inputs.join(if matches!(g.nodes[id].op, Op::Add) {
+                " + "
+            } else {
+                " * "
+            }),
+        ),
+        Op::Activation(a) => {
+            let module = match a {
+                Activation::Relu => "nn.ReLU()",
+                Activation::Relu6 => "nn.ReLU6()",
+                Activation::HardSwish => "nn.Hardswish()",
+                Activation::HardSigmoid => "nn.Hardsigmoid()",
+                Activation::Silu => "nn.SiLU()",
+                Activation::Gelu => "nn.GELU()",
+                Activation::Sigmoid => "nn.Sigmoid()",
+            };
+            let functional = match a {
+                Activation::Sigmoid => format!("torch.sigmoid({x})"),
+                other => format!("F.{}({x})", other.word()),
+            };
+            stateless(Some(module.into()), functional)
+        }
+        Op::Lrn { size, alpha, beta, k } => stateless(
+            None,
+            format!(
+                "F.local_response_norm({x}, {size}, alpha={}, beta={}, k={})",
+                py_float(*alpha),
+                py_float(*beta),
+                py_float(*k)
+            ),
+        ),
+        Op::GlobalPool { kind, keep_dims } => {
+            let f = match kind {
+                PoolKind::Max => "amax",
+                PoolKind::Avg => "mean",
+            };
+            let keep = if *keep_dims { ", keepdim=True" } else { "" };
+            stateless(None, format!("{x}.{f}((2, 3){keep})"))
+        }
         Op::Flatten => stateless(None, format!("torch.flatten({x}, 1)")),
         Op::Dropout { p } => stateless(
             Some(format!("nn.Dropout({})", py_float(*p))),

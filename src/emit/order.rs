@@ -160,7 +160,10 @@ impl Order {
                     | Op::Dropout { .. }
                     | Op::Softmax
                     | Op::Pool(_)
-                    | Op::AdaptiveAvgPool { .. } => {
+                    | Op::AdaptiveAvgPool { .. }
+                    | Op::Activation(_)
+                    | Op::Lrn { .. }
+                    | Op::GlobalPool { .. } => {
                         if matches!(n.op, Op::BatchNorm { .. }) {
                             between.push(cur);
                         }

@@ -2,14 +2,18 @@
 //! cells, conv layers become conv → batch norm → ReLU as the conventions say, and every node
 //! gets its symbolic shape as it is added.
 
+mod models;
+mod rows;
+mod steps;
+
+pub use rows::row_output_from;
+
 use std::borrow::Cow;
 
 use indexmap::IndexMap;
 
 use super::eval::{Ctx, Val};
-use super::{
-    ConcatMismatch, Constraint, Conv, Correction, Graph, Node, NodeId, Op, Output, Pad, Place, Pool, PoolKind, RowSpan,
-};
+use super::{ConcatMismatch, Constraint, Conv, Graph, Node, NodeId, Op, Output, Pad, Place, Pool, PoolKind, RowSpan};
 use crate::shape::{self, Shape, ShapeError, WindowRounding};
 use crate::spec::template::{LayerDecl, LayerOp, Lit, TemplateBody};
 use crate::spec::{CeilRule, Cell, ConvUnit, Conventions, Loc, Padding, Rounding, Spec, SpecError, Template};
@@ -26,6 +30,9 @@ pub struct LowerOptions {
     /// Replace cells of rows (row, column, new cell or None to empty it): used to explore
     /// another reading of an ambiguous cell.
     pub cell_overrides: Vec<(usize, String, Option<Cell>)>,
+    /// The architecture column to build, in a table of architectures (default: the
+    /// variant's, or the first).
+    pub model: Option<String>,
 }
 
 /// Bounds on what a spec may make the library build. A separate argument rather than a
@@ -68,6 +75,9 @@ struct Builder<'a> {
     /// Every node, by name, to refuse a second layer of the same name: the table holds ids
     /// and compares against `nodes[id].name`, so no name is copied to be a key.
     names: hashbrown::HashTable<NodeId>,
+    /// Steps visited and template uses open (see `steps.rs`).
+    visits: usize,
+    depth: usize,
 }
 
 /// A fixed hasher: the table is only probed, never iterated, so no output depends on it.
@@ -83,7 +93,7 @@ fn layers_bound(ls: &[LayerDecl]) -> usize {
         .map(|l| match l.op {
             LayerOp::Conv => 3,
             LayerOp::SeparableConv => 4,
-            LayerOp::Linear => 2,
+            LayerOp::Linear => 3,
             _ => 1,
         })
         .fold(0usize, usize::saturating_add)
@@ -96,6 +106,7 @@ fn template_bound(t: &Template) -> usize {
             .iter()
             .map(|b| layers_bound(&b.layers))
             .fold(1usize, usize::saturating_add),
+        TemplateBody::Steps(s) => steps::steps_bound(s),
     }
 }
 
@@ -211,7 +222,7 @@ impl<'a> Builder<'a> {
             ShapeError::Message(m) => self.err(loc, format!("{name}: {m}")),
         })?;
         let id = self.nodes.len();
-        if matches!(op, Op::Concat) {
+        if matches!(op, Op::Concat | Op::Add) {
             let spatial = |s: &Shape| match s {
                 Shape::Map { h, w, .. } => Some((*h, *w)),
                 Shape::Flat { .. } => None,
@@ -219,13 +230,14 @@ impl<'a> Builder<'a> {
             if shapes.iter().any(|s| spatial(s).is_none()) {
                 return Err(self.err(
                     loc,
-                    format!("{name}: concatenates a vector; every branch must end in a C×H×W map"),
+                    format!("{name}: merges a vector; every branch must end in a C×H×W map"),
                 ));
             }
             if shapes.windows(2).any(|p| spatial(&p[0]) != spatial(&p[1])) {
                 self.mismatches.push(ConcatMismatch {
                     node: id,
                     branches: inputs.clone(),
+                    verb: if matches!(op, Op::Add) { "adds" } else { "concatenates" },
                 });
             }
         }
@@ -255,7 +267,7 @@ impl<'a> Builder<'a> {
 
     fn pad(&self, ctx: &Ctx<'_>, l: &LayerDecl, kernel: (i64, i64), default: Pad) -> Result<Pad, SpecError> {
         let Some(a) = l.args.get("pad") else { return Ok(default) };
-        Ok(match ctx.arg(a) {
+        Ok(match ctx.arg(a)? {
             None => default,
             Some(Val::Int(p)) if p >= 0 => Pad::Explicit(p, p),
             Some(Val::Pair(a, b)) if a >= 0 && b >= 0 => Pad::Explicit(a, b),
@@ -276,36 +288,11 @@ impl<'a> Builder<'a> {
 
     fn flag(&self, ctx: &Ctx<'_>, l: &LayerDecl, name: &str, default: bool) -> Result<bool, SpecError> {
         let Some(a) = l.args.get(name) else { return Ok(default) };
-        match ctx.arg(a) {
+        match ctx.arg(a)? {
             None => Ok(default),
             Some(Val::Bool(b)) => Ok(b),
             Some(v) => Err(ctx.err(a.loc, format!("{name} is {v}, expected true or false"))),
         }
-    }
-
-    /// `bn`: true or false, or the batch norm's own name (`bn1`, `1`), which implies true.
-    fn bn_arg(&self, ctx: &Ctx<'_>, l: &LayerDecl) -> Result<(bool, Option<String>), SpecError> {
-        let default = self.conv.batch_norm.is_some();
-        let Some(a) = l.args.get("bn") else {
-            return Ok((default, None));
-        };
-        let name = match ctx.arg(a) {
-            None => return Ok((default, None)),
-            Some(Val::Bool(b)) => return Ok((b, None)),
-            Some(Val::Int(i)) if i >= 0 => i.to_string(),
-            Some(Val::Word(w))
-                if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-            {
-                w
-            }
-            Some(v) => {
-                return Err(ctx.err(
-                    a.loc,
-                    format!("bn is {v}, expected true, false or the batch norm's name (letters, digits, '_', '-')"),
-                ));
-            }
-        };
-        Ok((true, Some(name)))
     }
 
     fn rounding(&self, ctx: &Ctx<'_>, l: &LayerDecl) -> Result<WindowRounding, SpecError> {
@@ -320,7 +307,7 @@ impl<'a> Builder<'a> {
         let Some(a) = l.args.get("rounding") else {
             return Ok(default);
         };
-        match ctx.arg(a) {
+        match ctx.arg(a)? {
             None => Ok(default),
             Some(Val::Word(w)) if w == "floor" => Ok(WindowRounding::Floor),
             Some(Val::Word(w)) if w == "ceil" => Ok(ceil),
@@ -347,15 +334,35 @@ impl<'a> Builder<'a> {
                 let out = ctx.positive(l, "out", "conv", None)?;
                 let kernel = ctx.pair(l, "kernel", "conv", None)?;
                 let stride = ctx.pair(l, "stride", "conv", Some((1, 1)))?;
-                let pad = self.pad(ctx, l, kernel, conv_pad(kernel))?;
+                // Padding by the extent the dilated kernel covers (`half` keeps the size).
+                let super::args::Dilation { dilation, extent } = super::args::dilation(ctx, l, op_name, kernel)?;
+                let pad = self.pad(ctx, l, extent, conv_pad(extent))?;
                 let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
-                let (bn, bn_name) = self.bn_arg(ctx, l)?;
-                let relu = self.flag(ctx, l, "relu", true)?;
+                let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;
+                let act = super::args::activation(ctx, l, op_name, Some(crate::ir::Activation::Relu))?;
+                // The batch norm's own name, beside the conv: `bn1` beside `conv1`.
+                let bn_name = match l.args.get("bn_name") {
+                    None => None,
+                    Some(a) => match ctx.arg(a)? {
+                        Some(Val::Word(w)) if !w.is_empty() && !w.contains('.') => Some(w),
+                        Some(Val::Int(i)) if i >= 0 => Some(i.to_string()),
+                        v => {
+                            return Err(ctx.err(
+                                a.loc,
+                                format!(
+                                    "bn_name is {}, expected a name without '.'",
+                                    v.map_or("empty".to_string(), |v| v.to_string())
+                                ),
+                            ));
+                        }
+                    },
+                };
+                let act_word = act.map_or("relu", |a| a.word());
                 let unit = if l.op == LayerOp::SeparableConv {
                     // The depthwise and pointwise convs already sit under the layer's name.
-                    unit_names(ConvUnit::Nested, &name, bn_name.as_deref())
+                    unit_names(ConvUnit::Nested, &name, bn_name.as_deref(), act_word)
                 } else {
-                    unit_names(self.conv.conv_unit, &name, bn_name.as_deref())
+                    unit_names(self.conv.conv_unit, &name, bn_name.as_deref(), act_word)
                 };
                 let mut cur = input;
                 let mut conv_node = None;
@@ -372,6 +379,7 @@ impl<'a> Builder<'a> {
                         pad,
                         groups: cin,
                         bias: false,
+                        dilation,
                     };
                     cur = self.add(
                         format!("{name}.depthwise"),
@@ -388,6 +396,7 @@ impl<'a> Builder<'a> {
                         pad: Pad::Explicit(0, 0),
                         groups: 1,
                         bias,
+                        dilation: (1, 1),
                     };
                     cur = self.add(format!("{name}.pointwise"), Op::Conv(pw), vec![cur], place, true, l.loc)?;
                 } else {
@@ -399,6 +408,7 @@ impl<'a> Builder<'a> {
                         pad,
                         groups,
                         bias,
+                        dilation,
                     };
                     cur = self.add(unit.conv, Op::Conv(c), vec![cur], place, true, l.loc)?;
                     conv_node = Some(cur);
@@ -423,8 +433,9 @@ impl<'a> Builder<'a> {
                     )?;
                     self.nodes[cur].unit_of = conv_node;
                 }
-                if relu {
-                    cur = self.add(unit.relu, Op::Relu, vec![cur], place, false, l.loc)?;
+                if let Some(a) = act {
+                    let op = super::args::activation_op(a);
+                    cur = self.add(unit.act, op, vec![cur], place, false, l.loc)?;
                     self.nodes[cur].unit_of = conv_node;
                 }
                 Ok(cur)
@@ -474,12 +485,20 @@ impl<'a> Builder<'a> {
             LayerOp::Linear => {
                 let out = ctx.positive(l, "out", "linear", None)?;
                 let bias = self.flag(ctx, l, "bias", true)?;
+                let act = super::args::activation(ctx, l, "linear", None)?;
                 // A linear on a map flattens it first, as the papers' tables imply.
                 let mut cur = input;
                 if matches!(self.nodes[cur].shape, Shape::Map { .. }) {
                     cur = self.add(format!("{name}_flatten"), Op::Flatten, vec![cur], place, false, l.loc)?;
                 }
-                self.add(name, Op::Linear { out, bias }, vec![cur], place, true, l.loc)
+                let fc = self.add(name.clone(), Op::Linear { out, bias }, vec![cur], place, true, l.loc)?;
+                match act {
+                    Some(a) => {
+                        let op = super::args::activation_op(a);
+                        self.add(format!("{name}.{}", a.word()), op, vec![fc], place, false, l.loc)
+                    }
+                    None => Ok(fc),
+                }
             }
             LayerOp::Dropout => {
                 let a = &l.args["p"];
@@ -495,6 +514,22 @@ impl<'a> Builder<'a> {
             }
             LayerOp::Relu => self.add(name, Op::Relu, vec![input], place, false, l.loc),
             LayerOp::Softmax => self.add(name, Op::Softmax, vec![input], place, false, l.loc),
+            LayerOp::Activation(a) => self.add(name, super::args::activation_op(a), vec![input], place, false, l.loc),
+            LayerOp::Lrn => {
+                let op = super::args::lrn(ctx, l)?;
+                self.add(name, op, vec![input], place, false, l.loc)
+            }
+            LayerOp::GlobalPool => {
+                let op = super::args::global_pool(ctx, l)?;
+                self.add(name, op, vec![input], place, false, l.loc)
+            }
+            LayerOp::ChannelMean => {
+                let op = Op::GlobalPool {
+                    kind: PoolKind::Avg,
+                    keep_dims: true,
+                };
+                self.add(name, op, vec![input], place, false, l.loc)
+            }
         }
     }
 
@@ -531,8 +566,9 @@ impl<'a> Builder<'a> {
                     }
                 }
             };
+            self.set_input(ctx, cur);
             if let Some(c) = &l.cond
-                && !ctx.holds(c)
+                && !ctx.holds(c)?
             {
                 continue;
             }
@@ -558,11 +594,13 @@ impl<'a> Builder<'a> {
     ) -> Result<NodeId, SpecError> {
         match &t.body {
             TemplateBody::Layers(ls) => self.layers(ctx, ls, input, prefix, &Place::Row { row, branch: None }),
+            TemplateBody::Steps(s) => self.steps(ctx, s, input, prefix, &Place::Row { row, branch: None }),
             TemplateBody::Branches(bs) => {
                 let mut ends = Vec::new();
                 for b in bs {
+                    self.set_input(ctx, input);
                     if let Some(c) = &b.cond
-                        && !ctx.holds(c)
+                        && !ctx.holds(c)?
                     {
                         continue;
                     }
@@ -609,25 +647,26 @@ fn join_path(scope: &str, local: &str) -> String {
 struct UnitNames {
     conv: String,
     bn: String,
-    relu: String,
+    act: String,
 }
 
-/// Names of a conv layer's conv, batch norm and ReLU under `layout`; `bn` is the batch
-/// norm's own name where the layer gives one. Flat puts them beside the conv (`conv1`,
-/// `bn1`; or `conv1_bn`), so that no module holding parameters holds another module.
-fn unit_names(layout: ConvUnit, name: &str, bn: Option<&str>) -> UnitNames {
+/// Names of a conv layer's conv, batch norm and activation (`act`, its word: `relu`) under
+/// `layout`; `bn` is the batch norm's own name (`bn_name`) where the layer gives one, beside
+/// the conv. Flat puts all three beside each other (`conv1`, `bn1`; or `conv1_bn`,
+/// `conv1_relu`), so that no module holding parameters holds another module.
+fn unit_names(layout: ConvUnit, name: &str, bn: Option<&str>, act: &str) -> UnitNames {
     match layout {
         ConvUnit::Nested => UnitNames {
             conv: format!("{name}.conv"),
             bn: format!("{name}.{}", bn.unwrap_or("bn")),
-            relu: format!("{name}.relu"),
+            act: format!("{name}.{act}"),
         },
         ConvUnit::Flat => {
             let (parent, last) = name.rsplit_once('.').unwrap_or(("", name));
             UnitNames {
                 conv: name.to_string(),
                 bn: join_path(parent, &bn.map_or_else(|| format!("{last}_bn"), str::to_string)),
-                relu: join_path(parent, &format!("{last}_relu")),
+                act: join_path(parent, &format!("{last}_{act}")),
             }
         }
     }
@@ -654,24 +693,27 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
             file: spec.file.clone(),
             loc: Loc::default(),
             message: format!(
-                "unknown variant {v}, the spec defines: {}",
+                "unknown variant {v}, the spec defines: {}{}",
                 if spec.variants.is_empty() {
                     "none".to_string()
                 } else {
                     spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
                 },
+                crate::suggest::did_you_mean(v, spec.variants.keys().map(String::as_str)),
                 v = crate::quote::quote(&v)
             ),
         })?),
     };
     let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
     let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
-    let (h, w) = opts.input.unwrap_or((spec.input.height, spec.input.width));
+    // A variant may read the table at another input size; --input overrides both.
+    let printed = spec.printed_input(opts.variant.as_deref());
+    let (h, w) = opts.input.unwrap_or((printed.height, printed.width));
     let classes = classes_of(spec, opts)?;
     let input_loc = if opts.input.is_some() {
         Loc::default()
     } else {
-        spec.input.loc
+        printed.loc
     };
     let what = if opts.input.is_some() {
         "--input"
@@ -701,7 +743,10 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         variant,
         templates,
         names: hashbrown::HashTable::new(),
+        visits: 0,
+        depth: 0,
     };
+    let model = models::model_of(spec, variant, opts)?;
     // Growing the node list by doubling copies every node and touches twice the memory; a
     // long table is allocation-bound, so reserve generously up front. Capacity that is never
     // written costs only address space (its pages are never touched), so over-estimating
@@ -736,45 +781,41 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
     let mut aux_roots = Vec::new();
     for (i, row) in spec.rows.iter().enumerate() {
         let over = variant.and_then(|v| v.rows.get(&i));
-        let env = row_env(spec, variant, &vars, opts, i);
+        let env = rows::row_env(spec, variant, &vars, opts, i);
         corrections.extend(env.corrections);
         let (cells, row_vars, tname) = (env.cells, env.vars, env.template);
-        let template = templates.get(tname).ok_or_else(|| {
-            b.err(
-                row.loc,
-                format!("unknown template {tname}", tname = crate::quote::quote(&tname)),
-            )
-        })?;
-        let ctx = Ctx {
-            file: &spec.file,
-            cells: &cells,
-            vars: &row_vars,
+        let mut ctx = Ctx::new(
+            &spec.file,
+            &cells,
+            &row_vars,
             classes,
-            what: format!("row {}", crate::quote::quote(&row.label)),
-        };
+            format!("row {}", crate::quote::quote(&row.label)),
+        );
+        ctx.model = model.as_deref();
         let first = b.nodes.len();
         b.row = Some((i, first));
-        let scope = over.and_then(|o| o.scope.as_deref()).unwrap_or(&row.name);
-        let out = b.template(&ctx, template, cur, i, scope)?;
+        let scope = over.and_then(|o| o.name.as_deref()).unwrap_or(&row.name);
+        let (out, built_with) = b.row_layers(&ctx, tname, i, cur, scope)?;
         rows.push(RowSpan {
             row: i,
             input: cur,
             output: out,
             first,
             end: b.nodes.len(),
-            template: tname.to_string(),
+            template: built_with,
         });
         cur = out;
         if let Some(o) = over
             && !o.insert_after.is_empty()
         {
-            let ctx = Ctx {
-                file: &spec.file,
-                cells: &cells,
-                vars: &row_vars,
+            let mut ctx = Ctx::new(
+                &spec.file,
+                &cells,
+                &row_vars,
                 classes,
-                what: format!("the layers after {}", crate::quote::quote(&row.label)),
-            };
+                format!("the layers after {}", crate::quote::quote(&row.label)),
+            );
+            ctx.model = model.as_deref();
             cur = b.layers(
                 &ctx,
                 &o.insert_after,
@@ -798,13 +839,8 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
     b.row = None;
     let empty = IndexMap::new();
     let head = variant.and_then(|v| v.head.as_ref()).unwrap_or(&spec.head);
-    let ctx = Ctx {
-        file: &spec.file,
-        cells: &empty,
-        vars: &vars,
-        classes,
-        what: "the head".into(),
-    };
+    let mut ctx = Ctx::new(&spec.file, &empty, &vars, classes, "the head".into());
+    ctx.model = model.as_deref();
     cur = b.layers(&ctx, head, cur, "", &Place::Head)?;
     let mut outputs = vec![Output {
         name: "logits".into(),
@@ -812,13 +848,14 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         aux: false,
     }];
     for (h, root) in aux_roots {
-        let ctx = Ctx {
-            file: &spec.file,
-            cells: &empty,
-            vars: &vars,
+        let mut ctx = Ctx::new(
+            &spec.file,
+            &empty,
+            &vars,
             classes,
-            what: format!("auxiliary head {}", crate::quote::quote(&h.name)),
-        };
+            format!("auxiliary head {}", crate::quote::quote(&h.name)),
+        );
+        ctx.model = model.as_deref();
         let end = b.layers(&ctx, &h.layers, root, &h.name, &Place::Aux { head: h.name.clone() })?;
         outputs.push(Output {
             name: h.name.clone(),
@@ -834,139 +871,10 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         input_channels,
         classes,
         variant: opts.variant.clone(),
+        model,
         corrections,
         constraints: b.constraints,
         concat_mismatches: b.mismatches,
         changed_cells,
-    })
-}
-
-/// What one row is built from under a variant: cells with corrections, vars, template.
-/// Cells and vars are borrowed unless the row changes them: most rows of a long table have
-/// no override, and copying every row's cell map and the vars was a large part of lowering.
-struct RowEnv<'a> {
-    cells: Cow<'a, IndexMap<String, Cell>>,
-    vars: Cow<'a, IndexMap<String, Lit>>,
-    template: &'a str,
-    corrections: Vec<Correction>,
-}
-
-fn row_env<'a>(
-    spec: &'a Spec,
-    variant: Option<&'a crate::spec::Variant>,
-    vars: &'a IndexMap<String, Lit>,
-    opts: &LowerOptions,
-    i: usize,
-) -> RowEnv<'a> {
-    let row = &spec.rows[i];
-    let over = variant.and_then(|v| v.rows.get(&i));
-    let mut cells = Cow::Borrowed(&row.cells);
-    let mut row_vars = Cow::Borrowed(vars);
-    let mut corrections = Vec::new();
-    if let Some(o) = over {
-        for (col, c) in &o.cells {
-            let printed = row.cells.get(col).map(|p| p.text.clone()).unwrap_or_default();
-            corrections.push(Correction {
-                row: i,
-                column: col.clone(),
-                printed,
-                corrected: c.text.clone(),
-                loc: c.loc,
-            });
-            if c.text.is_empty() {
-                cells.to_mut().shift_remove(col);
-            } else {
-                cells.to_mut().insert(col.clone(), c.clone());
-            }
-        }
-        if !o.vars.is_empty() {
-            row_vars.to_mut().extend(o.vars.clone());
-        }
-    }
-    for (r, col, c) in &opts.cell_overrides {
-        if *r == i {
-            match c {
-                Some(c) => {
-                    cells.to_mut().insert(col.clone(), c.clone());
-                }
-                None => {
-                    cells.to_mut().shift_remove(col);
-                }
-            }
-        }
-    }
-    let template = over.and_then(|o| o.template.as_deref()).unwrap_or(&row.row_type.words);
-    RowEnv {
-        cells,
-        vars: row_vars,
-        template,
-        corrections,
-    }
-}
-
-/// The output (C, H, W) of row `i` alone, fed a concrete C×H×W input: what the row's printed
-/// output should be if the previous row's printed output is right.
-pub fn row_output_from(
-    spec: &Spec,
-    opts: &LowerOptions,
-    i: usize,
-    input: (i64, i64, i64),
-) -> Result<(i64, i64, i64), SpecError> {
-    let variant = opts.variant.as_ref().and_then(|v| spec.variants.get(v));
-    let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
-    let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
-    let mut vars: IndexMap<String, Lit> = spec.vars.clone();
-    if let Some(v) = variant {
-        vars.extend(v.vars.clone());
-    }
-    let classes = classes_of(spec, opts)?;
-    let mut b = Builder {
-        spec,
-        max_nodes: Limits::default().max_nodes,
-        row: Some((i, 1)),
-        row_bounds: std::collections::HashMap::new(),
-        conv: conventions,
-        nodes: Vec::new(),
-        constraints: Vec::new(),
-        mismatches: Vec::new(),
-        reference: (input.1, input.2),
-        variant,
-        templates,
-        names: hashbrown::HashTable::new(),
-    };
-    b.nodes.push(Node {
-        name: "input".into(),
-        op: Op::Input { channels: input.0 },
-        inputs: vec![],
-        place: Place::Input,
-        weight_layer: false,
-        loc: spec.input.loc,
-        shape: Shape::Map {
-            c: input.0,
-            h: crate::shape::Dim::Const(input.1),
-            w: crate::shape::Dim::Const(input.2),
-        },
-        unit_of: None,
-    });
-    let env = row_env(spec, variant, &vars, opts, i);
-    let template = templates.get(env.template).ok_or_else(|| {
-        b.err(
-            spec.rows[i].loc,
-            format!("unknown template {}", crate::quote::quote(&env.template)),
-        )
-    })?;
-    let ctx = Ctx {
-        file: &spec.file,
-        cells: &env.cells,
-        vars: &env.vars,
-        classes,
-        what: format!("row {}", crate::quote::quote(&spec.rows[i].label)),
-    };
-    let out = b.template(&ctx, template, 0, i, &spec.rows[i].name)?;
-    let s = b.nodes[out].shape.at(input.1, input.2);
-    Ok(match s.as_slice() {
-        [c, h, w] => (*c, *h, *w),
-        [f] => (*f, 1, 1),
-        _ => unreachable!("shapes are maps or vectors"),
     })
 }

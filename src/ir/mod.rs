@@ -2,11 +2,13 @@
 //! and the map from the table's rows to the nodes that build them. `model` (tch) and
 //! `emit` (PyTorch source) build from this, so the three agree by construction.
 
+mod args;
 pub mod domain;
 mod eval;
 pub mod lower;
 pub mod plan;
 
+pub use crate::spec::activation::Activation;
 pub use crate::spec::cell::PoolKind;
 use std::fmt;
 
@@ -32,6 +34,17 @@ pub struct Conv {
     pub pad: Pad,
     pub groups: i64,
     pub bias: bool,
+    /// Spacing of the kernel's taps (1: a plain conv).
+    pub dilation: (i64, i64),
+}
+
+impl Conv {
+    /// The extent the kernel covers on each axis, d·(k − 1) + 1 (saturating; the shape
+    /// rule refuses a conv where it overflows).
+    pub fn window_kernel(&self) -> (i64, i64) {
+        let eff = |k: i64, d: i64| crate::shape::dim::dilated_kernel(k, d).unwrap_or(i64::MAX);
+        (eff(self.kernel.0, self.dilation.0), eff(self.kernel.1, self.dilation.1))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,17 +61,48 @@ pub struct Pool {
 /// A primitive op.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
-    Input { channels: i64 },
+    Input {
+        channels: i64,
+    },
     Conv(Conv),
-    BatchNorm { eps: f64, momentum: f64, scale: bool },
+    BatchNorm {
+        eps: f64,
+        momentum: f64,
+        scale: bool,
+    },
     Relu,
     Pool(Pool),
-    AdaptiveAvgPool { size: (i64, i64) },
+    AdaptiveAvgPool {
+        size: (i64, i64),
+    },
     Concat,
+    /// Elementwise sum of same-shaped inputs (a residual connection).
+    Add,
+    /// Elementwise product of a map and a C×1×1 gate broadcast over H×W (squeeze-and-excitation).
+    Mul,
     Flatten,
-    Linear { out: i64, bias: bool },
-    Dropout { p: f64 },
+    Linear {
+        out: i64,
+        bias: bool,
+    },
+    Dropout {
+        p: f64,
+    },
     Softmax,
+    /// An activation other than ReLU (which keeps its own op, [`Op::Relu`]).
+    Activation(Activation),
+    /// PyTorch's `LocalResponseNorm`: x / (k + alpha/size · Σ x²)^beta over `size` channels.
+    Lrn {
+        size: i64,
+        alpha: f64,
+        beta: f64,
+        k: f64,
+    },
+    /// Max or mean over H×W: a vector of C, or C×1×1 with `keep_dims`.
+    GlobalPool {
+        kind: PoolKind,
+        keep_dims: bool,
+    },
 }
 
 impl Op {
@@ -173,6 +217,8 @@ pub struct Constraint {
 pub struct ConcatMismatch {
     pub node: NodeId,
     pub branches: Vec<NodeId>,
+    /// What the merge does, for messages: `concatenates`, `adds`.
+    pub verb: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -217,17 +263,29 @@ impl fmt::Display for Description<'_> {
                 }
             }
         }
+        /// Dilation as a suffix: ` dilation 2`, or nothing for a plain conv.
+        struct D((i64, i64));
+        impl fmt::Display for D {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if self.0 == (1, 1) {
+                    Ok(())
+                } else {
+                    write!(f, " dilation {}", S(self.0))
+                }
+            }
+        }
         match self.0 {
             Op::Input { channels } => write!(f, "input {channels}"),
             Op::Conv(c) if c.groups > 1 => write!(
                 f,
-                "conv {}/{} groups {}{}",
+                "conv {}/{} groups {}{}{}",
                 K(c.kernel),
                 S(c.stride),
                 c.groups,
-                P(c.pad)
+                P(c.pad),
+                D(c.dilation)
             ),
-            Op::Conv(c) => write!(f, "conv {}/{}{}", K(c.kernel), S(c.stride), P(c.pad)),
+            Op::Conv(c) => write!(f, "conv {}/{}{}{}", K(c.kernel), S(c.stride), P(c.pad), D(c.dilation)),
             Op::BatchNorm { .. } => f.write_str("batch norm"),
             Op::Relu => f.write_str("relu"),
             Op::Pool(p) => {
@@ -243,10 +301,18 @@ impl fmt::Display for Description<'_> {
             }
             Op::AdaptiveAvgPool { size } => write!(f, "adaptive avg pool {}", K(*size)),
             Op::Concat => f.write_str("concat"),
+            Op::Add => f.write_str("add"),
+            Op::Mul => f.write_str("mul"),
             Op::Flatten => f.write_str("flatten"),
             Op::Linear { out, .. } => write!(f, "linear → {out}"),
             Op::Dropout { p } => write!(f, "dropout {p}"),
             Op::Softmax => f.write_str("softmax"),
+            Op::Activation(a) => f.write_str(a.word()),
+            Op::Lrn { size, alpha, beta, k } => write!(f, "lrn {size} alpha {alpha} beta {beta} k {k}"),
+            Op::GlobalPool { kind, keep_dims } => {
+                let to = if *keep_dims { "C×1×1" } else { "vector" };
+                write!(f, "global {kind} pool → {to}")
+            }
         }
     }
 }
@@ -261,6 +327,8 @@ pub struct Graph {
     pub input_channels: i64,
     pub classes: i64,
     pub variant: Option<String>,
+    /// The architecture column built, in a table of architectures.
+    pub model: Option<String>,
     pub corrections: Vec<Correction>,
     pub constraints: Vec<Constraint>,
     pub concat_mismatches: Vec<ConcatMismatch>,

@@ -82,6 +82,9 @@ struct Report<'a> {
     schema: &'static str,
     spec: Value,
     variant: &'a Option<String>,
+    /// The architecture column built, in a table of architectures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: &'a Option<String>,
     input: Value,
     classes: i64,
     conventions: Value,
@@ -129,6 +132,7 @@ fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
         schema: SCHEMA,
         spec: json!({"file": d.spec.file, "name": d.spec.name, "title": d.spec.title}),
         variant: &g.variant,
+        model: &g.model,
         input: json!({"channels": g.input_channels, "reference": [rh, rw], "batch": t.batch, "symbolic": format!("N×{}×H×W", g.input_channels)}),
         classes: g.classes,
         conventions: json!({"macs": "1 MAC = 2 FLOPs; convolutions and linear layers only, no bias (FlopCounterMode's FLOPs / 2); per image at the reference input", "memory": "fp32 activations for the batch"}),
@@ -205,6 +209,9 @@ struct Row<'a> {
     params: i64,
     macs: i64,
     status: String,
+    /// The printed cells the checks compared, and those another input size leaves out.
+    compared: &'a [&'static str],
+    not_compared: &'a [&'static str],
 }
 
 /// A row's printed cells: column → text.
@@ -244,6 +251,8 @@ impl Serialize for Rows<'_> {
                 params: figures.cost.params,
                 macs: figures.cost.macs,
                 status: figures.status.to_string(),
+                compared: &figures.status.compared.compared,
+                not_compared: &figures.status.compared.not_compared,
             })?;
         }
         seq.end()

@@ -30,6 +30,9 @@ pub struct SpecFile {
     #[serde(default)]
     pub templates: IndexMap<String, TemplateFile>,
     pub rows: Vec<IndexMap<String, Value>>,
+    /// The columns that are architectures, one built at a time.
+    #[serde(default)]
+    pub models: Vec<String>,
     #[serde(default)]
     pub head: Vec<Value>,
     #[serde(default)]
@@ -70,6 +73,12 @@ pub struct TemplateFile {
     /// Branches concatenated along channels, in this order.
     #[serde(default)]
     pub branches: IndexMap<String, BranchFile>,
+    /// Composed steps (layers, template uses, groups, repeats).
+    #[serde(default)]
+    pub steps: Option<Value>,
+    /// The template's vars and their defaults, set by a use.
+    #[serde(default)]
+    pub vars: IndexMap<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,9 +115,21 @@ pub struct VariantFile {
     pub head: Option<Vec<Value>>,
     #[serde(default)]
     pub aux_heads: Option<IndexMap<String, AuxHeadFile>>,
+    /// The architecture columns this variant is for.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// The input size the variant reads the table at (`{size: 227}`).
+    #[serde(default)]
+    pub input: Option<VariantInputFile>,
     /// The reference implementation the variant reproduces, for the lineage tests.
     #[serde(default)]
     pub lineage: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantInputFile {
+    pub size: Value,
 }
 
 /// `{model: torchvision.models.googlenet, args: {aux_logits: true}}`; the bare model path
@@ -132,11 +153,10 @@ pub struct RowOverrideFile {
     /// Build this row with another template.
     #[serde(default)]
     pub template: Option<String>,
-    /// The path its layers are named under instead of the row's name (`inception3a`;
-    /// empty: at the top level).
-    #[serde(default)]
-    pub name: Option<String>,
     /// Layers inserted between this row and the next (e.g. a downsampling pool).
     #[serde(default)]
     pub insert_after: Vec<Value>,
+    /// The path component of the row's layers instead of the row's name; "" for none.
+    #[serde(default)]
+    pub name: Option<String>,
 }

@@ -1,10 +1,12 @@
 //! The spec as written: a paper's table cell for cell, its row templates and its variants,
 //! every piece with the place in the file it came from. Nothing here is derived.
 
+pub mod activation;
 pub mod cell;
-mod expr;
+pub mod expr;
 pub mod file;
 pub mod load;
+pub mod steps;
 pub mod template;
 pub mod yaml;
 
@@ -69,12 +71,23 @@ pub enum ColumnKind {
     Params,
     /// A printed multiply-add count ("54M"): checked.
     Ops,
+    /// The row's printed name ("conv3_x", or blank): names the row, picks no template
+    /// (a table of architecture columns builds each row from its model cell).
+    Name,
+    /// Layers as printed ("7×7, 64, stride 2", "[3×3, 64; 3×3, 64] ×2"): each item is built
+    /// by the template named after its form.
+    Layers,
+    /// A printed output size without channels ("56×56"): checked, H×W only.
+    Spatial,
 }
 
 impl ColumnKind {
     /// Whether the column is compared with the derivation rather than used to build it.
     pub fn is_checked(self) -> bool {
-        matches!(self, ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops)
+        matches!(
+            self,
+            ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops | ColumnKind::Spatial
+        )
     }
 }
 
@@ -94,6 +107,12 @@ pub enum Value {
     Count(u64),
     PoolProj(PoolProj),
     Quantity(Quantity),
+    Layers(cell::LayerCell),
+    /// H×W without channels.
+    SizeHw {
+        h: u64,
+        w: u64,
+    },
 }
 
 /// One cell as printed, parsed, with its place.
@@ -114,6 +133,9 @@ pub struct Row {
     pub label: String,
     pub row_type: RowType,
     pub cells: IndexMap<String, Cell>,
+    /// Vars for this row only, from the paper's text (`vars: {first_stride: 2}`: "downsampling
+    /// by conv3_1"); a variant's row vars go over them.
+    pub vars: IndexMap<String, template::Lit>,
     pub loc: Loc,
 }
 
@@ -220,8 +242,10 @@ pub struct RowOverride {
     pub vars: IndexMap<String, template::Lit>,
     pub template: Option<String>,
     pub insert_after: Vec<LayerDecl>,
-    /// The path the row's layers are named under, where the variant renames it.
-    pub scope: Option<String>,
+    /// The path the row's layers are named under instead of the row's name (`layer1`,
+    /// `inception3a`, dotted paths such as `layer1.0`); empty puts them at the top of the
+    /// module (`conv1`, `fc`).
+    pub name: Option<String>,
     pub loc: Loc,
 }
 
@@ -246,9 +270,14 @@ pub struct Variant {
     pub rows: IndexMap<usize, RowOverride>,
     pub head: Option<Vec<LayerDecl>>,
     pub aux_heads: Vec<AuxHead>,
+    /// The architecture columns the variant is for (empty: every one).
+    pub models: Vec<String>,
     /// The reference implementation the variant reproduces (tests/lineage.rs builds it).
     pub lineage: Option<Lineage>,
     pub loc: Loc,
+    /// The input size the variant reads the table at, where it sets one: its printed sizes
+    /// are then checked there.
+    pub input: Option<Input>,
 }
 
 /// A reference implementation: a Python callable and its keyword arguments.
@@ -289,10 +318,22 @@ pub struct Spec {
     pub head: Vec<LayerDecl>,
     pub aux_heads: Vec<AuxHead>,
     pub variants: IndexMap<String, Variant>,
+    /// The columns that are architectures (ResNet's 18-layer … 152-layer), in order; one
+    /// is built at a time (`--model`), the first by default.
+    pub models: Vec<String>,
 }
 
 impl Spec {
     /// The column of `kind` (the first one, when there are several).
+    /// The input the table's printed sizes are for under `variant`: the variant's, or the
+    /// spec's.
+    pub fn printed_input(&self, variant: Option<&str>) -> Input {
+        variant
+            .and_then(|v| self.variants.get(v))
+            .and_then(|v| v.input)
+            .unwrap_or(self.input)
+    }
+
     pub fn column_of(&self, kind: ColumnKind) -> Option<&Column> {
         self.columns.values().find(|c| c.kind == kind)
     }

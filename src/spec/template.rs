@@ -42,15 +42,27 @@ pub enum Term {
     Int(i64),
     Classes,
     Var(String),
-    Column { column: String, field: Option<String> },
+    Column {
+        column: String,
+        field: Option<String>,
+    },
+    /// `in.channels`, `in.h`, `in.w`: the derived input of the step, at the reference size.
+    In(String),
+    /// `model`, `model.out`: the cell of the architecture column being built.
+    Model(Option<String>),
 }
 
 /// `term or term or ...`, with its place in the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
+    /// Every term the expression reads, in order (what the load-time check walks).
     pub terms: Vec<Term>,
+    /// The alternatives of `or`, as trees.
+    pub alts: Vec<super::expr::Node>,
     pub text: String,
     pub loc: Loc,
+    /// Where the expression's text starts (term offsets count from here).
+    pub start: Loc,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +95,14 @@ pub enum LayerOp {
     Dropout,
     Relu,
     Softmax,
+    /// A standalone activation other than `relu` (`hardswish`, `silu`...).
+    Activation(super::activation::Activation),
+    /// Local response normalisation across channels, as PyTorch's `LocalResponseNorm`.
+    Lrn,
+    /// Global pooling over H×W to a vector (or, with `keep_dims`, to C×1×1).
+    GlobalPool,
+    /// The mean over H×W kept as C×1×1 (squeeze-and-excitation's squeeze).
+    ChannelMean,
 }
 
 impl LayerOp {
@@ -100,27 +120,42 @@ impl LayerOp {
             "dropout" => LayerOp::Dropout,
             "relu" => LayerOp::Relu,
             "softmax" => LayerOp::Softmax,
-            _ => return None,
+            "lrn" => LayerOp::Lrn,
+            "global_pool" => LayerOp::GlobalPool,
+            "channel_mean" => LayerOp::ChannelMean,
+            _ => LayerOp::Activation(super::activation::Activation::parse(s)?),
         })
     }
 
-    pub const NAMES: &'static str = "conv, separable_conv, max_pool, avg_pool, pool, global_avg_pool, adaptive_avg_pool, flatten, linear, dropout, relu, softmax";
+    pub const NAMES: &'static str = "conv, separable_conv, max_pool, avg_pool, pool, global_avg_pool, adaptive_avg_pool, flatten, linear, dropout, relu, relu6, hardswish, hardsigmoid, silu, swish, gelu, sigmoid, softmax, lrn, global_pool, channel_mean";
 
     /// (required, optional) arguments besides `name` and `if`.
     fn args(self) -> (&'static [&'static str], &'static [&'static str]) {
         const POOL: &[&str] = &["stride", "pad", "rounding", "count_include_pad"];
         match self {
-            LayerOp::Conv => (&["out", "kernel"], &["stride", "pad", "groups", "bias", "bn", "relu"]),
+            LayerOp::Conv => (
+                &["out", "kernel"],
+                &[
+                    "stride", "pad", "dilation", "groups", "bias", "bn", "relu", "act", "bn_name",
+                ],
+            ),
             LayerOp::SeparableConv => (
                 &["out", "kernel", "multiplier"],
-                &["stride", "pad", "bias", "bn", "relu"],
+                &["stride", "pad", "dilation", "bias", "bn", "relu", "act"],
             ),
             LayerOp::MaxPool | LayerOp::AvgPool => (&["kernel"], POOL),
             LayerOp::Pool => (&["kind", "kernel"], POOL),
             LayerOp::AdaptiveAvgPool => (&["size"], &[]),
-            LayerOp::Linear => (&["out"], &["bias"]),
+            LayerOp::Linear => (&["out"], &["bias", "act"]),
+            LayerOp::Lrn => (&["size"], &["alpha", "beta", "k"]),
+            LayerOp::GlobalPool => (&[], &["kind", "keep_dims"]),
             LayerOp::Dropout => (&["p"], &[]),
-            LayerOp::GlobalAvgPool | LayerOp::Flatten | LayerOp::Relu | LayerOp::Softmax => (&[], &[]),
+            LayerOp::GlobalAvgPool
+            | LayerOp::Flatten
+            | LayerOp::Relu
+            | LayerOp::Softmax
+            | LayerOp::Activation(_)
+            | LayerOp::ChannelMean => (&[], &[]),
         }
     }
 
@@ -133,14 +168,20 @@ impl LayerOp {
     pub fn stem(self) -> &'static str {
         match self {
             LayerOp::Conv | LayerOp::SeparableConv => "conv",
-            LayerOp::MaxPool | LayerOp::AvgPool | LayerOp::Pool | LayerOp::GlobalAvgPool | LayerOp::AdaptiveAvgPool => {
-                "pool"
-            }
+            LayerOp::MaxPool
+            | LayerOp::AvgPool
+            | LayerOp::Pool
+            | LayerOp::GlobalAvgPool
+            | LayerOp::AdaptiveAvgPool
+            | LayerOp::GlobalPool
+            | LayerOp::ChannelMean => "pool",
             LayerOp::Flatten => "flatten",
             LayerOp::Linear => "fc",
             LayerOp::Dropout => "dropout",
             LayerOp::Relu => "relu",
             LayerOp::Softmax => "softmax",
+            LayerOp::Activation(a) => a.word(),
+            LayerOp::Lrn => "lrn",
         }
     }
 }
@@ -172,12 +213,16 @@ pub struct Branch {
 pub enum TemplateBody {
     Layers(Vec<LayerDecl>),
     Branches(Vec<Branch>),
+    /// Composed: layers, template uses, groups and repeats (`spec/steps.rs`).
+    Steps(Vec<super::steps::Step>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     pub name: String,
     pub body: TemplateBody,
+    /// The template's own vars with their defaults; a use sets them (`basic: {width: 64}`).
+    pub vars: IndexMap<String, Lit>,
     pub loc: Loc,
 }
 
@@ -237,7 +282,7 @@ impl Reader<'_> {
     /// for `if:`); an error points at the term it is about.
     pub fn expr(&self, text: &str, path: &[Seg]) -> Result<Expr, SpecError> {
         let loc = self.at(path);
-        let terms = super::expr::parse(text).map_err(|e| {
+        let parsed = super::expr::parse_expr(text).map_err(|e| {
             let start = self.marks.text(path);
             let at = Loc {
                 line: start.line,
@@ -245,9 +290,13 @@ impl Reader<'_> {
             };
             let quoted = crate::quote::quote(text);
             let message = match e.expected {
-                Expect::Term => {
+                Expect::Term if e.found.is_empty() => {
                     format!("expected a column, var.NAME, classes or a number in {quoted}, found an empty term")
                 }
+                Expect::Term => format!(
+                    "expected a column, var.NAME, classes or a number in {quoted}, found {}",
+                    crate::quote::quote(&e.found)
+                ),
                 Expect::Integer => {
                     format!(
                         "expected an integer, found {} in {quoted}",
@@ -255,18 +304,33 @@ impl Reader<'_> {
                     )
                 }
                 Expect::VarName => format!("expected a variable's name after 'var.' in {quoted}"),
+                Expect::Then | Expect::Else => format!(
+                    "expected {} in {quoted}, found {}",
+                    if e.expected == Expect::Then {
+                        "' then ' after the condition of 'if'"
+                    } else {
+                        "' else ' after 'if … then …'"
+                    },
+                    if e.found.is_empty() {
+                        "the end of the expression".to_string()
+                    } else {
+                        crate::quote::quote(&e.found)
+                    }
+                ),
             };
             self.err(at, message)
         })?;
         Ok(Expr {
-            terms,
+            terms: parsed.terms,
+            alts: parsed.alts,
             text: text.to_string(),
             loc,
+            start: self.marks.text(path),
         })
     }
 
     /// An argument: `{...}` is an expression, anything else a literal.
-    fn arg(&self, v: &Value, path: &[Seg]) -> Result<ArgDecl, SpecError> {
+    pub fn arg(&self, v: &Value, path: &[Seg]) -> Result<ArgDecl, SpecError> {
         let loc = self.at(path);
         let value = match v {
             Value::String(s) if s.trim_start().starts_with('{') => {

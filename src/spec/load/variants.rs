@@ -12,6 +12,23 @@ impl Loader<'_> {
                 templates.insert(k.clone(), t.clone());
             }
         }
+        self.check_uses(&templates)?;
+        for (i, m) in v.models.iter().enumerate() {
+            if !spec.models.contains(m) {
+                return Err(self.err(
+                    self.r.at(&join(join(p.to_vec(), "models"), i)),
+                    format!(
+                        "variant is for model {}, which is not among the spec's models: {}",
+                        crate::quote::quote(m),
+                        if spec.models.is_empty() {
+                            "none".to_string()
+                        } else {
+                            spec.models.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
         let mut rows = IndexMap::new();
         for (key, o) in &v.rows {
             let op = join(join(p.to_vec(), "rows"), key.as_str());
@@ -24,7 +41,8 @@ impl Loader<'_> {
                     return Err(self.err(
                         self.r.marks.key(&cp),
                         format!(
-                            "unknown column {c} in the correction of {key}",
+                            "unknown column {c} in the correction of {key}{}",
+                            crate::suggest::did_you_mean(c, spec.columns.keys().map(String::as_str)),
                             c = crate::quote::quote(&c),
                             key = crate::quote::quote(&key)
                         ),
@@ -55,16 +73,13 @@ impl Loader<'_> {
                 return Err(self.err(
                     self.r.at(&join(op.clone(), "template")),
                     format!(
-                        "unknown template {t}, the variant's templates are: {}",
+                        "unknown template {t}, the variant's templates are: {}{}",
                         known.join(", "),
+                        crate::suggest::did_you_mean(t, known.iter().copied()),
                         t = crate::quote::quote(&t)
                     ),
                 ));
             }
-            let scope = match &o.name {
-                Some(n) => Some(check_path(&self.r, n, self.r.at(&join(op.clone(), "name")))?),
-                None => None,
-            };
             let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;
             self.check_layers(&insert_after, spec)?;
             rows.insert(
@@ -74,7 +89,10 @@ impl Loader<'_> {
                     vars: row_vars,
                     template: o.template.clone(),
                     insert_after,
-                    scope,
+                    name: match &o.name {
+                        Some(n) => Some(check_path(&self.r, n, self.r.at(&join(op.clone(), "name")))?),
+                        None => None,
+                    },
                     loc: oloc,
                 },
             );
@@ -91,11 +109,24 @@ impl Loader<'_> {
             Some(a) => self.aux_heads(a, &join(p.to_vec(), "aux_heads"), spec)?,
             None => spec.aux_heads.clone(),
         };
+        let input = match &v.input {
+            Some(i) => {
+                let (height, width, loc) = self.input_size(&i.size, &join(join(p.to_vec(), "input"), "size"))?;
+                Some(Input {
+                    channels: spec.input.channels,
+                    height,
+                    width,
+                    loc,
+                })
+            }
+            None => None,
+        };
         let lineage = match &v.lineage {
             Some(l) => Some(self.lineage(l, &join(p.to_vec(), "lineage"))?),
             None => None,
         };
         Ok(Variant {
+            input,
             name: name.to_string(),
             description: v.description.clone(),
             conventions,
@@ -104,6 +135,7 @@ impl Loader<'_> {
             rows,
             head,
             aux_heads,
+            models: v.models.clone(),
             lineage,
             loc: self.r.marks.key(p),
         })

@@ -231,6 +231,49 @@ class Normalize(ast.NodeTransformer):
             n.id = "out_"
         return n
 
+    # A layer's path component is written as an attribute (an identifier), a getattr or an
+    # add_module with a string literal, or a _modules key (a name that hides an attribute
+    # of nn.Module), as its text allows (src/emit/tree.rs): all are the same component.
+    OWN = {"aux_logits", "num_classes", "training", "append", "add_module", "_modules"}
+
+    def visit_Attribute(self, n):
+        self.generic_visit(n)
+        if on_self(n.value) and n.attr not in self.OWN:
+            n.attr = "A"
+        return n
+
+    def visit_Call(self, n):
+        self.generic_visit(n)
+        if isinstance(n.func, ast.Name) and n.func.id == "getattr" and len(n.args) == 2 and on_self(n.args[0]):
+            return ast.Attribute(value=n.args[0], attr="A", ctx=ast.Load())
+        return n
+
+    def visit_Subscript(self, n):
+        self.generic_visit(n)
+        if isinstance(n.value, ast.Attribute) and n.value.attr == "_modules" and on_self(n.value.value):
+            return ast.Attribute(value=n.value.value, attr="A", ctx=n.ctx)
+        return n
+
+    def visit_Expr(self, n):
+        self.generic_visit(n)
+        c = n.value
+        if (isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr == "add_module"
+                and len(c.args) == 2 and on_self(c.func.value)):
+            target = ast.Attribute(value=c.func.value, attr="A", ctx=ast.Store())
+            return ast.Assign(targets=[target], value=c.args[1], type_comment=None)
+        return n
+
+
+def on_self(n):
+    """Whether n is self or a submodule reached from it."""
+    while True:
+        if isinstance(n, ast.Name):
+            return n.id == "self"
+        if isinstance(n, (ast.Attribute, ast.Subscript)):
+            n = n.value
+        else:
+            return False
+
 
 def tree(path, cls):
     # Bytes, as importlib compiles them: a coding line would take effect.
@@ -359,14 +402,31 @@ fn hostile_text_stays_inert_in_library_modules() {
         add(format!("title {i} {text:?}"), &base, "Net", text);
         // Every name in the graph: nodes (rows, branches, layers), outputs, aux heads, variant.
         let mut g = base.clone();
-        for (k, n) in g.nodes.iter_mut().enumerate() {
-            // Kept unique, so that each layer has its own module.
-            n.name = n
-                .name
-                .split('.')
-                .map(|part| format!("{part}{text}{k}"))
-                .collect::<Vec<_>>()
-                .join(".");
+        // Each path prefix renamed once, kept unique, so that the module tree keeps its shape
+        // (layers that share a scope still share it) and each layer has its own module.
+        let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for n in g.nodes.iter_mut() {
+            let (mut old, mut new) = (String::new(), String::new());
+            for part in n.name.split('.') {
+                let parent = new.clone();
+                if !old.is_empty() {
+                    old.push('.');
+                }
+                old.push_str(part);
+                let k = renamed.len();
+                new = renamed
+                    .entry(old.clone())
+                    .or_insert_with(|| {
+                        let mine = format!("{part}{text}{k}");
+                        if parent.is_empty() {
+                            mine
+                        } else {
+                            format!("{parent}.{mine}")
+                        }
+                    })
+                    .clone();
+            }
+            n.name = new;
             if let Place::Aux { head } = &mut n.place {
                 *head = format!("{head}{text}");
             }
@@ -795,4 +855,28 @@ fn hostile_specs_and_file_names_stay_inert_in_train_scripts_through_the_cli() {
         });
     }
     check_scripts(dir, &scripts);
+}
+
+/// The names a submodule must not take as an attribute (src/emit/tree.rs) cover every public
+/// attribute of `nn.Module`, of an instance of it and of `nn.Sequential`, as torch has them.
+#[test]
+fn module_attribute_list_covers_torch() {
+    let script = r#"
+import json
+import torch.nn as nn
+names = set(dir(nn.Module)) | set(vars(nn.Module())) | set(dir(nn.Sequential))
+print(json.dumps(sorted(n for n in names if not n.startswith("_"))))
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(names) = run_python(script, &[], dir.path()) else {
+        return;
+    };
+    let missing: Vec<&str> = names
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .filter(|n| !archcheck::emit::tree::MODULE_ATTRIBUTES.contains(n))
+        .collect();
+    assert!(missing.is_empty(), "MODULE_ATTRIBUTES lacks {missing:?}");
 }

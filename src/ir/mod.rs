@@ -181,6 +181,9 @@ pub struct Node {
     /// The template layer (or cell) it came from.
     pub loc: Loc,
     pub shape: Shape,
+    /// For a conv layer's own batch norm and ReLU, the conv they follow (the report shows
+    /// them as one layer, whatever their names).
+    pub unit_of: Option<NodeId>,
 }
 
 /// The nodes of one printed row.

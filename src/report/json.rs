@@ -135,7 +135,7 @@ fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
         model: &g.model,
         input: json!({"channels": g.input_channels, "reference": [rh, rw], "batch": t.batch, "symbolic": format!("N×{}×H×W", g.input_channels)}),
         classes: g.classes,
-        conventions: json!({"macs": "1 MAC = 2 FLOPs; convolutions and linear layers only; per image at the reference input", "memory": "fp32 activations for the batch"}),
+        conventions: json!({"macs": "1 MAC = 2 FLOPs; convolutions and linear layers only, no bias (FlopCounterMode's FLOPs / 2); per image at the reference input", "memory": "fp32 activations for the batch"}),
         outputs: g.outputs.iter().map(|o| json!({"name": o.name, "node": g.nodes[o.node].name, "aux": o.aux, "shape": g.nodes[o.node].shape.at(rh, rw)})).collect(),
         layers,
         rows,

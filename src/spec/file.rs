@@ -137,6 +137,8 @@ pub struct ConventionsFile {
     /// `false`, or a mapping {eps, momentum, scale}.
     pub batch_norm: Option<Value>,
     pub count_include_pad: Option<bool>,
+    /// How a conv layer's conv, batch norm and ReLU are named.
+    pub conv_unit: Option<super::ConvUnit>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,12 +199,25 @@ pub struct VariantFile {
     /// The input size the variant reads the table at (`{size: 227}`).
     #[serde(default)]
     pub input: Option<VariantInputFile>,
+    /// The reference implementation the variant reproduces, for the lineage tests.
+    #[serde(default)]
+    pub lineage: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariantInputFile {
     pub size: Value,
+}
+
+/// `{model: torchvision.models.googlenet, args: {aux_logits: true}}`; the bare model path
+/// is read in `load` (a YAML string).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineageCallFile {
+    pub model: String,
+    #[serde(default)]
+    pub args: IndexMap<String, Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -220,6 +220,18 @@ pub enum Padding {
     Half,
 }
 
+/// How a conv layer's conv, batch norm and ReLU are named, given the layer's name `X`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConvUnit {
+    /// The conv at `X`, its batch norm and ReLU beside it: `X_bn` (or the name the layer's
+    /// `bn` argument gives) and `X_relu` (torchvision's ResNet: `conv1`, `bn1`).
+    #[default]
+    Flat,
+    /// `X` holds them: `X.conv`, `X.bn`, `X.relu` (torchvision's `BasicConv2d`).
+    Nested,
+}
+
 /// Batch normalisation after each convolution.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -252,6 +264,7 @@ pub struct Conventions {
     pub batch_norm: Option<BatchNorm>,
     /// Whether an average pool divides by the padded window (PyTorch's and Caffe's default).
     pub count_include_pad: bool,
+    pub conv_unit: ConvUnit,
 }
 
 impl Default for Conventions {
@@ -263,6 +276,7 @@ impl Default for Conventions {
             conv_bias: true,
             batch_norm: None,
             count_include_pad: true,
+            conv_unit: ConvUnit::Flat,
         }
     }
 }
@@ -275,8 +289,9 @@ pub struct RowOverride {
     pub vars: IndexMap<String, template::Lit>,
     pub template: Option<String>,
     pub insert_after: Vec<LayerDecl>,
-    /// The path component of the row's layers instead of the row's name (`layer1`); empty
-    /// puts them at the top of the module (`conv1`, `fc`).
+    /// The path the row's layers are named under instead of the row's name (`layer1`,
+    /// `inception3a`, dotted paths such as `layer1.0`); empty puts them at the top of the
+    /// module (`conv1`, `fc`).
     pub name: Option<String>,
     pub loc: Loc,
 }
@@ -304,10 +319,22 @@ pub struct Variant {
     pub aux_heads: Vec<AuxHead>,
     /// The architecture columns the variant is for (empty: every one).
     pub models: Vec<String>,
+    /// The reference implementation the variant reproduces (tests/lineage.rs builds it).
+    pub lineage: Option<Lineage>,
     pub loc: Loc,
     /// The input size the variant reads the table at, where it sets one: its printed sizes
     /// are then checked there.
     pub input: Option<Input>,
+}
+
+/// A reference implementation: a Python callable and its keyword arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lineage {
+    /// A dotted Python path: `torchvision.models.googlenet`.
+    pub model: String,
+    /// Keyword arguments, as JSON scalars.
+    pub args: IndexMap<String, serde_json::Value>,
+    pub loc: Loc,
 }
 
 /// The reference input.

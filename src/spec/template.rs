@@ -401,8 +401,13 @@ impl Reader<'_> {
                     ap.push(Seg::Key(k.clone()));
                     let aloc = self.marks.key(&ap);
                     match k.as_str() {
+                        // Empty: the layer sits at its scope's own path (torchvision's
+                        // `inception3a.branch1` is one conv unit); a number is a position
+                        // (`branch2.0`).
                         "name" => match a {
+                            Value::String(s) if s.is_empty() => decl.name = Some(String::new()),
                             Value::String(s) => decl.name = Some(check_name(self, s, self.at(&ap))?),
+                            Value::Number(n) if n.is_u64() => decl.name = Some(n.to_string()),
                             _ => return Err(self.err(self.at(&ap), "expected a layer name as text")),
                         },
                         "if" => match a {
@@ -470,6 +475,17 @@ pub fn check_name(r: &Reader<'_>, s: &str, loc: Loc) -> Result<String, SpecError
                 c = crate::quote::quote(&c)
             ),
         ));
+    }
+    Ok(s.to_string())
+}
+
+/// A path of names (`inception3a`, `layer1.0`), or empty for the top level: each
+/// component as [`check_name`] accepts it.
+pub fn check_path(r: &Reader<'_>, s: &str, loc: Loc) -> Result<String, SpecError> {
+    if !s.is_empty() {
+        for part in s.split('.') {
+            check_name(r, part, loc)?;
+        }
     }
     Ok(s.to_string())
 }

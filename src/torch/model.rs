@@ -4,7 +4,7 @@
 //! of tch's `vision::inception` (`conv`, `batch_norm`, `linear`, ...). Variables are
 //! registered under the node's dotted name split into path components, so the VarStore
 //! names are the node names: `inception_3a.1x1.conv.weight`,
-//! `inception_3a.1x1.conv.bn.running_mean`. Conv and linear layers follow tch's default
+//! `inception_3a.1x1.conv_bn.running_mean`. Conv and linear layers follow tch's default
 //! initialisation; batch norm follows PyTorch's (weight 1, bias 0), not tch's Uniform(0, 1).
 //!
 //! The rounding and padding conventions are reproduced exactly as derive computes them;

@@ -137,6 +137,7 @@ pub fn row_output_from(
             h: crate::shape::Dim::Const(input.1),
             w: crate::shape::Dim::Const(input.2),
         },
+        unit_of: None,
     });
     let env = row_env(spec, variant, &vars, opts, i);
     let mut ctx = Ctx::new(

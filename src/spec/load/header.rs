@@ -132,6 +132,9 @@ impl Loader<'_> {
         if let Some(x) = raw.count_include_pad {
             c.count_include_pad = x;
         }
+        if let Some(x) = raw.conv_unit {
+            c.conv_unit = x;
+        }
         if let Some(bn) = &raw.batch_norm {
             let bp = join(p.to_vec(), "batch_norm");
             c.batch_norm = match bn {

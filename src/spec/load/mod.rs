@@ -11,12 +11,14 @@ use indexmap::IndexMap;
 use serde_yaml::Value;
 
 use super::cell::{self, CellError, TypeArg};
-use super::file::{AuxHeadFile, ConventionsFile, SpecFile, TemplateFile, VariantFile};
+use super::file::{AuxHeadFile, ConventionsFile, LineageCallFile, SpecFile, TemplateFile, VariantFile};
 use super::steps::Step;
-use super::template::{Arg, Branch, Expr, LayerDecl, LayerOp, Lit, Reader, Template, TemplateBody, Term, check_name};
+use super::template::{
+    Arg, Branch, Expr, LayerDecl, LayerOp, Lit, Reader, Template, TemplateBody, Term, check_name, check_path,
+};
 use super::yaml::{self, Seg};
 use super::{
-    AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Loc, Row, RowOverride, Spec, SpecError,
+    AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Lineage, Loc, Row, RowOverride, Spec, SpecError,
     Value as CellValue, Variant,
 };
 

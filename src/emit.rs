@@ -38,11 +38,13 @@
 //!   `num_classes`.
 
 pub mod python;
+pub mod train;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use self::python::{comment, comment_lines, docstring_text, identifier, string_literal};
+pub use self::train::{ScriptTarget, script_file_name, train_script};
 use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
 use crate::ir::{Activation, Graph, NodeId, Op, Place, Pool, PoolKind};
 use crate::shape::{Dim, Shape};

@@ -18,7 +18,6 @@ mod stride;
 mod totals;
 
 pub use compared::{Compared, compared};
-pub use quantity::human;
 
 use crate::derive::RowFigures;
 use crate::diag::Diagnostic;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::args::InputLimits;
-use super::{Failure, Output, ended, load, output, verdict};
+use super::{Failure, Output, ended, load, output, plural, verdict};
 use archcheck::derive::derive_within;
 use archcheck::diag::Severity;
 use archcheck::ir::LowerOptions;
@@ -105,9 +105,9 @@ fn check_spec(r: &Request<'_>, path: &Path, out: &mut Output, tally: &mut Tally)
                 let status = verdict(&d, r.strict);
                 let word = if status == 0 { "ok  " } else { "FAIL" };
                 out.line(&format!(
-                    "{word} {name}: {} errors, {} warnings, {} parameters",
-                    d.errors(),
-                    d.warnings(),
+                    "{word} {name}: {}, {}, {} parameters",
+                    plural(d.errors(), "error"),
+                    plural(d.warnings(), "warning"),
                     report::thousands(d.totals.params)
                 ))?;
                 let shown = |s: Severity| s == Severity::Error || (r.strict && s == Severity::Warning);

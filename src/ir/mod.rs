@@ -5,6 +5,7 @@
 mod args;
 pub mod domain;
 mod eval;
+mod logits;
 pub mod lower;
 pub mod plan;
 
@@ -15,6 +16,7 @@ use std::fmt;
 use crate::shape::{Requirement, Shape, WindowRounding};
 use crate::spec::Loc;
 
+pub use logits::logits_graph;
 pub use lower::{LowerOptions, lower};
 
 pub type NodeId = usize;

@@ -3,6 +3,7 @@
 
 pub mod diagnostics;
 pub mod json;
+mod layout;
 pub mod markdown;
 pub mod table;
 

@@ -403,11 +403,11 @@ impl Model {
             Layer::Concat => Tensor::f_cat(inputs, 1),
             Layer::Add => inputs[1..]
                 .iter()
-                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_add(*x)),
+                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_add(x)),
             // The gate (N×C×1×1) broadcasts over the map's H×W.
             Layer::Mul => inputs[1..]
                 .iter()
-                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_mul(*x)),
+                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_mul(x)),
             Layer::Flatten => first()?.f_flatten(1, -1),
             Layer::Linear(l) => first()?.f_linear(&l.ws, l.bs.as_ref()),
             Layer::Dropout(p) => first()?.f_dropout(*p, train),

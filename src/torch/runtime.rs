@@ -197,6 +197,16 @@ pub fn libtorch_dir() -> Option<PathBuf> {
     st.torch_cpu.as_deref().and_then(Path::parent).map(Path::to_path_buf)
 }
 
+/// The version of the loaded libtorch (`2.11.0+cu130`), from the `version.py` PyTorch ships
+/// beside its `lib/`; `None` for a libtorch without one.
+pub fn libtorch_version() -> Option<String> {
+    let torch_dir = libtorch_dir()?.parent()?.to_path_buf();
+    let text = std::fs::read_to_string(torch_dir.join("version.py")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("__version__"))?;
+    let v = line.split_once('=')?.1.trim().trim_matches(['\'', '"']);
+    Some(v.to_string())
+}
+
 /// The libtorch lib dir this crate was built against (and baked into binaries' RUNPATH).
 pub const LIBTORCH_LIB_AT_BUILD: &str = env!("ARCHCHECK_LIBTORCH_LIB");
 

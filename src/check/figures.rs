@@ -28,7 +28,7 @@ pub fn arithmetic(printed: &str, q: &Quantity, derived: i64, tolerance: Toleranc
         Tolerance::Exact => "exactly (an exact figure)".to_string(),
     };
     let rel = if derived == 0 {
-        String::new()
+        "; no relative difference from 0".to_string()
     } else {
         format!(
             "; relative difference {:.2}%",

@@ -30,6 +30,8 @@ pub enum DiagramFormat {
     Svg,
     Dot,
     Mermaid,
+}
+
 /// How the terminal table is laid out (`--format table`).
 #[derive(clap::Args, Clone, Copy)]
 pub struct ViewArgs {

@@ -23,8 +23,29 @@ impl std::fmt::Display for Severity {
     }
 }
 
-/// Stable codes; documented in docs/diagnostics.md.
+/// Stable codes; documented in docs/diagnostics.md. E0xx: the input cannot be used (exit 2);
+/// E1xx-N3xx: findings about the table; E4xx: `build --verify`.
 pub mod code {
+    /// The spec cannot be read: missing, not a regular file, not UTF-8.
+    pub const UNREADABLE: &str = "E001";
+    /// The YAML is malformed: syntax, a duplicate key, a character YAML forbids.
+    pub const YAML: &str = "E002";
+    /// A field the format does not have.
+    pub const UNKNOWN_FIELD: &str = "E003";
+    /// A field of the wrong type, or a required field missing.
+    pub const STRUCTURE: &str = "E004";
+    /// A cell that does not parse with its column's grammar.
+    pub const CELL: &str = "E005";
+    /// A template expression (`{patch.stride or 1}`) that does not parse.
+    pub const EXPRESSION: &str = "E006";
+    /// A name that refers to nothing: row type, column, variant, variable, row, template.
+    pub const UNKNOWN_NAME: &str = "E007";
+    /// A value out of its range or inconsistent with the rest of the spec.
+    pub const INVALID_VALUE: &str = "E008";
+    /// A layer that cannot apply to its input (the derivation stops there).
+    pub const LAYER: &str = "E009";
+    /// An input limit passed: file size, graph nodes, nesting, alias expansion, 64 bits.
+    pub const LIMIT: &str = "E010";
     /// The printed output channels differ from the derived ones.
     pub const CHANNELS: &str = "E101";
     /// The printed output H×W differs from the derived one.
@@ -58,8 +79,8 @@ pub struct Reading {
     pub implies: String,
 }
 
-/// A secondary place that explains the finding (the producer of a value).
-#[derive(Debug, Clone, Serialize)]
+/// A secondary place that explains the finding (the producer of a value): a secondary label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Related {
     pub message: String,
     pub line: usize,
@@ -87,6 +108,16 @@ pub struct Diagnostic {
 }
 
 use crate::quote::visible;
+
+impl From<&crate::spec::SpecError> for Diagnostic {
+    /// A load error as a diagnostic: severity error, its E0xx code, its place (line 0: none).
+    fn from(e: &crate::spec::SpecError) -> Diagnostic {
+        let mut d = Diagnostic::new(Severity::Error, e.code, e.loc, e.message.clone());
+        d.related = e.related.clone();
+        d.help = e.help.as_ref().map(|h| visible(h.clone()));
+        d
+    }
+}
 
 impl Diagnostic {
     pub fn new(severity: Severity, code: &'static str, loc: Loc, message: String) -> Diagnostic {

@@ -70,6 +70,43 @@ pub mod code {
     pub const CORRECTED: &str = "N301";
     /// Branches agree only for some input sizes (and do at the reference).
     pub const CONCAT_CONDITION: &str = "N302";
+
+    /// Every code with a short description (SARIF rules, docs/diagnostics.md).
+    pub const ALL: &[(&str, &str)] = &[
+        (UNREADABLE, "the spec cannot be read"),
+        (YAML, "the YAML is malformed"),
+        (UNKNOWN_FIELD, "a field the format does not have"),
+        (STRUCTURE, "a field of the wrong type, or a required field missing"),
+        (CELL, "a cell does not parse with its column's grammar"),
+        (EXPRESSION, "a template expression does not parse"),
+        (UNKNOWN_NAME, "a name that refers to nothing"),
+        (INVALID_VALUE, "a value out of range or inconsistent with the spec"),
+        (LAYER, "a layer cannot apply to its input"),
+        (LIMIT, "an input limit passed"),
+        (CHANNELS, "printed output channels differ from the derived ones"),
+        (SPATIAL, "printed output size differs from the derived one"),
+        (DEPTH, "printed depth differs from the derived depth"),
+        (
+            DISCONTINUITY,
+            "a row's printed output does not follow from the previous row's",
+        ),
+        (AMBIGUOUS_STRIDE, "a printed stride that the printed size contradicts"),
+        (CONCAT, "concatenated branches disagree in spatial size"),
+        (PARAMS, "a printed parameter figure beyond the tolerance"),
+        (OPS, "a printed ops figure beyond the tolerance"),
+        (CORRECTED, "a variant corrects a printed cell"),
+        (CONCAT_CONDITION, "branches agree only for some input sizes"),
+        (TORCH_SHAPE, "a libtorch output shape differs from derive's"),
+        (
+            TORCH_COUNT,
+            "libtorch's parameter or buffer count differs from derive's",
+        ),
+    ];
+
+    /// The short description of `code`, if it is one of [`ALL`].
+    pub fn describe(code: &str) -> Option<&'static str> {
+        ALL.iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
+    }
 }
 
 /// One reading of an ambiguous cell and what it implies downstream.
@@ -114,7 +151,7 @@ impl From<&crate::spec::SpecError> for Diagnostic {
     fn from(e: &crate::spec::SpecError) -> Diagnostic {
         let mut d = Diagnostic::new(Severity::Error, e.code, e.loc, e.message.clone());
         d.related = e.related.clone();
-        d.help = e.help.as_ref().map(|h| visible(h.clone()));
+        d.help = e.help.as_ref().map(|h| visible(h.to_string()));
         d
     }
 }

@@ -11,7 +11,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::args::{Cli, Command};
 use cli::{Failure, output};
@@ -29,12 +29,14 @@ fn run(command: &Command) -> Result<u8, Failure> {
         } => cli::derive::run(model, *batch, *format, *strict),
         Command::Check {
             specs,
+            format,
             limits,
             variant,
             all_variants,
             strict,
         } => cli::check::run(&cli::check::Request {
             specs,
+            format: cli::check::format_or_default(*format),
             variant,
             all_variants: *all_variants,
             strict: *strict,
@@ -51,8 +53,34 @@ fn run(command: &Command) -> Result<u8, Failure> {
     }
 }
 
+/// The `--color` of the command line, for clap's messages (which precede parsing): the last
+/// one given, `auto` (clap's own rules: NO_COLOR, CLICOLOR_FORCE, a terminal) without one.
+fn clap_color(args: impl Iterator<Item = std::ffi::OsString>) -> clap::ColorChoice {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut choice = clap::ColorChoice::Auto;
+    for (i, a) in args.iter().enumerate() {
+        let value = match a.strip_prefix("--color") {
+            Some(v) if v.starts_with('=') => Some(&v[1..]),
+            Some("") => args.get(i + 1).map(String::as_str),
+            _ => None,
+        };
+        match value {
+            Some("always") => choice = clap::ColorChoice::Always,
+            Some("never") => choice = clap::ColorChoice::Never,
+            Some("auto") => choice = clap::ColorChoice::Auto,
+            _ => {}
+        }
+    }
+    choice
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // clap's own messages (a bad flag) follow `--color` too, so it is read before parsing.
+    let parsed = Cli::command()
+        .color(clap_color(std::env::args_os()))
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -60,6 +88,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    output::set_color(cli.color);
     let status = match run(&cli.command) {
         Ok(status) => status,
         Err(Failure::ClosedPipe) => 0,

@@ -10,7 +10,9 @@ pub fn run(model: &ModelArgs, batch: i64, format: Format, strict: bool) -> Resul
     let status = verdict(&d, strict);
     let mut out = Output::stdout();
     let written = match format {
-        Format::Table => out.write(&report::table::render(&d, &loaded.source)),
+        Format::Table => out.write(&report::diagnostics::painted(super::output::paint(true), || {
+            report::table::render(&d, &loaded.source)
+        })),
         Format::Json => report::json::write(&d, i32::from(status), out.stream())
             .map_err(|e| out.failed(e.into()))
             .and_then(|()| out.line("")),

@@ -83,10 +83,23 @@ fn level(s: Severity) -> Level {
     }
 }
 
+thread_local! {
+    /// How [`render`] paints, for renderers that call it inside their own text (the table).
+    static PAINT: std::cell::Cell<Paint> = const { std::cell::Cell::new(Paint::Plain) };
+}
+
+/// Runs `f` with [`render`] painting as `paint` (plain again afterwards).
+pub fn painted<R>(paint: Paint, f: impl FnOnce() -> R) -> R {
+    let before = PAINT.replace(paint);
+    let result = f();
+    PAINT.set(before);
+    result
+}
+
 /// Renders one diagnostic against the spec text (lines are looked up in the line index, so
-/// rendering many findings is linear in their number).
+/// rendering many findings is linear in their number); plain unless inside [`painted`].
 pub fn render(d: &Diagnostic, file: &str, source: &Source) -> String {
-    render_painted(d, file, Some(source), Paint::Plain)
+    render_painted(d, file, Some(source), PAINT.get())
 }
 
 /// [`render`], in colour when `paint` says so; without the text, the place alone.

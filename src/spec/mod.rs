@@ -35,7 +35,8 @@ pub struct SpecError {
     /// Other places that explain the error (the first of two duplicate keys), as
     /// secondary labels.
     pub related: Vec<crate::diag::Related>,
-    pub help: Option<String>,
+    /// Boxed: a `Result<_, SpecError>` stays small (clippy's large_err).
+    pub help: Option<Box<str>>,
 }
 
 impl std::fmt::Display for SpecError {
@@ -76,7 +77,7 @@ impl SpecError {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> SpecError {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
 

@@ -208,3 +208,18 @@ impl Diagnostic {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// docs/diagnostics.md names every code, and the codes are unique.
+    #[test]
+    fn every_code_is_documented_once() {
+        let doc = include_str!("../docs/diagnostics.md");
+        let mut seen = std::collections::HashSet::new();
+        for (c, description) in super::code::ALL {
+            assert!(seen.insert(*c), "{c} twice");
+            assert!(!description.is_empty());
+            assert!(doc.contains(c), "docs/diagnostics.md does not name {c}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! ambiguity) and help. Load errors (E0xx) and findings go through the same function. Positions
 //! are line:col until here; they become byte spans into the quoted lines only now.
 
+use annotate_snippets::renderer::AnsiColor;
 use annotate_snippets::{Level, Message, Renderer, Snippet};
 
 use crate::diag::{Diagnostic, Severity};
@@ -190,12 +191,18 @@ pub fn render_painted(d: &Diagnostic, file: &str, source: Option<&Source>, paint
     }
     let renderer = match paint {
         Paint::Plain => Renderer::plain(),
+        // Secondary labels are drawn at the warning level (`-`, no level word): in bold
+        // bright blue, as rustc draws them, unless the diagnostic is itself a warning.
+        Paint::Color if d.severity != Severity::Warning => Renderer::styled()
+            .warning(AnsiColor::BrightBlue.on_default().effects(annotate_snippets::renderer::Effects::BOLD)),
         Paint::Color => Renderer::styled(),
     };
     let text = renderer.render(message).to_string();
     // The library closes a snippet without footers with an empty ` |` line: drop it.
     let mut text = match text.rsplit_once('\n') {
-        Some((body, last)) if last.trim_matches(|c: char| c == ' ' || c == '|').is_empty() => body.to_string(),
+        Some((body, last)) if without_ansi(last).trim_matches(|c: char| c == ' ' || c == '|').is_empty() => {
+            body.to_string()
+        }
         _ => text,
     };
     if quoted.is_empty() {
@@ -215,6 +222,24 @@ pub fn render_painted(d: &Diagnostic, file: &str, source: Option<&Source>, paint
     text
 }
 
+/// `text` without its ANSI escape sequences (`ESC [ ... letter`).
+fn without_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A load error (exit 2) as text, the same way: `error[E005]: message`, `--> file:line:col`
 /// and the line with a caret when `source` is given.
 pub fn render_error(e: &SpecError, source: Option<&Source>) -> String {
@@ -229,4 +254,57 @@ pub fn render_error_painted(e: &SpecError, source: Option<&Source>, paint: Paint
 /// One line per diagnostic, for summaries: `file:line:col: error[E101] message`.
 pub fn render_concise(d: &Diagnostic, file: &str) -> String {
     format!("{file}:{}:{}: {}[{}] {}", d.line, d.col, d.severity, d.code, d.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::code;
+    use crate::spec::Loc;
+
+    #[test]
+    fn quoted_lines_show_no_control_characters_and_keep_the_caret_under_its_column() {
+        let source = Source::new("x", "a:\t\x1b[31mred\u{202e}, bad: 1\n".to_string());
+        let e = SpecError::new("x", Loc { line: 1, col: 15 }, "bad");
+        let s = render_error(&e, Some(&source));
+        assert!(s.lines().all(|l| !l.chars().any(crate::quote::is_invisible)), "{s:?}");
+        assert!(!s.contains('\t'));
+        let lines: Vec<&str> = s.lines().collect();
+        let quoted: Vec<char> = lines.iter().find(|l| l.starts_with("1 | ")).unwrap().chars().collect();
+        let caret = lines.iter().find(|l| l.contains('^')).expect("the caret");
+        let at = caret.chars().position(|c| c == '^').unwrap();
+        assert_eq!(quoted[at], 'b', "{s}");
+        assert!(s.contains("--> x:1:15"), "{s}");
+    }
+
+    #[test]
+    fn secondary_labels_sit_under_their_own_columns() {
+        let source = Source::new("f.yaml", "- {a: 1, bé: 2, c: 3}\n".to_string());
+        let d = Diagnostic::new(Severity::Error, code::AMBIGUOUS_STRIDE, Loc { line: 1, col: 17 }, "m".into())
+            .at("row", "c")
+            .values("3", "4")
+            .related(Loc { line: 1, col: 10 }, "the other cell");
+        let s = render(&d, "f.yaml", &source);
+        let lines: Vec<&str> = s.lines().collect();
+        let quoted: Vec<char> = lines.iter().find(|l| l.starts_with("1 | ")).unwrap().chars().collect();
+        let marks: Vec<char> = lines.iter().find(|l| l.contains('^')).unwrap().chars().collect();
+        let primary = marks.iter().position(|&c| c == '^').unwrap();
+        let secondary = marks.iter().position(|&c| c == '-').unwrap();
+        assert_eq!(quoted[primary], 'c', "{s}");
+        assert_eq!(quoted[secondary], 'b', "{s}");
+        // The primary label covers the cell up to the next ',' or '}'.
+        assert_eq!(marks.iter().filter(|&&c| c == '^').count(), "c: 3".len(), "{s}");
+        assert!(s.contains("printed 3, derived 4") && s.contains("the other cell"), "{s}");
+    }
+
+    #[test]
+    fn a_place_without_a_line_is_named_alone() {
+        let e = SpecError::new("f.yaml", Loc::default(), "unknown variant 'x'").coded(code::UNKNOWN_NAME);
+        assert_eq!(
+            render_error(&e, None),
+            "error[E007]: unknown variant 'x'\n  --> f.yaml\n"
+        );
+        let e = SpecError::new("f.yaml", Loc { line: 3, col: 2 }, "m");
+        assert_eq!(render_error(&e, None), "error[E008]: m\n  --> f.yaml:3:2\n");
+    }
 }

@@ -26,7 +26,10 @@ fn visible_escapes(bytes: &[u8]) -> String {
 
 #[test]
 fn load_errors_in_colour() {
-    let o = archcheck(&["derive", "--color", "always", "tests/bad/duplicate_yaml_keys.yaml"], &[]);
+    let o = archcheck(
+        &["derive", "--color", "always", "tests/bad/duplicate_yaml_keys.yaml"],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2));
     insta::assert_snapshot!("load_error_color", visible_escapes(&o.stderr));
 }

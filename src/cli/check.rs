@@ -46,7 +46,7 @@ pub fn run(r: &Request<'_>) -> Result<u8, Failure> {
         };
         for c in checked {
             if text {
-                write_text(&c, &mut out)?;
+                write_text(&c, r.strict, &mut out)?;
             }
             results.push(c.result);
         }
@@ -196,9 +196,9 @@ fn check_spec(r: &Request<'_>, path: &Path) -> Vec<Checked> {
     checked
 }
 
-/// One result as text: `ok  spec: 0 errors, ...`, its errors and warnings below, and an
+/// One result as text: `ok  spec: 0 errors, ...`, its errors below, and an
 /// unusable spec's error on standard error.
-fn write_text(c: &Checked, out: &mut Output) -> Result<(), Failure> {
+fn write_text(c: &Checked, strict: bool, out: &mut Output) -> Result<(), Failure> {
     let x = &c.result;
     if x.status >= 2 {
         out.line(&format!("FAIL {} (unusable)", x.name()))?;
@@ -218,7 +218,9 @@ fn write_text(c: &Checked, out: &mut Output) -> Result<(), Failure> {
         x.count(Severity::Warning),
         report::thousands(x.parameters.unwrap_or(0))
     ))?;
-    for d in x.listed() {
+    // Text lists what fails the check (warnings under --strict); the CI formats list all.
+    let shown = |s: Severity| s == Severity::Error || (strict && s == Severity::Warning);
+    for d in x.diagnostics.iter().filter(|d| shown(d.severity)) {
         out.line(&format!("     {}", render_concise(d, &x.file)))?;
     }
     Ok(())

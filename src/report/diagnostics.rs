@@ -193,14 +193,21 @@ pub fn render_painted(d: &Diagnostic, file: &str, source: Option<&Source>, paint
         Paint::Plain => Renderer::plain(),
         // Secondary labels are drawn at the warning level (`-`, no level word): in bold
         // bright blue, as rustc draws them, unless the diagnostic is itself a warning.
-        Paint::Color if d.severity != Severity::Warning => Renderer::styled()
-            .warning(AnsiColor::BrightBlue.on_default().effects(annotate_snippets::renderer::Effects::BOLD)),
+        Paint::Color if d.severity != Severity::Warning => Renderer::styled().warning(
+            AnsiColor::BrightBlue
+                .on_default()
+                .effects(annotate_snippets::renderer::Effects::BOLD),
+        ),
         Paint::Color => Renderer::styled(),
     };
     let text = renderer.render(message).to_string();
     // The library closes a snippet without footers with an empty ` |` line: drop it.
     let mut text = match text.rsplit_once('\n') {
-        Some((body, last)) if without_ansi(last).trim_matches(|c: char| c == ' ' || c == '|').is_empty() => {
+        Some((body, last))
+            if without_ansi(last)
+                .trim_matches(|c: char| c == ' ' || c == '|')
+                .is_empty() =>
+        {
             body.to_string()
         }
         _ => text,
@@ -280,10 +287,15 @@ mod tests {
     #[test]
     fn secondary_labels_sit_under_their_own_columns() {
         let source = Source::new("f.yaml", "- {a: 1, bé: 2, c: 3}\n".to_string());
-        let d = Diagnostic::new(Severity::Error, code::AMBIGUOUS_STRIDE, Loc { line: 1, col: 17 }, "m".into())
-            .at("row", "c")
-            .values("3", "4")
-            .related(Loc { line: 1, col: 10 }, "the other cell");
+        let d = Diagnostic::new(
+            Severity::Error,
+            code::AMBIGUOUS_STRIDE,
+            Loc { line: 1, col: 17 },
+            "m".into(),
+        )
+        .at("row", "c")
+        .values("3", "4")
+        .related(Loc { line: 1, col: 10 }, "the other cell");
         let s = render(&d, "f.yaml", &source);
         let lines: Vec<&str> = s.lines().collect();
         let quoted: Vec<char> = lines.iter().find(|l| l.starts_with("1 | ")).unwrap().chars().collect();
@@ -294,7 +306,10 @@ mod tests {
         assert_eq!(quoted[secondary], 'b', "{s}");
         // The primary label covers the cell up to the next ',' or '}'.
         assert_eq!(marks.iter().filter(|&&c| c == '^').count(), "c: 3".len(), "{s}");
-        assert!(s.contains("printed 3, derived 4") && s.contains("the other cell"), "{s}");
+        assert!(
+            s.contains("printed 3, derived 4") && s.contains("the other cell"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -344,3 +344,29 @@ fn directories_are_searched_for_specs() {
     let o = archcheck(&["check", empty.path().to_str().unwrap()], &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("the directory holds no spec"));
 }
+
+#[test]
+fn derive_writes_the_same_documents_for_one_spec() {
+    let (schemas, index) = sarif_validator();
+    for (spec, status) in [(OK, 0), (INCONSISTENT, 1), (UNUSABLE, 2)] {
+        for format in ["json", "github", "sarif", "junit"] {
+            let o = archcheck(&["derive", "--format", format, spec], &[]);
+            assert_eq!(o.status.code(), Some(status), "derive --format {format} {spec}");
+            assert!(!o.stdout.is_empty(), "derive --format {format} {spec}: no document");
+        }
+        let o = archcheck(&["derive", "--format", "sarif", spec], &[]);
+        let log: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert!(schemas.validate(&log, index).is_ok(), "{spec}: {log}");
+        // The GitHub commands of derive are check's for the same spec.
+        let derive = archcheck(&["derive", "--format", "github", spec], &[]);
+        let check = archcheck(&["check", "--format", "github", spec], &[]);
+        assert_eq!(stdout(&derive), stdout(&check));
+    }
+    // A load error is a JSON document too (exit 2), with its code and place.
+    let o = archcheck(&["derive", "--format", "json", UNUSABLE], &[]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["summary"]["exit_code"], 2);
+    assert_eq!(v["diagnostics"][0]["code"], "E005");
+    assert_eq!(v["diagnostics"][0]["file"], UNUSABLE);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("error[E005]"));
+}

@@ -49,6 +49,12 @@ pub enum Format {
     Table,
     Json,
     Markdown,
+    /// GitHub Actions workflow commands, as `check --format github` (docs/ci.md).
+    Github,
+    /// SARIF 2.1.0, as `check --format sarif`.
+    Sarif,
+    /// JUnit XML, as `check --format junit`.
+    Junit,
 }
 
 #[derive(clap::Args, Clone)]

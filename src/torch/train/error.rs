@@ -116,7 +116,7 @@ pub enum TrainError {
     #[error("{0}")]
     MetricsJson(#[from] serde_json::Error),
     #[error("metrics.svg: {0}")]
-    MetricsPlot(String),
+    MetricsPlot(#[source] crate::metrics::MetricsError),
 }
 
 impl TrainError {

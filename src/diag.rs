@@ -150,8 +150,10 @@ impl From<&crate::spec::SpecError> for Diagnostic {
     /// A load error as a diagnostic: severity error, its E0xx code, its place (line 0: none).
     fn from(e: &crate::spec::SpecError) -> Diagnostic {
         let mut d = Diagnostic::new(Severity::Error, e.code, e.loc, e.message.clone());
-        d.related = e.related.clone();
-        d.help = e.help.as_ref().map(|h| visible(h.to_string()));
+        if let Some(details) = &e.details {
+            d.related = details.related.clone();
+            d.help = details.help.as_ref().map(|h| visible(h.clone()));
+        }
         d
     }
 }

@@ -32,11 +32,18 @@ pub struct SpecError {
     pub message: String,
     /// The kind of load error: [`crate::diag::code::INVALID_VALUE`] unless the site says.
     pub code: &'static str,
+    /// Related places and help, where the error has them; boxed, so that a
+    /// `Result<_, SpecError>` stays small.
+    pub details: Option<Box<SpecErrorDetails>>,
+}
+
+/// What a few load errors add to their place and message.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SpecErrorDetails {
     /// Other places that explain the error (the first of two duplicate keys), as
     /// secondary labels.
     pub related: Vec<crate::diag::Related>,
-    /// Boxed: a `Result<_, SpecError>` stays small (clippy's large_err).
-    pub help: Option<Box<str>>,
+    pub help: Option<String>,
 }
 
 impl std::fmt::Display for SpecError {
@@ -55,8 +62,7 @@ impl SpecError {
             loc,
             message: message.into(),
             code: crate::diag::code::INVALID_VALUE,
-            related: Vec::new(),
-            help: None,
+            details: None,
         }
     }
 
@@ -68,7 +74,8 @@ impl SpecError {
 
     /// A secondary place that explains the error.
     pub fn related(mut self, loc: Loc, message: impl Into<String>) -> SpecError {
-        self.related.push(crate::diag::Related {
+        let details = self.details.get_or_insert_with(Default::default);
+        details.related.push(crate::diag::Related {
             message: crate::quote::visible(message.into()),
             line: loc.line,
             col: loc.col,
@@ -77,7 +84,7 @@ impl SpecError {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> SpecError {
-        self.help = Some(help.into().into_boxed_str());
+        self.details.get_or_insert_with(Default::default).help = Some(help.into());
         self
     }
 

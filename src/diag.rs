@@ -66,6 +66,14 @@ pub mod code {
     pub const TORCH_SHAPE: &str = "E401";
     /// `build --verify`: libtorch's parameter or buffer count differs from derive's.
     pub const TORCH_COUNT: &str = "E402";
+    /// `compare`: a checkpoint tensor's shape differs from the derived one.
+    pub const WEIGHT_SHAPE: &str = "E501";
+    /// `compare`: a derived module has no tensors in the checkpoint.
+    pub const WEIGHT_MISSING: &str = "E502";
+    /// `compare`: the checkpoint holds tensors the table does not derive.
+    pub const WEIGHT_UNEXPECTED: &str = "E503";
+    /// `compare`: the checkpoint's names differ from the variant's; paired by structure.
+    pub const WEIGHT_BY_STRUCTURE: &str = "N504";
     /// A variant corrects a printed cell.
     pub const CORRECTED: &str = "N301";
     /// Branches agree only for some input sizes (and do at the reference).
@@ -100,6 +108,16 @@ pub mod code {
         (
             TORCH_COUNT,
             "libtorch's parameter or buffer count differs from derive's",
+        ),
+        (WEIGHT_SHAPE, "a checkpoint tensor's shape differs from the derived one"),
+        (WEIGHT_MISSING, "a derived module has no tensors in the checkpoint"),
+        (
+            WEIGHT_UNEXPECTED,
+            "the checkpoint holds tensors the table does not derive",
+        ),
+        (
+            WEIGHT_BY_STRUCTURE,
+            "checkpoint tensors paired by structure, not by name",
         ),
     ];
 

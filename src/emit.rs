@@ -476,6 +476,10 @@ impl<'g> Emitter<'g> {
                 let parts: Vec<&str> = n.inputs.iter().map(|i| self.var(*i)).collect();
                 format!("torch.cat([{}], 1)", parts.join(", "))
             }
+            Op::Add | Op::Mul => {
+                let parts: Vec<&str> = n.inputs.iter().map(|i| self.var(*i)).collect();
+                parts.join(if matches!(n.op, Op::Add) { " + " } else { " * " })
+            }
             Op::Flatten => format!("torch.flatten({x}, 1)"),
             Op::Dropout { p } => format!("F.dropout({x}, {}, self.training)", py_float(*p)),
             Op::Softmax => format!("F.softmax({x}, 1)"),

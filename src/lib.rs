@@ -7,6 +7,7 @@
 //! serve training, which lives behind the `torch` feature.
 
 pub mod check;
+pub mod compare;
 pub mod count;
 pub mod data;
 pub mod derive;

@@ -44,8 +44,8 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 Severity::Error,
                 code::CONCAT,
                 format!(
-                    "{row_label} concatenates branches of different spatial sizes at {}×{}; they agree only {cond}",
-                    reference.0, reference.1
+                    "{row_label} {} branches of different spatial sizes at {}×{}; they agree only {cond}",
+                    m.verb, reference.0, reference.1
                 ),
             )
         };

@@ -11,6 +11,7 @@ use crate::spec::ColumnKind;
 pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) -> Vec<usize> {
     let (spec, g, opts, reference) = (cx.spec, cx.g, cx.opts, cx.g.reference);
     let mut ambiguous_rows = Vec::new();
+    spatial_only(cx, out);
     let Some(col) = cx.column(ColumnKind::Output) else {
         return ambiguous_rows;
     };
@@ -91,4 +92,42 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) -> Vec<usize> {
         }
     }
     ambiguous_rows
+}
+
+/// E102 for a printed output size without channels (`56×56`): H×W only.
+fn spatial_only(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let (spec, g, reference) = (cx.spec, cx.g, cx.g.reference);
+    let Some(col) = cx.column(ColumnKind::Spatial) else {
+        return;
+    };
+    if !cx.at_reference {
+        return;
+    }
+    for (i, span) in g.rows.iter().enumerate() {
+        let Some(cell) = g.row_cells(spec, i).get(col) else {
+            continue;
+        };
+        let crate::spec::Value::SizeHw { h, w } = cell.value else {
+            continue;
+        };
+        let (ph, pw) = (h as i64, w as i64);
+        let derived = chw(&g.nodes[span.output].shape, reference);
+        if (ph, pw) != (derived.1, derived.2) {
+            let row = &spec.rows[i];
+            out.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    code::SPATIAL,
+                    cell.loc,
+                    format!(
+                        "{} outputs {}×{}, the table says {ph}×{pw}",
+                        row.label, derived.1, derived.2
+                    ),
+                )
+                .at(&row.label, col)
+                .values(format!("{ph}×{pw}"), format!("{}×{}", derived.1, derived.2))
+                .arithmetic(spatial_arithmetic(g, span)),
+            );
+        }
+    }
 }

@@ -64,6 +64,10 @@ pub struct ModelArgs {
     /// A named variant of the spec (see the spec's `variants:`).
     #[arg(long)]
     pub variant: Option<String>,
+    /// The architecture to build, in a table whose columns are architectures (the spec's
+    /// `models:`; default: the variant's, or the first).
+    #[arg(long)]
+    pub model: Option<String>,
     /// Reference input size, H or HxW (default: the spec's).
     #[arg(long, value_parser = parse_input)]
     pub input: Option<(u64, u64)>,
@@ -104,6 +108,7 @@ impl ModelArgs {
             no_aux: self.no_aux,
             input: self.input,
             cell_overrides: Vec::new(),
+            model: self.model.clone(),
         }
     }
 }
@@ -140,6 +145,12 @@ pub enum Command {
         /// Check the table as printed and every variant of every spec.
         #[arg(long)]
         all_variants: bool,
+        /// Check this architecture column of every spec (a table of architectures).
+        #[arg(long, conflicts_with = "all_models")]
+        model: Option<String>,
+        /// Check every architecture column (with --all-variants: every model each variant is for).
+        #[arg(long)]
+        all_models: bool,
         #[arg(long)]
         strict: bool,
     },
@@ -153,6 +164,14 @@ pub enum Command {
         /// Output file (default: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
+    },
+    /// Check a checkpoint (safetensors; a PyTorch .pt/.pth state_dict with the libtorch
+    /// build) against the derived network: every tensor's name and shape.
+    Compare {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The weights file: .safetensors, or .pt/.pth (libtorch build).
+        weights: PathBuf,
     },
     /// Plot training metrics (metrics.jsonl of one or more runs) as SVG; several runs overlay.
     Plot {

@@ -19,6 +19,8 @@ pub struct Request<'a> {
     pub format: CheckFormat,
     pub variant: &'a Option<String>,
     pub all_variants: bool,
+    pub model: &'a Option<String>,
+    pub all_models: bool,
     pub strict: bool,
     pub limits: InputLimits,
 }
@@ -132,6 +134,7 @@ fn unusable(e: &SpecError, path: &Path) -> CheckResult {
     CheckResult {
         file: path.display().to_string(),
         variant: None,
+        model: None,
         status: 2,
         parameters: None,
         diagnostics: vec![Diagnostic::from(e)],
@@ -166,10 +169,29 @@ fn check_spec(r: &Request<'_>, path: &Path) -> Vec<Checked> {
     } else {
         vec![r.variant.clone()]
     };
-    let mut checked = Vec::with_capacity(variants.len());
-    for v in variants {
+    let runs: Vec<(Option<String>, Option<String>)> = variants
+        .into_iter()
+        .flat_map(|v| {
+            let models: Vec<Option<String>> = if r.all_models && !loaded.spec.models.is_empty() {
+                // The models a variant is for, or every one.
+                let targets = v
+                    .as_ref()
+                    .and_then(|v| loaded.spec.variants.get(v))
+                    .map(|v| v.models.clone())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| loaded.spec.models.clone());
+                targets.into_iter().map(Some).collect()
+            } else {
+                vec![r.model.clone()]
+            };
+            models.into_iter().map(move |m| (v.clone(), m))
+        })
+        .collect();
+    let mut checked = Vec::with_capacity(runs.len());
+    for (v, m) in runs {
         let opts = LowerOptions {
             variant: v.clone(),
+            model: m.clone(),
             ..LowerOptions::default()
         };
         checked.push(match derive_within(loaded.spec.clone(), &opts, 1, &r.limits.graph()) {
@@ -177,6 +199,7 @@ fn check_spec(r: &Request<'_>, path: &Path) -> Vec<Checked> {
                 result: CheckResult {
                     file: d.spec.file.clone(),
                     variant: v,
+                    model: m,
                     status: verdict(&d, r.strict),
                     parameters: Some(d.totals.params),
                     diagnostics: d.diagnostics.clone(),
@@ -187,6 +210,7 @@ fn check_spec(r: &Request<'_>, path: &Path) -> Vec<Checked> {
                 message: Some(render_error_painted(&e, Some(&loaded.source), paint)),
                 result: CheckResult {
                     variant: v,
+                    model: m,
                     file: e.file.clone(),
                     ..unusable(&e, path)
                 },

@@ -24,6 +24,7 @@ pub fn run(model: &ModelArgs, batch: i64, format: Format, strict: bool) -> Resul
     let result = || CheckResult {
         file: d.spec.file.clone(),
         variant: opts.variant.clone(),
+        model: opts.model.clone(),
         status,
         parameters: Some(d.totals.params),
         diagnostics: d.diagnostics.clone(),
@@ -62,6 +63,7 @@ fn unusable(format: Format, e: &SpecError, source: Option<&Source>) -> Result<u8
             &[CheckResult {
                 file: e.file.clone(),
                 variant: None,
+                model: None,
                 status: 2,
                 parameters: None,
                 diagnostics: vec![e.into()],

@@ -6,6 +6,7 @@ pub mod args;
 pub mod output;
 
 pub mod check;
+pub mod compare;
 pub mod derive;
 pub mod emit;
 pub mod plot;

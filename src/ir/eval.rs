@@ -2,7 +2,8 @@
 
 use indexmap::IndexMap;
 
-use crate::spec::cell::{PoolKind, TypeArg};
+use crate::spec::cell::{LayerItem, PoolKind, TypeArg};
+use crate::spec::expr::{BinOp, Node};
 use crate::spec::template::{Arg, ArgDecl, Expr, LayerDecl, Lit, Term};
 use crate::spec::{Cell, Loc, SpecError, Value};
 
@@ -48,6 +49,84 @@ pub struct Ctx<'a> {
     pub classes: i64,
     /// How the row is named in messages: `inception (3c)`, `head`.
     pub what: String,
+    /// The step's input at the reference size (channels, H, W), set before each step is
+    /// evaluated (`{in.channels}`).
+    pub input: std::cell::Cell<(i64, i64, i64)>,
+    /// The architecture column being built (`{model}`), and the item of its cell that the
+    /// row's template builds, where the cell prints layers.
+    pub model: Option<&'a str>,
+    pub item: Option<&'a LayerItem>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        file: &'a str,
+        cells: &'a IndexMap<String, Cell>,
+        vars: &'a IndexMap<String, Lit>,
+        classes: i64,
+        what: String,
+    ) -> Ctx<'a> {
+        Ctx {
+            file,
+            cells,
+            vars,
+            classes,
+            what,
+            input: std::cell::Cell::new((0, 0, 0)),
+            model: None,
+            item: None,
+        }
+    }
+
+    /// The same row with other vars (a template's use, a repeat's instance).
+    pub fn with_vars<'b>(&'b self, vars: &'b IndexMap<String, Lit>) -> Ctx<'b> {
+        Ctx {
+            file: self.file,
+            cells: self.cells,
+            vars,
+            classes: self.classes,
+            what: self.what.clone(),
+            input: self.input.clone(),
+            model: self.model,
+            item: self.item,
+        }
+    }
+}
+
+/// A field of a printed layer: `out`, `kernel`, `stride`, `pool`; of a bracket `repeat`,
+/// `lines`, `out` (its last line's) and `outN`, `kernelN`, `strideN` (line N, from 1).
+fn item_field(item: &LayerItem, field: &str) -> Option<Val> {
+    let pair = |k: (u64, u64)| Val::Pair(to_i64(k.0), to_i64(k.1));
+    match (item, field) {
+        (LayerItem::Conv { kernel, .. }, "kernel") => Some(pair(*kernel)),
+        (LayerItem::Conv { out, .. } | LayerItem::Fc { out }, "out") => Some(Val::Int(to_i64(*out))),
+        (LayerItem::Conv { stride, .. } | LayerItem::Pool { stride, .. }, "stride") => {
+            stride.map(|s| Val::Int(to_i64(s)))
+        }
+        (LayerItem::Pool { kernel, .. }, "kernel") => kernel.map(pair),
+        (LayerItem::Pool { kind, .. }, "pool") => Some(Val::Word(
+            match kind {
+                PoolKind::Max => "max",
+                PoolKind::Avg => "avg",
+            }
+            .into(),
+        )),
+        (LayerItem::Stack { repeat, .. }, "repeat") => Some(Val::Int(to_i64(*repeat))),
+        (LayerItem::Stack { lines, .. }, "lines") => Some(Val::Int(to_i64(lines.len() as u64))),
+        (LayerItem::Stack { lines, .. }, "out") => lines.last().and_then(|l| item_field(l, "out")),
+        (LayerItem::Stack { lines, .. }, f) => {
+            let digits = f.len() - f.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            let (name, n) = f.split_at(f.len() - digits);
+            let n: usize = n.parse().ok()?;
+            lines.get(n.checked_sub(1)?).and_then(|l| item_field(l, name))
+        }
+        _ => None,
+    }
+}
+
+/// What `if:` and `&&` take as true: a value other than 0 and false.
+fn truthy(v: &Val) -> bool {
+    !matches!(v, Val::Int(0) | Val::Bool(false))
 }
 
 fn to_i64(x: u64) -> i64 {
@@ -63,6 +142,23 @@ impl Ctx<'_> {
     /// One term's value, or None where its cell is empty.
     fn term(&self, t: &Term) -> Option<Val> {
         match t {
+            Term::In(f) => {
+                let (c, h, w) = self.input.get();
+                match f.as_str() {
+                    "channels" => Some(Val::Int(c)),
+                    "h" => Some(Val::Int(h)),
+                    "w" => Some(Val::Int(w)),
+                    _ => None,
+                }
+            }
+            Term::Model(f) => match (self.item, f) {
+                (Some(item), Some(f)) => item_field(item, f),
+                (Some(_), None) => None,
+                (None, _) => self.term(&Term::Column {
+                    column: self.model?.to_string(),
+                    field: f.clone(),
+                }),
+            },
             Term::Int(i) => Some(Val::Int(*i)),
             Term::Classes => Some(Val::Int(self.classes)),
             Term::Var(v) => self.vars.get(v).map(Val::from),
@@ -97,19 +193,86 @@ impl Ctx<'_> {
         }
     }
 
-    /// The first term that has a value.
-    pub fn expr(&self, e: &Expr) -> Option<Val> {
-        e.terms.iter().find_map(|t| self.term(t))
+    /// The first alternative that has a value.
+    pub fn expr(&self, e: &Expr) -> Result<Option<Val>, SpecError> {
+        for alt in &e.alts {
+            if let Some(v) = self.node(alt, e)? {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
     }
 
-    /// An `if:`: true when the expression has a value other than 0.
-    pub fn holds(&self, e: &Expr) -> bool {
-        !matches!(self.expr(e), None | Some(Val::Int(0)) | Some(Val::Bool(false)))
+    /// One alternative's value: None where a term it needs is empty. Arithmetic is on
+    /// integers and checked; an overflow or a division by zero is an error at its operator.
+    fn node(&self, n: &Node, e: &Expr) -> Result<Option<Val>, SpecError> {
+        let (op, lhs, rhs, at) = match n {
+            Node::Term { term, .. } => return Ok(self.term(term)),
+            Node::If { cond, then, otherwise } => {
+                return match self.node(cond, e)? {
+                    None => Ok(None),
+                    Some(c) if truthy(&c) => self.node(then, e),
+                    Some(_) => self.node(otherwise, e),
+                };
+            }
+            Node::Bin { op, lhs, rhs, at } => (*op, lhs, rhs, *at),
+        };
+        let (Some(a), Some(b)) = (self.node(lhs, e)?, self.node(rhs, e)?) else {
+            return Ok(None);
+        };
+        let at_loc = Loc {
+            line: e.start.line,
+            col: e.start.col + at,
+        };
+        let fail = |m: String| {
+            self.err(
+                at_loc,
+                format!("{}: {} in {}", self.what, m, crate::quote::quote(&e.text)),
+            )
+        };
+        use BinOp::*;
+        let v = match (op, &a, &b) {
+            (And, _, _) => Val::Bool(truthy(&a) && truthy(&b)),
+            (Or, _, _) => Val::Bool(truthy(&a) || truthy(&b)),
+            (Eq, _, _) => Val::Bool(a == b),
+            (Ne, _, _) => Val::Bool(a != b),
+            (Lt | Le | Gt | Ge, Val::Int(x), Val::Int(y)) => Val::Bool(match op {
+                Lt => x < y,
+                Le => x <= y,
+                Gt => x > y,
+                _ => x >= y,
+            }),
+            (Add | Sub | Mul | Div | Rem, Val::Int(x), Val::Int(y)) => {
+                let r = match op {
+                    Add => x.checked_add(*y),
+                    Sub => x.checked_sub(*y),
+                    Mul => x.checked_mul(*y),
+                    Div if *y == 0 => return Err(fail(format!("{x} / 0 divides by zero"))),
+                    Rem if *y == 0 => return Err(fail(format!("{x} % 0 divides by zero"))),
+                    Div => x.checked_div(*y),
+                    _ => x.checked_rem(*y),
+                };
+                Val::Int(r.ok_or_else(|| fail(format!("{x} {} {y} overflows 64 bits", op.symbol())))?)
+            }
+            _ => {
+                return Err(fail(format!(
+                    "{} needs integers, found {a} {} {b}",
+                    op.symbol(),
+                    op.symbol()
+                )));
+            }
+        };
+        Ok(Some(v))
     }
 
-    pub fn arg(&self, a: &ArgDecl) -> Option<Val> {
+    /// An `if:`: true when the expression has a value other than 0 or false.
+    pub fn holds(&self, e: &Expr) -> Result<bool, SpecError> {
+        Ok(self.expr(e)?.is_some_and(|v| truthy(&v)))
+    }
+
+    pub fn arg(&self, a: &ArgDecl) -> Result<Option<Val>, SpecError> {
         match &a.value {
-            Arg::Lit(l) => Some(Val::from(l)),
+            Arg::Lit(l) => Ok(Some(Val::from(l))),
             Arg::Expr(e) => self.expr(e),
         }
     }
@@ -125,7 +288,7 @@ impl Ctx<'_> {
     /// An argument that must evaluate: missing cells are reported at the argument.
     pub fn required(&self, args: &crate::spec::template::Args, name: &str, op: &str) -> Result<Val, SpecError> {
         let a = &args[name];
-        self.arg(a).ok_or_else(|| {
+        self.arg(a)?.ok_or_else(|| {
             self.err(
                 a.loc,
                 format!(
@@ -141,7 +304,7 @@ impl Ctx<'_> {
     pub fn positive(&self, l: &LayerDecl, name: &str, op: &str, default: Option<i64>) -> Result<i64, SpecError> {
         let args = &l.args;
         let v = match (args.get(name), default) {
-            (Some(a), d) => match self.arg(a) {
+            (Some(a), d) => match self.arg(a)? {
                 Some(v) => v,
                 None => match d {
                     Some(d) => return Ok(d),
@@ -186,7 +349,7 @@ impl Ctx<'_> {
                 )
             });
         };
-        let v = match (self.arg(a), default) {
+        let v = match (self.arg(a)?, default) {
             (Some(v), _) => v,
             (None, Some(d)) => return Ok(d),
             (None, None) => return Err(self.required(args, name, op).unwrap_err()),

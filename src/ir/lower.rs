@@ -2,14 +2,18 @@
 //! cells, conv layers become conv → batch norm → ReLU as the conventions say, and every node
 //! gets its symbolic shape as it is added.
 
+mod models;
+mod rows;
+mod steps;
+
+pub use rows::row_output_from;
+
 use std::borrow::Cow;
 
 use indexmap::IndexMap;
 
 use super::eval::{Ctx, Val};
-use super::{
-    ConcatMismatch, Constraint, Conv, Correction, Graph, Node, NodeId, Op, Output, Pad, Place, Pool, PoolKind, RowSpan,
-};
+use super::{ConcatMismatch, Constraint, Conv, Graph, Node, NodeId, Op, Output, Pad, Place, Pool, PoolKind, RowSpan};
 use crate::shape::{self, Shape, ShapeError, WindowRounding};
 use crate::spec::template::{LayerDecl, LayerOp, Lit, TemplateBody};
 use crate::spec::{CeilRule, Cell, Conventions, Loc, Padding, Rounding, Spec, SpecError, Template};
@@ -26,6 +30,9 @@ pub struct LowerOptions {
     /// Replace cells of rows (row, column, new cell or None to empty it): used to explore
     /// another reading of an ambiguous cell.
     pub cell_overrides: Vec<(usize, String, Option<Cell>)>,
+    /// The architecture column to build, in a table of architectures (default: the
+    /// variant's, or the first).
+    pub model: Option<String>,
 }
 
 /// Bounds on what a spec may make the library build. A separate argument rather than a
@@ -68,6 +75,9 @@ struct Builder<'a> {
     /// Every node, by name, to refuse a second layer of the same name: the table holds ids
     /// and compares against `nodes[id].name`, so no name is copied to be a key.
     names: hashbrown::HashTable<NodeId>,
+    /// Steps visited and template uses open (see `steps.rs`).
+    visits: usize,
+    depth: usize,
 }
 
 /// A fixed hasher: the table is only probed, never iterated, so no output depends on it.
@@ -96,6 +106,7 @@ fn template_bound(t: &Template) -> usize {
             .iter()
             .map(|b| layers_bound(&b.layers))
             .fold(1usize, usize::saturating_add),
+        TemplateBody::Steps(s) => steps::steps_bound(s),
     }
 }
 
@@ -212,7 +223,7 @@ impl<'a> Builder<'a> {
             ShapeError::Message(m) => self.err(loc, format!("{name}: {m}")),
         })?;
         let id = self.nodes.len();
-        if matches!(op, Op::Concat) {
+        if matches!(op, Op::Concat | Op::Add) {
             let spatial = |s: &Shape| match s {
                 Shape::Map { h, w, .. } => Some((*h, *w)),
                 Shape::Flat { .. } => None,
@@ -220,13 +231,14 @@ impl<'a> Builder<'a> {
             if shapes.iter().any(|s| spatial(s).is_none()) {
                 return Err(self.err(
                     loc,
-                    format!("{name}: concatenates a vector; every branch must end in a C×H×W map"),
+                    format!("{name}: merges a vector; every branch must end in a C×H×W map"),
                 ));
             }
             if shapes.windows(2).any(|p| spatial(&p[0]) != spatial(&p[1])) {
                 self.mismatches.push(ConcatMismatch {
                     node: id,
                     branches: inputs.clone(),
+                    verb: if matches!(op, Op::Add) { "adds" } else { "concatenates" },
                 });
             }
         }
@@ -255,7 +267,7 @@ impl<'a> Builder<'a> {
 
     fn pad(&self, ctx: &Ctx<'_>, l: &LayerDecl, kernel: (i64, i64), default: Pad) -> Result<Pad, SpecError> {
         let Some(a) = l.args.get("pad") else { return Ok(default) };
-        Ok(match ctx.arg(a) {
+        Ok(match ctx.arg(a)? {
             None => default,
             Some(Val::Int(p)) if p >= 0 => Pad::Explicit(p, p),
             Some(Val::Pair(a, b)) if a >= 0 && b >= 0 => Pad::Explicit(a, b),
@@ -276,7 +288,7 @@ impl<'a> Builder<'a> {
 
     fn flag(&self, ctx: &Ctx<'_>, l: &LayerDecl, name: &str, default: bool) -> Result<bool, SpecError> {
         let Some(a) = l.args.get(name) else { return Ok(default) };
-        match ctx.arg(a) {
+        match ctx.arg(a)? {
             None => Ok(default),
             Some(Val::Bool(b)) => Ok(b),
             Some(v) => Err(ctx.err(a.loc, format!("{name} is {v}, expected true or false"))),
@@ -295,7 +307,7 @@ impl<'a> Builder<'a> {
         let Some(a) = l.args.get("rounding") else {
             return Ok(default);
         };
-        match ctx.arg(a) {
+        match ctx.arg(a)? {
             None => Ok(default),
             Some(Val::Word(w)) if w == "floor" => Ok(WindowRounding::Floor),
             Some(Val::Word(w)) if w == "ceil" => Ok(ceil),
@@ -370,6 +382,29 @@ impl<'a> Builder<'a> {
                     };
                     cur = self.add(name.clone(), Op::Conv(c), vec![cur], place, true, l.loc)?;
                 }
+                let bn_name = match l.args.get("bn_name") {
+                    None => format!("{name}.bn"),
+                    Some(a) => match ctx.arg(a)? {
+                        // A sibling of the conv: `layer1.0.bn1` beside `layer1.0.conv1`.
+                        Some(Val::Word(w)) if !w.is_empty() && !w.contains('.') => match name.rsplit_once('.') {
+                            Some((parent, _)) => format!("{parent}.{w}"),
+                            None => w,
+                        },
+                        Some(Val::Int(i)) if i >= 0 => match name.rsplit_once('.') {
+                            Some((parent, _)) => format!("{parent}.{i}"),
+                            None => i.to_string(),
+                        },
+                        v => {
+                            return Err(ctx.err(
+                                a.loc,
+                                format!(
+                                    "bn_name is {}, expected a name without '.'",
+                                    v.map_or("empty".to_string(), |v| v.to_string())
+                                ),
+                            ));
+                        }
+                    },
+                };
                 if bn {
                     let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm {
                         eps: 1e-5,
@@ -377,7 +412,7 @@ impl<'a> Builder<'a> {
                         scale: true,
                     });
                     cur = self.add(
-                        format!("{name}.bn"),
+                        bn_name,
                         Op::BatchNorm {
                             eps: b.eps,
                             momentum: b.momentum,
@@ -496,8 +531,9 @@ impl<'a> Builder<'a> {
                     }
                 }
             };
+            self.set_input(ctx, cur);
             if let Some(c) = &l.cond
-                && !ctx.holds(c)
+                && !ctx.holds(c)?
             {
                 continue;
             }
@@ -521,11 +557,13 @@ impl<'a> Builder<'a> {
     ) -> Result<NodeId, SpecError> {
         match &t.body {
             TemplateBody::Layers(ls) => self.layers(ctx, ls, input, prefix, &Place::Row { row, branch: None }),
+            TemplateBody::Steps(s) => self.steps(ctx, s, input, prefix, &Place::Row { row, branch: None }),
             TemplateBody::Branches(bs) => {
                 let mut ends = Vec::new();
                 for b in bs {
+                    self.set_input(ctx, input);
                     if let Some(c) = &b.cond
-                        && !ctx.holds(c)
+                        && !ctx.holds(c)?
                     {
                         continue;
                     }
@@ -533,7 +571,12 @@ impl<'a> Builder<'a> {
                         row,
                         branch: Some(b.name.as_str().into()),
                     };
-                    ends.push(self.layers(ctx, &b.layers, input, &format!("{prefix}.{}", b.name), &place)?);
+                    let scope = if prefix.is_empty() {
+                        b.name.clone()
+                    } else {
+                        format!("{prefix}.{}", b.name)
+                    };
+                    ends.push(self.layers(ctx, &b.layers, input, &scope, &place)?);
                 }
                 if ends.is_empty() {
                     return Err(self.err(
@@ -547,7 +590,11 @@ impl<'a> Builder<'a> {
                     ));
                 }
                 self.add(
-                    format!("{prefix}.concat"),
+                    if prefix.is_empty() {
+                        "concat".to_string()
+                    } else {
+                        format!("{prefix}.concat")
+                    },
                     Op::Concat,
                     ends,
                     &Place::Row { row, branch: None },
@@ -630,7 +677,10 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         variant,
         templates,
         names: hashbrown::HashTable::new(),
+        visits: 0,
+        depth: 0,
     };
+    let model = models::model_of(spec, variant, opts)?;
     // Growing the node list by doubling copies every node and touches twice the memory; a
     // long table is allocation-bound, so reserve generously up front. Capacity that is never
     // written costs only address space (its pages are never touched), so over-estimating
@@ -665,45 +715,41 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
     let mut aux_roots = Vec::new();
     for (i, row) in spec.rows.iter().enumerate() {
         let over = variant.and_then(|v| v.rows.get(&i));
-        let env = row_env(spec, variant, &vars, opts, i);
+        let env = rows::row_env(spec, variant, &vars, opts, i);
         corrections.extend(env.corrections);
         let (cells, row_vars, tname) = (env.cells, env.vars, env.template);
-        let template = templates.get(tname).ok_or_else(|| {
-            b.err(
-                row.loc,
-                format!("unknown template {tname}", tname = crate::quote::quote(&tname)),
-            )
-            .coded(crate::diag::code::UNKNOWN_NAME)
-        })?;
-        let ctx = Ctx {
-            file: &spec.file,
-            cells: &cells,
-            vars: &row_vars,
+        let mut ctx = Ctx::new(
+            &spec.file,
+            &cells,
+            &row_vars,
             classes,
-            what: format!("row {}", crate::quote::quote(&row.label)),
-        };
+            format!("row {}", crate::quote::quote(&row.label)),
+        );
+        ctx.model = model.as_deref();
         let first = b.nodes.len();
         b.row = Some((i, first));
-        let out = b.template(&ctx, template, cur, i, &row.name)?;
+        let scope = over.and_then(|o| o.name.as_deref()).unwrap_or(&row.name);
+        let (out, built_with) = b.row_layers(&ctx, tname, i, cur, scope)?;
         rows.push(RowSpan {
             row: i,
             input: cur,
             output: out,
             first,
             end: b.nodes.len(),
-            template: tname.to_string(),
+            template: built_with,
         });
         cur = out;
         if let Some(o) = over
             && !o.insert_after.is_empty()
         {
-            let ctx = Ctx {
-                file: &spec.file,
-                cells: &cells,
-                vars: &row_vars,
+            let mut ctx = Ctx::new(
+                &spec.file,
+                &cells,
+                &row_vars,
                 classes,
-                what: format!("the layers after {}", crate::quote::quote(&row.label)),
-            };
+                format!("the layers after {}", crate::quote::quote(&row.label)),
+            );
+            ctx.model = model.as_deref();
             cur = b.layers(
                 &ctx,
                 &o.insert_after,
@@ -727,13 +773,8 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
     b.row = None;
     let empty = IndexMap::new();
     let head = variant.and_then(|v| v.head.as_ref()).unwrap_or(&spec.head);
-    let ctx = Ctx {
-        file: &spec.file,
-        cells: &empty,
-        vars: &vars,
-        classes,
-        what: "the head".into(),
-    };
+    let mut ctx = Ctx::new(&spec.file, &empty, &vars, classes, "the head".into());
+    ctx.model = model.as_deref();
     cur = b.layers(&ctx, head, cur, "", &Place::Head)?;
     let mut outputs = vec![Output {
         name: "logits".into(),
@@ -741,13 +782,14 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         aux: false,
     }];
     for (h, root) in aux_roots {
-        let ctx = Ctx {
-            file: &spec.file,
-            cells: &empty,
-            vars: &vars,
+        let mut ctx = Ctx::new(
+            &spec.file,
+            &empty,
+            &vars,
             classes,
-            what: format!("auxiliary head {}", crate::quote::quote(&h.name)),
-        };
+            format!("auxiliary head {}", crate::quote::quote(&h.name)),
+        );
+        ctx.model = model.as_deref();
         let end = b.layers(&ctx, &h.layers, root, &h.name, &Place::Aux { head: h.name.clone() })?;
         outputs.push(Output {
             name: h.name.clone(),
@@ -763,139 +805,10 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         input_channels,
         classes,
         variant: opts.variant.clone(),
+        model,
         corrections,
         constraints: b.constraints,
         concat_mismatches: b.mismatches,
         changed_cells,
-    })
-}
-
-/// What one row is built from under a variant: cells with corrections, vars, template.
-/// Cells and vars are borrowed unless the row changes them: most rows of a long table have
-/// no override, and copying every row's cell map and the vars was a large part of lowering.
-struct RowEnv<'a> {
-    cells: Cow<'a, IndexMap<String, Cell>>,
-    vars: Cow<'a, IndexMap<String, Lit>>,
-    template: &'a str,
-    corrections: Vec<Correction>,
-}
-
-fn row_env<'a>(
-    spec: &'a Spec,
-    variant: Option<&'a crate::spec::Variant>,
-    vars: &'a IndexMap<String, Lit>,
-    opts: &LowerOptions,
-    i: usize,
-) -> RowEnv<'a> {
-    let row = &spec.rows[i];
-    let over = variant.and_then(|v| v.rows.get(&i));
-    let mut cells = Cow::Borrowed(&row.cells);
-    let mut row_vars = Cow::Borrowed(vars);
-    let mut corrections = Vec::new();
-    if let Some(o) = over {
-        for (col, c) in &o.cells {
-            let printed = row.cells.get(col).map(|p| p.text.clone()).unwrap_or_default();
-            corrections.push(Correction {
-                row: i,
-                column: col.clone(),
-                printed,
-                corrected: c.text.clone(),
-                loc: c.loc,
-            });
-            if c.text.is_empty() {
-                cells.to_mut().shift_remove(col);
-            } else {
-                cells.to_mut().insert(col.clone(), c.clone());
-            }
-        }
-        if !o.vars.is_empty() {
-            row_vars.to_mut().extend(o.vars.clone());
-        }
-    }
-    for (r, col, c) in &opts.cell_overrides {
-        if *r == i {
-            match c {
-                Some(c) => {
-                    cells.to_mut().insert(col.clone(), c.clone());
-                }
-                None => {
-                    cells.to_mut().shift_remove(col);
-                }
-            }
-        }
-    }
-    let template = over.and_then(|o| o.template.as_deref()).unwrap_or(&row.row_type.words);
-    RowEnv {
-        cells,
-        vars: row_vars,
-        template,
-        corrections,
-    }
-}
-
-/// The output (C, H, W) of row `i` alone, fed a concrete C×H×W input: what the row's printed
-/// output should be if the previous row's printed output is right.
-pub fn row_output_from(
-    spec: &Spec,
-    opts: &LowerOptions,
-    i: usize,
-    input: (i64, i64, i64),
-) -> Result<(i64, i64, i64), SpecError> {
-    let variant = opts.variant.as_ref().and_then(|v| spec.variants.get(v));
-    let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
-    let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
-    let mut vars: IndexMap<String, Lit> = spec.vars.clone();
-    if let Some(v) = variant {
-        vars.extend(v.vars.clone());
-    }
-    let classes = classes_of(spec, opts)?;
-    let mut b = Builder {
-        spec,
-        max_nodes: Limits::default().max_nodes,
-        row: Some((i, 1)),
-        row_bounds: std::collections::HashMap::new(),
-        conv: conventions,
-        nodes: Vec::new(),
-        constraints: Vec::new(),
-        mismatches: Vec::new(),
-        reference: (input.1, input.2),
-        variant,
-        templates,
-        names: hashbrown::HashTable::new(),
-    };
-    b.nodes.push(Node {
-        name: "input".into(),
-        op: Op::Input { channels: input.0 },
-        inputs: vec![],
-        place: Place::Input,
-        weight_layer: false,
-        loc: spec.input.loc,
-        shape: Shape::Map {
-            c: input.0,
-            h: crate::shape::Dim::Const(input.1),
-            w: crate::shape::Dim::Const(input.2),
-        },
-    });
-    let env = row_env(spec, variant, &vars, opts, i);
-    let template = templates.get(env.template).ok_or_else(|| {
-        b.err(
-            spec.rows[i].loc,
-            format!("unknown template {}", crate::quote::quote(&env.template)),
-        )
-        .coded(crate::diag::code::UNKNOWN_NAME)
-    })?;
-    let ctx = Ctx {
-        file: &spec.file,
-        cells: &env.cells,
-        vars: &env.vars,
-        classes,
-        what: format!("row {}", crate::quote::quote(&spec.rows[i].label)),
-    };
-    let out = b.template(&ctx, template, 0, i, &spec.rows[i].name)?;
-    let s = b.nodes[out].shape.at(input.1, input.2);
-    Ok(match s.as_slice() {
-        [c, h, w] => (*c, *h, *w),
-        [f] => (*f, 1, 1),
-        _ => unreachable!("shapes are maps or vectors"),
     })
 }

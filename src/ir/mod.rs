@@ -48,16 +48,33 @@ pub struct Pool {
 /// A primitive op.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
-    Input { channels: i64 },
+    Input {
+        channels: i64,
+    },
     Conv(Conv),
-    BatchNorm { eps: f64, momentum: f64, scale: bool },
+    BatchNorm {
+        eps: f64,
+        momentum: f64,
+        scale: bool,
+    },
     Relu,
     Pool(Pool),
-    AdaptiveAvgPool { size: (i64, i64) },
+    AdaptiveAvgPool {
+        size: (i64, i64),
+    },
     Concat,
+    /// Elementwise sum of same-shaped inputs (a residual connection).
+    Add,
+    /// Elementwise product of a map and a C×1×1 gate broadcast over H×W (squeeze-and-excitation).
+    Mul,
     Flatten,
-    Linear { out: i64, bias: bool },
-    Dropout { p: f64 },
+    Linear {
+        out: i64,
+        bias: bool,
+    },
+    Dropout {
+        p: f64,
+    },
     Softmax,
 }
 
@@ -170,6 +187,8 @@ pub struct Constraint {
 pub struct ConcatMismatch {
     pub node: NodeId,
     pub branches: Vec<NodeId>,
+    /// What the merge does, for messages: `concatenates`, `adds`.
+    pub verb: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -240,6 +259,8 @@ impl fmt::Display for Description<'_> {
             }
             Op::AdaptiveAvgPool { size } => write!(f, "adaptive avg pool {}", K(*size)),
             Op::Concat => f.write_str("concat"),
+            Op::Add => f.write_str("add"),
+            Op::Mul => f.write_str("mul"),
             Op::Flatten => f.write_str("flatten"),
             Op::Linear { out, .. } => write!(f, "linear → {out}"),
             Op::Dropout { p } => write!(f, "dropout {p}"),
@@ -258,6 +279,8 @@ pub struct Graph {
     pub input_channels: i64,
     pub classes: i64,
     pub variant: Option<String>,
+    /// The architecture column built, in a table of architectures.
+    pub model: Option<String>,
     pub corrections: Vec<Correction>,
     pub constraints: Vec<Constraint>,
     pub concat_mismatches: Vec<ConcatMismatch>,

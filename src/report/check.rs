@@ -11,6 +11,8 @@ pub struct CheckResult {
     /// The spec as named on the command line (or found under a directory).
     pub file: String,
     pub variant: Option<String>,
+    /// The architecture column (`--model`, `--all-models`), where the spec has several.
+    pub model: Option<String>,
     /// 0: consistent; 1: an error finding (or a warning under `--strict`); 2: unusable.
     pub status: u8,
     /// The derived parameter count, where the spec could be derived.
@@ -20,12 +22,16 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// `specs/x.yaml` or `specs/x.yaml --variant caffe`.
+    /// `specs/x.yaml`, `specs/x.yaml --variant caffe`, `... --model 50-layer`.
     pub fn name(&self) -> String {
-        match &self.variant {
+        let mut name = match &self.variant {
             Some(v) => format!("{} --variant {v}", self.file),
             None => self.file.clone(),
+        };
+        if let Some(m) = &self.model {
+            name.push_str(&format!(" --model {m}"));
         }
+        name
     }
 
     pub fn count(&self, severity: Severity) -> usize {
@@ -78,6 +84,7 @@ pub fn json(results: &[CheckResult]) -> Value {
             json!({
                 "spec": r.file,
                 "variant": r.variant,
+                "model": r.model,
                 "status": r.verdict(),
                 "exit_code": r.status,
                 "errors": r.count(Severity::Error),

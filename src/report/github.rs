@@ -34,9 +34,11 @@ pub fn render(results: &[CheckResult]) -> String {
                 props.push(format!("line={}", d.line));
                 props.push(format!("col={}", d.col));
             }
-            let title = match &r.variant {
-                Some(v) => format!("{} (variant {v})", d.code),
-                None => d.code.to_string(),
+            let title = match (&r.variant, &r.model) {
+                (Some(v), Some(m)) => format!("{} (variant {v}, model {m})", d.code),
+                (Some(v), None) => format!("{} (variant {v})", d.code),
+                (None, Some(m)) => format!("{} (model {m})", d.code),
+                (None, None) => d.code.to_string(),
             };
             props.push(format!("title={}", escape_property(&title)));
             out.push_str(&format!(

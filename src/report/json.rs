@@ -82,6 +82,9 @@ struct Report<'a> {
     schema: &'static str,
     spec: Value,
     variant: &'a Option<String>,
+    /// The architecture column built, in a table of architectures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: &'a Option<String>,
     input: Value,
     classes: i64,
     conventions: Value,
@@ -129,6 +132,7 @@ fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
         schema: SCHEMA,
         spec: json!({"file": d.spec.file, "name": d.spec.name, "title": d.spec.title}),
         variant: &g.variant,
+        model: &g.model,
         input: json!({"channels": g.input_channels, "reference": [rh, rw], "batch": t.batch, "symbolic": format!("N×{}×H×W", g.input_channels)}),
         classes: g.classes,
         conventions: json!({"macs": "1 MAC = 2 FLOPs; convolutions and linear layers only; per image at the reference input", "memory": "fp32 activations for the batch"}),

@@ -62,10 +62,13 @@ pub fn render(results: &[CheckResult]) -> String {
 }
 
 fn testcase(out: &mut String, r: &CheckResult) {
-    let name = match &r.variant {
+    let mut name = match &r.variant {
         Some(v) => format!("variant {v}"),
         None => "as printed".to_string(),
     };
+    if let Some(m) = &r.model {
+        name.push_str(&format!(", model {m}"));
+    }
     let _ = writeln!(
         out,
         "    <testcase name=\"{}\" classname=\"{}\">",

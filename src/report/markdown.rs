@@ -13,8 +13,9 @@ pub fn render(d: &Derivation) -> String {
     let (rh, rw) = g.reference;
     let mut s = format!("## {} — {}\n\n", d.spec.name, d.spec.title);
     s.push_str(&format!(
-        "Variant: {}. Input N×{}×H×W, reference {rh}×{rw}.\n\n",
+        "Variant: {}.{} Input N×{}×H×W, reference {rh}×{rw}.\n\n",
         g.variant.as_deref().unwrap_or("none (the table as printed)"),
+        g.model.as_deref().map(|m| format!(" Model: {m}.")).unwrap_or_default(),
         g.input_channels
     ));
     s.push_str("| row | output (symbolic) | derived | printed | depth | params | MACs | status |\n|---|---|---|---|---|---:|---:|---|\n");

@@ -41,7 +41,7 @@ pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
             l.macs += d.per_node[id].macs;
             continue;
         }
-        if matches!(n.op, Op::Concat | Op::Input { .. }) {
+        if matches!(n.op, Op::Concat | Op::Add | Op::Mul | Op::Input { .. }) {
             continue;
         }
         out.push(LayerLine {
@@ -82,7 +82,10 @@ pub fn bytes(n: i64) -> String {
 
 /// The printed output cell of a row, if any (with the variant's correction applied).
 pub fn printed_output(d: &Derivation, row: usize) -> Option<String> {
-    let col = d.spec.column_of(crate::spec::ColumnKind::Output)?;
+    let col = d
+        .spec
+        .column_of(crate::spec::ColumnKind::Output)
+        .or_else(|| d.spec.column_of(crate::spec::ColumnKind::Spatial))?;
     d.graph.row_cells(&d.spec, row).get(&col.name).map(|c| c.text.clone())
 }
 

@@ -67,6 +67,9 @@ fn result(d: &Diagnostic, r: &CheckResult, rule_index: usize) -> Value {
     if let Some(variant) = &r.variant {
         props.insert("variant".into(), json!(variant));
     }
+    if let Some(model) = &r.model {
+        props.insert("model".into(), json!(model));
+    }
     if let Some(row) = &d.row {
         props.insert("row".into(), json!(row));
     }

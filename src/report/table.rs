@@ -88,6 +88,9 @@ pub fn render(d: &Derivation, source: &crate::source::Source) -> String {
         None => "the table as printed (no variant)".into(),
     };
     out.push_str(&format!("{}: {variant}\n", d.spec.file));
+    if let Some(m) = &g.model {
+        out.push_str(&format!("model {m} (of {})\n", d.spec.models.join(", ")));
+    }
     out.push_str(&format!(
         "input N×{}×H×W, reference {rh}×{rw}, {} classes, batch {}\n\n",
         g.input_channels, g.classes, d.totals.batch

@@ -240,6 +240,33 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
             // Disagreeing spatial sizes are reported by the caller, which knows the branches.
             Shape::Map { c: c_total, h, w }
         }
+        Op::Add => {
+            let (c, h, w) = map(first.expect("add has inputs"))?;
+            for s in &inputs[1..] {
+                let (ci, _, _) = map(s)?;
+                if ci != c {
+                    return Err(msg(format!(
+                        "adds a {ci}-channel map to a {c}-channel one; expected the same channels"
+                    )));
+                }
+            }
+            // Disagreeing spatial sizes are reported by the caller, as for a concatenation.
+            Shape::Map { c, h, w }
+        }
+        Op::Mul => {
+            let (c, h, w) = map(first.expect("mul has inputs"))?;
+            for s in &inputs[1..] {
+                let (ci, hi, wi) = map(s)?;
+                let gate = hi == Dim::Const(1) && wi == Dim::Const(1);
+                if ci != c || !(gate || (hi == h && wi == w)) {
+                    return Err(msg(format!(
+                        "multiplies a {c}×{}×{} map by a {ci}×{}×{} one; expected a {c}×1×1 gate or the same shape",
+                        h, w, hi, wi
+                    )));
+                }
+            }
+            Shape::Map { c, h, w }
+        }
         Op::Flatten => match *first.expect("flatten has an input") {
             Shape::Flat { features } => Shape::Flat { features },
             Shape::Map { c, h, w } => {

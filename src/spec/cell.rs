@@ -22,6 +22,9 @@
 
 use std::fmt;
 
+mod layers;
+pub use layers::{LayerCell, LayerItem, parse_layers, parse_size_hw};
+
 use nom::{
     IResult, Parser,
     branch::alt,

@@ -1,13 +1,26 @@
-//! The template expression grammar (nom), beside the cell grammar: `{term or term ...}`,
-//! where a term is an integer, `classes`, `var.NAME`, or a column with an optional field
-//! (`#3×3`, `output size.channels`). Each error names the term it is about by its offset,
-//! so a message points at the term, not at the whole expression.
+//! The template expression grammar (nom), beside the cell grammar: `{alt or alt ...}`, where
+//! `or` takes the first alternative that has a value, and an alternative is a small integer
+//! expression over terms:
+//!
+//! ```text
+//! alt   := "if " logic " then " alt " else " alt | logic
+//! logic := cmp (" || " cmp | " && " cmp)*      (left to right)
+//! cmp   := sum ((" == " | " != " | " <= " | " >= " | " < " | " > ") sum)?
+//! sum   := prod ((" + " | " - ") prod)*
+//! prod  := term ((" * " | " / " | " % ") term)*
+//! term  := integer | classes | var.NAME | in.FIELD | model[.FIELD] | column[.FIELD]
+//! ```
+//!
+//! Operators are spaced (` * `), because column names hold `/`, `-` and `#` (`patch
+//! size/stride`, `18-layer`). There are no parentheses: every expression a template needs
+//! so far reads left to right. Each error names the term it is about by its offset, so a
+//! message points at the term, not at the whole expression.
 
 use nom::branch::alt;
 use nom::bytes::complete::tag;
 use nom::character::complete::{anychar, char, digit1};
 use nom::combinator::{all_consuming, map, not, opt, recognize, rest, verify};
-use nom::multi::many0;
+use nom::multi::{many0, many1};
 use nom::sequence::{pair, preceded};
 use nom::{IResult, Parser};
 
@@ -22,6 +35,10 @@ pub enum Expect {
     Integer,
     /// A variable's name after `var.`.
     VarName,
+    /// ` then ` after the condition of `if`.
+    Then,
+    /// ` else ` after the value of `if … then`.
+    Else,
 }
 
 /// An expression that does not parse: what was expected, at which term.
@@ -34,8 +51,74 @@ pub struct ExprError {
     pub offset: usize,
 }
 
-/// One term's text: everything up to the next ` or `.
-fn term_text(i: &str) -> IResult<&str, &str> {
+/// A binary operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "&&",
+            BinOp::Or => "||",
+        }
+    }
+}
+
+/// One alternative, as a tree. `at` is the character offset of the term (or, for an
+/// operator, of its right operand) in the expression's text, for messages.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Term {
+        term: Term,
+        at: usize,
+    },
+    Bin {
+        op: BinOp,
+        lhs: Box<Node>,
+        rhs: Box<Node>,
+        at: usize,
+    },
+    If {
+        cond: Box<Node>,
+        then: Box<Node>,
+        otherwise: Box<Node>,
+    },
+}
+
+/// A parsed expression: its alternatives, and every term it reads (for the load-time check).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub alts: Vec<Node>,
+    pub terms: Vec<Term>,
+}
+
+/// One alternative's text: everything up to the next ` or `.
+fn alt_text(i: &str) -> IResult<&str, &str> {
     recognize(many0(preceded(not(tag(" or ")), anychar))).parse(i)
 }
 
@@ -62,6 +145,20 @@ fn column(i: &str) -> IResult<&str, Term> {
     .parse(i)
 }
 
+/// `in.channels`: a derived fact of the step's input.
+fn input_fact(i: &str) -> IResult<&str, Term> {
+    map(preceded(tag("in."), name), |f: &str| Term::In(f.trim().to_string())).parse(i)
+}
+
+/// `model` or `model.out`: the cell of the architecture column being built.
+fn model(i: &str) -> IResult<&str, Term> {
+    let bare = map(all_consuming(tag("model")), |_| Term::Model(None));
+    let field = map(preceded(tag("model."), name), |f: &str| {
+        Term::Model(Some(f.trim().to_string()))
+    });
+    alt((bare, field)).parse(i)
+}
+
 /// One trimmed, non-empty term.
 fn term(t: &str) -> Result<Term, Expect> {
     if let Ok((_, digits)) = all_consuming(integer).parse(t) {
@@ -77,40 +174,237 @@ fn term(t: &str) -> Result<Term, Expect> {
             .map_err(|_| Expect::VarName);
     }
     let classes = map(all_consuming(tag("classes")), |_| Term::Classes);
-    alt((classes, column))
+    alt((classes, input_fact, model, column))
         .parse(t)
         .map(|(_, term)| term)
         .map_err(|_| Expect::Term)
 }
 
+/// An operator token at the start of `i`, spaces included.
+fn operator(i: &str) -> IResult<&str, BinOp> {
+    let op = |s: &'static str, o: BinOp| map(tag(s), move |_| o);
+    alt((
+        op(" == ", BinOp::Eq),
+        op(" != ", BinOp::Ne),
+        op(" <= ", BinOp::Le),
+        op(" >= ", BinOp::Ge),
+        op(" < ", BinOp::Lt),
+        op(" > ", BinOp::Gt),
+        op(" + ", BinOp::Add),
+        op(" - ", BinOp::Sub),
+        op(" * ", BinOp::Mul),
+        op(" / ", BinOp::Div),
+        op(" % ", BinOp::Rem),
+        op(" && ", BinOp::And),
+        op(" || ", BinOp::Or),
+    ))
+    .parse(i)
+}
+
+/// A term's text: up to the next operator, ` then ` or ` else `.
+fn term_text(i: &str) -> IResult<&str, &str> {
+    let stop = alt((
+        map(operator, |_| ()),
+        map(tag(" then "), |_| ()),
+        map(tag(" else "), |_| ()),
+    ));
+    recognize(many1(preceded(not(stop), anychar))).parse(i)
+}
+
+/// The parser of one alternative; `base` is the byte offset of its text in the whole
+/// expression, `full` the whole text (to count characters for offsets).
+struct AltParser<'a> {
+    full: &'a str,
+    base: usize,
+    len: usize,
+}
+
+type Res<'a, T> = Result<(&'a str, T), ExprError>;
+
+impl<'a> AltParser<'a> {
+    /// Character offset of the remaining input `rest` within the whole text.
+    fn offset(&self, rest: &str) -> usize {
+        let byte = self.base + (self.len - rest.len());
+        self.full[..byte].chars().count()
+    }
+
+    fn fail(&self, expected: Expect, found: &str, rest: &str) -> ExprError {
+        ExprError {
+            expected,
+            found: found.trim().to_string(),
+            offset: self.offset(rest),
+        }
+    }
+
+    fn atom(&self, i: &'a str) -> Res<'a, Node> {
+        let (after, raw) = term_text(i).unwrap_or((i, ""));
+        let lead = raw.len() - raw.trim_start().len();
+        let t = raw.trim();
+        let at = self.offset(&i[lead..]);
+        let parsed = if t.is_empty() { Err(Expect::Term) } else { term(t) };
+        match parsed {
+            Ok(term) => Ok((after, Node::Term { term, at })),
+            Err(expected) => Err(ExprError {
+                expected,
+                found: t.to_string(),
+                offset: at,
+            }),
+        }
+    }
+
+    /// One precedence level: `next (op next)*` for the operators `ops`, left to right.
+    fn level(
+        &self,
+        i: &'a str,
+        ops: &[BinOp],
+        next: &dyn Fn(&Self, &'a str) -> Res<'a, Node>,
+        once: bool,
+    ) -> Res<'a, Node> {
+        let (mut rest, mut lhs) = next(self, i)?;
+        loop {
+            match operator(rest) {
+                Ok((after, op)) if ops.contains(&op) => {
+                    let at = self.offset(after);
+                    let (r, rhs) = next(self, after)?;
+                    lhs = Node::Bin {
+                        op,
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(rhs),
+                        at,
+                    };
+                    rest = r;
+                    if once {
+                        return Ok((rest, lhs));
+                    }
+                }
+                _ => return Ok((rest, lhs)),
+            }
+        }
+    }
+
+    fn prod(&self, i: &'a str) -> Res<'a, Node> {
+        self.level(i, &[BinOp::Mul, BinOp::Div, BinOp::Rem], &|p, i| p.atom(i), false)
+    }
+
+    fn sum(&self, i: &'a str) -> Res<'a, Node> {
+        self.level(i, &[BinOp::Add, BinOp::Sub], &|p, i| p.prod(i), false)
+    }
+
+    fn cmp(&self, i: &'a str) -> Res<'a, Node> {
+        use BinOp::*;
+        self.level(i, &[Eq, Ne, Lt, Le, Gt, Ge], &|p, i| p.sum(i), true)
+    }
+
+    fn logic(&self, i: &'a str) -> Res<'a, Node> {
+        self.level(i, &[BinOp::And, BinOp::Or], &|p, i| p.cmp(i), false)
+    }
+
+    fn alternative(&self, i: &'a str) -> Res<'a, Node> {
+        let Some(c) = i.strip_prefix("if ") else {
+            return self.logic(i);
+        };
+        let (rest, cond) = self.logic(c)?;
+        let Ok((rest, _)) = tag::<_, _, nom::error::Error<&str>>(" then ").parse(rest) else {
+            return Err(self.fail(Expect::Then, rest, rest));
+        };
+        let (rest, then) = self.alternative_until_else(rest)?;
+        let Ok((rest, _)) = tag::<_, _, nom::error::Error<&str>>(" else ").parse(rest) else {
+            return Err(self.fail(Expect::Else, rest, rest));
+        };
+        let (rest, otherwise) = self.alternative(rest)?;
+        Ok((
+            rest,
+            Node::If {
+                cond: Box::new(cond),
+                then: Box::new(then),
+                otherwise: Box::new(otherwise),
+            },
+        ))
+    }
+
+    /// The `then` value: a plain expression (a nested `if` goes after `else`).
+    fn alternative_until_else(&self, i: &'a str) -> Res<'a, Node> {
+        self.logic(i)
+    }
+}
+
+fn collect_terms(n: &Node, out: &mut Vec<Term>) {
+    match n {
+        Node::Term { term, .. } => out.push(term.clone()),
+        Node::Bin { lhs, rhs, .. } => {
+            collect_terms(lhs, out);
+            collect_terms(rhs, out);
+        }
+        Node::If { cond, then, otherwise } => {
+            collect_terms(cond, out);
+            collect_terms(then, out);
+            collect_terms(otherwise, out);
+        }
+    }
+}
+
 /// Parses an expression's text, braces included or not.
-pub fn parse(text: &str) -> Result<Vec<Term>, ExprError> {
+pub fn parse_expr(text: &str) -> Result<Parsed, ExprError> {
     let lead = text.len() - text.trim_start().len();
     let trimmed = text.trim();
     let (inner, mut at) = match trimmed.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
         Some(inner) => (inner, lead + 1),
         None => (trimmed, lead),
     };
+    let mut alts = Vec::new();
     let mut terms = Vec::new();
     let mut input = inner;
     loop {
-        let (after, raw) = term_text(input).expect("term_text accepts any input");
-        let t = raw.trim();
-        let offset = text[..at + (raw.len() - raw.trim_start().len())].chars().count();
-        let parsed = if t.is_empty() { Err(Expect::Term) } else { term(t) };
-        terms.push(parsed.map_err(|expected| ExprError {
-            expected,
-            found: t.to_string(),
-            offset,
-        })?);
+        let (after, raw) = alt_text(input).expect("alt_text accepts any input");
+        let lead = raw.len() - raw.trim_start().len();
+        let body = raw.trim();
+        let p = AltParser {
+            full: text,
+            base: at + lead,
+            len: body.len(),
+        };
+        // An operator with nothing after it (`{a * }`): trimming took the space that makes
+        // it one.
+        let dangling = ["+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||"]
+            .iter()
+            .find(|op| body.len() > op.len() && body.ends_with(&format!(" {op}")));
+        if dangling.is_some() {
+            return Err(ExprError {
+                expected: Expect::Term,
+                found: String::new(),
+                offset: text[..at + lead + body.len()].chars().count(),
+            });
+        }
+        let node = if body.is_empty() {
+            return Err(ExprError {
+                expected: Expect::Term,
+                found: String::new(),
+                offset: text[..at + lead].chars().count(),
+            });
+        } else {
+            let (rest, node) = p.alternative(body)?;
+            if !rest.is_empty() {
+                // Only an operator or keyword can stop a term early; what is left is a
+                // dangling one (`a +`, `if a then b`).
+                return Err(p.fail(Expect::Term, rest, rest));
+            }
+            node
+        };
+        collect_terms(&node, &mut terms);
+        alts.push(node);
         match after.strip_prefix(" or ") {
             Some(next) => {
                 at += raw.len() + 4;
                 input = next;
             }
-            None => return Ok(terms),
+            None => return Ok(Parsed { alts, terms }),
         }
     }
+}
+
+/// The terms of an expression, in order (every alternative's).
+pub fn parse(text: &str) -> Result<Vec<Term>, ExprError> {
+    parse_expr(text).map(|p| p.terms)
 }
 
 #[cfg(test)]
@@ -158,6 +452,14 @@ mod tests {
             Ok(vec![col("output size", Some("channels"))])
         );
         assert_eq!(parse("pool_proj"), Ok(vec![col("pool_proj", None)]));
+        // '/' and '-' without spaces belong to the name.
+        assert_eq!(
+            parse("{patch size/stride.kernel}"),
+            Ok(vec![col("patch size/stride", Some("kernel"))])
+        );
+        // A name that starts like a number is read as one (templates read architecture
+        // columns as `model`).
+        assert_eq!(fails("{18-layer}"), (Expect::Integer, "18-layer".into(), 1));
     }
 
     #[test]
@@ -178,6 +480,41 @@ mod tests {
     }
 
     #[test]
+    fn input_facts_and_the_model_cell() {
+        assert_eq!(parse("{in.channels}"), Ok(vec![Term::In("channels".into())]));
+        assert_eq!(parse("{model}"), Ok(vec![Term::Model(None)]));
+        assert_eq!(parse("{model.out}"), Ok(vec![Term::Model(Some("out".into()))]));
+        // A column that only starts with the word.
+        assert_eq!(parse("{models}"), Ok(vec![col("models", None)]));
+    }
+
+    #[test]
+    fn arithmetic_reads_left_to_right_with_precedence() {
+        let p = parse_expr("{in.channels * 4 + 1}").unwrap();
+        let Node::Bin {
+            op: BinOp::Add, lhs, ..
+        } = &p.alts[0]
+        else {
+            panic!("{:?}", p.alts[0])
+        };
+        assert!(matches!(**lhs, Node::Bin { op: BinOp::Mul, .. }));
+        assert_eq!(p.terms, vec![Term::In("channels".into()), Term::Int(4), Term::Int(1)]);
+        let p = parse_expr("{var.stride != 1 || in.channels != var.out}").unwrap();
+        assert!(matches!(p.alts[0], Node::Bin { op: BinOp::Or, .. }));
+    }
+
+    #[test]
+    fn conditionals() {
+        let p = parse_expr("{if var.i == 0 then var.stride else 1}").unwrap();
+        assert!(matches!(p.alts[0], Node::If { .. }));
+        assert_eq!(p.terms.len(), 4);
+        // Nested after else.
+        assert!(parse_expr("{if a then 1 else if b then 2 else 3}").is_ok());
+        assert_eq!(fails("{if a 1 else 2}"), (Expect::Then, "else 2".into(), 7));
+        assert_eq!(fails("{if a then 1}"), (Expect::Else, "".into(), 12));
+    }
+
+    #[test]
     fn errors_point_at_their_term() {
         // Offsets count characters: '×' is one.
         assert_eq!(fails("{#3×3 or  or 7}"), (Expect::Term, "".into(), 9));
@@ -185,5 +522,9 @@ mod tests {
         assert_eq!(fails("{a or 1.5}"), (Expect::Integer, "1.5".into(), 6));
         assert_eq!(fails("  {a or b or 12abc}"), (Expect::Integer, "12abc".into(), 13));
         assert_eq!(fails("{}"), (Expect::Term, "".into(), 1));
+        assert_eq!(fails("{a * 2x}"), (Expect::Integer, "2x".into(), 5));
+        assert_eq!(fails("{a +  * 2}"), (Expect::Term, "".into(), 5));
+        assert_eq!(fails("{a * }"), (Expect::Term, "".into(), 4));
+        assert_eq!(fails("{a or b -}"), (Expect::Term, "".into(), 9));
     }
 }

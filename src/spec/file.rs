@@ -30,6 +30,9 @@ pub struct SpecFile {
     #[serde(default)]
     pub templates: IndexMap<String, TemplateFile>,
     pub rows: Vec<IndexMap<String, Value>>,
+    /// The columns that are architectures, one built at a time.
+    #[serde(default)]
+    pub models: Vec<String>,
     #[serde(default)]
     pub head: Vec<Value>,
     #[serde(default)]
@@ -68,6 +71,12 @@ pub struct TemplateFile {
     /// Branches concatenated along channels, in this order.
     #[serde(default)]
     pub branches: IndexMap<String, BranchFile>,
+    /// Composed steps (layers, template uses, groups, repeats).
+    #[serde(default)]
+    pub steps: Option<Value>,
+    /// The template's vars and their defaults, set by a use.
+    #[serde(default)]
+    pub vars: IndexMap<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +113,9 @@ pub struct VariantFile {
     pub head: Option<Vec<Value>>,
     #[serde(default)]
     pub aux_heads: Option<IndexMap<String, AuxHeadFile>>,
+    /// The architecture columns this variant is for.
+    #[serde(default)]
+    pub models: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,4 +132,7 @@ pub struct RowOverrideFile {
     /// Layers inserted between this row and the next (e.g. a downsampling pool).
     #[serde(default)]
     pub insert_after: Vec<Value>,
+    /// The path component of the row's layers instead of the row's name; "" for none.
+    #[serde(default)]
+    pub name: Option<String>,
 }

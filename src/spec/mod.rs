@@ -2,9 +2,10 @@
 //! every piece with the place in the file it came from. Nothing here is derived.
 
 pub mod cell;
-mod expr;
+pub mod expr;
 pub mod file;
 pub mod load;
+pub mod steps;
 pub mod template;
 pub mod yaml;
 
@@ -119,12 +120,23 @@ pub enum ColumnKind {
     Params,
     /// A printed multiply-add count ("54M"): checked.
     Ops,
+    /// The row's printed name ("conv3_x", or blank): names the row, picks no template
+    /// (a table of architecture columns builds each row from its model cell).
+    Name,
+    /// Layers as printed ("7×7, 64, stride 2", "[3×3, 64; 3×3, 64] ×2"): each item is built
+    /// by the template named after its form.
+    Layers,
+    /// A printed output size without channels ("56×56"): checked, H×W only.
+    Spatial,
 }
 
 impl ColumnKind {
     /// Whether the column is compared with the derivation rather than used to build it.
     pub fn is_checked(self) -> bool {
-        matches!(self, ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops)
+        matches!(
+            self,
+            ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops | ColumnKind::Spatial
+        )
     }
 }
 
@@ -144,6 +156,12 @@ pub enum Value {
     Count(u64),
     PoolProj(PoolProj),
     Quantity(Quantity),
+    Layers(cell::LayerCell),
+    /// H×W without channels.
+    SizeHw {
+        h: u64,
+        w: u64,
+    },
 }
 
 /// One cell as printed, parsed, with its place.
@@ -164,6 +182,9 @@ pub struct Row {
     pub label: String,
     pub row_type: RowType,
     pub cells: IndexMap<String, Cell>,
+    /// Vars for this row only, from the paper's text (`vars: {first_stride: 2}`: "downsampling
+    /// by conv3_1"); a variant's row vars go over them.
+    pub vars: IndexMap<String, template::Lit>,
     pub loc: Loc,
 }
 
@@ -256,6 +277,9 @@ pub struct RowOverride {
     pub vars: IndexMap<String, template::Lit>,
     pub template: Option<String>,
     pub insert_after: Vec<LayerDecl>,
+    /// The path component of the row's layers instead of the row's name (`layer1`); empty
+    /// puts them at the top of the module (`conv1`, `fc`).
+    pub name: Option<String>,
     pub loc: Loc,
 }
 
@@ -280,6 +304,8 @@ pub struct Variant {
     pub rows: IndexMap<usize, RowOverride>,
     pub head: Option<Vec<LayerDecl>>,
     pub aux_heads: Vec<AuxHead>,
+    /// The architecture columns the variant is for (empty: every one).
+    pub models: Vec<String>,
     pub loc: Loc,
 }
 
@@ -311,6 +337,9 @@ pub struct Spec {
     pub head: Vec<LayerDecl>,
     pub aux_heads: Vec<AuxHead>,
     pub variants: IndexMap<String, Variant>,
+    /// The columns that are architectures (ResNet's 18-layer … 152-layer), in order; one
+    /// is built at a time (`--model`), the first by default.
+    pub models: Vec<String>,
 }
 
 impl Spec {

@@ -42,15 +42,27 @@ pub enum Term {
     Int(i64),
     Classes,
     Var(String),
-    Column { column: String, field: Option<String> },
+    Column {
+        column: String,
+        field: Option<String>,
+    },
+    /// `in.channels`, `in.h`, `in.w`: the derived input of the step, at the reference size.
+    In(String),
+    /// `model`, `model.out`: the cell of the architecture column being built.
+    Model(Option<String>),
 }
 
 /// `term or term or ...`, with its place in the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
+    /// Every term the expression reads, in order (what the load-time check walks).
     pub terms: Vec<Term>,
+    /// The alternatives of `or`, as trees.
+    pub alts: Vec<super::expr::Node>,
     pub text: String,
     pub loc: Loc,
+    /// Where the expression's text starts (term offsets count from here).
+    pub start: Loc,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,7 +122,10 @@ impl LayerOp {
     fn args(self) -> (&'static [&'static str], &'static [&'static str]) {
         const POOL: &[&str] = &["stride", "pad", "rounding", "count_include_pad"];
         match self {
-            LayerOp::Conv => (&["out", "kernel"], &["stride", "pad", "groups", "bias", "bn", "relu"]),
+            LayerOp::Conv => (
+                &["out", "kernel"],
+                &["stride", "pad", "groups", "bias", "bn", "relu", "bn_name"],
+            ),
             LayerOp::SeparableConv => (
                 &["out", "kernel", "multiplier"],
                 &["stride", "pad", "bias", "bn", "relu"],
@@ -172,12 +187,16 @@ pub struct Branch {
 pub enum TemplateBody {
     Layers(Vec<LayerDecl>),
     Branches(Vec<Branch>),
+    /// Composed: layers, template uses, groups and repeats (`spec/steps.rs`).
+    Steps(Vec<super::steps::Step>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     pub name: String,
     pub body: TemplateBody,
+    /// The template's own vars with their defaults; a use sets them (`basic: {width: 64}`).
+    pub vars: IndexMap<String, Lit>,
     pub loc: Loc,
 }
 
@@ -234,7 +253,7 @@ impl Reader<'_> {
     /// for `if:`); an error points at the term it is about.
     pub fn expr(&self, text: &str, path: &[Seg]) -> Result<Expr, SpecError> {
         let loc = self.at(path);
-        let terms = super::expr::parse(text).map_err(|e| {
+        let parsed = super::expr::parse_expr(text).map_err(|e| {
             let start = self.marks.text(path);
             let at = Loc {
                 line: start.line,
@@ -242,9 +261,13 @@ impl Reader<'_> {
             };
             let quoted = crate::quote::quote(text);
             let message = match e.expected {
-                Expect::Term => {
+                Expect::Term if e.found.is_empty() => {
                     format!("expected a column, var.NAME, classes or a number in {quoted}, found an empty term")
                 }
+                Expect::Term => format!(
+                    "expected a column, var.NAME, classes or a number in {quoted}, found {}",
+                    crate::quote::quote(&e.found)
+                ),
                 Expect::Integer => {
                     format!(
                         "expected an integer, found {} in {quoted}",
@@ -252,18 +275,33 @@ impl Reader<'_> {
                     )
                 }
                 Expect::VarName => format!("expected a variable's name after 'var.' in {quoted}"),
+                Expect::Then | Expect::Else => format!(
+                    "expected {} in {quoted}, found {}",
+                    if e.expected == Expect::Then {
+                        "' then ' after the condition of 'if'"
+                    } else {
+                        "' else ' after 'if … then …'"
+                    },
+                    if e.found.is_empty() {
+                        "the end of the expression".to_string()
+                    } else {
+                        crate::quote::quote(&e.found)
+                    }
+                ),
             };
             self.err(at, message).coded(crate::diag::code::EXPRESSION)
         })?;
         Ok(Expr {
-            terms,
+            terms: parsed.terms,
+            alts: parsed.alts,
             text: text.to_string(),
             loc,
+            start: self.marks.text(path),
         })
     }
 
     /// An argument: `{...}` is an expression, anything else a literal.
-    fn arg(&self, v: &Value, path: &[Seg]) -> Result<ArgDecl, SpecError> {
+    pub fn arg(&self, v: &Value, path: &[Seg]) -> Result<ArgDecl, SpecError> {
         let loc = self.at(path);
         let value = match v {
             Value::String(s) if s.trim_start().starts_with('{') => {

@@ -41,6 +41,8 @@ enum Layer {
     Pool(Pool),
     AdaptiveAvgPool([i64; 2]),
     Concat,
+    Add,
+    Mul,
     Flatten,
     Linear(nn::Linear),
     Dropout(f64),
@@ -216,6 +218,8 @@ impl Model {
                 }
                 Op::AdaptiveAvgPool { size } => Layer::AdaptiveAvgPool([size.0, size.1]),
                 Op::Concat => Layer::Concat,
+                Op::Add => Layer::Add,
+                Op::Mul => Layer::Mul,
                 Op::Flatten => Layer::Flatten,
                 Op::Linear { out, bias } => linear(&var_path(vs_path, &n.name)?, cin, *out, *bias),
                 Op::Dropout { p } => Layer::Dropout(*p),
@@ -382,6 +386,13 @@ impl Model {
             Layer::Pool(p) => pool_forward(first()?, p),
             Layer::AdaptiveAvgPool(size) => first()?.f_adaptive_avg_pool2d(size),
             Layer::Concat => Tensor::f_cat(inputs, 1),
+            Layer::Add => inputs[1..]
+                .iter()
+                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_add(*x)),
+            // The gate (N×C×1×1) broadcasts over the map's H×W.
+            Layer::Mul => inputs[1..]
+                .iter()
+                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_mul(*x)),
             Layer::Flatten => first()?.f_flatten(1, -1),
             Layer::Linear(l) => first()?.f_linear(&l.ws, l.bs.as_ref()),
             Layer::Dropout(p) => first()?.f_dropout(*p, train),

@@ -69,15 +69,21 @@ impl Loader<'_> {
                 },
             );
         }
-        let types = out.values().filter(|c| c.kind == ColumnKind::Type).count();
+        let types = out
+            .values()
+            .filter(|c| matches!(c.kind, ColumnKind::Type | ColumnKind::Name))
+            .count();
         if types != 1 {
             // At the second type column, or at the columns when there is none.
             let loc = out
                 .values()
-                .filter(|c| c.kind == ColumnKind::Type)
+                .filter(|c| matches!(c.kind, ColumnKind::Type | ColumnKind::Name))
                 .nth(1)
                 .map_or(self.r.at(&path(&["columns"])), |c| c.loc);
-            return Err(self.err(loc, format!("expected exactly one column of kind type, found {types}")));
+            return Err(self.err(
+                loc,
+                format!("expected exactly one column of kind type, found {types} (a table of architectures has one of kind name instead)"),
+            ));
         }
         Ok(out)
     }

@@ -11,7 +11,8 @@ use serde_yaml::Value;
 
 use super::cell::{self, CellError, TypeArg};
 use super::file::{AuxHeadFile, ConventionsFile, SpecFile, TemplateFile, VariantFile};
-use super::template::{Arg, Branch, Expr, LayerDecl, Lit, Reader, Template, TemplateBody, Term, check_name};
+use super::steps::Step;
+use super::template::{Arg, Branch, Expr, LayerDecl, LayerOp, Lit, Reader, Template, TemplateBody, Term, check_name};
 use super::yaml::{self, Seg};
 use super::{
     AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Loc, Row, RowOverride, Spec, SpecError,
@@ -227,7 +228,9 @@ impl Loader<'_> {
             head: Vec::new(),
             aux_heads: Vec::new(),
             variants: IndexMap::new(),
+            models: Vec::new(),
         };
+        spec.models = self.models(&raw.models, &path(&["models"]), &spec)?;
         if spec.classes == 0 {
             return Err(self.err(
                 self.r.at(&path(&["classes"])),
@@ -248,9 +251,14 @@ impl Loader<'_> {
             ));
         }
         spec.templates = self.templates(&raw.templates, &path(&["templates"]), &spec)?;
+        self.check_uses(&spec.templates)?;
         spec.rows = self.rows(&raw.rows, &spec)?;
         for (i, row) in spec.rows.iter().enumerate() {
             let key = row.row_type.words.clone();
+            // A row of a table of architectures is built from its model cell.
+            if spec.column_of(ColumnKind::Type).is_none() {
+                continue;
+            }
             if !spec.templates.contains_key(&key) {
                 let p = path(&[Seg::from("rows"), Seg::from(i)]);
                 let known: Vec<&str> = spec.templates.keys().map(|s| s.as_str()).collect();
@@ -280,6 +288,43 @@ impl Loader<'_> {
             spec.variants.insert(name.clone(), variant);
         }
         Ok(spec)
+    }
+}
+
+impl Loader<'_> {
+    /// `models: [...]`: existing columns, each once.
+    fn models(&self, raw: &[String], p: &[Seg], spec: &Spec) -> Result<Vec<String>, SpecError> {
+        let mut out: Vec<String> = Vec::new();
+        for (i, m) in raw.iter().enumerate() {
+            let loc = self.r.at(&join(p.to_vec(), i));
+            let Some(col) = spec.columns.get(m) else {
+                let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
+                return Err(self
+                    .err(
+                        loc,
+                        format!(
+                            "models names column {}, the table has no such column; its columns are: {}",
+                            crate::quote::quote(m),
+                            known.join(", ")
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
+            };
+            if col.kind.is_checked() || matches!(col.kind, ColumnKind::Type | ColumnKind::Name) {
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "column {} cannot be an architecture: it is checked or names the row",
+                        crate::quote::quote(m)
+                    ),
+                ));
+            }
+            if out.contains(m) {
+                return Err(self.err(loc, format!("models names {} twice", crate::quote::quote(m))));
+            }
+            out.push(m.clone());
+        }
+        Ok(out)
     }
 }
 

@@ -2,6 +2,12 @@
 
 use super::*;
 
+/// The key of a row's sub-rows (ResNet's conv2_x prints a pool line above its blocks).
+const SUB_ROWS: &str = "sub_rows";
+
+/// The key of a row's own vars.
+const ROW_VARS: &str = "vars";
+
 impl Loader<'_> {
     /// Parses one cell with its column's grammar; `loc` is the cell's position and `start`
     /// that of its text's first character (after an opening quote).
@@ -21,8 +27,23 @@ impl Loader<'_> {
             }
             Some(Ok(t)) => t,
         };
+        // A cell merged across the architecture columns, `⟦…⟧`: its grammar is the column's.
+        let (inner, shift) = match text.trim().strip_prefix('⟦').and_then(|t| t.strip_suffix('⟧')) {
+            Some(inner) => (inner.to_string(), text.len() - text.trim_start().len() + 1),
+            None => (text.clone(), 0),
+        };
         let parse = |text: &str| -> Result<CellValue, CellError> {
             Ok(match col.kind {
+                ColumnKind::Name => CellValue::Type(cell::RowType {
+                    words: text.trim().to_string(),
+                    starred: false,
+                    arg: None,
+                }),
+                ColumnKind::Layers => CellValue::Layers(cell::parse_layers(text)?),
+                ColumnKind::Spatial => {
+                    let (h, w) = cell::parse_size_hw(text)?;
+                    CellValue::SizeHw { h, w }
+                }
                 ColumnKind::Type => CellValue::Type(cell::parse_row_type(text)?),
                 ColumnKind::Patch => CellValue::Patch(cell::parse_patch(text)?),
                 ColumnKind::Output => CellValue::Size(cell::parse_size(text)?),
@@ -31,7 +52,8 @@ impl Loader<'_> {
                 ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(text)?),
             })
         };
-        let value = parse(&text).map_err(|e| {
+        let value = parse(&inner).map_err(|mut e| {
+            e.offset += shift;
             let message = |e: &CellError, quoted: &str| {
                 format!(
                     "column {}: {e} in {}",
@@ -51,7 +73,7 @@ impl Loader<'_> {
             };
             match written {
                 None => self.err(yaml::source_loc(self.r.source, start, e.offset), message(&e, &text)),
-                Some(w) => match parse(w) {
+                Some(w) => match parse(w.strip_prefix('⟦').and_then(|w| w.strip_suffix('⟧')).unwrap_or(w)) {
                     Err(we) => self.err(at(we.offset), message(&we, w)),
                     Ok(_) => self.err(at(0), message(&e, w)),
                 },
@@ -62,37 +84,119 @@ impl Loader<'_> {
     }
 
     pub(super) fn rows(&self, raw: &[IndexMap<String, Value>], spec: &Spec) -> Result<Vec<Row>, SpecError> {
-        let type_col = spec.column_of(ColumnKind::Type).expect("checked").name.clone();
+        let type_col = spec
+            .columns
+            .values()
+            .find(|c| matches!(c.kind, ColumnKind::Type | ColumnKind::Name))
+            .expect("checked")
+            .name
+            .clone();
         let mut rows: Vec<Row> = Vec::new();
         let mut ordinals: IndexMap<String, usize> = IndexMap::new();
         let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         if raw.is_empty() {
             return Err(self.err(self.r.at(&path(&["rows"])), "expected at least one row"));
         }
+        let named = spec.column_of(ColumnKind::Type).is_none();
+        let mut units = Vec::with_capacity(raw.len());
         for (i, map) in raw.iter().enumerate() {
             let rp = path(&[Seg::from("rows"), Seg::from(i)]);
-            // The row's path is hashed once; each cell's position is then found from it.
-            let rp_key = yaml::key_of(&rp);
-            let mut cells = IndexMap::new();
-            for (k, v) in map {
-                let Some(col) = spec.columns.get(k) else {
-                    let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
-                    let cp = join(rp.clone(), k.as_str());
-                    return Err(self
-                        .err(
-                            self.r.marks.key(&cp),
-                            format!(
-                                "unknown column {k}, the table's columns are: {}",
-                                known.join(", "),
-                                k = crate::quote::quote(&k)
-                            ),
-                        )
-                        .coded(crate::diag::code::UNKNOWN_NAME));
-                };
-                let (loc, start) = self.r.marks.child_value_and_text(&rp, rp_key, k);
-                if let Some(c) = self.cell(col, v, loc, start)? {
-                    cells.insert(k.clone(), c);
+            let shared = self.row_cells(map, &rp, spec)?;
+            let shared_vars = self.row_vars(map, &rp, spec, IndexMap::new())?;
+            match map.get(SUB_ROWS) {
+                None => units.push((rp, shared, shared_vars, None)),
+                Some(Value::Sequence(subs)) if !subs.is_empty() => {
+                    for (j, s) in subs.iter().enumerate() {
+                        let sp = join(join(rp.clone(), SUB_ROWS), j);
+                        let Value::Mapping(m) = s else {
+                            return Err(self.err(self.r.at(&sp), "expected a sub-row: a mapping of column to cell"));
+                        };
+                        let mut sm = IndexMap::new();
+                        for (k, v) in m {
+                            let Value::String(k) = k else {
+                                return Err(self.err(self.r.at(&sp), "expected column names as text"));
+                            };
+                            sm.insert(k.clone(), v.clone());
+                        }
+                        let own = self.row_cells(&sm, &sp, spec)?;
+                        let vars = self.row_vars(&sm, &sp, spec, shared_vars.clone())?;
+                        // The row's cells hold for every sub-row, except the checked ones,
+                        // which describe the whole row: they go with its last sub-row.
+                        let last = j + 1 == subs.len();
+                        let mut cells: IndexMap<String, Cell> = shared
+                            .iter()
+                            .filter(|(k, _)| last || !spec.columns[*k].kind.is_checked())
+                            .map(|(k, c)| (k.clone(), c.clone()))
+                            .collect();
+                        for (k, c) in own {
+                            if cells.contains_key(&k) && shared.contains_key(&k) {
+                                return Err(self.err(
+                                    c.loc,
+                                    format!(
+                                        "column {} is given by the row and by its sub-row",
+                                        crate::quote::quote(&k)
+                                    ),
+                                ));
+                            }
+                            cells.insert(k, c);
+                        }
+                        units.push((sp, cells, vars, Some((j, subs.len()))));
+                    }
                 }
+                Some(_) => {
+                    return Err(self.err(
+                        self.r.at(&join(rp.clone(), SUB_ROWS)),
+                        "expected sub_rows as a non-empty list of sub-rows",
+                    ));
+                }
+            }
+        }
+        for (i, (rp, mut cells, vars, sub)) in units.into_iter().enumerate() {
+            if named {
+                let name_cell = cells.get(&type_col);
+                let text = name_cell.map(|c| c.text.trim().to_string()).unwrap_or_default();
+                let stem = if text.is_empty() {
+                    format!("row{}", i + 1)
+                } else {
+                    sanitize(&text)
+                };
+                let (name, label) = match sub {
+                    Some((j, _)) => (
+                        format!("{stem}_{}", j + 1),
+                        format!(
+                            "{} (sub-row {})",
+                            if text.is_empty() { "(blank)" } else { &text },
+                            j + 1
+                        ),
+                    ),
+                    None if text.is_empty() => (stem, format!("(row {})", i + 1)),
+                    None => (stem, text),
+                };
+                if let Some(prev) = names.get(&name) {
+                    return Err(self.err(
+                        name_cell.map_or(self.r.at(&rp), |c| c.loc),
+                        format!(
+                            "duplicate row name {}: row at line {} has the same name",
+                            crate::quote::quote(&name),
+                            rows[*prev].loc.line
+                        ),
+                    ));
+                }
+                cells.shift_remove(SUB_ROWS);
+                names.insert(name.clone(), rows.len());
+                rows.push(Row {
+                    name,
+                    label,
+                    row_type: cell::RowType {
+                        words: String::new(),
+                        starred: false,
+                        arg: None,
+                    },
+                    cells,
+                    vars,
+                    loc: self.r.at(&rp),
+                });
+                continue;
             }
             let Some(type_cell) = cells.get(&type_col) else {
                 return Err(self.err(
@@ -132,6 +236,7 @@ impl Loader<'_> {
                 label: type_cell.text.trim().to_string(),
                 row_type: rt.clone(),
                 cells,
+                vars,
                 loc: self.r.at(&rp),
             });
         }
@@ -147,6 +252,99 @@ impl Loader<'_> {
             }
         }
         Ok(rows)
+    }
+
+    /// A row's `vars:` over `base` (a sub-row's over its row's): declared vars only.
+    fn row_vars(
+        &self,
+        map: &IndexMap<String, Value>,
+        rp: &[Seg],
+        spec: &Spec,
+        mut base: IndexMap<String, Lit>,
+    ) -> Result<IndexMap<String, Lit>, SpecError> {
+        let Some(v) = map.get(ROW_VARS) else { return Ok(base) };
+        let vp = join(rp.to_vec(), ROW_VARS);
+        let Value::Mapping(m) = v else {
+            return Err(self.err(self.r.at(&vp), "expected the row's vars as a mapping"));
+        };
+        let mut raw = IndexMap::new();
+        for (k, v) in m {
+            let Value::String(k) = k else {
+                return Err(self.err(self.r.at(&vp), "expected var names as text"));
+            };
+            raw.insert(k.clone(), v.clone());
+        }
+        base.extend(self.vars(&raw, &vp, Some(&spec.vars))?);
+        Ok(base)
+    }
+
+    /// The cells of one row (or sub-row) mapping, each parsed with its column's grammar; a
+    /// merged cell `⟦…⟧` fills every architecture column.
+    fn row_cells(
+        &self,
+        map: &IndexMap<String, Value>,
+        rp: &[Seg],
+        spec: &Spec,
+    ) -> Result<IndexMap<String, Cell>, SpecError> {
+        // The row's path is hashed once; each cell's position is then found from it.
+        let rp_key = yaml::key_of(rp);
+        let mut cells = IndexMap::new();
+        let mut merged: Option<(String, Cell)> = None;
+        for (k, v) in map {
+            if k == SUB_ROWS || k == ROW_VARS {
+                continue;
+            }
+            let Some(col) = spec.columns.get(k) else {
+                let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
+                let cp = join(rp.to_vec(), k.as_str());
+                return Err(self
+                    .err(
+                        self.r.marks.key(&cp),
+                        format!(
+                            "unknown column {k}, the table's columns are: {}",
+                            known.join(", "),
+                            k = crate::quote::quote(&k)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
+            };
+            let (loc, start) = self.r.marks.child_value_and_text(rp, rp_key, k);
+            if let Some(c) = self.cell(col, v, loc, start)? {
+                if c.text.trim_start().starts_with('⟦') {
+                    if !spec.models.contains(k) {
+                        return Err(self.err(
+                            loc,
+                            format!(
+                                "a merged cell ⟦…⟧ spans the architecture columns, and {} is not one (models: [...])",
+                                crate::quote::quote(k)
+                            ),
+                        ));
+                    }
+                    merged = Some((k.clone(), c.clone()));
+                }
+                cells.insert(k.clone(), c);
+            }
+        }
+        if let Some((k, c)) = merged {
+            for m in &spec.models {
+                if m == &k {
+                    continue;
+                }
+                if let Some(other) = cells.get(m) {
+                    return Err(self.err(
+                        other.loc,
+                        format!(
+                            "column {} is filled, but the merged cell in {} (line {}) spans every architecture column",
+                            crate::quote::quote(m),
+                            crate::quote::quote(&k),
+                            c.loc.line
+                        ),
+                    ));
+                }
+                cells.insert(m.clone(), c.clone());
+            }
+        }
+        Ok(cells)
     }
 
     /// A row named in a variant or aux head: its printed type cell or its derived name.

@@ -13,7 +13,29 @@ impl Loader<'_> {
         for (name, t) in raw {
             let tp = join(p.to_vec(), name.as_str());
             let loc = self.r.marks.key(&tp);
+            let tvars = self.vars(&t.vars, &join(tp.clone(), "vars"), None)?;
             let body = match (t.layers.is_empty(), t.branches.is_empty()) {
+                _ if t.steps.is_some() => {
+                    if !(t.layers.is_empty() && t.branches.is_empty()) {
+                        return Err(self.err(
+                            loc,
+                            format!(
+                                "template {name} has steps and also layers or branches; use one",
+                                name = crate::quote::quote(&name)
+                            ),
+                        ));
+                    }
+                    let steps = self
+                        .r
+                        .steps(t.steps.as_ref().expect("checked"), &join(tp.clone(), "steps"))?;
+                    if steps.is_empty() {
+                        return Err(self.err(
+                            loc,
+                            format!("template {name} has no steps", name = crate::quote::quote(&name)),
+                        ));
+                    }
+                    TemplateBody::Steps(steps)
+                }
                 (false, true) => TemplateBody::Layers(self.r.layers(&t.layers, &join(tp.clone(), "layers"))?),
                 (true, false) => {
                     let mut branches = Vec::new();
@@ -54,9 +76,19 @@ impl Loader<'_> {
                     ));
                 }
             };
+            if !tvars.is_empty() && !matches!(body, TemplateBody::Steps(_)) {
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "template {name} declares vars, which only a template of steps can read",
+                        name = crate::quote::quote(&name)
+                    ),
+                ));
+            }
             let template = Template {
                 name: name.clone(),
                 body,
+                vars: tvars,
                 loc,
             };
             self.check_template(&template, spec)?;
@@ -67,6 +99,10 @@ impl Loader<'_> {
 
     pub(super) fn check_template(&self, t: &Template, spec: &Spec) -> Result<(), SpecError> {
         match &t.body {
+            TemplateBody::Steps(steps) => {
+                let mut scope: Vec<&str> = t.vars.keys().map(String::as_str).collect();
+                self.check_steps(steps, spec, &mut scope)
+            }
             TemplateBody::Layers(ls) => self.check_layers(ls, spec),
             TemplateBody::Branches(bs) => {
                 for b in bs {
@@ -82,12 +118,115 @@ impl Loader<'_> {
 
     pub(super) fn check_layers(&self, ls: &[LayerDecl], spec: &Spec) -> Result<(), SpecError> {
         for l in ls {
-            if let Some(c) = &l.cond {
-                self.check_expr(c, spec)?;
+            self.check_layer(l, spec, &[])?;
+        }
+        Ok(())
+    }
+
+    fn check_layer(&self, l: &LayerDecl, spec: &Spec, scope: &[&str]) -> Result<(), SpecError> {
+        if let Some(c) = &l.cond {
+            self.check_expr_in(c, spec, scope)?;
+        }
+        for a in l.args.values() {
+            if let Arg::Expr(e) = &a.value {
+                self.check_expr_in(e, spec, scope)?;
             }
-            for a in l.args.values() {
-                if let Arg::Expr(e) = &a.value {
-                    self.check_expr(e, spec)?;
+        }
+        Ok(())
+    }
+
+    /// Steps: expressions read what exists, with the template's vars and the indices of
+    /// the repeats around them in `scope`.
+    fn check_steps<'s>(&self, steps: &'s [Step], spec: &Spec, scope: &mut Vec<&'s str>) -> Result<(), SpecError> {
+        for s in steps {
+            let cond = match s {
+                Step::Layer(l) => {
+                    self.check_layer(l, spec, scope)?;
+                    None
+                }
+                Step::Use(u) => {
+                    for a in u.args.values() {
+                        if let Arg::Expr(e) = &a.value {
+                            self.check_expr_in(e, spec, scope)?;
+                        }
+                    }
+                    u.cond.as_ref()
+                }
+                Step::Group(g) => {
+                    for b in &g.branches {
+                        if let Some(c) = &b.cond {
+                            self.check_expr_in(c, spec, scope)?;
+                        }
+                        self.check_steps(&b.steps, spec, scope)?;
+                    }
+                    g.cond.as_ref()
+                }
+                Step::Repeat(r) => {
+                    if let Arg::Expr(e) = &r.count.value {
+                        self.check_expr_in(e, spec, scope)?;
+                    }
+                    let depth = scope.len();
+                    if let Some(i) = &r.index {
+                        scope.push(i);
+                    }
+                    self.check_steps(&r.steps, spec, scope)?;
+                    scope.truncate(depth);
+                    r.cond.as_ref()
+                }
+            };
+            if let Some(c) = cond {
+                self.check_expr_in(c, spec, scope)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every template a use names exists in `templates` (the spec's, or a variant's).
+    pub(super) fn check_uses(&self, templates: &IndexMap<String, Template>) -> Result<(), SpecError> {
+        fn walk<'s>(steps: &'s [Step], out: &mut Vec<&'s crate::spec::steps::Use>) {
+            for s in steps {
+                match s {
+                    Step::Layer(_) => {}
+                    Step::Use(u) => out.push(u),
+                    Step::Group(g) => g.branches.iter().for_each(|b| walk(&b.steps, out)),
+                    Step::Repeat(r) => walk(&r.steps, out),
+                }
+            }
+        }
+        for t in templates.values() {
+            let TemplateBody::Steps(steps) = &t.body else { continue };
+            let mut uses = Vec::new();
+            walk(steps, &mut uses);
+            for u in uses {
+                let Some(target) = templates.get(&u.template) else {
+                    let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
+                    return Err(self.err(
+                        u.loc,
+                        format!(
+                            "unknown layer or template {}, expected a layer ({}), group, repeat or one of the templates: {}",
+                            crate::quote::quote(&u.template),
+                            LayerOp::NAMES,
+                            known.join(", ")
+                        ),
+                    ));
+                };
+                for k in u.args.keys() {
+                    if !target.vars.contains_key(k) {
+                        let known: Vec<&str> = target.vars.keys().map(|s| s.as_str()).collect();
+                        return Err(self.err(
+                            u.args[k].loc,
+                            format!(
+                                "template {} has no var {}; its vars are: {}",
+                                crate::quote::quote(&u.template),
+                                crate::quote::quote(k),
+                                if known.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    known.join(", ")
+                                }
+                            ),
+                        ));
+                    }
                 }
             }
         }
@@ -96,12 +235,62 @@ impl Loader<'_> {
 
     /// Every term names an existing column and field, or a declared var.
     pub(super) fn check_expr(&self, e: &Expr, spec: &Spec) -> Result<(), SpecError> {
+        self.check_expr_in(e, spec, &[])
+    }
+
+    fn check_expr_in(&self, e: &Expr, spec: &Spec, scope: &[&str]) -> Result<(), SpecError> {
         for t in &e.terms {
             match t {
                 Term::Int(_) | Term::Classes => {}
+                Term::In(f) => {
+                    if !["channels", "h", "w"].contains(&f.as_str()) {
+                        return Err(self.err(
+                            e.loc,
+                            format!(
+                                "{}: the input has no fact {}, expected in.channels, in.h or in.w",
+                                crate::quote::quote(&e.text),
+                                crate::quote::quote(f)
+                            ),
+                        ));
+                    }
+                }
+                Term::Model(f) => {
+                    if spec.models.is_empty() {
+                        return Err(self.err(
+                            e.loc,
+                            format!(
+                                "{} reads model, but the spec names no architecture columns (models: [...])",
+                                crate::quote::quote(&e.text)
+                            ),
+                        ));
+                    }
+                    let field = f
+                        .as_deref()
+                        .unwrap_or("")
+                        .trim_end_matches(|c: char| c.is_ascii_digit());
+                    let known = crate::spec::cell::LayerItem::FIELDS;
+                    let layers = spec.models.iter().all(|m| spec.columns[m].kind == ColumnKind::Layers);
+                    if layers && !known.contains(&field) {
+                        return Err(self.err(
+                            e.loc,
+                            format!(
+                                "{}: a model cell has no field {}, expected one of {} (outN, kernelN, strideN for line N of a bracket)",
+                                crate::quote::quote(&e.text),
+                                crate::quote::quote(f.as_deref().unwrap_or("")),
+                                known.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                Term::Var(v) if scope.contains(&v.as_str()) => {}
                 Term::Var(v) => {
                     if !spec.vars.contains_key(v) {
-                        let known: Vec<&str> = spec.vars.keys().map(|s| s.as_str()).collect();
+                        let known: Vec<&str> = spec
+                            .vars
+                            .keys()
+                            .map(|s| s.as_str())
+                            .chain(scope.iter().copied())
+                            .collect();
                         return Err(self
                             .err(
                                 e.loc,
@@ -136,7 +325,9 @@ impl Loader<'_> {
                         ColumnKind::Output => &["h", "w", "channels"],
                         ColumnKind::Count => &[],
                         ColumnKind::PoolProj => &["pool", "proj"],
-                        ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops => {
+                        ColumnKind::Name => &["label"],
+                        ColumnKind::Layers => crate::spec::cell::LayerItem::FIELDS,
+                        ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops | ColumnKind::Spatial => {
                             return Err(self.err(e.loc, format!("{} reads column {column}, which is checked against the derivation and cannot shape it", crate::quote::quote(&e.text), column = crate::quote::quote(&column))));
                         }
                     };

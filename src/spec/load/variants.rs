@@ -12,6 +12,23 @@ impl Loader<'_> {
                 templates.insert(k.clone(), t.clone());
             }
         }
+        self.check_uses(&templates)?;
+        for (i, m) in v.models.iter().enumerate() {
+            if !spec.models.contains(m) {
+                return Err(self.err(
+                    self.r.at(&join(join(p.to_vec(), "models"), i)),
+                    format!(
+                        "variant is for model {}, which is not among the spec's models: {}",
+                        crate::quote::quote(m),
+                        if spec.models.is_empty() {
+                            "none".to_string()
+                        } else {
+                            spec.models.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
         let mut rows = IndexMap::new();
         for (key, o) in &v.rows {
             let op = join(join(p.to_vec(), "rows"), key.as_str());
@@ -74,6 +91,11 @@ impl Loader<'_> {
                     vars: row_vars,
                     template: o.template.clone(),
                     insert_after,
+                    name: match &o.name {
+                        Some(n) if n.is_empty() => Some(String::new()),
+                        Some(n) => Some(check_name(&self.r, n, self.r.at(&join(op.clone(), "name")))?),
+                        None => None,
+                    },
                     loc: oloc,
                 },
             );
@@ -99,6 +121,7 @@ impl Loader<'_> {
             rows,
             head,
             aux_heads,
+            models: v.models.clone(),
             loc: self.r.marks.key(p),
         })
     }

@@ -32,7 +32,7 @@ pub fn invalid_reason(g: &Graph, size: (i64, i64)) -> Option<String> {
         }
     }
     for n in &g.nodes {
-        if matches!(n.op, Op::Concat) {
+        if matches!(n.op, Op::Concat | Op::Add) {
             let spatial: Vec<Vec<i64>> = n
                 .inputs
                 .iter()

@@ -1,0 +1,397 @@
+//! Cells that print layers, as the architecture columns of ResNet's Table 1 do:
+//!
+//! | cell | value |
+//! |---|---|
+//! | `7×7, 64, stride 2` | a conv: kernel, output channels, stride |
+//! | `3×3 max pool, stride 2` | a windowed pool |
+//! | `average pool` | a global pool (no window) |
+//! | `1000-d fc` | a fully connected layer |
+//! | `softmax` | a softmax |
+//! | `[1×1, 64; 3×3, 64; 1×1, 256] ×3` | a block of convs repeated: the YAML spelling of a tall bracket, one printed line per `;`; the count as `×3`, `× 3` or `3×` before the bracket |
+//!
+//! A cell is one of these or several separated by `, ` (`average pool, 1000-d fc, softmax`).
+//! Also here: an output size without channels (`112×112`, `56 × 56`).
+
+use super::*;
+
+/// One layer a cell prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerItem {
+    Conv {
+        kernel: (u64, u64),
+        out: u64,
+        stride: Option<u64>,
+    },
+    /// A pool; without a window (`average pool`) it is global.
+    Pool {
+        kind: PoolKind,
+        kernel: Option<(u64, u64)>,
+        stride: Option<u64>,
+    },
+    Fc {
+        out: u64,
+    },
+    Softmax,
+    /// Bracketed lines repeated `repeat` times.
+    Stack {
+        lines: Vec<LayerItem>,
+        repeat: u64,
+    },
+}
+
+impl LayerItem {
+    /// The name of the item's form, which names the template that builds it.
+    pub fn form(&self) -> &'static str {
+        match self {
+            LayerItem::Conv { .. } => "conv",
+            LayerItem::Pool {
+                kind: PoolKind::Max,
+                kernel: Some(_),
+                ..
+            } => "max pool",
+            LayerItem::Pool {
+                kind: PoolKind::Avg,
+                kernel: Some(_),
+                ..
+            } => "average pool",
+            LayerItem::Pool {
+                kind: PoolKind::Max,
+                kernel: None,
+                ..
+            } => "global max pool",
+            LayerItem::Pool {
+                kind: PoolKind::Avg,
+                kernel: None,
+                ..
+            } => "global average pool",
+            LayerItem::Fc { .. } => "fc",
+            LayerItem::Softmax => "softmax",
+            LayerItem::Stack { .. } => "blocks",
+        }
+    }
+
+    /// The forms a cell can have, for messages.
+    pub const FORMS: &'static str =
+        "conv, max pool, average pool, global max pool, global average pool, fc, softmax, blocks";
+
+    /// The fields a template can read of an item (`model.out`); `outN`, `kernelN` and
+    /// `strideN` read line N (from 1) of a bracket.
+    pub const FIELDS: &'static [&'static str] = &["kernel", "out", "stride", "pool", "repeat", "lines"];
+}
+
+/// A cell of layers: one item or several, as printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerCell {
+    pub items: Vec<LayerItem>,
+}
+
+impl fmt::Display for LayerItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stride = |f: &mut fmt::Formatter<'_>, s: &Option<u64>| match s {
+            Some(s) => write!(f, ", stride {s}"),
+            None => Ok(()),
+        };
+        match self {
+            LayerItem::Conv { kernel, out, stride: s } => {
+                write!(f, "{}×{}, {out}", kernel.0, kernel.1)?;
+                stride(f, s)
+            }
+            LayerItem::Pool {
+                kind,
+                kernel,
+                stride: s,
+            } => {
+                let kind = match kind {
+                    PoolKind::Max => "max",
+                    PoolKind::Avg => "average",
+                };
+                match kernel {
+                    Some(k) => write!(f, "{}×{} {kind} pool", k.0, k.1)?,
+                    None => write!(f, "{kind} pool")?,
+                }
+                stride(f, s)
+            }
+            LayerItem::Fc { out } => write!(f, "{out}-d fc"),
+            LayerItem::Softmax => f.write_str("softmax"),
+            LayerItem::Stack { lines, repeat } => {
+                f.write_str("[")?;
+                for (i, l) in lines.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{l}")?;
+                }
+                write!(f, "] ×{repeat}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for LayerCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, it) in self.items.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{it}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a cell of layers: `7×7, 64, stride 2`, `3×3 max pool, stride 2`,
+/// `[3×3, 64; 3×3, 64] ×2`, `average pool, 1000-d fc, softmax`.
+pub fn parse_layers(s: &str) -> Result<LayerCell, CellError> {
+    run_cell(s, layer_cell, "', ' and another layer, or end of cell")
+}
+
+/// Parses an output size without channels: `112×112`, `56 × 56`.
+pub fn parse_size_hw(s: &str) -> Result<(u64, u64), CellError> {
+    run_cell(s, size_hw, END)
+}
+
+fn size_hw(i: &str) -> Res<'_, (u64, u64)> {
+    let (i, h) = positive(i, "an output height")?;
+    let (i, w) = times_dim(i, "× and the output width")?;
+    Ok((i, (h, w)))
+}
+
+/// `, stride 2` after a conv or pool.
+fn stride_suffix(i: &str) -> Res<'_, Option<u64>> {
+    let (after, _) = match (ws, char(','), ws, tag_no_case("stride")).parse(i) {
+        Ok(r) => r,
+        Err(_) => return Ok((i, None)),
+    };
+    let (after, _) = ws(after)?;
+    let (after, s) = cut(|i| positive(i, "a stride")).parse(after)?;
+    Ok((after, Some(s)))
+}
+
+/// `max`, `average`, `avg` (any case).
+fn pool_kind(i: &str) -> Res<'_, PoolKind> {
+    alt((
+        value(PoolKind::Max, tag_no_case("max")),
+        value(PoolKind::Avg, tag_no_case("average")),
+        value(PoolKind::Avg, tag_no_case("avg")),
+    ))
+    .parse(i)
+}
+
+/// `3×3 max pool` or `3×3, 64` after the kernel: a pool or a conv.
+fn windowed(i: &str) -> Res<'_, LayerItem> {
+    let (i, h) = positive(i, "a kernel size, a pool, fc, softmax or '['")?;
+    let (i, w) = times_dim(i, "× and the kernel width")?;
+    let kernel = (h, w);
+    // A pool: the kind and `pool` after the window.
+    if let Ok((after, kind)) = preceded(take_while1(char::is_whitespace), pool_kind).parse(i) {
+        let (after, _) = (ws, cut(expect("'pool'", tag_no_case("pool")))).parse(after)?;
+        let (after, stride) = stride_suffix(after)?;
+        return Ok((
+            after,
+            LayerItem::Pool {
+                kind,
+                kernel: Some(kernel),
+                stride,
+            },
+        ));
+    }
+    let (i, _) = (
+        ws,
+        cut(expect("',' and the output channels, or a pool kind", char(','))),
+    )
+        .parse(i)?;
+    let (i, _) = ws(i)?;
+    let (i, out) = cut(|i| positive(i, "the output channels")).parse(i)?;
+    let (i, stride) = stride_suffix(i)?;
+    Ok((i, LayerItem::Conv { kernel, out, stride }))
+}
+
+/// `average pool`: a global pool.
+fn global_pool(i: &str) -> Res<'_, LayerItem> {
+    let (i, kind) = pool_kind(i)?;
+    let (i, _) = (
+        take_while1(char::is_whitespace),
+        cut(expect("'pool'", tag_no_case("pool"))),
+    )
+        .parse(i)?;
+    Ok((
+        i,
+        LayerItem::Pool {
+            kind,
+            kernel: None,
+            stride: None,
+        },
+    ))
+}
+
+/// `1000-d fc`.
+fn fc(i: &str) -> Res<'_, LayerItem> {
+    let (i, out) = positive(i, "a width")?;
+    let (i, _) = tag_no_case("-d").parse(i)?;
+    let (i, _) = (ws, cut(expect("'fc'", tag_no_case("fc")))).parse(i)?;
+    Ok((i, LayerItem::Fc { out }))
+}
+
+fn softmax(i: &str) -> Res<'_, LayerItem> {
+    value(LayerItem::Softmax, tag_no_case("softmax")).parse(i)
+}
+
+/// A count before or after a bracket: `×3`, `× 6`, `3×`.
+fn times_after(i: &str) -> Res<'_, u64> {
+    let (i, _) = ws(i)?;
+    let (i, _) = sep(i).map_err(|_| failure(i, "× and the number of blocks after ']'", None))?;
+    let (i, _) = ws(i)?;
+    cut(|i| positive(i, "the number of blocks after ×")).parse(i)
+}
+
+/// `[1×1, 64; 3×3, 64; 1×1, 256] ×3`, or `3× [...]`.
+fn stack(i: &str) -> Res<'_, LayerItem> {
+    let (i, before) = opt((|i| positive(i, "a count"), ws, sep, ws)).parse(i)?;
+    let (i, _) = char('[').parse(i)?;
+    let mut lines = Vec::new();
+    let mut i = i;
+    loop {
+        let (rest, _) = ws(i)?;
+        let (rest, line) = cut(expect("a conv line such as '3×3, 64'", windowed)).parse(rest)?;
+        if !matches!(line, LayerItem::Conv { .. }) {
+            return Err(failure(
+                rest,
+                "a conv line such as '3×3, 64' in a bracket",
+                Some(line.to_string()),
+            ));
+        }
+        lines.push(line);
+        let (rest, _) = ws(rest)?;
+        if let Ok((rest, _)) = char::<_, PErr>(';').parse(rest) {
+            i = rest;
+            continue;
+        }
+        let (rest, _) = cut(expect("';' and another line, or ']'", char(']'))).parse(rest)?;
+        i = rest;
+        break;
+    }
+    let (i, repeat) = match before {
+        Some((n, ..)) => (i, n),
+        None => times_after(i)?,
+    };
+    Ok((i, LayerItem::Stack { lines, repeat }))
+}
+
+fn item(i: &str) -> Res<'_, LayerItem> {
+    expect(
+        "a layer: 'k×k, channels', 'k×k max pool', 'average pool', 'N-d fc', 'softmax' or '[…] ×N'",
+        alt((stack, fc, windowed, global_pool, softmax)),
+    )(i)
+}
+
+fn layer_cell(i: &str) -> Res<'_, LayerCell> {
+    let (mut i, first) = item(i)?;
+    let mut items = vec![first];
+    while let Ok((rest, _)) = (ws, char::<_, PErr>(','), ws).parse(i) {
+        let (rest, next) = cut(item).parse(rest)?;
+        items.push(next);
+        i = rest;
+    }
+    Ok((i, LayerCell { items }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(k: u64, out: u64, stride: Option<u64>) -> LayerItem {
+        LayerItem::Conv {
+            kernel: (k, k),
+            out,
+            stride,
+        }
+    }
+
+    #[test]
+    fn accepts_the_resnet_cells() {
+        assert_eq!(
+            parse_layers("7×7, 64, stride 2").unwrap().items,
+            vec![conv(7, 64, Some(2))]
+        );
+        assert_eq!(
+            parse_layers("3×3 max pool, stride 2").unwrap().items,
+            vec![LayerItem::Pool {
+                kind: PoolKind::Max,
+                kernel: Some((3, 3)),
+                stride: Some(2)
+            }]
+        );
+        assert_eq!(
+            parse_layers("[1×1, 64; 3×3, 64; 1×1, 256] ×3").unwrap().items,
+            vec![LayerItem::Stack {
+                lines: vec![conv(1, 64, None), conv(3, 64, None), conv(1, 256, None)],
+                repeat: 3
+            }]
+        );
+        assert_eq!(
+            parse_layers("[ 3x3, 64 ;3X3,64 ] × 6").unwrap().items,
+            vec![LayerItem::Stack {
+                lines: vec![conv(3, 64, None), conv(3, 64, None)],
+                repeat: 6
+            }]
+        );
+        assert_eq!(
+            parse_layers("5× [3×3, 64]").unwrap().items,
+            vec![LayerItem::Stack {
+                lines: vec![conv(3, 64, None)],
+                repeat: 5
+            }]
+        );
+        assert_eq!(
+            parse_layers("average pool, 1000-d fc, softmax").unwrap().items,
+            vec![
+                LayerItem::Pool {
+                    kind: PoolKind::Avg,
+                    kernel: None,
+                    stride: None
+                },
+                LayerItem::Fc { out: 1000 },
+                LayerItem::Softmax
+            ]
+        );
+        assert_eq!(parse_size_hw("112×112"), Ok((112, 112)));
+        assert_eq!(parse_size_hw(" 56 × 56 "), Ok((56, 56)));
+    }
+
+    #[test]
+    fn display_parses_back() {
+        for s in [
+            "7×7, 64, stride 2",
+            "3×3 max pool, stride 2",
+            "[1×1, 64; 3×3, 64; 1×1, 256] ×3",
+            "average pool, 1000-d fc, softmax",
+        ] {
+            let c = parse_layers(s).unwrap();
+            assert_eq!(c.to_string(), s);
+            assert_eq!(parse_layers(&c.to_string()).unwrap(), c);
+        }
+    }
+
+    fn fails(s: &str) -> (usize, String) {
+        let e = parse_layers(s).unwrap_err();
+        (e.offset, e.expected)
+    }
+
+    #[test]
+    fn rejects_with_the_place_and_what_was_expected() {
+        assert_eq!(fails("7×7 64").0, 4);
+        assert!(fails("7×7 64").1.contains("','"), "{:?}", fails("7×7 64"));
+        assert_eq!(fails("[3×3, 64; 3×3, 64]").0, 18);
+        assert!(fails("[3×3, 64; 3×3, 64]").1.contains("number of blocks"));
+        assert_eq!(fails("[3×3, 64 3×3, 64] ×2").0, 9);
+        assert_eq!(fails("[3×3 max pool] ×2").0, 13);
+        assert_eq!(fails("3×3, 0").0, 5);
+        assert_eq!(fails("3×3 max pool, stride 0").0, 21);
+        assert_eq!(fails("average pool,").0, 13);
+        assert_eq!(fails("fully connected").0, 0);
+        assert_eq!(fails("1000-d").0, 6);
+        assert!(parse_size_hw("112").is_err());
+        assert!(parse_size_hw("112×0").is_err());
+        assert!(parse_size_hw("112×112×64").is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! The composed template language: uses with vars, groups merged by concat, add and mul,
+//! identity and conditional branches, repeats with instance names, expressions reading the
+//! step's input; the agreement a residual sum needs, as for a concatenation.
+
+mod common;
+
+use archcheck::derive::derive;
+use archcheck::diag::{Severity, code};
+use archcheck::ir::{LowerOptions, Op};
+use archcheck::shape::Shape;
+
+fn derived(yaml: &str) -> archcheck::derive::Derivation {
+    let spec = archcheck::spec::load_str(yaml, "inline.yaml").unwrap_or_else(|e| panic!("{e}"));
+    derive(spec, &LowerOptions::default(), 1).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn residual(main: &str, shortcut: &str) -> String {
+    format!(
+        r#"
+name: res
+input: {{channels: 3, size: 32}}
+columns: {{type: type}}
+templates:
+  block:
+    steps:
+      - group:
+          merge: add
+          branches:
+            - [{main}]
+            - {{name: shortcut, steps: [{shortcut}]}}
+rows:
+  - {{type: block}}
+"#
+    )
+}
+
+#[test]
+fn a_residual_that_agrees_only_for_even_sizes_gives_the_condition() {
+    // floor(H/2) (a 2×2/2 pool) and ceil(H/2) (a 1×1/2 conv) agree only for even H.
+    let d = derived(&residual(
+        "max_pool: {kernel: 2, stride: 2}",
+        "conv: {out: 3, kernel: 1, stride: 2}",
+    ));
+    let notes: Vec<_> = d
+        .diagnostics
+        .iter()
+        .filter(|x| x.code == code::CONCAT_CONDITION)
+        .collect();
+    assert_eq!(notes.len(), 1, "{:?}", d.diagnostics);
+    assert_eq!(notes[0].severity, Severity::Note);
+    assert!(notes[0].message.contains("when H ≡ 0 (mod 2)"), "{}", notes[0].message);
+    // And the valid inputs say so: the smallest is even.
+    assert_eq!(archcheck::ir::domain::min_input(&d.graph).0 % 2, 0);
+}
+
+#[test]
+fn a_residual_of_different_sizes_at_the_reference_is_an_error() {
+    // 3×3/2 without padding gives floor((H - 1)/2), the 1×1/2 floor((H - 1)/2) + 1.
+    let d = derived(&residual(
+        "conv: {out: 3, kernel: 3, stride: 2, pad: 0}",
+        "conv: {out: 3, kernel: 1, stride: 2}",
+    ));
+    let e = d
+        .diagnostics
+        .iter()
+        .find(|x| x.code == code::CONCAT)
+        .unwrap_or_else(|| panic!("{:?}", d.diagnostics));
+    assert_eq!(e.severity, Severity::Error);
+    assert!(
+        e.message.contains("adds branches of different spatial sizes at 32×32"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn a_gate_multiplies_a_map_by_its_channel_summary() {
+    // Squeeze-and-excitation: global pool → 1×1 convs → broadcast product.
+    let d = derived(
+        r#"
+name: se
+input: {channels: 8, size: 16}
+columns: {type: type}
+templates:
+  se:
+    vars: {reduce: 2}
+    steps:
+      - group:
+          merge: mul
+          branches:
+            - identity
+            - name: gate
+              steps:
+                - global_avg_pool
+                - conv: {out: "{in.channels / var.reduce}", kernel: 1}
+                - conv: {out: "{in.channels * var.reduce}", kernel: 1, relu: false}
+  block:
+    steps:
+      - se: {reduce: 4}
+rows:
+  - {type: block}
+"#,
+    );
+    let g = &d.graph;
+    let mul = g.nodes.iter().find(|n| n.op == Op::Mul).unwrap();
+    assert_eq!(mul.name, "block_1.mul");
+    assert_eq!(mul.shape, g.nodes[0].shape);
+    let conv1 = g.nodes.iter().find(|n| n.name == "block_1.gate.conv1").unwrap();
+    assert!(matches!(conv1.op, Op::Conv(c) if c.out == 2), "{:?}", conv1.op);
+    let conv2 = g.nodes.iter().find(|n| n.name == "block_1.gate.conv2").unwrap();
+    assert!(matches!(conv2.shape, Shape::Map { c: 8, .. }));
+    // Elementwise ops hold no parameters and add no multiply-adds.
+    let id = g.nodes.iter().position(|n| n.op == Op::Mul).unwrap();
+    assert_eq!((d.per_node[id].params, d.per_node[id].macs), (0, 0));
+}
+
+#[test]
+fn repeats_name_their_instances_and_read_the_index_and_the_input() {
+    // DenseNet-like growth: each instance concatenates 4 new channels to its input.
+    let d = derived(
+        r##"
+name: dense
+input: {channels: 3, size: 8}
+columns: {type: type, "#n": count}
+vars: {growth: 4}
+templates:
+  dense:
+    steps:
+      - repeat:
+          count: "{#n}"
+          index: i
+          name: layer
+          steps:
+            - group:
+                merge: concat
+                branches:
+                  - identity
+                  - [conv: {out: "{var.growth}", kernel: 3, stride: "{if var.i == 0 then 1 else 1}"}]
+      - conv: {name: transition, out: "{in.channels / 2}", kernel: 1}
+rows:
+  - {type: dense, "#n": 3}
+"##,
+    );
+    let g = &d.graph;
+    let names: Vec<&str> = g.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert!(names.contains(&"dense_1.layer.0.conv"), "{names:?}");
+    assert!(names.contains(&"dense_1.layer.2.concat"), "{names:?}");
+    let t = g.nodes.iter().find(|n| n.name == "dense_1.transition").unwrap();
+    // 3 + 3 × 4 = 15 channels in, half of them out (integer division).
+    assert!(matches!(t.op, Op::Conv(c) if c.out == 7), "{:?}", t.op);
+}
+
+#[test]
+fn a_template_refers_to_the_shape_of_its_input_in_conditions() {
+    // The projection only where the channels change: two uses, one each way.
+    let yaml = r#"
+name: proj
+input: {channels: 16, size: 8}
+columns: {type: type}
+templates:
+  block:
+    vars: {out: 16}
+    steps:
+      - group:
+          merge: add
+          branches:
+            - [conv: {out: "{var.out}", kernel: 3}]
+            - {name: proj, if: "{in.channels != var.out}", steps: [conv: {out: "{var.out}", kernel: 1}]}
+            - {identity: {if: "{in.channels == var.out}"}}
+  stage:
+    steps:
+      - block: {name: a}
+      - block: {name: b, out: 32}
+rows:
+  - {type: stage}
+"#;
+    let names: Vec<String> = common::lower_inline(yaml, None)
+        .nodes
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with("stage_1.a.proj")), "{names:?}");
+    assert!(names.iter().any(|n| n == "stage_1.b.proj.conv"), "{names:?}");
+}

@@ -301,8 +301,9 @@ impl Loader<'_> {
                     .err(
                         self.r.marks.key(&cp),
                         format!(
-                            "unknown column {k}, the table's columns are: {}",
+                            "unknown column {k}, the table's columns are: {}{}",
                             known.join(", "),
+                            crate::suggest::did_you_mean(k, known.iter().copied()),
                             k = crate::quote::quote(&k)
                         ),
                     )
@@ -374,9 +375,13 @@ impl Loader<'_> {
                 .err(
                     loc,
                     format!(
-                        "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}",
+                        "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}{}",
                         crate::quote::quote(&spec.rows[0].label),
                         crate::quote::quote(&spec.rows[0].name),
+                        crate::suggest::did_you_mean(
+                            key,
+                            spec.rows.iter().flat_map(|r| [r.label.as_str(), r.name.as_str()])
+                        ),
                         key = crate::quote::quote(&key)
                     ),
                 )

@@ -110,6 +110,8 @@ pub mod code {
         (OPS, "a printed ops figure beyond the tolerance"),
         (CORRECTED, "a variant corrects a printed cell"),
         (CONCAT_CONDITION, "branches agree only for some input sizes"),
+        (NOT_COMPARED, "cells not compared at another input size"),
+        (INHERITED, "a mismatch inherited from the previous row's printed output"),
         (TORCH_SHAPE, "a libtorch output shape differs from derive's"),
         (
             TORCH_COUNT,

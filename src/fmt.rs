@@ -1,6 +1,6 @@
 //! Plain-text helpers shared by the report and the libtorch code (which must not depend on
 //! [`crate::report`]): digit grouping, the source excerpt around a column, and a spec error
-//! rendered with its source line.
+//! rendered with its source line (by [`crate::report::diagnostics`]).
 
 use crate::source::Source;
 use crate::spec::SpecError;
@@ -97,43 +97,11 @@ pub fn source_window(line: &str, col: usize) -> (String, usize) {
     (s, caret)
 }
 
-/// The source line of `line:col` with the cell underlined (`width` carets) and a label
-/// after them; nothing when the text has no such line.
-pub fn snippet(source: Option<&Source>, line: usize, col: usize, width: usize, label: &str) -> String {
-    let Some(text) = source.and_then(|s| s.line(line)) else {
-        return String::new();
-    };
-    // A quoted source line must not steer the terminal, and the caret must stay under its
-    // column: each tab shows as one space, each invisible character as one U+FFFD.
-    let text: String = text
-        .chars()
-        .map(|c| match c {
-            '\t' => ' ',
-            c if crate::quote::is_invisible(c) => '\u{FFFD}',
-            c => c,
-        })
-        .collect();
-    let (shown, caret) = source_window(&text, col);
-    let num = line.to_string();
-    let pad = " ".repeat(num.len());
-    format!(
-        "{pad} |\n{num} | {shown}\n{pad} | {}{}{label}\n",
-        " ".repeat(caret),
-        "^".repeat(width)
-    )
-}
-
-/// A spec error (exit 2) as text: `error: message`, `--> file:line:col`, and the source line
-/// with a caret when `source` is given.
+/// A spec error (exit 2) as text: `error[E0xx]: message`, `--> file:line:col`, and the
+/// source line with a caret when `source` is given. The one renderer of diagnostics is
+/// [`crate::report::diagnostics`]; this is its entry for the libtorch code.
 pub fn spec_error(e: &SpecError, source: Option<&Source>) -> String {
-    let mut s = format!("error: {}\n", e.message);
-    if e.loc.line == 0 {
-        s.push_str(&format!("  --> {}\n", e.file));
-        return s;
-    }
-    s.push_str(&format!("  --> {}:{}:{}\n", e.file, e.loc.line, e.loc.col));
-    s.push_str(&snippet(source, e.loc.line, e.loc.col, 1, ""));
-    s
+    crate::report::diagnostics::render_error(e, source)
 }
 
 #[cfg(test)]
@@ -179,17 +147,6 @@ mod tests {
         let s = ascii("14×14×608 — ∈ {0, 1} … ≥ 2 ∮");
         assert!(s.is_ascii(), "{s}");
         assert_eq!(s, "14x14x608 - in {0, 1} ~ >= 2 ?");
-    }
-
-    #[test]
-    fn snippets_show_no_control_characters_and_keep_the_caret_aligned() {
-        let source = Source::new("x", "a:\t\x1b[31mred\u{202e}, bad: 1\n".to_string());
-        let s = snippet(Some(&source), 1, 15, 1, "");
-        assert!(s.lines().all(|l| !l.chars().any(crate::quote::is_invisible)), "{s:?}");
-        assert!(!s.contains('\t'));
-        let lines: Vec<&str> = s.lines().collect();
-        let caret = lines[2].find('^').unwrap() - "  | ".len();
-        assert_eq!(lines[1]["1 | ".len()..].chars().nth(caret), Some('b'), "{s}");
     }
 
     #[test]

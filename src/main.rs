@@ -28,6 +28,7 @@ fn run(command: &Command) -> Result<u8, Failure> {
         } => cli::derive::run(model, *batch, *format, *strict, view),
         Command::Check {
             specs,
+            format,
             limits,
             variant,
             all_variants,
@@ -36,6 +37,7 @@ fn run(command: &Command) -> Result<u8, Failure> {
             strict,
         } => cli::check::run(&cli::check::Request {
             specs,
+            format: cli::check::format_or_default(*format),
             variant,
             all_variants: *all_variants,
             model,
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         cli::project::Parsed::Run(c) => c,
         cli::project::Parsed::Exit(code) => return ExitCode::from(code),
     };
+    output::set_color(cli.color);
     let status = match run(&cli.command) {
         Ok(status) => status,
         Err(Failure::ClosedPipe) => 0,

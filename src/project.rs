@@ -95,11 +95,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 pub fn parse(source: &Source, path: &Path) -> Result<Project, SpecError> {
     let error = |span: Option<Range<usize>>, message: String| {
         let (line, col) = span.map_or((0, 0), |s| source.line_col(s.start));
-        SpecError {
-            file: source.name.clone(),
-            loc: Loc { line, col },
-            message,
-        }
+        SpecError::new(source.name.clone(), Loc { line, col }, message)
     };
     let raw: Raw = toml::from_str(&source.text).map_err(|e| {
         let message = e.message().trim().to_string();

@@ -658,6 +658,7 @@ fn safetensors_weights_load_back() {
     assert!(
         export::save_weights(&vs, &dir.path().join("w.pt"))
             .unwrap_err()
+            .to_string()
             .contains(".safetensors")
     );
     let path = dir.path().join("w.safetensors");

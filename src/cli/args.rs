@@ -16,6 +16,32 @@ use archcheck::ir::lower::Limits;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour in diagnostics: auto (a terminal, unless NO_COLOR is set; CLICOLOR_FORCE
+    /// forces it), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `check`'s output: text for people, or a format a CI system reads (docs/ci.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line per spec and variant, the findings below it.
+    Text,
+    /// One JSON document: every result, its diagnostics, the exit status.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...`): annotations on the diff.
+    Github,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// JUnit XML: one test case per spec and variant.
+    Junit,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -23,6 +49,12 @@ pub enum Format {
     Table,
     Json,
     Markdown,
+    /// GitHub Actions workflow commands, as `check --format github` (docs/ci.md).
+    Github,
+    /// SARIF 2.1.0, as `check --format sarif`.
+    Sarif,
+    /// JUnit XML, as `check --format junit`.
+    Junit,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -134,8 +166,12 @@ pub enum Command {
     },
     /// Check many specs at once (for CI): one line each, non-zero exit if any fails.
     Check {
+        /// Spec files, or directories searched for *.yaml and *.yml.
         #[arg(required = true)]
         specs: Vec<PathBuf>,
+        /// Output format [default: github when GITHUB_ACTIONS=true, else text].
+        #[arg(long, value_enum)]
+        format: Option<CheckFormat>,
         #[command(flatten)]
         limits: InputLimits,
         /// Check this variant of every spec.

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use archcheck::derive::{Derivation, derive_within};
 use archcheck::ir::LowerOptions;
 
-use archcheck::report::diagnostics::render_error;
+use archcheck::report::diagnostics::render_error_painted;
 use archcheck::source::Source;
 use archcheck::spec::{self, Spec, SpecError};
 
@@ -51,17 +51,25 @@ impl Loaded {
 
 /// Reads and validates the spec at `path` (`-` is standard input).
 pub fn load(path: &Path, limits: args::InputLimits) -> Result<Loaded, Failure> {
-    let source = spec::read_source(path, limits.max_file_size).map_err(|e| spec_failure(&e, None))?;
-    let spec = spec::load_str(&source.text, &source.name).map_err(|e| spec_failure(&e, Some(&source)))?;
-    Ok(Loaded {
-        spec: Arc::new(spec),
-        source,
-    })
+    load_spec(path, limits).map_err(|e| spec_failure(&e.0, e.1.as_ref()))
+}
+
+/// [`load`], with the error unrendered (and the text, where it was read) for the formats
+/// that carry it as data (`check --format json`).
+pub fn load_spec(path: &Path, limits: args::InputLimits) -> Result<Loaded, Box<(SpecError, Option<Source>)>> {
+    let source = spec::read_source(path, limits.max_file_size).map_err(|e| Box::new((e, None)))?;
+    match spec::load_str(&source.text, &source.name) {
+        Ok(spec) => Ok(Loaded {
+            spec: Arc::new(spec),
+            source,
+        }),
+        Err(e) => Err(Box::new((e, Some(source)))),
+    }
 }
 
 /// A spec error, rendered with its source line where the text is at hand.
 pub fn spec_failure(e: &SpecError, source: Option<&Source>) -> Failure {
-    Failure::unusable(render_error(e, source))
+    Failure::unusable(render_error_painted(e, source, output::paint(false)))
 }
 
 /// The status of a command whose output may have ended early: a closed pipe keeps the

@@ -70,13 +70,35 @@ fn try_parse(args: &[OsString]) -> Result<Parsed, Failure> {
 
 /// clap's parse, with `--version` telling what this build has (libtorch, CUDA).
 fn clap_parse(args: &[OsString]) -> Result<Cli, clap::Error> {
-    let mut command = Cli::command();
+    // clap's own messages (a bad flag) follow `--color` too, so it is read before parsing.
+    let mut command = Cli::command().color(clap_color(args.iter().cloned()));
     if args.iter().skip(1).any(|a| a == "--version" || a == "-V") {
         // Once per process, at start-up: clap keeps a &'static str.
         command = command.version(&*Box::leak(version().into_boxed_str()));
     }
     let matches = command.try_get_matches_from(args)?;
     Cli::from_arg_matches(&matches)
+}
+
+/// The `--color` of the command line, for clap's messages (which precede parsing): the last
+/// one given, `auto` (clap's own rules: NO_COLOR, CLICOLOR_FORCE, a terminal) without one.
+fn clap_color(args: impl Iterator<Item = std::ffi::OsString>) -> clap::ColorChoice {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut choice = clap::ColorChoice::Auto;
+    for (i, a) in args.iter().enumerate() {
+        let value = match a.strip_prefix("--color") {
+            Some(v) if v.starts_with('=') => Some(&v[1..]),
+            Some("") => args.get(i + 1).map(String::as_str),
+            _ => None,
+        };
+        match value {
+            Some("always") => choice = clap::ColorChoice::Always,
+            Some("never") => choice = clap::ColorChoice::Never,
+            Some("auto") => choice = clap::ColorChoice::Auto,
+            _ => {}
+        }
+    }
+    choice
 }
 
 fn print_clap(e: &clap::Error) -> u8 {

@@ -134,12 +134,9 @@ fn to_i64(x: u64) -> i64 {
 }
 
 impl Ctx<'_> {
+    /// A layer argument that cannot be evaluated (E009).
     pub fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
-        SpecError {
-            file: self.file.to_string(),
-            loc,
-            message: m.into(),
-        }
+        SpecError::new(self.file, loc, m).coded(crate::diag::code::LAYER)
     }
 
     /// One term's value, or None where its cell is empty.

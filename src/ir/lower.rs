@@ -114,10 +114,13 @@ fn template_bound(t: &Template) -> usize {
 /// A count from the spec or the command line as the graph's i64, refused where it does not
 /// fit (it was clamped to i64::MAX before, silently).
 fn to_i64(x: u64, file: &str, loc: Loc, what: &str) -> Result<i64, SpecError> {
-    i64::try_from(x).map_err(|_| SpecError {
-        file: file.to_string(),
-        loc,
-        message: format!("{what} is {x}, expected at most {} (63 bits)", i64::MAX),
+    i64::try_from(x).map_err(|_| {
+        SpecError::new(
+            file,
+            loc,
+            format!("{what} is {x}, expected at most {} (63 bits)", i64::MAX),
+        )
+        .coded(crate::diag::code::LIMIT)
     })
 }
 
@@ -149,6 +152,7 @@ impl<'a> Builder<'a> {
                 crate::report::thousands(i64::try_from(limit).unwrap_or(i64::MAX)),
             ),
         )
+        .coded(crate::diag::code::LIMIT)
     }
 
     /// The most nodes row `j` can add, from its template under the variant.
@@ -170,12 +174,9 @@ impl<'a> Builder<'a> {
         bound.saturating_add(extra)
     }
 
+    /// A layer that cannot apply (E009).
     fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
-        SpecError {
-            file: self.spec.file.clone(),
-            loc,
-            message: m.into(),
-        }
+        SpecError::new(self.spec.file.clone(), loc, m).coded(crate::diag::code::LAYER)
     }
 
     /// Adds a node and infers its shape.
@@ -690,19 +691,22 @@ fn classes_of(spec: &Spec, opts: &LowerOptions) -> Result<i64, SpecError> {
 pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result<Graph, SpecError> {
     let variant = match &opts.variant {
         None => None,
-        Some(v) => Some(spec.variants.get(v).ok_or_else(|| SpecError {
-            file: spec.file.clone(),
-            loc: Loc::default(),
-            message: format!(
-                "unknown variant {v}, the spec defines: {}{}",
-                if spec.variants.is_empty() {
-                    "none".to_string()
-                } else {
-                    spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
-                },
-                crate::suggest::did_you_mean(v, spec.variants.keys().map(String::as_str)),
-                v = crate::quote::quote(&v)
-            ),
+        Some(v) => Some(spec.variants.get(v).ok_or_else(|| {
+            SpecError::new(
+                spec.file.clone(),
+                Loc::default(),
+                format!(
+                    "unknown variant {v}, the spec defines: {}{}",
+                    if spec.variants.is_empty() {
+                        "none".to_string()
+                    } else {
+                        spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
+                    },
+                    crate::suggest::did_you_mean(v, spec.variants.keys().map(String::as_str)),
+                    v = crate::quote::quote(&v)
+                ),
+            )
+            .coded(crate::diag::code::UNKNOWN_NAME)
         })?),
     };
     let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);

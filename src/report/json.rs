@@ -258,3 +258,15 @@ impl Serialize for Rows<'_> {
         seq.end()
     }
 }
+
+/// The document of a spec that cannot be used (exit 2): the schema, the file, its one load
+/// error (code E0xx) as a diagnostic and the summary; the other fields need a derivation.
+pub fn unusable(e: &crate::spec::SpecError) -> Value {
+    let d = crate::diag::Diagnostic::from(e);
+    json!({
+        "schema": "archcheck.derive/1",
+        "spec": {"file": e.file},
+        "diagnostics": [super::check::diagnostic_json(&d, &e.file)],
+        "summary": {"errors": 1, "warnings": 0, "notes": 0, "exit_code": 2},
+    })
+}

@@ -1,10 +1,15 @@
 //! Renders a derivation: a terminal table, JSON (a stable schema) or markdown, and the
-//! diagnostics pointing at file:line:column. Returns strings; only the CLI prints.
+//! diagnostics pointing at file:line:column; `check`'s results as text, JSON, GitHub
+//! workflow commands, SARIF or JUnit. Returns strings; only the CLI prints.
 
+pub mod check;
 pub mod diagnostics;
+pub mod github;
 pub mod json;
 mod layout;
+pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod table;
 
 use crate::derive::Derivation;

@@ -23,13 +23,29 @@ pub struct Loc {
     pub col: usize,
 }
 
-/// A spec that cannot be used, with where and why.
+/// A spec that cannot be used, with where and why. It becomes a [`crate::diag::Diagnostic`]
+/// (severity error, exit 2) at the CLI edge; `code` is its stable E0xx code
+/// ([`crate::diag::code`], docs/diagnostics.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpecError {
     pub file: String,
     pub loc: Loc,
     /// A lowercase fact: what was found and what was expected.
     pub message: String,
+    /// The kind of load error: [`crate::diag::code::INVALID_VALUE`] unless the site says.
+    pub code: &'static str,
+    /// Related places and help, where the error has them; boxed, so that a
+    /// `Result<_, SpecError>` stays small.
+    pub details: Option<Box<SpecErrorDetails>>,
+}
+
+/// What a few load errors add to their place and message.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SpecErrorDetails {
+    /// Other places that explain the error (the first of two duplicate keys), as
+    /// secondary labels.
+    pub related: Vec<crate::diag::Related>,
+    pub help: Option<String>,
 }
 
 impl std::fmt::Display for SpecError {
@@ -40,14 +56,48 @@ impl std::fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 impl SpecError {
+    /// An error at `loc` of `file`, of the generic kind (E008, an invalid value); chain
+    /// [`SpecError::coded`] to give the kind.
+    pub fn new(file: impl Into<String>, loc: Loc, message: impl Into<String>) -> SpecError {
+        SpecError {
+            file: file.into(),
+            loc,
+            message: message.into(),
+            code: crate::diag::code::INVALID_VALUE,
+            details: None,
+        }
+    }
+
+    /// The same error with the stable code of its kind (`diag::code::CELL`, ...).
+    pub fn coded(mut self, code: &'static str) -> SpecError {
+        self.code = code;
+        self
+    }
+
+    /// A secondary place that explains the error.
+    pub fn related(mut self, loc: Loc, message: impl Into<String>) -> SpecError {
+        let details = self.details.get_or_insert_with(Default::default);
+        details.related.push(crate::diag::Related {
+            message: crate::quote::visible(message.into()),
+            line: loc.line,
+            col: loc.col,
+        });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> SpecError {
+        self.details.get_or_insert_with(Default::default).help = Some(help.into());
+        self
+    }
+
     /// A spec file that could not be read, at the position of the fault where it has one.
     pub fn read(path: &std::path::Path, e: crate::source::ReadError) -> SpecError {
         let (line, col) = e.position().unwrap_or_default();
-        SpecError {
-            file: path.display().to_string(),
-            loc: Loc { line, col },
-            message: e.with_flag_hint(),
-        }
+        let code = match e {
+            crate::source::ReadError::TooLarge { .. } => crate::diag::code::LIMIT,
+            _ => crate::diag::code::UNREADABLE,
+        };
+        SpecError::new(path.display().to_string(), Loc { line, col }, e.with_flag_hint()).coded(code)
     }
 }
 

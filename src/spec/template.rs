@@ -235,12 +235,9 @@ pub struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// An error at `loc` (E008, an invalid value, unless chained with `.coded(...)`).
     pub fn err(&self, loc: Loc, message: impl Into<String>) -> SpecError {
-        SpecError {
-            file: self.file.to_string(),
-            loc,
-            message: message.into(),
-        }
+        SpecError::new(self.file, loc, message)
     }
 
     pub fn at(&self, path: &[Seg]) -> Loc {
@@ -318,7 +315,7 @@ impl Reader<'_> {
                     }
                 ),
             };
-            self.err(at, message)
+            self.err(at, message).coded(crate::diag::code::EXPRESSION)
         })?;
         Ok(Expr {
             terms: parsed.terms,
@@ -379,6 +376,7 @@ impl Reader<'_> {
                     op_name = crate::quote::quote(&op_name)
                 ),
             )
+            .coded(crate::diag::code::UNKNOWN_NAME)
         })?;
         let mut decl = LayerDecl {
             op,
@@ -420,14 +418,16 @@ impl Reader<'_> {
                         _ => {
                             let mut all: Vec<&str> = required.iter().chain(optional).copied().collect();
                             all.extend(["name", "if"]);
-                            return Err(self.err(
-                                aloc,
-                                format!(
-                                    "unknown argument {k} of {op_name}, expected one of {}",
-                                    all.join(", "),
-                                    k = crate::quote::quote(&k)
-                                ),
-                            ));
+                            return Err(self
+                                .err(
+                                    aloc,
+                                    format!(
+                                        "unknown argument {k} of {op_name}, expected one of {}",
+                                        all.join(", "),
+                                        k = crate::quote::quote(&k)
+                                    ),
+                                )
+                                .coded(crate::diag::code::UNKNOWN_NAME));
                         }
                     }
                 }

@@ -189,14 +189,16 @@ impl Loader<'_> {
                 && !d.contains_key(k)
             {
                 let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
-                return Err(self.err(
-                    self.r.marks.key(&vp),
-                    format!(
-                        "unknown var {k}, the spec declares: {}",
-                        known.join(", "),
-                        k = crate::quote::quote(&k)
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        self.r.marks.key(&vp),
+                        format!(
+                            "unknown var {k}, the spec declares: {}",
+                            known.join(", "),
+                            k = crate::quote::quote(&k)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
             }
             out.insert(k.clone(), self.r.lit(v, &vp)?);
         }

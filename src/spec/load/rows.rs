@@ -15,13 +15,15 @@ impl Loader<'_> {
         let text = match cell_text(v) {
             None => return Ok(None),
             Some(Err(found)) => {
-                return Err(self.err(
-                    loc,
-                    format!(
-                        "column {} expects a cell as text or a number, found {found}",
-                        crate::quote::quote(&col.name)
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        loc,
+                        format!(
+                            "column {} expects a cell as text or a number, found {found}",
+                            crate::quote::quote(&col.name)
+                        ),
+                    )
+                    .coded(crate::diag::code::CELL));
             }
             Some(Ok(t)) => t,
         };
@@ -104,6 +106,7 @@ impl Loader<'_> {
                     Ok(_) => self.err(at(0), message(&e, w)),
                 },
             }
+            .coded(crate::diag::code::CELL)
         })?;
         Ok(Some(Cell { text, value, loc }))
     }
@@ -325,15 +328,17 @@ impl Loader<'_> {
             let Some(col) = spec.columns.get(k) else {
                 let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
                 let cp = join(rp.to_vec(), k.as_str());
-                return Err(self.err(
-                    self.r.marks.key(&cp),
-                    format!(
-                        "unknown column {k}, the table's columns are: {}{}",
-                        known.join(", "),
-                        crate::suggest::did_you_mean(k, known.iter().copied()),
-                        k = crate::quote::quote(&k)
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        self.r.marks.key(&cp),
+                        format!(
+                            "unknown column {k}, the table's columns are: {}{}",
+                            known.join(", "),
+                            crate::suggest::did_you_mean(k, known.iter().copied()),
+                            k = crate::quote::quote(&k)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
             };
             let (loc, start) = self.r.marks.child_value_and_text(rp, rp_key, k);
             if let Some(c) = self.cell(col, v, loc, start)? {
@@ -397,19 +402,21 @@ impl Loader<'_> {
         match (by_name, by_label.as_slice()) {
             (Some(i), _) => Ok(i),
             (None, [i]) => Ok(*i),
-            (None, []) => Err(self.err(
-                loc,
-                format!(
-                    "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}{}",
-                    crate::quote::quote(&spec.rows[0].label),
-                    crate::quote::quote(&spec.rows[0].name),
-                    crate::suggest::did_you_mean(
-                        key,
-                        spec.rows.iter().flat_map(|r| [r.label.as_str(), r.name.as_str()])
+            (None, []) => Err(self
+                .err(
+                    loc,
+                    format!(
+                        "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}{}",
+                        crate::quote::quote(&spec.rows[0].label),
+                        crate::quote::quote(&spec.rows[0].name),
+                        crate::suggest::did_you_mean(
+                            key,
+                            spec.rows.iter().flat_map(|r| [r.label.as_str(), r.name.as_str()])
+                        ),
+                        key = crate::quote::quote(&key)
                     ),
-                    key = crate::quote::quote(&key)
-                ),
-            )),
+                )
+                .coded(crate::diag::code::UNKNOWN_NAME)),
             (None, many) => {
                 let names: Vec<&str> = many.iter().map(|i| spec.rows[*i].name.as_str()).collect();
                 Err(self.err(

@@ -38,15 +38,17 @@ impl Loader<'_> {
             for (c, val) in &o.cells {
                 let cp = join(join(op.clone(), "cells"), c.as_str());
                 let Some(col) = spec.columns.get(c) else {
-                    return Err(self.err(
-                        self.r.marks.key(&cp),
-                        format!(
-                            "unknown column {c} in the correction of {key}{}",
-                            crate::suggest::did_you_mean(c, spec.columns.keys().map(String::as_str)),
-                            c = crate::quote::quote(&c),
-                            key = crate::quote::quote(&key)
-                        ),
-                    ));
+                    return Err(self
+                        .err(
+                            self.r.marks.key(&cp),
+                            format!(
+                                "unknown column {c} in the correction of {key}{}",
+                                crate::suggest::did_you_mean(c, spec.columns.keys().map(String::as_str)),
+                                c = crate::quote::quote(&c),
+                                key = crate::quote::quote(&key)
+                            ),
+                        )
+                        .coded(crate::diag::code::UNKNOWN_NAME));
                 };
                 if col.kind == ColumnKind::Type {
                     return Err(self.err(
@@ -70,15 +72,17 @@ impl Loader<'_> {
                 && !templates.contains_key(t)
             {
                 let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
-                return Err(self.err(
-                    self.r.at(&join(op.clone(), "template")),
-                    format!(
-                        "unknown template {t}, the variant's templates are: {}{}",
-                        known.join(", "),
-                        crate::suggest::did_you_mean(t, known.iter().copied()),
-                        t = crate::quote::quote(&t)
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        self.r.at(&join(op.clone(), "template")),
+                        format!(
+                            "unknown template {t}, the variant's templates are: {}{}",
+                            known.join(", "),
+                            crate::suggest::did_you_mean(t, known.iter().copied()),
+                            t = crate::quote::quote(&t)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
             }
             let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;
             self.check_layers(&insert_after, spec)?;

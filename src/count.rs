@@ -1,12 +1,15 @@
 //! What the network costs: parameters, buffers, multiply-accumulates and activation memory.
 //!
 //! Conventions, stated once: a MAC is one multiply-accumulate (1 MAC = 2 FLOPs); only
-//! convolutions and linear layers count (batch norm, ReLU, pooling and concatenation are
-//! not MACs); MACs are per image at the reference input. Memory is for fp32 activations.
+//! convolutions and linear layers count (batch norm, activations, LRN, pooling, global
+//! pooling and concatenation are not MACs), as `torch.utils.flop_counter.FlopCounterMode`
+//! counts only convolutions and matrix products; a dilated conv costs what the undilated
+//! one costs per output. MACs are per image at the reference input. Memory is for fp32
+//! activations.
 
 use serde::Serialize;
 
-use crate::ir::{Graph, NodeId, Op, PoolKind};
+use crate::ir::{Activation, Graph, NodeId, Op, PoolKind};
 
 /// Per-node figures at the reference input.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -77,7 +80,21 @@ fn training_bytes(g: &Graph, batch: i64) -> i64 {
                     saved[i] = true;
                 }
             }
-            Op::Relu | Op::Softmax => saved[id] = true,
+            Op::Relu | Op::Softmax | Op::Activation(Activation::Sigmoid) => saved[id] = true,
+            // The others' backward reads their input (hardswish, SiLU, GELU, ReLU6's clamp).
+            Op::Activation(_) => {
+                if let Some(i) = input {
+                    saved[i] = true;
+                }
+            }
+            // F.local_response_norm keeps its input, its output and the denominator.
+            Op::Lrn { .. } => {
+                if let Some(i) = input {
+                    saved[i] = true;
+                }
+                saved[id] = true;
+                extra = extra.saturating_add(n.shape.elements(h, w).saturating_mul(BYTES_PER_ELEMENT));
+            }
             Op::Pool(p) if p.kind == PoolKind::Max => {
                 if let Some(i) = input {
                     saved[i] = true;

@@ -38,21 +38,31 @@ pub struct RowFigures {
     pub status: RowStatus,
 }
 
-/// "ok", "ok (corrected)", or the codes of the row's errors and warnings.
+/// "ok", "ok (corrected)", the codes of the row's errors and warnings, or "—" for a row
+/// with no printed cell to compare; "ok: channels, params" where some printed cells are
+/// not comparable (another input size).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RowStatus {
     pub codes: Vec<&'static str>,
     /// A variant corrects one of the row's printed cells.
     pub corrected: bool,
+    /// The printed cells the checks compared, and those they could not.
+    pub compared: check::Compared,
 }
 
 impl std::fmt::Display for RowStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.codes.is_empty(), self.corrected) {
-            (true, false) => f.write_str("ok"),
-            (true, true) => f.write_str("ok (corrected)"),
-            (false, _) => f.write_str(&self.codes.join(" ")),
+        if !self.codes.is_empty() {
+            return f.write_str(&self.codes.join(" "));
         }
+        if self.compared.compared.is_empty() {
+            return f.write_str("—");
+        }
+        f.write_str(if self.corrected { "ok (corrected)" } else { "ok" })?;
+        if !self.compared.not_compared.is_empty() {
+            write!(f, ": {}", self.compared.compared.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -86,7 +96,19 @@ pub fn derive_within(
     limits: &Limits,
 ) -> Result<Derivation, SpecError> {
     let spec: Arc<Spec> = spec.into();
-    let graph = lower_within(&spec, opts, limits)?;
+    let mut graph = lower_within(&spec, opts, limits)?;
+    // A printed stride that makes a later window impossible is a finding at its row, and
+    // the table is derived without it, rather than refused at the window.
+    let mut blocked = None;
+    let mut opts = std::borrow::Cow::Borrowed(opts);
+    if let Some((node, why)) = crate::ir::domain::reference_violation(&graph)
+        && let Some(r) = check::blocked::recover(&spec, &opts, limits, &graph, node, &why)
+    {
+        graph = r.graph;
+        opts = std::borrow::Cow::Owned(r.opts);
+        blocked = Some(r.finding);
+    }
+    let opts = opts.as_ref();
     if let Some((node, why)) = crate::ir::domain::reference_violation(&graph) {
         // Point at the row the layer builds (what one would correct), not its template.
         let n = &graph.nodes[node];
@@ -135,7 +157,11 @@ pub fn derive_within(
         })
         .collect();
     let domain = Domain::of(&graph);
-    let diagnostics = check::check(&spec, &graph, opts, limits, &rows, &domain);
+    let mut diagnostics = check::check(&spec, &graph, opts, limits, &rows, &domain);
+    if let Some(d) = blocked {
+        let at = diagnostics.partition_point(|x| (x.line, x.col) <= (d.line, d.col));
+        diagnostics.insert(at, d);
+    }
     fill_statuses(&spec, &graph, &diagnostics, &mut rows);
     Ok(Derivation {
         spec,
@@ -155,7 +181,9 @@ fn fill_statuses(spec: &Spec, graph: &Graph, diagnostics: &[Diagnostic], rows: &
     for (i, r) in spec.rows.iter().enumerate() {
         by_label.entry(r.label.as_str()).or_default().push(i);
     }
-    for d in diagnostics.iter().filter(|d| d.severity != Severity::Note) {
+    // Notes leave a row "ok", except N304: its printed cell disagrees with the derivation.
+    let shown = |d: &&Diagnostic| d.severity != Severity::Note || d.code == crate::diag::code::INHERITED;
+    for d in diagnostics.iter().filter(shown) {
         for &i in d
             .row
             .as_deref()
@@ -168,6 +196,10 @@ fn fill_statuses(spec: &Spec, graph: &Graph, diagnostics: &[Diagnostic], rows: &
     }
     for c in &graph.corrections {
         rows[c.row].status.corrected = true;
+    }
+    let at_reference = check::at_reference(spec, graph);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.status.compared = check::compared(spec, graph, i, at_reference);
     }
 }
 

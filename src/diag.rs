@@ -57,6 +57,12 @@ pub mod code {
     pub const CORRECTED: &str = "N301";
     /// Branches agree only for some input sizes (and do at the reference).
     pub const CONCAT_CONDITION: &str = "N302";
+    /// The derivation runs at an input size other than the printed one: H×W cells and ops
+    /// figures are not compared.
+    pub const NOT_COMPARED: &str = "N303";
+    /// A printed output that differs from the derived one only because the previous row's
+    /// printed output does: the first row of the chain is the error.
+    pub const INHERITED: &str = "N304";
 }
 
 /// One reading of an ambiguous cell and what it implies downstream.

@@ -44,7 +44,7 @@ use std::fmt::Write as _;
 
 use self::python::{comment, comment_lines, docstring_text, identifier, string_literal};
 use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
-use crate::ir::{Graph, NodeId, Op, Place, Pool, PoolKind};
+use crate::ir::{Activation, Graph, NodeId, Op, Place, Pool, PoolKind};
 use crate::shape::{Dim, Shape};
 
 /// A class name for a spec and variant: `googlenet_bn` + `caffe` → `GooglenetBnCaffe`.
@@ -290,7 +290,10 @@ impl<'g> Emitter<'g> {
                     | Op::Dropout { .. }
                     | Op::Softmax
                     | Op::Pool(_)
-                    | Op::AdaptiveAvgPool { .. } => {
+                    | Op::AdaptiveAvgPool { .. }
+                    | Op::Activation(_)
+                    | Op::Lrn { .. }
+                    | Op::GlobalPool { .. } => {
                         if matches!(n.op, Op::BatchNorm { .. }) {
                             between.push(cur);
                         }
@@ -407,6 +410,9 @@ impl<'g> Emitter<'g> {
                 if pad != (0, 0) {
                     let _ = write!(s, ", padding={}", py_pair(pad));
                 }
+                if c.dilation != (1, 1) {
+                    let _ = write!(s, ", dilation={}", py_pair(c.dilation));
+                }
                 if c.groups != 1 {
                     let _ = write!(s, ", groups={}", c.groups);
                 }
@@ -462,7 +468,12 @@ impl<'g> Emitter<'g> {
                 let arg = match conv_scheme(c) {
                     Scheme::SameFromInput => {
                         self.helpers.same_pad = true;
-                        format!("_same_pad({x}, {}, {})", py_tuple(c.kernel), py_tuple(c.stride))
+                        // SAME pads for the extent a dilated kernel covers.
+                        format!(
+                            "_same_pad({x}, {}, {})",
+                            py_tuple(c.window_kernel()),
+                            py_tuple(c.stride)
+                        )
                     }
                     _ => x,
                 };
@@ -483,6 +494,27 @@ impl<'g> Emitter<'g> {
             Op::Flatten => format!("torch.flatten({x}, 1)"),
             Op::Dropout { p } => format!("F.dropout({x}, {}, self.training)", py_float(*p)),
             Op::Softmax => format!("F.softmax({x}, 1)"),
+            Op::Activation(a) => match a {
+                Activation::Sigmoid => format!("torch.sigmoid({x})"),
+                other => format!("F.{}({x})", other.word()),
+            },
+            Op::Lrn { size, alpha, beta, k } => format!(
+                "F.local_response_norm({x}, {size}, alpha={}, beta={}, k={})",
+                py_float(*alpha),
+                py_float(*beta),
+                py_float(*k)
+            ),
+            Op::GlobalPool { kind, keep_dims } => {
+                let f = match kind {
+                    PoolKind::Max => "amax",
+                    PoolKind::Avg => "mean",
+                };
+                if *keep_dims {
+                    format!("{x}.{f}((2, 3), keepdim=True)")
+                } else {
+                    format!("{x}.{f}((2, 3))")
+                }
+            }
         }
     }
 

@@ -21,5 +21,6 @@ pub mod report;
 pub mod shape;
 pub mod source;
 pub mod spec;
+pub mod suggest;
 #[cfg(feature = "torch")]
 pub mod torch;

@@ -37,10 +37,13 @@ fn verbatim_bn_inception_table_is_inconsistent() {
         out.contains("error[E101]: inception (4d) outputs 608 channels, the table says 576"),
         "{out}"
     );
+    // 4e's printed 1024 follows from 4d's printed 576 (192 + 256 + 576): a note naming 4d,
+    // which carries the error.
     assert!(
-        out.contains("error[E101]: inception (4e) outputs 1056 channels, the table says 1024"),
+        out.contains("note[N304]: inception (4e) prints 14×14×1024 where it derives 7×7×1056, which follows from inception (4d)'s printed 14×14×576"),
         "{out}"
     );
+    assert!(!out.contains("error[E101]: inception (4e)"), "{out}");
     assert!(
         out.contains("160 (1x1) + 160 (3x3) + 160 (double_3x3) + 128 (pool_proj) = 608"),
         "{out}"

@@ -96,7 +96,8 @@ pub fn spatial_arithmetic(g: &Graph, span: &ir::RowSpan) -> String {
 /// The formula a window applies, evaluated: "floor((28 + 2 - 3)/2) + 1 = 14".
 fn window_formula(op: &Op, x: i64) -> String {
     let (k, s, pad, rounding) = match op {
-        Op::Conv(c) => (c.kernel.0, c.stride.0, c.pad, WindowRounding::Floor),
+        // A dilated conv's window is the extent its kernel covers, d·(k - 1) + 1.
+        Op::Conv(c) => (c.window_kernel().0, c.stride.0, c.pad, WindowRounding::Floor),
         Op::Pool(p) => (p.kernel.0, p.stride.0, p.pad, p.rounding),
         Op::AdaptiveAvgPool { size } => return format!("adaptive to {}", size.0),
         _ => return String::new(),

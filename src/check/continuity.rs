@@ -11,7 +11,7 @@ use crate::spec::ColumnKind;
 /// `ambiguous`: rows with two readings (E105), whose neighbours are not compared.
 pub fn check(cx: &Context<'_>, ambiguous: &[usize], out: &mut Vec<Diagnostic>) {
     let (spec, g, opts, reference) = (cx.spec, cx.g, cx.opts, cx.g.reference);
-    if let (Some(col), true) = (cx.column(ColumnKind::Output), cx.at_reference) {
+    if let Some(col) = cx.column(ColumnKind::Output) {
         for i in 1..g.rows.len() {
             let (Some(prev), Some(this)) = (
                 g.row_cells(spec, i - 1).get(col).and_then(printed_size),
@@ -27,8 +27,9 @@ pub fn check(cx: &Context<'_>, ambiguous: &[usize], out: &mut Vec<Diagnostic>) {
             };
             let derived = chw(&g.nodes[g.rows[i].output].shape, reference);
             let chan_unexplained = local.0 != this.0 && derived.0 == this.0;
+            // Away from the printed input only the channels are comparable.
             let spatial_unexplained =
-                (local.1, local.2) != (this.1, this.2) && (derived.1, derived.2) == (this.1, this.2);
+                cx.at_reference && (local.1, local.2) != (this.1, this.2) && (derived.1, derived.2) == (this.1, this.2);
             if chan_unexplained || spatial_unexplained {
                 let (pr, tr) = (&spec.rows[i - 1], &spec.rows[i]);
                 out.push(

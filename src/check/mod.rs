@@ -2,14 +2,18 @@
 //! per family of finding, each reading the same [`Context`].
 
 mod arithmetic;
+pub mod blocked;
+mod compared;
 mod concat;
 mod continuity;
 mod corrections;
 mod depth;
+mod inherited;
 mod output;
 mod quantity;
 mod stride;
 
+pub use compared::{Compared, compared};
 pub use quantity::human;
 
 use crate::derive::RowFigures;
@@ -39,6 +43,13 @@ impl Context<'_> {
     }
 }
 
+/// Whether `g` was lowered at the input size the table prints for: printed H×W and ops
+/// figures are only comparable there.
+pub fn at_reference(spec: &Spec, g: &Graph) -> bool {
+    let printed = spec.printed_input(g.variant.as_deref());
+    (printed.height as i64, printed.width as i64) == g.reference
+}
+
 /// The findings about `g`, which was lowered from `spec` with `opts` within `limits`, in
 /// file order.
 pub fn check(
@@ -49,7 +60,7 @@ pub fn check(
     rows: &[RowFigures],
     domain: &Domain,
 ) -> Vec<Diagnostic> {
-    let at_reference = (spec.input.height as i64, spec.input.width as i64) == g.reference;
+    let at_reference = at_reference(spec, g);
     let cx = Context {
         spec,
         g,
@@ -60,6 +71,7 @@ pub fn check(
         at_reference,
     };
     let mut out = Vec::new();
+    compared::note_other_input(&cx, &mut out);
     corrections::check(&cx, &mut out);
     let ambiguous = output::check(&cx, &mut out);
     depth::check(&cx, &mut out);

@@ -3,6 +3,7 @@
 
 use super::Context;
 use super::arithmetic::{channel_arithmetic, pass_through_note, printed_size, size_text, spatial_arithmetic};
+use super::inherited::{self, Mismatch, Part};
 use crate::diag::{Diagnostic, Severity, code};
 use crate::ir::domain::chw;
 use crate::spec::ColumnKind;
@@ -15,10 +16,9 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) -> Vec<usize> {
     let Some(col) = cx.column(ColumnKind::Output) else {
         return ambiguous_rows;
     };
-    if !cx.at_reference {
-        return ambiguous_rows;
-    }
     let patch_col = cx.column(ColumnKind::Patch);
+    // Per row, where the chain of inherited channel / spatial mismatches it ends starts.
+    let mut first_cause: [Vec<Option<usize>>; 2] = [vec![None; g.rows.len()], vec![None; g.rows.len()]];
     for (i, span) in g.rows.iter().enumerate() {
         let row = &spec.rows[i];
         let cells = g.row_cells(spec, i);
@@ -32,42 +32,48 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) -> Vec<usize> {
             .classes
             .is_some_and(|k| k as i64 == derived.0 && pc == spec.classes as i64);
         if pc != derived.0 && !reclassed {
-            let mut d = Diagnostic::new(
-                Severity::Error,
-                code::CHANNELS,
-                cell.loc,
-                format!("{} outputs {} channels, the table says {pc}", row.label, derived.0),
-            )
-            .at(&row.label, col)
-            .values(size_text(pc, ph, pw), size_text(derived.0, derived.1, derived.2))
-            .arithmetic(channel_arithmetic(g, span.output));
+            let mut arithmetic = channel_arithmetic(g, span.output);
             if let Some(note) = pass_through_note(g, span) {
-                d.arithmetic = Some(format!("{}; {note}", d.arithmetic.unwrap_or_default()));
-                if i > 0 {
-                    let prev = &spec.rows[i - 1];
-                    let prev_printed = g.row_cells(spec, i - 1).get(col).and_then(printed_size);
-                    let prev_derived = chw(&g.nodes[g.rows[i - 1].output].shape, reference).0;
-                    if let Some((ppc, _, _)) = prev_printed.filter(|p| p.0 != prev_derived) {
-                        d = d.related(
-                            g.row_cells(spec, i - 1)[col].loc,
-                            format!(
-                                "{} derives {prev_derived} channels where the table prints {ppc}",
-                                prev.label
-                            ),
-                        );
-                        d.help = Some(format!(
-                            "the printed {pc} follows from {}'s printed {ppc}; fix {} first",
-                            prev.label, prev.label
-                        ));
-                    }
-                }
+                arithmetic = format!("{arithmetic}; {note}");
             }
-            if d.help.is_none() {
+            if let Some(up) = inherited::upstream(cx, i, col, (pc, ph, pw), Part::Channels) {
+                let first = first_cause[0][up.row].unwrap_or(up.row);
+                first_cause[0][i] = Some(first);
+                let m = Mismatch {
+                    part: Part::Channels,
+                    printed: (pc, ph, pw),
+                    derived,
+                    own: arithmetic,
+                };
+                out.push(inherited::note(cx, i, col, &up, first, m));
+            } else {
+                let mut d = Diagnostic::new(
+                    Severity::Error,
+                    code::CHANNELS,
+                    cell.loc,
+                    format!("{} outputs {} channels, the table says {pc}", row.label, derived.0),
+                )
+                .at(&row.label, col)
+                .values(size_text(pc, ph, pw), size_text(derived.0, derived.1, derived.2))
+                .arithmetic(arithmetic);
                 d.help = Some("correct the cell in a variant (rows: {…: {cells: {…}}}), or the filter counts if the transcription is wrong".into());
+                out.push(d);
             }
-            out.push(d);
         }
-        if (ph, pw) != (derived.1, derived.2) {
+        // Printed sizes are for the printed input; channels are the same at every size.
+        if cx.at_reference && (ph, pw) != (derived.1, derived.2) {
+            if let Some(up) = inherited::upstream(cx, i, col, (pc, ph, pw), Part::Spatial) {
+                let first = first_cause[1][up.row].unwrap_or(up.row);
+                first_cause[1][i] = Some(first);
+                let m = Mismatch {
+                    part: Part::Spatial,
+                    printed: (pc, ph, pw),
+                    derived,
+                    own: spatial_arithmetic(g, span),
+                };
+                out.push(inherited::note(cx, i, col, &up, first, m));
+                continue;
+            }
             let alt = super::stride::reading(cx, i, patch_col, (ph, pw), col);
             match alt {
                 Some(d) => {

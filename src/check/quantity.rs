@@ -28,23 +28,36 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         Severity::Warning,
                         code,
                         cell.loc,
-                        format!(
-                            "{} has {} {what}, the table says {} ({:+.1}%)",
-                            row.label,
-                            human(derived_n),
-                            cell.text,
-                            (q.value() - derived_n as f64) / derived_n.max(1) as f64 * 100.0
-                        ),
+                        if derived_n == 0 {
+                            // A difference relative to nothing has no percentage.
+                            format!("{} has no {what}, the table says {}", row.label, cell.text)
+                        } else {
+                            format!(
+                                "{} has {} {what}, the table says {} ({:+.1}%)",
+                                row.label,
+                                human(derived_n),
+                                cell.text,
+                                (q.value() - derived_n as f64) / derived_n as f64 * 100.0
+                            )
+                        },
                     )
                     .at(&row.label, col)
                     .values(cell.text.clone(), derived_n.to_string())
-                    .arithmetic(format!(
-                        "derived {derived_n}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
-                        q.value(),
-                        q.half_unit(),
-                        rel * 100.0,
-                        spec.tolerance * 100.0
-                    )),
+                    .arithmetic(if derived_n == 0 {
+                        format!(
+                            "derived 0; printed {} ± {}; no relative difference from 0 (any nonzero figure is beyond the tolerance)",
+                            q.value(),
+                            q.half_unit()
+                        )
+                    } else {
+                        format!(
+                            "derived {derived_n}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
+                            q.value(),
+                            q.half_unit(),
+                            rel * 100.0,
+                            spec.tolerance * 100.0
+                        )
+                    }),
                 );
             }
         }

@@ -59,9 +59,20 @@ pub fn reading(
                         "{} then outputs {}×{}, which matches its printed {nh}×{nw}",
                         n.label, d.1, d.2
                     )
-                } else {
+                } else if d.1 >= nh && d.2 >= nw {
                     format!(
                         "{} then outputs {}×{} where the table prints {nh}×{nw}, so a downsampling step (e.g. a 3×3/2 max pool) is needed between them",
+                        n.label, d.1, d.2
+                    )
+                } else if d.1 <= nh && d.2 <= nw {
+                    // Already smaller than printed: no further downsampling can help.
+                    format!(
+                        "{} then outputs {}×{} where the table prints the larger {nh}×{nw}, so a stride before it is one too many",
+                        n.label, d.1, d.2
+                    )
+                } else {
+                    format!(
+                        "{} then outputs {}×{} where the table prints {nh}×{nw}, larger on one axis and smaller on the other",
                         n.label, d.1, d.2
                     )
                 }

@@ -140,7 +140,10 @@ pub fn expected(g: &Graph) -> Vec<Expected> {
             | Op::Mul
             | Op::Flatten
             | Op::Dropout { .. }
-            | Op::Softmax => {}
+            | Op::Softmax
+            | Op::Activation(_)
+            | Op::Lrn { .. }
+            | Op::GlobalPool { .. } => {}
         }
     }
     out

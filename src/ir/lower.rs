@@ -93,7 +93,7 @@ fn layers_bound(ls: &[LayerDecl]) -> usize {
         .map(|l| match l.op {
             LayerOp::Conv => 3,
             LayerOp::SeparableConv => 4,
-            LayerOp::Linear => 2,
+            LayerOp::Linear => 3,
             _ => 1,
         })
         .fold(0usize, usize::saturating_add)
@@ -333,10 +333,12 @@ impl<'a> Builder<'a> {
                 let out = ctx.positive(l, "out", "conv", None)?;
                 let kernel = ctx.pair(l, "kernel", "conv", None)?;
                 let stride = ctx.pair(l, "stride", "conv", Some((1, 1)))?;
-                let pad = self.pad(ctx, l, kernel, conv_pad(kernel))?;
+                // Padding by the extent the dilated kernel covers (`half` keeps the size).
+                let super::args::Dilation { dilation, extent } = super::args::dilation(ctx, l, op_name, kernel)?;
+                let pad = self.pad(ctx, l, extent, conv_pad(extent))?;
                 let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
                 let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;
-                let relu = self.flag(ctx, l, "relu", true)?;
+                let act = super::args::activation(ctx, l, op_name, Some(crate::ir::Activation::Relu))?;
                 let mut cur = input;
                 if l.op == LayerOp::SeparableConv {
                     let mult = ctx.positive(l, "multiplier", "separable_conv", None)?;
@@ -351,6 +353,7 @@ impl<'a> Builder<'a> {
                         pad,
                         groups: cin,
                         bias: false,
+                        dilation,
                     };
                     cur = self.add(
                         format!("{name}.depthwise"),
@@ -367,6 +370,7 @@ impl<'a> Builder<'a> {
                         pad: Pad::Explicit(0, 0),
                         groups: 1,
                         bias,
+                        dilation: (1, 1),
                     };
                     cur = self.add(format!("{name}.pointwise"), Op::Conv(pw), vec![cur], place, true, l.loc)?;
                 } else {
@@ -378,6 +382,7 @@ impl<'a> Builder<'a> {
                         pad,
                         groups,
                         bias,
+                        dilation,
                     };
                     cur = self.add(name.clone(), Op::Conv(c), vec![cur], place, true, l.loc)?;
                 }
@@ -423,8 +428,9 @@ impl<'a> Builder<'a> {
                         l.loc,
                     )?;
                 }
-                if relu {
-                    cur = self.add(format!("{name}.relu"), Op::Relu, vec![cur], place, false, l.loc)?;
+                if let Some(a) = act {
+                    let op = super::args::activation_op(a);
+                    cur = self.add(format!("{name}.{}", a.word()), op, vec![cur], place, false, l.loc)?;
                 }
                 Ok(cur)
             }
@@ -473,12 +479,20 @@ impl<'a> Builder<'a> {
             LayerOp::Linear => {
                 let out = ctx.positive(l, "out", "linear", None)?;
                 let bias = self.flag(ctx, l, "bias", true)?;
+                let act = super::args::activation(ctx, l, "linear", None)?;
                 // A linear on a map flattens it first, as the papers' tables imply.
                 let mut cur = input;
                 if matches!(self.nodes[cur].shape, Shape::Map { .. }) {
                     cur = self.add(format!("{name}_flatten"), Op::Flatten, vec![cur], place, false, l.loc)?;
                 }
-                self.add(name, Op::Linear { out, bias }, vec![cur], place, true, l.loc)
+                let fc = self.add(name.clone(), Op::Linear { out, bias }, vec![cur], place, true, l.loc)?;
+                match act {
+                    Some(a) => {
+                        let op = super::args::activation_op(a);
+                        self.add(format!("{name}.{}", a.word()), op, vec![fc], place, false, l.loc)
+                    }
+                    None => Ok(fc),
+                }
             }
             LayerOp::Dropout => {
                 let a = &l.args["p"];
@@ -494,6 +508,22 @@ impl<'a> Builder<'a> {
             }
             LayerOp::Relu => self.add(name, Op::Relu, vec![input], place, false, l.loc),
             LayerOp::Softmax => self.add(name, Op::Softmax, vec![input], place, false, l.loc),
+            LayerOp::Activation(a) => self.add(name, super::args::activation_op(a), vec![input], place, false, l.loc),
+            LayerOp::Lrn => {
+                let op = super::args::lrn(ctx, l)?;
+                self.add(name, op, vec![input], place, false, l.loc)
+            }
+            LayerOp::GlobalPool => {
+                let op = super::args::global_pool(ctx, l)?;
+                self.add(name, op, vec![input], place, false, l.loc)
+            }
+            LayerOp::ChannelMean => {
+                let op = Op::GlobalPool {
+                    kind: PoolKind::Avg,
+                    keep_dims: true,
+                };
+                self.add(name, op, vec![input], place, false, l.loc)
+            }
         }
     }
 
@@ -626,24 +656,27 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
             file: spec.file.clone(),
             loc: Loc::default(),
             message: format!(
-                "unknown variant {v}, the spec defines: {}",
+                "unknown variant {v}, the spec defines: {}{}",
                 if spec.variants.is_empty() {
                     "none".to_string()
                 } else {
                     spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
                 },
+                crate::suggest::did_you_mean(v, spec.variants.keys().map(String::as_str)),
                 v = crate::quote::quote(&v)
             ),
         })?),
     };
     let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
     let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
-    let (h, w) = opts.input.unwrap_or((spec.input.height, spec.input.width));
+    // A variant may read the table at another input size; --input overrides both.
+    let printed = spec.printed_input(opts.variant.as_deref());
+    let (h, w) = opts.input.unwrap_or((printed.height, printed.width));
     let classes = classes_of(spec, opts)?;
     let input_loc = if opts.input.is_some() {
         Loc::default()
     } else {
-        spec.input.loc
+        printed.loc
     };
     let what = if opts.input.is_some() {
         "--input"

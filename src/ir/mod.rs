@@ -2,11 +2,13 @@
 //! and the map from the table's rows to the nodes that build them. `model` (tch) and
 //! `emit` (PyTorch source) build from this, so the three agree by construction.
 
+mod args;
 pub mod domain;
 mod eval;
 pub mod lower;
 pub mod plan;
 
+pub use crate::spec::activation::Activation;
 pub use crate::spec::cell::PoolKind;
 use std::fmt;
 
@@ -32,6 +34,17 @@ pub struct Conv {
     pub pad: Pad,
     pub groups: i64,
     pub bias: bool,
+    /// Spacing of the kernel's taps (1: a plain conv).
+    pub dilation: (i64, i64),
+}
+
+impl Conv {
+    /// The extent the kernel covers on each axis, d·(k − 1) + 1 (saturating; the shape
+    /// rule refuses a conv where it overflows).
+    pub fn window_kernel(&self) -> (i64, i64) {
+        let eff = |k: i64, d: i64| crate::shape::dim::dilated_kernel(k, d).unwrap_or(i64::MAX);
+        (eff(self.kernel.0, self.dilation.0), eff(self.kernel.1, self.dilation.1))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +89,20 @@ pub enum Op {
         p: f64,
     },
     Softmax,
+    /// An activation other than ReLU (which keeps its own op, [`Op::Relu`]).
+    Activation(Activation),
+    /// PyTorch's `LocalResponseNorm`: x / (k + alpha/size · Σ x²)^beta over `size` channels.
+    Lrn {
+        size: i64,
+        alpha: f64,
+        beta: f64,
+        k: f64,
+    },
+    /// Max or mean over H×W: a vector of C, or C×1×1 with `keep_dims`.
+    GlobalPool {
+        kind: PoolKind,
+        keep_dims: bool,
+    },
 }
 
 impl Op {
@@ -233,17 +260,29 @@ impl fmt::Display for Description<'_> {
                 }
             }
         }
+        /// Dilation as a suffix: ` dilation 2`, or nothing for a plain conv.
+        struct D((i64, i64));
+        impl fmt::Display for D {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if self.0 == (1, 1) {
+                    Ok(())
+                } else {
+                    write!(f, " dilation {}", S(self.0))
+                }
+            }
+        }
         match self.0 {
             Op::Input { channels } => write!(f, "input {channels}"),
             Op::Conv(c) if c.groups > 1 => write!(
                 f,
-                "conv {}/{} groups {}{}",
+                "conv {}/{} groups {}{}{}",
                 K(c.kernel),
                 S(c.stride),
                 c.groups,
-                P(c.pad)
+                P(c.pad),
+                D(c.dilation)
             ),
-            Op::Conv(c) => write!(f, "conv {}/{}{}", K(c.kernel), S(c.stride), P(c.pad)),
+            Op::Conv(c) => write!(f, "conv {}/{}{}{}", K(c.kernel), S(c.stride), P(c.pad), D(c.dilation)),
             Op::BatchNorm { .. } => f.write_str("batch norm"),
             Op::Relu => f.write_str("relu"),
             Op::Pool(p) => {
@@ -265,6 +304,12 @@ impl fmt::Display for Description<'_> {
             Op::Linear { out, .. } => write!(f, "linear → {out}"),
             Op::Dropout { p } => write!(f, "dropout {p}"),
             Op::Softmax => f.write_str("softmax"),
+            Op::Activation(a) => f.write_str(a.word()),
+            Op::Lrn { size, alpha, beta, k } => write!(f, "lrn {size} alpha {alpha} beta {beta} k {k}"),
+            Op::GlobalPool { kind, keep_dims } => {
+                let to = if *keep_dims { "C×1×1" } else { "vector" };
+                write!(f, "global {kind} pool → {to}")
+            }
         }
     }
 }

@@ -140,9 +140,10 @@ pub fn conv_at(c: &Conv, hx: i64, wx: i64) -> Plan {
             pad: (ph, pw),
             ceil_mode: false,
         },
+        // A dilated kernel pads by the extent it covers, as TF computes SAME.
         Pad::Same => Plan::Padded {
-            h: same_axis(hx, c.kernel.0, c.stride.0),
-            w: same_axis(wx, c.kernel.1, c.stride.1),
+            h: same_axis(hx, c.window_kernel().0, c.stride.0),
+            w: same_axis(wx, c.window_kernel().1, c.stride.1),
         },
     }
 }
@@ -158,7 +159,7 @@ pub fn conv_scheme(c: &Conv) -> Scheme {
             pad: (ph, pw),
             ceil_mode: false,
         },
-        Pad::Same => match same_symmetric_pad(c.kernel, c.stride) {
+        Pad::Same => match same_symmetric_pad(c.window_kernel(), c.stride) {
             Some(pad) => Scheme::Symmetric { pad },
             None => Scheme::SameFromInput,
         },
@@ -410,7 +411,12 @@ mod tests {
     fn conv_schemes_agree_with_the_plans() {
         for k in 1..=5 {
             for s in 1..=3 {
-                for pad in [Pad::Same, Pad::Explicit(0, 1), Pad::Explicit(k, 0)] {
+                for (pad, dilation) in [
+                    (Pad::Same, (1, 1)),
+                    (Pad::Same, (2, 3)),
+                    (Pad::Explicit(0, 1), (1, 1)),
+                    (Pad::Explicit(k, 0), (1, 2)),
+                ] {
                     let c = Conv {
                         out: 1,
                         kernel: (k, 6 - k),
@@ -418,6 +424,7 @@ mod tests {
                         pad,
                         groups: 1,
                         bias: false,
+                        dilation,
                     };
                     for x in k.max(6 - k)..=20 {
                         let plan = conv_at(&c, x, x + 1);
@@ -430,8 +437,10 @@ mod tests {
                                 assert_eq!((w.before, w.after(x + 1)), (pad.1, pad.1));
                             }
                             (Scheme::SameFromInput, Plan::Padded { h, w }) => {
-                                assert_eq!(h.extent, ((x + s - 1) / s - 1) * s + k);
-                                assert_eq!(w.extent, ((x + 1 + 3 - s) / (4 - s) - 1) * (4 - s) + 6 - k);
+                                // TF SAME covers the dilated kernel's extent d·(k - 1) + 1.
+                                let (kh, kw) = (dilation.0 * (k - 1) + 1, dilation.1 * (5 - k) + 1);
+                                assert_eq!(h.extent, ((x + s - 1) / s - 1) * s + kh);
+                                assert_eq!(w.extent, ((x + 1 + 3 - s) / (4 - s) - 1) * (4 - s) + kw);
                             }
                             other => panic!("{c:?} at {x}: {other:?}"),
                         }

@@ -209,6 +209,9 @@ struct Row<'a> {
     params: i64,
     macs: i64,
     status: String,
+    /// The printed cells the checks compared, and those another input size leaves out.
+    compared: &'a [&'static str],
+    not_compared: &'a [&'static str],
 }
 
 /// A row's printed cells: column → text.
@@ -248,6 +251,8 @@ impl Serialize for Rows<'_> {
                 params: figures.cost.params,
                 macs: figures.cost.macs,
                 status: figures.status.to_string(),
+                compared: &figures.status.compared.compared,
+                not_compared: &figures.status.compared.not_compared,
             })?;
         }
         seq.end()

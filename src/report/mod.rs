@@ -25,7 +25,7 @@ pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
     let mut out: Vec<LayerLine> = Vec::new();
     for id in from..to {
         let n = &g.nodes[id];
-        let folds = matches!(n.op, Op::BatchNorm { .. } | Op::Relu)
+        let folds = matches!(n.op, Op::BatchNorm { .. } | Op::Relu | Op::Activation(_))
             && n.inputs.len() == 1
             && out.last().is_some_and(|l| l.nodes.contains(&n.inputs[0]))
             && n.name.starts_with(&g.nodes[out.last().unwrap().node].name);

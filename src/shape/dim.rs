@@ -48,6 +48,13 @@ pub enum WindowRounding {
     Same,
 }
 
+/// The extent a dilated kernel covers: d·(k − 1) + 1 taps apart by d. A window of that
+/// kernel gives the dilated conv's size, in every closed form and rounding here (PyTorch's
+/// and TF's formulas use exactly this extent); None where it overflows.
+pub fn dilated_kernel(kernel: i64, dilation: i64) -> Option<i64> {
+    dilation.checked_mul(kernel.checked_sub(1)?)?.checked_add(1)
+}
+
 /// One window along one axis: kernel, stride, padding on each side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {

@@ -165,6 +165,16 @@ fn apply(h: Dim, w: Dim, wins: (Window, Window), out_c: i64, reqs: &mut Vec<Requ
     })
 }
 
+/// The requirement that a map's H and W are not empty (a pool over the whole map).
+fn at_least_one(h: Dim, w: Dim, reqs: &mut Vec<Requirement>) -> Result<(), ShapeError> {
+    for (d, axis) in [(h, Axis::H), (w, Axis::W)] {
+        if let Some(min) = d.min_var_for(1)? {
+            reqs.push(Requirement::AtLeast { axis, min });
+        }
+    }
+    Ok(())
+}
+
 /// The output shape of `op` on `inputs`, and what it requires of the input size. `reference`
 /// is the reference input size, used to fix the size a flatten produces.
 pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape, Vec<Requirement>), ShapeError> {
@@ -195,10 +205,17 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
             {
                 return Err(msg("padding must not be negative"));
             }
+            if conv.dilation.0 < 1 || conv.dilation.1 < 1 {
+                return Err(msg("dilation must be positive"));
+            }
+            let kernel = (
+                dim::dilated_kernel(conv.kernel.0, conv.dilation.0).ok_or(ShapeError::Overflow)?,
+                dim::dilated_kernel(conv.kernel.1, conv.dilation.1).ok_or(ShapeError::Overflow)?,
+            );
             apply(
                 h,
                 w,
-                windows(conv.kernel, conv.stride, conv.pad, WindowRounding::Floor),
+                windows(kernel, conv.stride, conv.pad, WindowRounding::Floor),
                 conv.out,
                 &mut reqs,
             )?
@@ -218,18 +235,33 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
         }
         Op::AdaptiveAvgPool { size } => {
             let (c, h, w) = map(first.expect("pool has an input"))?;
-            for (d, axis) in [(h, Axis::H), (w, Axis::W)] {
-                if let Some(min) = d.min_var_for(1)? {
-                    reqs.push(Requirement::AtLeast { axis, min });
-                }
-            }
+            at_least_one(h, w, &mut reqs)?;
             Shape::Map {
                 c,
                 h: Dim::Const(size.0),
                 w: Dim::Const(size.1),
             }
         }
-        Op::BatchNorm { .. } | Op::Relu | Op::Dropout { .. } | Op::Softmax => *first.expect("unary op has an input"),
+        Op::BatchNorm { .. } | Op::Relu | Op::Dropout { .. } | Op::Softmax | Op::Activation(_) => {
+            *first.expect("unary op has an input")
+        }
+        Op::Lrn { .. } => {
+            let (c, h, w) = map(first.expect("lrn has an input"))?;
+            Shape::Map { c, h, w }
+        }
+        Op::GlobalPool { keep_dims, .. } => {
+            let (c, h, w) = map(first.expect("pool has an input"))?;
+            at_least_one(h, w, &mut reqs)?;
+            if *keep_dims {
+                Shape::Map {
+                    c,
+                    h: Dim::Const(1),
+                    w: Dim::Const(1),
+                }
+            } else {
+                Shape::Flat { features: c }
+            }
+        }
         Op::Concat => {
             let mut c_total: i64 = 0;
             let (_, h, w) = map(&inputs[0])?;

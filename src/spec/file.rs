@@ -116,6 +116,15 @@ pub struct VariantFile {
     /// The architecture columns this variant is for.
     #[serde(default)]
     pub models: Vec<String>,
+    /// The input size the variant reads the table at (`{size: 227}`).
+    #[serde(default)]
+    pub input: Option<VariantInputFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantInputFile {
+    pub size: Value,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,6 +1,7 @@
 //! The spec as written: a paper's table cell for cell, its row templates and its variants,
 //! every piece with the place in the file it came from. Nothing here is derived.
 
+pub mod activation;
 pub mod cell;
 pub mod expr;
 pub mod file;
@@ -257,6 +258,9 @@ pub struct Variant {
     /// The architecture columns the variant is for (empty: every one).
     pub models: Vec<String>,
     pub loc: Loc,
+    /// The input size the variant reads the table at, where it sets one: its printed sizes
+    /// are then checked there.
+    pub input: Option<Input>,
 }
 
 /// The reference input.
@@ -294,6 +298,15 @@ pub struct Spec {
 
 impl Spec {
     /// The column of `kind` (the first one, when there are several).
+    /// The input the table's printed sizes are for under `variant`: the variant's, or the
+    /// spec's.
+    pub fn printed_input(&self, variant: Option<&str>) -> Input {
+        variant
+            .and_then(|v| self.variants.get(v))
+            .and_then(|v| v.input)
+            .unwrap_or(self.input)
+    }
+
     pub fn column_of(&self, kind: ColumnKind) -> Option<&Column> {
         self.columns.values().find(|c| c.kind == kind)
     }

@@ -95,6 +95,14 @@ pub enum LayerOp {
     Dropout,
     Relu,
     Softmax,
+    /// A standalone activation other than `relu` (`hardswish`, `silu`...).
+    Activation(super::activation::Activation),
+    /// Local response normalisation across channels, as PyTorch's `LocalResponseNorm`.
+    Lrn,
+    /// Global pooling over H×W to a vector (or, with `keep_dims`, to C×1×1).
+    GlobalPool,
+    /// The mean over H×W kept as C×1×1 (squeeze-and-excitation's squeeze).
+    ChannelMean,
 }
 
 impl LayerOp {
@@ -112,11 +120,14 @@ impl LayerOp {
             "dropout" => LayerOp::Dropout,
             "relu" => LayerOp::Relu,
             "softmax" => LayerOp::Softmax,
-            _ => return None,
+            "lrn" => LayerOp::Lrn,
+            "global_pool" => LayerOp::GlobalPool,
+            "channel_mean" => LayerOp::ChannelMean,
+            _ => LayerOp::Activation(super::activation::Activation::parse(s)?),
         })
     }
 
-    pub const NAMES: &'static str = "conv, separable_conv, max_pool, avg_pool, pool, global_avg_pool, adaptive_avg_pool, flatten, linear, dropout, relu, softmax";
+    pub const NAMES: &'static str = "conv, separable_conv, max_pool, avg_pool, pool, global_avg_pool, adaptive_avg_pool, flatten, linear, dropout, relu, relu6, hardswish, hardsigmoid, silu, swish, gelu, sigmoid, softmax, lrn, global_pool, channel_mean";
 
     /// (required, optional) arguments besides `name` and `if`.
     fn args(self) -> (&'static [&'static str], &'static [&'static str]) {
@@ -124,18 +135,25 @@ impl LayerOp {
         match self {
             LayerOp::Conv => (
                 &["out", "kernel"],
-                &["stride", "pad", "groups", "bias", "bn", "relu", "bn_name"],
+                &["stride", "pad", "dilation", "groups", "bias", "bn", "relu", "act", "bn_name"],
             ),
             LayerOp::SeparableConv => (
                 &["out", "kernel", "multiplier"],
-                &["stride", "pad", "bias", "bn", "relu"],
+                &["stride", "pad", "dilation", "bias", "bn", "relu", "act"],
             ),
             LayerOp::MaxPool | LayerOp::AvgPool => (&["kernel"], POOL),
             LayerOp::Pool => (&["kind", "kernel"], POOL),
             LayerOp::AdaptiveAvgPool => (&["size"], &[]),
-            LayerOp::Linear => (&["out"], &["bias"]),
+            LayerOp::Linear => (&["out"], &["bias", "act"]),
+            LayerOp::Lrn => (&["size"], &["alpha", "beta", "k"]),
+            LayerOp::GlobalPool => (&[], &["kind", "keep_dims"]),
             LayerOp::Dropout => (&["p"], &[]),
-            LayerOp::GlobalAvgPool | LayerOp::Flatten | LayerOp::Relu | LayerOp::Softmax => (&[], &[]),
+            LayerOp::GlobalAvgPool
+            | LayerOp::Flatten
+            | LayerOp::Relu
+            | LayerOp::Softmax
+            | LayerOp::Activation(_)
+            | LayerOp::ChannelMean => (&[], &[]),
         }
     }
 
@@ -148,14 +166,20 @@ impl LayerOp {
     pub fn stem(self) -> &'static str {
         match self {
             LayerOp::Conv | LayerOp::SeparableConv => "conv",
-            LayerOp::MaxPool | LayerOp::AvgPool | LayerOp::Pool | LayerOp::GlobalAvgPool | LayerOp::AdaptiveAvgPool => {
-                "pool"
-            }
+            LayerOp::MaxPool
+            | LayerOp::AvgPool
+            | LayerOp::Pool
+            | LayerOp::GlobalAvgPool
+            | LayerOp::AdaptiveAvgPool
+            | LayerOp::GlobalPool
+            | LayerOp::ChannelMean => "pool",
             LayerOp::Flatten => "flatten",
             LayerOp::Linear => "fc",
             LayerOp::Dropout => "dropout",
             LayerOp::Relu => "relu",
             LayerOp::Softmax => "softmax",
+            LayerOp::Activation(a) => a.word(),
+            LayerOp::Lrn => "lrn",
         }
     }
 }

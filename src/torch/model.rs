@@ -29,7 +29,7 @@ use tch::nn::{self, Init, ModuleT};
 use tch::{TchError, Tensor};
 
 use crate::ir::plan::{AxisPad, Plan, conv_at, pool_at};
-use crate::ir::{Graph, NodeId, Op, Output, Pad, Pool, PoolKind};
+use crate::ir::{Activation, Graph, NodeId, Op, Output, Pad, Pool, PoolKind};
 
 /// One node's module.
 #[derive(Debug)]
@@ -47,6 +47,9 @@ enum Layer {
     Linear(nn::Linear),
     Dropout(f64),
     Softmax,
+    Activation(Activation),
+    Lrn { size: i64, alpha: f64, beta: f64, k: f64 },
+    GlobalPool { kind: PoolKind, keep_dims: bool },
 }
 
 #[derive(Debug)]
@@ -126,6 +129,7 @@ fn conv(p: &nn::Path, c_in: i64, c: &crate::ir::Conv) -> Result<Layer, String> {
         padding,
         groups: c.groups,
         bias: c.bias,
+        dilation: [c.dilation.0, c.dilation.1],
         ..Default::default()
     };
     let m = nn::conv(p, c_in, c.out, [c.kernel.0, c.kernel.1], cfg);
@@ -224,6 +228,17 @@ impl Model {
                 Op::Linear { out, bias } => linear(&var_path(vs_path, &n.name)?, cin, *out, *bias),
                 Op::Dropout { p } => Layer::Dropout(*p),
                 Op::Softmax => Layer::Softmax,
+                Op::Activation(a) => Layer::Activation(*a),
+                Op::Lrn { size, alpha, beta, k } => Layer::Lrn {
+                    size: *size,
+                    alpha: *alpha,
+                    beta: *beta,
+                    k: *k,
+                },
+                Op::GlobalPool { kind, keep_dims } => Layer::GlobalPool {
+                    kind: *kind,
+                    keep_dims: *keep_dims,
+                },
             };
             layers.push(layer);
         }
@@ -400,6 +415,15 @@ impl Model {
                 let xs = first()?;
                 xs.f_softmax(1, xs.kind())
             }
+            Layer::Activation(a) => activation_forward(first()?, *a),
+            Layer::Lrn { size, alpha, beta, k } => lrn_forward(first()?, *size, *alpha, *beta, *k),
+            Layer::GlobalPool { kind, keep_dims } => {
+                let xs = first()?;
+                match kind {
+                    PoolKind::Avg => xs.f_mean_dim([2i64, 3].as_slice(), *keep_dims, None),
+                    PoolKind::Max => xs.f_amax([2, 3], *keep_dims),
+                }
+            }
         }
     }
 }
@@ -438,12 +462,38 @@ fn conv_forward(xs: &Tensor, c: &ConvLayer) -> Result<Tensor, TchError> {
     let size = xs.size();
     let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
     let stride = [c.conv.stride.0, c.conv.stride.1];
+    let dilation = [c.conv.dilation.0, c.conv.dilation.1];
     match conv_at(&c.conv, hx, wx) {
-        Plan::Native { pad, .. } => xs.f_conv2d(&c.ws, c.bs.as_ref(), stride, [pad.0, pad.1], [1, 1], c.conv.groups),
+        Plan::Native { pad, .. } => xs.f_conv2d(&c.ws, c.bs.as_ref(), stride, [pad.0, pad.1], dilation, c.conv.groups),
         Plan::Padded { h, w } => {
-            pad_to(xs, h, w, 0.0)?.f_conv2d(&c.ws, c.bs.as_ref(), stride, [0, 0], [1, 1], c.conv.groups)
+            pad_to(xs, h, w, 0.0)?.f_conv2d(&c.ws, c.bs.as_ref(), stride, [0, 0], dilation, c.conv.groups)
         }
     }
+}
+
+fn activation_forward(xs: &Tensor, a: Activation) -> Result<Tensor, TchError> {
+    match a {
+        Activation::Relu => xs.f_relu(),
+        Activation::Relu6 => xs.f_relu6(),
+        Activation::HardSwish => xs.f_hardswish(),
+        Activation::HardSigmoid => xs.f_hardsigmoid(),
+        Activation::Silu => xs.f_silu(),
+        Activation::Gelu => xs.f_gelu("none"),
+        Activation::Sigmoid => xs.f_sigmoid(),
+    }
+}
+
+/// `torch.nn.functional.local_response_norm` on an N×C×H×W map, step for step (libtorch
+/// has no native op for it): the squares averaged over `size` channels, zero-padded
+/// size/2 before and (size-1)/2 after, then x / (k + alpha·mean)^beta.
+fn lrn_forward(xs: &Tensor, size: i64, alpha: f64, beta: f64, k: f64) -> Result<Tensor, TchError> {
+    let div = xs.f_mul(xs)?.f_unsqueeze(1)?;
+    let div = div.f_constant_pad_nd([0, 0, 0, 0, size / 2, (size - 1) / 2])?;
+    let div = div
+        .f_avg_pool3d([size, 1, 1], [1, 1, 1], [0, 0, 0], false, true, None)?
+        .f_squeeze_dim(1)?;
+    let div = div.f_mul_scalar(alpha)?.f_add_scalar(k)?.f_pow_tensor_scalar(beta)?;
+    xs.f_div(&div)
 }
 
 /// The padding of an emulated max pool: never the maximum of a window holding an input

@@ -4,17 +4,7 @@ use super::*;
 
 impl Loader<'_> {
     pub(super) fn input(&self, raw: &SpecFile) -> Result<Input, SpecError> {
-        let p = path(&["input", "size"]);
-        let loc = self.r.at(&p);
-        let (h, w) = match &raw.input.size {
-            Value::Number(n) => match n.as_u64() {
-                Some(s) => (s, s),
-                None => return Err(self.err(loc, format!("expected a positive input size, found {n}"))),
-            },
-            Value::String(s) => parse_hw(s).map_err(|m| self.err(loc, m))?,
-            _ => return Err(self.err(loc, "expected the input size as 224 or 224x224")),
-        };
-        check_positive(h, w).map_err(|m| self.err(loc, m))?;
+        let (height, width, loc) = self.input_size(&raw.input.size, &path(&["input", "size"]))?;
         if raw.input.channels == 0 {
             return Err(self.err(
                 self.r.at(&path(&["input", "channels"])),
@@ -29,10 +19,25 @@ impl Loader<'_> {
         }
         Ok(Input {
             channels: raw.input.channels,
-            height: h,
-            width: w,
+            height,
+            width,
             loc,
         })
+    }
+
+    /// An input size at `p`: `224` or `"224x224"`, with its place.
+    pub(super) fn input_size(&self, size: &Value, p: &[Seg]) -> Result<(u64, u64, Loc), SpecError> {
+        let loc = self.r.at(p);
+        let (h, w) = match size {
+            Value::Number(n) => match n.as_u64() {
+                Some(s) => (s, s),
+                None => return Err(self.err(loc, format!("expected a positive input size, found {n}"))),
+            },
+            Value::String(s) => parse_hw(s).map_err(|m| self.err(loc, m))?,
+            _ => return Err(self.err(loc, "expected the input size as 224 or 224x224")),
+        };
+        check_positive(h, w).map_err(|m| self.err(loc, m))?;
+        Ok((h, w, loc))
     }
 
     pub(super) fn columns(&self, raw: &SpecFile) -> Result<IndexMap<String, Column>, SpecError> {

@@ -264,12 +264,13 @@ impl Loader<'_> {
                 return Err(self.err(
                     row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
                     format!(
-                        "unknown row type {key}, the spec's templates are: {}",
+                        "unknown row type {key}, the spec's templates are: {}{}",
                         if known.is_empty() {
                             "none".to_string()
                         } else {
                             known.join(", ")
                         },
+                        crate::suggest::did_you_mean(&key, known.iter().copied()),
                         key = crate::quote::quote(&key)
                     ),
                 ));

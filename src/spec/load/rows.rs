@@ -297,8 +297,9 @@ impl Loader<'_> {
                 return Err(self.err(
                     self.r.marks.key(&cp),
                     format!(
-                        "unknown column {k}, the table's columns are: {}",
+                        "unknown column {k}, the table's columns are: {}{}",
                         known.join(", "),
+                        crate::suggest::did_you_mean(k, known.iter().copied()),
                         k = crate::quote::quote(&k)
                     ),
                 ));
@@ -368,9 +369,13 @@ impl Loader<'_> {
             (None, []) => Err(self.err(
                 loc,
                 format!(
-                    "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}",
+                    "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}{}",
                     crate::quote::quote(&spec.rows[0].label),
                     crate::quote::quote(&spec.rows[0].name),
+                    crate::suggest::did_you_mean(
+                        key,
+                        spec.rows.iter().flat_map(|r| [r.label.as_str(), r.name.as_str()])
+                    ),
                     key = crate::quote::quote(&key)
                 ),
             )),

@@ -308,9 +308,10 @@ impl Loader<'_> {
                         return Err(self.err(
                             e.loc,
                             format!(
-                                "{} names column {column}, the table has no such column; its columns are: {}",
+                                "{} names column {column}, the table has no such column; its columns are: {}{}",
                                 crate::quote::quote(&e.text),
                                 known.join(", "),
+                                crate::suggest::did_you_mean(column, known.iter().copied()),
                                 column = crate::quote::quote(&column)
                             ),
                         ));

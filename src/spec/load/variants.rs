@@ -41,7 +41,8 @@ impl Loader<'_> {
                     return Err(self.err(
                         self.r.marks.key(&cp),
                         format!(
-                            "unknown column {c} in the correction of {key}",
+                            "unknown column {c} in the correction of {key}{}",
+                            crate::suggest::did_you_mean(c, spec.columns.keys().map(String::as_str)),
                             c = crate::quote::quote(&c),
                             key = crate::quote::quote(&key)
                         ),
@@ -72,8 +73,9 @@ impl Loader<'_> {
                 return Err(self.err(
                     self.r.at(&join(op.clone(), "template")),
                     format!(
-                        "unknown template {t}, the variant's templates are: {}",
+                        "unknown template {t}, the variant's templates are: {}{}",
                         known.join(", "),
+                        crate::suggest::did_you_mean(t, known.iter().copied()),
                         t = crate::quote::quote(&t)
                     ),
                 ));
@@ -108,7 +110,20 @@ impl Loader<'_> {
             Some(a) => self.aux_heads(a, &join(p.to_vec(), "aux_heads"), spec)?,
             None => spec.aux_heads.clone(),
         };
+        let input = match &v.input {
+            Some(i) => {
+                let (height, width, loc) = self.input_size(&i.size, &join(join(p.to_vec(), "input"), "size"))?;
+                Some(Input {
+                    channels: spec.input.channels,
+                    height,
+                    width,
+                    loc,
+                })
+            }
+            None => None,
+        };
         Ok(Variant {
+            input,
             name: name.to_string(),
             description: v.description.clone(),
             conventions,

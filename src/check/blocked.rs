@@ -1,0 +1,144 @@
+//! E105 at the row whose printed stride makes a later fixed window impossible at the
+//! reference input: rather than refusing the table at the symptom (the window that does
+//! not fit), find the nearest row above it whose printed output says the stride is not
+//! there and whose stride, dropped, lets every window fit; report both readings there and
+//! derive the rest of the table without that stride.
+
+use super::arithmetic::{printed_size, spatial_arithmetic};
+use crate::diag::{Diagnostic, Reading, Severity, code};
+use crate::ir::domain::{chw, reference_violation};
+use crate::ir::lower::{Limits, lower_within};
+use crate::ir::{Graph, LowerOptions, NodeId, Place};
+use crate::spec::{Cell, ColumnKind, Patch, Spec, Value};
+
+/// The other reading, where one exists: the options that drop the stride, the graph they
+/// give, and the finding at the row that prints it.
+pub struct Recovered {
+    pub opts: LowerOptions,
+    pub graph: Graph,
+    pub finding: Diagnostic,
+}
+
+/// `g` fails the reference check at `node` (`why` says how). Tries, from the symptom's row
+/// upwards, each row with a printed stride above 1 read without it.
+pub fn recover(
+    spec: &Spec,
+    opts: &LowerOptions,
+    limits: &Limits,
+    g: &Graph,
+    node: NodeId,
+    why: &str,
+) -> Option<Recovered> {
+    let patch_col = spec.column_of(ColumnKind::Patch)?.name.clone();
+    let symptom_row = match g.nodes[node].place {
+        Place::Row { row, .. } | Place::After { row } => row,
+        _ => g.rows.len(),
+    };
+    for i in (0..symptom_row.min(g.rows.len())).rev() {
+        let Some(cell) = g.row_cells(spec, i).get(&patch_col) else {
+            continue;
+        };
+        let Value::Patch(p) = &cell.value else { continue };
+        let Some(stride) = p.stride.filter(|s| *s > 1) else {
+            continue;
+        };
+        let alt_patch = Patch {
+            kernel: p.kernel,
+            stride: None,
+        };
+        let alt_cell = alt_patch.kernel.map(|_| Cell {
+            text: alt_patch.to_string(),
+            value: Value::Patch(alt_patch),
+            loc: cell.loc,
+        });
+        let mut alt_opts = opts.clone();
+        alt_opts.cell_overrides.push((i, patch_col.clone(), alt_cell));
+        let Ok(alt) = lower_within(spec, &alt_opts, limits) else {
+            continue;
+        };
+        if reference_violation(&alt).is_some() || !contradicts(spec, g, &alt, i) {
+            continue;
+        }
+        let finding = finding(spec, g, &alt, i, stride, cell.loc, why);
+        return Some(Recovered {
+            opts: alt_opts,
+            graph: alt,
+            finding,
+        });
+    }
+    None
+}
+
+/// Whether row `i`'s printed size is what it outputs without its stride (`alt`) and not
+/// with it (`g`): the table itself then reads the row both ways.
+fn contradicts(spec: &Spec, g: &Graph, alt: &Graph, i: usize) -> bool {
+    let Some(col) = spec.column_of(ColumnKind::Output) else {
+        return false;
+    };
+    let Some((_, ph, pw)) = g.row_cells(spec, i).get(col.name.as_str()).and_then(printed_size) else {
+        return false;
+    };
+    let with = chw(&g.nodes[g.rows[i].output].shape, g.reference);
+    let without = chw(&alt.nodes[alt.rows[i].output].shape, alt.reference);
+    (without.1, without.2) == (ph, pw) && (with.1, with.2) != (ph, pw)
+}
+
+fn finding(
+    spec: &Spec,
+    g: &Graph,
+    alt: &Graph,
+    i: usize,
+    stride: u64,
+    stride_loc: crate::spec::Loc,
+    why: &str,
+) -> Diagnostic {
+    let row = &spec.rows[i];
+    let reference = g.reference;
+    let with = chw(&g.nodes[g.rows[i].output].shape, reference);
+    let without = chw(&alt.nodes[alt.rows[i].output].shape, reference);
+    let out_col = spec.column_of(ColumnKind::Output).map(|c| c.name.as_str());
+    let printed = out_col.and_then(|c| g.row_cells(spec, i).get(c)).and_then(printed_size);
+    let (loc, column) = match (out_col, printed) {
+        (Some(c), Some(_)) => (g.row_cells(spec, i)[c].loc, c.to_string()),
+        _ => (
+            stride_loc,
+            spec.column_of(ColumnKind::Patch)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+        ),
+    };
+    let mut d = Diagnostic::new(
+        Severity::Error,
+        code::AMBIGUOUS_STRIDE,
+        loc,
+        format!(
+            "{} prints stride {stride}, and with it a later window does not fit: {why}",
+            row.label
+        ),
+    )
+    .at(&row.label, &column)
+    .values(
+        printed.map_or_else(String::new, |p| format!("{}×{}", p.1, p.2)),
+        format!("{}×{}", with.1, with.2),
+    )
+    .arithmetic(spatial_arithmetic(g, &g.rows[i]))
+    .related(stride_loc, format!("the printed stride {stride}"));
+    d.readings = vec![
+        Reading {
+            reading: format!(
+                "stride {stride} applies inside {}: it outputs {}×{}",
+                row.label, with.1, with.2
+            ),
+            implies: format!("the network cannot run at {}×{}: {why}", reference.0, reference.1),
+        },
+        Reading {
+            reading: format!(
+                "no stride in {}: it outputs {}×{}, as printed",
+                row.label, without.1, without.2
+            ),
+            implies: "every window fits; the rest of this report derives the table with this reading".into(),
+        },
+    ];
+    d.help = Some("pick a reading in a variant: empty the stride cell (rows: {…: {cells: {…: …}}}), or correct the layers that follow".into());
+    d
+}

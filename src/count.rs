@@ -2,9 +2,11 @@
 //!
 //! Conventions, stated once: a MAC is one multiply-accumulate (1 MAC = 2 FLOPs); only
 //! convolutions and linear layers count (batch norm, activations, LRN, pooling, global
-//! pooling and concatenation are not MACs), as `torch.utils.flop_counter.FlopCounterMode`
-//! counts only convolutions and matrix products; a dilated conv costs what the undilated
-//! one costs per output. MACs are per image at the reference input. Memory is for fp32
+//! pooling and concatenation are not MACs; biases are not counted), as
+//! `torch.utils.flop_counter.FlopCounterMode` counts only convolutions and matrix products
+//! (2 FLOPs per MAC: tests/lineage.rs); a dilated conv costs what the undilated one costs
+//! per output. torchinfo's and fvcore's conventions differ by biases, batch norm and pooling
+//! (tests/emit_tools.rs). MACs are per image at the reference input. Memory is for fp32
 //! activations.
 
 use serde::Serialize;

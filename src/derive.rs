@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::check;
 
 use crate::count::{NodeCost, Totals, costs, depth_between, row_cost};
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Diagnostic, Severity, code};
 use crate::ir::domain::Domain;
 use crate::ir::lower::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
@@ -123,11 +123,7 @@ pub fn derive_within(
             ),
             _ => (n.loc, why),
         };
-        return Err(SpecError {
-            file: spec.file.clone(),
-            loc,
-            message,
-        });
+        return Err(SpecError::new(spec.file.clone(), loc, message).coded(code::LAYER));
     }
     let (per_node, totals) = costs(&graph, batch);
     if let Some((node, what)) = overflow(&per_node, &totals) {
@@ -140,11 +136,7 @@ pub fn derive_within(
             "{}: {what} overflows 64 bits, expected realistic sizes (batch {batch})",
             n.name
         );
-        return Err(SpecError {
-            file: spec.file.clone(),
-            loc,
-            message,
-        });
+        return Err(SpecError::new(spec.file.clone(), loc, message).coded(code::LIMIT));
     }
     let mut rows: Vec<RowFigures> = graph
         .rows

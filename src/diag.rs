@@ -23,8 +23,29 @@ impl std::fmt::Display for Severity {
     }
 }
 
-/// Stable codes; documented in docs/diagnostics.md.
+/// Stable codes; documented in docs/diagnostics.md. E0xx: the input cannot be used (exit 2);
+/// E1xx-N3xx: findings about the table; E4xx: `build --verify`.
 pub mod code {
+    /// The spec cannot be read: missing, not a regular file, not UTF-8.
+    pub const UNREADABLE: &str = "E001";
+    /// The YAML is malformed: syntax, a duplicate key, a character YAML forbids.
+    pub const YAML: &str = "E002";
+    /// A field the format does not have.
+    pub const UNKNOWN_FIELD: &str = "E003";
+    /// A field of the wrong type, or a required field missing.
+    pub const STRUCTURE: &str = "E004";
+    /// A cell that does not parse with its column's grammar.
+    pub const CELL: &str = "E005";
+    /// A template expression (`{patch.stride or 1}`) that does not parse.
+    pub const EXPRESSION: &str = "E006";
+    /// A name that refers to nothing: row type, column, variant, variable, row, template.
+    pub const UNKNOWN_NAME: &str = "E007";
+    /// A value out of its range or inconsistent with the rest of the spec.
+    pub const INVALID_VALUE: &str = "E008";
+    /// A layer that cannot apply to its input (the derivation stops there).
+    pub const LAYER: &str = "E009";
+    /// An input limit passed: file size, graph nodes, nesting, alias expansion, 64 bits.
+    pub const LIMIT: &str = "E010";
     /// The printed output channels differ from the derived ones.
     pub const CHANNELS: &str = "E101";
     /// The printed output H×W differs from the derived one.
@@ -37,6 +58,12 @@ pub mod code {
     pub const AMBIGUOUS_STRIDE: &str = "E105";
     /// Concatenated branches disagree in spatial size.
     pub const CONCAT: &str = "E106";
+    /// A row's printed input size differs from what the previous row derives.
+    pub const INPUT_SIZE: &str = "E107";
+    /// A printed filter shape differs from the derived weight shape of the row's layer.
+    pub const FILTER_SHAPE: &str = "E108";
+    /// A total the paper prints (a total row, a figure in its text) beyond its tolerance.
+    pub const TOTAL: &str = "W203";
     /// A printed parameter figure beyond the tolerance.
     pub const PARAMS: &str = "W201";
     /// A printed ops figure beyond the tolerance.
@@ -63,6 +90,55 @@ pub mod code {
     /// A printed output that differs from the derived one only because the previous row's
     /// printed output does: the first row of the chain is the error.
     pub const INHERITED: &str = "N304";
+
+    /// Every code with a short description (SARIF rules, docs/diagnostics.md).
+    pub const ALL: &[(&str, &str)] = &[
+        (UNREADABLE, "the spec cannot be read"),
+        (YAML, "the YAML is malformed"),
+        (UNKNOWN_FIELD, "a field the format does not have"),
+        (STRUCTURE, "a field of the wrong type, or a required field missing"),
+        (CELL, "a cell does not parse with its column's grammar"),
+        (EXPRESSION, "a template expression does not parse"),
+        (UNKNOWN_NAME, "a name that refers to nothing"),
+        (INVALID_VALUE, "a value out of range or inconsistent with the spec"),
+        (LAYER, "a layer cannot apply to its input"),
+        (LIMIT, "an input limit passed"),
+        (CHANNELS, "printed output channels differ from the derived ones"),
+        (SPATIAL, "printed output size differs from the derived one"),
+        (DEPTH, "printed depth differs from the derived depth"),
+        (
+            DISCONTINUITY,
+            "a row's printed output does not follow from the previous row's",
+        ),
+        (AMBIGUOUS_STRIDE, "a printed stride that the printed size contradicts"),
+        (CONCAT, "concatenated branches disagree in spatial size"),
+        (PARAMS, "a printed parameter figure beyond the tolerance"),
+        (OPS, "a printed ops figure beyond the tolerance"),
+        (CORRECTED, "a variant corrects a printed cell"),
+        (CONCAT_CONDITION, "branches agree only for some input sizes"),
+        (NOT_COMPARED, "cells not compared at another input size"),
+        (INHERITED, "a mismatch inherited from the previous row's printed output"),
+        (TORCH_SHAPE, "a libtorch output shape differs from derive's"),
+        (
+            TORCH_COUNT,
+            "libtorch's parameter or buffer count differs from derive's",
+        ),
+        (WEIGHT_SHAPE, "a checkpoint tensor's shape differs from the derived one"),
+        (WEIGHT_MISSING, "a derived module has no tensors in the checkpoint"),
+        (
+            WEIGHT_UNEXPECTED,
+            "the checkpoint holds tensors the table does not derive",
+        ),
+        (
+            WEIGHT_BY_STRUCTURE,
+            "checkpoint tensors paired by structure, not by name",
+        ),
+    ];
+
+    /// The short description of `code`, if it is one of [`ALL`].
+    pub fn describe(code: &str) -> Option<&'static str> {
+        ALL.iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
+    }
 }
 
 /// One reading of an ambiguous cell and what it implies downstream.
@@ -72,8 +148,8 @@ pub struct Reading {
     pub implies: String,
 }
 
-/// A secondary place that explains the finding (the producer of a value).
-#[derive(Debug, Clone, Serialize)]
+/// A secondary place that explains the finding (the producer of a value): a secondary label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Related {
     pub message: String,
     pub line: usize,
@@ -101,6 +177,18 @@ pub struct Diagnostic {
 }
 
 use crate::quote::visible;
+
+impl From<&crate::spec::SpecError> for Diagnostic {
+    /// A load error as a diagnostic: severity error, its E0xx code, its place (line 0: none).
+    fn from(e: &crate::spec::SpecError) -> Diagnostic {
+        let mut d = Diagnostic::new(Severity::Error, e.code, e.loc, e.message.clone());
+        if let Some(details) = &e.details {
+            d.related = details.related.clone();
+            d.help = details.help.as_ref().map(|h| visible(h.clone()));
+        }
+        d
+    }
+}
 
 impl Diagnostic {
     pub fn new(severity: Severity, code: &'static str, loc: Loc, message: String) -> Diagnostic {
@@ -152,5 +240,20 @@ impl Diagnostic {
             col: loc.col,
         });
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// docs/diagnostics.md names every code, and the codes are unique.
+    #[test]
+    fn every_code_is_documented_once() {
+        let doc = include_str!("../docs/diagnostics.md");
+        let mut seen = std::collections::HashSet::new();
+        for (c, description) in super::code::ALL {
+            assert!(seen.insert(*c), "{c} twice");
+            assert!(!description.is_empty());
+            assert!(doc.contains(c), "docs/diagnostics.md does not name {c}");
+        }
     }
 }

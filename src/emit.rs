@@ -1,15 +1,13 @@
 //! `archcheck emit --pytorch`: the graph as a self-contained PyTorch source file, an
 //! `nn.Module` that needs nothing but `torch` and `math`.
 //!
-//! Parameter and buffer names are the graph's node names: a conv node
-//! `inception_4c.double_3x3.conv2` owns `inception_4c.double_3x3.conv2.weight`, its batch
-//! norm `inception_4c.double_3x3.conv2.bn.{weight,bias,running_mean,running_var,
-//! num_batches_tracked}`, so a state_dict moves between this module and archcheck's tch
-//! model unchanged. Python attributes cannot hold dots, so the layers form a tree of
-//! modules whose keys are the dotted components (`1x1` included), stored straight in
-//! `_modules` so that no component can clash with an `nn.Module` attribute; a layer can hold
-//! both its own parameters and children (the conv and its `bn`). `forward` reaches a layer
-//! by its node name, `self.node("inception_3a.1x1.conv")`.
+//! Parameter and buffer names are the graph's node names: a conv node `conv1.conv` owns
+//! `conv1.conv.weight`, its batch norm `conv1.bn` owns `conv1.bn.{weight,bias,running_mean,
+//! running_var,num_batches_tracked}`, so a state_dict moves between this module and
+//! archcheck's tch model (and, for a variant named as its lineage, the reference model)
+//! unchanged. Every layer is an ordinary submodule under its name's path ([`tree`]): a conv,
+//! its batch norm and its ReLU are siblings, as torchvision writes them, and `forward` reaches
+//! each by attribute or index (`self.inception3a.branch2[0].conv`).
 //!
 //! Conventions of the generated code, which the tch model shares: which op and which
 //! padding at which input size is [`crate::ir::plan`]'s, for both; the code that pads at run
@@ -37,15 +35,20 @@
 //!   it returns the logits alone. The classifier layers that produce the class count take
 //!   `num_classes`.
 
+mod layers;
+mod order;
 pub mod python;
+pub mod train;
+pub mod tree;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
+use self::layers::{Helpers, Layer, py_bool};
+use self::order::{Item, Order};
 use self::python::{comment, comment_lines, docstring_text, identifier, string_literal};
-use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
-use crate::ir::{Activation, Graph, NodeId, Op, Place, Pool, PoolKind};
-use crate::shape::{Dim, Shape};
+pub use self::train::{ScriptTarget, script_file_name, train_script};
+use self::tree::{Candidate, Tree};
+use crate::ir::{Graph, NodeId, Op, Place};
 
 /// A class name for a spec and variant: `googlenet_bn` + `caffe` → `GooglenetBnCaffe`.
 pub fn class_name(spec_name: &str, variant: Option<&str>) -> String {
@@ -96,480 +99,61 @@ const MODULE_GLOBALS: &[&str] = &[
     "shapes",
 ];
 
-/// A float as Python reads it back exactly (`0.001`, `1e-5`, `0.0`; `math.inf`, `math.nan`,
-/// which Rust would spell `inf` and `NaN`).
-fn py_float(x: f64) -> String {
-    if x.is_nan() {
-        "math.nan".into()
-    } else if x.is_infinite() {
-        if x > 0.0 { "math.inf".into() } else { "-math.inf".into() }
-    } else {
-        format!("{x:?}")
-    }
-}
-
-fn py_bool(b: bool) -> &'static str {
-    if b { "True" } else { "False" }
-}
-
-/// `3` for a square pair, `(1, 7)` otherwise.
-fn py_pair(p: (i64, i64)) -> String {
-    if p.0 == p.1 {
-        p.0.to_string()
-    } else {
-        format!("({}, {})", p.0, p.1)
-    }
-}
-
-/// Always a tuple, for the helpers.
-fn py_tuple(p: (i64, i64)) -> String {
-    format!("({}, {})", p.0, p.1)
-}
-
-/// Which helpers the file needs.
-#[derive(Default)]
-struct Helpers {
-    same_pad: bool,
-    same_avg: bool,
-    caffe_ceil: bool,
-    no_scale: bool,
-}
-
-/// An entry of the forward code in order: a node, or a block of an aux head's nodes.
-enum Item {
-    Node(NodeId),
-    Aux(Vec<NodeId>),
-}
-
+/// Which node the forward code computes how: through its registered module, or its
+/// functional expression.
 struct Emitter<'g> {
     g: &'g Graph,
-    /// Nodes computed only for auxiliary outputs.
-    aux_only: HashSet<NodeId>,
-    /// Nodes whose channel count is the class count (the classifier and a batch norm after it).
-    classes_channels: HashSet<NodeId>,
-    items: Vec<Item>,
-    vars: HashMap<NodeId, String>,
+    order: Order,
     helpers: Helpers,
-}
-
-fn ancestors(g: &Graph, from: NodeId, into: &mut HashSet<NodeId>) {
-    let mut stack = vec![from];
-    while let Some(n) = stack.pop() {
-        if into.insert(n) {
-            stack.extend(g.nodes[n].inputs.iter().copied());
-        }
-    }
-}
-
-/// A pool of variable names `x`, `x1`, `x2`, …, reused once their value is dead.
-struct Names {
-    stem: &'static str,
-    free: BTreeSet<usize>,
-    next: usize,
-}
-
-impl Names {
-    fn new(stem: &'static str) -> Self {
-        Names {
-            stem,
-            free: BTreeSet::new(),
-            next: 0,
-        }
-    }
-    fn take(&mut self) -> String {
-        let i = match self.free.pop_first() {
-            Some(i) => i,
-            None => {
-                self.next += 1;
-                self.next - 1
-            }
-        };
-        if i == 0 {
-            self.stem.to_string()
-        } else {
-            format!("{}{i}", self.stem)
-        }
-    }
-    fn give(&mut self, name: &str) {
-        if let Some(rest) = name.strip_prefix(self.stem) {
-            let i = if rest.is_empty() { Some(0) } else { rest.parse().ok() };
-            if let Some(i) = i {
-                self.free.insert(i);
-            }
-        }
-    }
+    /// Per node, its code (inputs already named).
+    layers: Vec<Layer>,
+    tree: Tree,
 }
 
 impl<'g> Emitter<'g> {
     fn new(g: &'g Graph) -> Self {
-        let mut main = HashSet::new();
-        ancestors(g, g.main_output(), &mut main);
-        // Aux-only nodes, grouped by the first aux output that needs them.
-        let mut aux_only = HashSet::new();
-        let mut groups: Vec<Vec<NodeId>> = Vec::new();
-        for o in g.outputs.iter().filter(|o| o.aux) {
-            let mut anc = HashSet::new();
-            ancestors(g, o.node, &mut anc);
-            let mut group: Vec<NodeId> = anc
-                .into_iter()
-                .filter(|n| !main.contains(n) && !aux_only.contains(n))
-                .collect();
-            group.sort_unstable();
-            aux_only.extend(group.iter().copied());
-            if !group.is_empty() {
-                groups.push(group);
-            }
-        }
-        // Forward order: the main nodes in graph order, each aux block right after the last
-        // node it reads is computed, so its input does not stay alive to the end.
-        let mut items = Vec::new();
-        let mut done: HashSet<NodeId> = HashSet::new();
-        let mut pending: Vec<Option<Vec<NodeId>>> = groups.into_iter().map(Some).collect();
-        let ready = |group: &[NodeId], done: &HashSet<NodeId>| {
-            group
-                .iter()
-                .all(|n| g.nodes[*n].inputs.iter().all(|i| group.contains(i) || done.contains(i)))
-        };
-        let flush = |items: &mut Vec<Item>,
-                     done: &mut HashSet<NodeId>,
-                     pending: &mut Vec<Option<Vec<NodeId>>>,
-                     all: bool| loop {
-            let next = pending
-                .iter()
-                .position(|p| p.as_ref().is_some_and(|grp| all || ready(grp, done)));
-            let Some(i) = next else { break };
-            let group = pending[i].take().expect("pending");
-            done.extend(group.iter().copied());
-            items.push(Item::Aux(group));
-        };
-        for id in 0..g.nodes.len() {
-            if aux_only.contains(&id) {
-                continue;
-            }
-            items.push(Item::Node(id));
-            done.insert(id);
-            flush(&mut items, &mut done, &mut pending, false);
-        }
-        flush(&mut items, &mut done, &mut pending, true);
-
-        let mut e = Emitter {
-            g,
-            aux_only,
-            classes_channels: HashSet::new(),
-            items,
-            vars: HashMap::new(),
-            helpers: Helpers::default(),
-        };
-        e.find_classifiers();
-        e.allocate();
-        e
-    }
-
-    /// From each output back through ops that keep the channel count to the conv or linear
-    /// that makes it: where that is the class count, it takes `num_classes`.
-    fn find_classifiers(&mut self) {
-        let g = self.g;
-        for o in &g.outputs {
-            let mut cur = o.node;
-            let mut between = Vec::new();
-            loop {
-                let n = &g.nodes[cur];
-                match &n.op {
-                    Op::Conv(c) if c.out == g.classes && c.groups == 1 => {
-                        self.classes_channels.insert(cur);
-                        self.classes_channels.extend(between.iter().copied());
-                        break;
-                    }
-                    Op::Linear { out, .. } if *out == g.classes => {
-                        self.classes_channels.insert(cur);
-                        self.classes_channels.extend(between.iter().copied());
-                        break;
-                    }
-                    Op::BatchNorm { .. }
-                    | Op::Relu
-                    | Op::Dropout { .. }
-                    | Op::Softmax
-                    | Op::Pool(_)
-                    | Op::AdaptiveAvgPool { .. }
-                    | Op::Activation(_)
-                    | Op::Lrn { .. }
-                    | Op::GlobalPool { .. } => {
-                        if matches!(n.op, Op::BatchNorm { .. }) {
-                            between.push(cur);
-                        }
-                        cur = n.inputs[0];
-                    }
-                    // A flatten keeps the channel count of a vector, or of a 1×1 map.
-                    Op::Flatten
-                        if matches!(
-                            g.input_shape(cur),
-                            Shape::Flat { .. }
-                                | Shape::Map {
-                                    h: Dim::Const(1),
-                                    w: Dim::Const(1),
-                                    ..
-                                }
-                        ) =>
-                    {
-                        cur = n.inputs[0];
-                    }
-                    _ => break,
-                }
-            }
-        }
-    }
-
-    /// Variable names: a value's name is free again after its last use. Main values are
-    /// `x, x1, …`, aux-head values `a, a1, …`, aux outputs `out_<name>`.
-    fn allocate(&mut self) {
-        let g = self.g;
-        let order: Vec<NodeId> = self
-            .items
-            .iter()
-            .flat_map(|it| match it {
-                Item::Node(n) => vec![*n],
-                Item::Aux(ns) => ns.clone(),
+        let order = Order::new(g);
+        let mut helpers = Helpers::default();
+        let layers: Vec<Layer> = (0..g.nodes.len())
+            .map(|id| {
+                let inputs: Vec<&str> = g.nodes[id].inputs.iter().map(|i| order.vars[i].as_str()).collect();
+                layers::layer(g, id, &inputs, order.classes_channels.contains(&id), &mut helpers)
             })
             .collect();
-        let mut last_use: HashMap<NodeId, usize> = HashMap::new();
-        for (pos, n) in order.iter().enumerate() {
-            for i in &g.nodes[*n].inputs {
-                last_use.insert(*i, pos);
-            }
-        }
-        let mut returned: HashMap<NodeId, String> = HashMap::new();
-        let mut taken: HashSet<String> = HashSet::new();
-        for o in g.outputs.iter().filter(|o| o.aux && self.aux_only.contains(&o.node)) {
-            if returned.contains_key(&o.node) {
-                continue;
-            }
-            let base = format!("out_{}", identifier(&o.name, "aux", &[]).trim_start_matches('_'));
-            let mut name = base.clone();
-            let mut k = 2;
-            while !taken.insert(name.clone()) {
-                name = format!("{base}_{k}");
-                k += 1;
-            }
-            returned.insert(o.node, name);
-        }
-        let outputs: HashSet<NodeId> = g.outputs.iter().map(|o| o.node).collect();
-        let mut xs = Names::new("x");
-        let mut aux = Names::new("a");
-        for (pos, n) in order.iter().enumerate() {
-            for i in &g.nodes[*n].inputs {
-                let dead = last_use.get(i) == Some(&pos) && !outputs.contains(i);
-                if let (true, Some(v)) = (dead, self.vars.get(i)) {
-                    xs.give(v);
-                    aux.give(v);
-                }
-            }
-            let name = match returned.get(n) {
-                Some(r) => r.clone(),
-                None if self.aux_only.contains(n) => aux.take(),
-                None => xs.take(),
-            };
-            // A value nobody reads frees its name at once.
-            if !last_use.contains_key(n) && !outputs.contains(n) {
-                xs.give(&name);
-                aux.give(&name);
-            }
-            self.vars.insert(*n, name);
+        let candidates: Vec<Candidate<'_>> = layers
+            .iter()
+            .enumerate()
+            .filter_map(|(id, l)| {
+                l.module.as_ref().map(|m| Candidate {
+                    node: id,
+                    name: &g.nodes[id].name,
+                    constructor: m.clone(),
+                    stateful: l.stateful,
+                    aux: order.aux_only.contains(&id),
+                })
+            })
+            .collect();
+        let tree = tree::build(&candidates);
+        Emitter {
+            g,
+            order,
+            helpers,
+            layers,
+            tree,
         }
     }
 
     fn var(&self, id: NodeId) -> &str {
-        &self.vars[&id]
-    }
-
-    fn channels_expr(&self, id: NodeId, c: i64) -> String {
-        if self.classes_channels.contains(&id) {
-            "num_classes".into()
-        } else {
-            c.to_string()
-        }
-    }
-
-    /// The constructor of a node's module, if it has parameters.
-    fn module(&mut self, id: NodeId) -> Option<String> {
-        let g = self.g;
-        let cin = g.in_channels(id);
-        Some(match &g.nodes[id].op {
-            Op::Conv(c) => {
-                let mut s = format!(
-                    "nn.Conv2d({cin}, {}, {}",
-                    self.channels_expr(id, c.out),
-                    py_pair(c.kernel)
-                );
-                if c.stride != (1, 1) {
-                    let _ = write!(s, ", stride={}", py_pair(c.stride));
-                }
-                let pad = match conv_scheme(c) {
-                    Scheme::Native { pad, .. } | Scheme::Symmetric { pad } | Scheme::CaffeFromInput { pad } => pad,
-                    Scheme::SameFromInput => (0, 0),
-                };
-                if pad != (0, 0) {
-                    let _ = write!(s, ", padding={}", py_pair(pad));
-                }
-                if c.dilation != (1, 1) {
-                    let _ = write!(s, ", dilation={}", py_pair(c.dilation));
-                }
-                if c.groups != 1 {
-                    let _ = write!(s, ", groups={}", c.groups);
-                }
-                if !c.bias {
-                    s.push_str(", bias=False");
-                }
-                s.push(')');
-                s
-            }
-            Op::BatchNorm { eps, momentum, scale } => {
-                let kind = match g.input_shape(id) {
-                    Shape::Map { .. } => "BatchNorm2d",
-                    Shape::Flat { .. } => "BatchNorm1d",
-                };
-                let bn = format!(
-                    "nn.{kind}({}, eps={}, momentum={})",
-                    self.channels_expr(id, cin),
-                    py_float(*eps),
-                    py_float(*momentum)
-                );
-                if *scale {
-                    bn
-                } else {
-                    self.helpers.no_scale = true;
-                    format!("_without_scale({bn})")
-                }
-            }
-            Op::Linear { out, bias } => {
-                let mut s = format!("nn.Linear({cin}, {}", self.channels_expr(id, *out));
-                if !bias {
-                    s.push_str(", bias=False");
-                }
-                s.push(')');
-                s
-            }
-            _ => return None,
-        })
+        &self.order.vars[&id]
     }
 
     /// The expression computing a node from its inputs' variables.
-    fn expr(&mut self, id: NodeId) -> String {
-        let g = self.g;
-        let n = &g.nodes[id];
-        let call = format!("self.node({})", string_literal(&n.name));
-        let x = n
-            .inputs
-            .first()
-            .map(|i| self.var(*i).to_string())
-            .unwrap_or_else(|| "x".into());
-        match &n.op {
-            Op::Input { .. } => "x".into(),
-            Op::Conv(c) => {
-                let arg = match conv_scheme(c) {
-                    Scheme::SameFromInput => {
-                        self.helpers.same_pad = true;
-                        // SAME pads for the extent a dilated kernel covers.
-                        format!(
-                            "_same_pad({x}, {}, {})",
-                            py_tuple(c.window_kernel()),
-                            py_tuple(c.stride)
-                        )
-                    }
-                    _ => x,
-                };
-                format!("{call}({arg})")
-            }
-            Op::BatchNorm { .. } | Op::Linear { .. } => format!("{call}({x})"),
-            Op::Relu => format!("F.relu({x})"),
-            Op::Pool(p) => self.pool(p, &x),
-            Op::AdaptiveAvgPool { size } => format!("F.adaptive_avg_pool2d({x}, {})", py_pair(*size)),
-            Op::Concat => {
-                let parts: Vec<&str> = n.inputs.iter().map(|i| self.var(*i)).collect();
-                format!("torch.cat([{}], 1)", parts.join(", "))
-            }
-            Op::Add | Op::Mul => {
-                let parts: Vec<&str> = n.inputs.iter().map(|i| self.var(*i)).collect();
-                parts.join(if matches!(n.op, Op::Add) { " + " } else { " * " })
-            }
-            Op::Flatten => format!("torch.flatten({x}, 1)"),
-            Op::Dropout { p } => format!("F.dropout({x}, {}, self.training)", py_float(*p)),
-            Op::Softmax => format!("F.softmax({x}, 1)"),
-            Op::Activation(a) => match a {
-                Activation::Sigmoid => format!("torch.sigmoid({x})"),
-                other => format!("F.{}({x})", other.word()),
-            },
-            Op::Lrn { size, alpha, beta, k } => format!(
-                "F.local_response_norm({x}, {size}, alpha={}, beta={}, k={})",
-                py_float(*alpha),
-                py_float(*beta),
-                py_float(*k)
-            ),
-            Op::GlobalPool { kind, keep_dims } => {
-                let f = match kind {
-                    PoolKind::Max => "amax",
-                    PoolKind::Avg => "mean",
-                };
-                if *keep_dims {
-                    format!("{x}.{f}((2, 3), keepdim=True)")
-                } else {
-                    format!("{x}.{f}((2, 3))")
-                }
-            }
+    fn expr(&self, id: NodeId) -> String {
+        let l = &self.layers[id];
+        match self.tree.access.get(&id) {
+            Some(module) => format!("{module}({})", l.arg),
+            None => l.functional.clone(),
         }
-    }
-
-    fn pool(&mut self, p: &Pool, x: &str) -> String {
-        let (k, s) = (py_pair(p.kernel), py_pair(p.stride));
-        let (pad, ceil_mode) = match pool_scheme(p) {
-            // SAME's padding is never counted: at stride 1 with odd kernels it is the pool's own.
-            Scheme::Symmetric { pad } => {
-                return match p.kind {
-                    PoolKind::Max => format!("F.max_pool2d({x}, {k}, {s}, {})", py_pair(pad)),
-                    PoolKind::Avg => format!("F.avg_pool2d({x}, {k}, {s}, {}, count_include_pad=False)", py_pair(pad)),
-                };
-            }
-            Scheme::SameFromInput => {
-                self.helpers.same_pad = true;
-                return match p.kind {
-                    PoolKind::Max => format!(
-                        "F.max_pool2d(_same_pad({x}, {}, {}, -math.inf), {k}, {s})",
-                        py_tuple(p.kernel),
-                        py_tuple(p.stride)
-                    ),
-                    PoolKind::Avg => {
-                        self.helpers.same_avg = true;
-                        format!("_same_avg_pool2d({x}, {}, {})", py_tuple(p.kernel), py_tuple(p.stride))
-                    }
-                };
-            }
-            Scheme::Native { pad, ceil_mode } => (pad, ceil_mode),
-            Scheme::CaffeFromInput { pad } => (pad, true),
-        };
-        let mut call = match p.kind {
-            PoolKind::Max => format!("F.max_pool2d({x}, {k}, {s}"),
-            PoolKind::Avg => format!("F.avg_pool2d({x}, {k}, {s}"),
-        };
-        if pad != (0, 0) {
-            let _ = write!(call, ", {}", py_pair(pad));
-        }
-        if ceil_mode {
-            call.push_str(", ceil_mode=True");
-        }
-        if p.kind == PoolKind::Avg && !p.count_include_pad {
-            call.push_str(", count_include_pad=False");
-        }
-        call.push(')');
-        if let Scheme::CaffeFromInput { pad } = pool_scheme(p) {
-            self.helpers.caffe_ceil = true;
-            call = format!(
-                "_caffe_ceil({call}, {x}, {}, {}, {}, {})",
-                py_tuple(p.kernel),
-                py_tuple(p.stride),
-                py_tuple(pad),
-                py_bool(p.kind == PoolKind::Max)
-            );
-        }
-        call
     }
 
     /// The section a node belongs to in comments: the head, an aux head, or its name's
@@ -583,11 +167,11 @@ impl<'g> Emitter<'g> {
         }
     }
 
-    fn forward_line(&mut self, id: NodeId, indent: &str, out: &mut String) {
+    fn forward_line(&self, id: NodeId, indent: &str, out: &mut String) {
         let n = &self.g.nodes[id];
         let expr = self.expr(id);
         let shape = n.shape.symbolic();
-        let note = if n.op.params(self.g.in_channels(id)) > 0 {
+        let note = if self.tree.access.contains_key(&id) {
             shape
         } else {
             format!("{}: {shape}", n.name)
@@ -595,7 +179,7 @@ impl<'g> Emitter<'g> {
         let _ = writeln!(out, "{indent}{} = {expr}  # {}", self.var(id), comment(&note));
     }
 
-    fn forward(&mut self) -> String {
+    fn forward(&self) -> String {
         let g = self.g;
         let has_aux = self.has_aux();
         let mut out = String::new();
@@ -603,8 +187,7 @@ impl<'g> Emitter<'g> {
         if has_aux {
             out.push_str("        aux = self.training and self.aux_logits\n");
         }
-        let items = std::mem::take(&mut self.items);
-        for item in &items {
+        for item in &self.order.items {
             match item {
                 Item::Node(id) => {
                     if matches!(g.nodes[*id].op, Op::Input { .. }) {
@@ -631,7 +214,6 @@ impl<'g> Emitter<'g> {
                 }
             }
         }
-        self.items = items;
         let main = self.var(g.main_output()).to_string();
         if has_aux {
             let rest: Vec<&str> = g.outputs.iter().filter(|o| o.aux).map(|o| self.var(o.node)).collect();
@@ -643,23 +225,6 @@ impl<'g> Emitter<'g> {
 
     fn has_aux(&self) -> bool {
         self.g.outputs.iter().any(|o| o.aux)
-    }
-
-    fn init(&mut self) -> String {
-        let g = self.g;
-        let mut out = String::new();
-        let mut in_aux = false;
-        for id in 0..g.nodes.len() {
-            let Some(m) = self.module(id) else { continue };
-            let aux = self.aux_only.contains(&id);
-            if aux && !in_aux {
-                out.push_str("        if aux_logits:\n");
-            }
-            in_aux = aux;
-            let indent = if aux { "            " } else { "        " };
-            let _ = writeln!(out, "{indent}_put(self, {}, {m})", string_literal(&g.nodes[id].name));
-        }
-        out
     }
 
     /// The imports and the helper sections the module uses.
@@ -678,9 +243,8 @@ impl<'g> Emitter<'g> {
         out
     }
 
-    fn file(mut self, class: &str, title: &str) -> String {
+    fn file(self, class: &str, title: &str) -> String {
         let g = self.g;
-        let init = self.init();
         let forward = self.forward();
         let has_aux = self.has_aux();
         let mut f = String::new();
@@ -724,10 +288,8 @@ impl<'g> Emitter<'g> {
             py_bool(has_aux)
         );
         f.push_str("        super().__init__()\n        self.num_classes = num_classes\n        self.aux_logits = aux_logits\n");
-        f.push_str(&init);
-        f.push_str(
-            "\n    def node(self, name):\n        \"\"\"The layer of graph node `name` (a dotted path, as in the state_dict).\"\"\"\n        m = self\n        for part in name.split(\".\"):\n            m = m._modules[part]\n        return m\n\n",
-        );
+        f.push_str(&self.tree.init);
+        f.push('\n');
         f.push_str("    def forward(self, x):\n");
         f.push_str(&forward);
         let _ = write!(f, "\n\ndef build(**kw):\n    return {class}(**kw)\n\n");
@@ -777,18 +339,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_reused_after_last_use() {
-        let mut n = Names::new("x");
-        assert_eq!(n.take(), "x");
-        assert_eq!(n.take(), "x1");
-        n.give("x");
-        assert_eq!(n.take(), "x");
-        assert_eq!(n.take(), "x2");
-        n.give("a1");
-        assert_eq!(n.take(), "x3");
-    }
-
-    #[test]
     fn helper_sections_are_the_file() {
         // Every `## NAME` line of helpers.py is a known section, in order, and none is empty.
         let names: Vec<&str> = HELPERS_PY.lines().filter_map(|l| l.strip_prefix("## ")).collect();
@@ -815,6 +365,7 @@ mod tests {
 
     #[test]
     fn python_literals() {
+        use super::layers::{py_float, py_pair};
         assert_eq!(py_float(1e-5), "1e-5");
         assert_eq!(py_float(0.001), "0.001");
         assert_eq!(py_float(0.0), "0.0");

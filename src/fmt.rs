@@ -1,6 +1,6 @@
 //! Plain-text helpers shared by the report and the libtorch code (which must not depend on
 //! [`crate::report`]): digit grouping, the source excerpt around a column, and a spec error
-//! rendered with its source line.
+//! rendered with its source line (by [`crate::report::diagnostics`]).
 
 use crate::source::Source;
 use crate::spec::SpecError;
@@ -16,6 +16,67 @@ pub fn thousands(n: i64) -> String {
         out.push(ch);
     }
     if n < 0 { format!("-{out}") } else { out }
+}
+
+/// `1 error`, `2 errors`: the count and the word, singular for exactly one.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a word longer than
+/// the width stands alone); lines after the first start with `indent`. `None` keeps it whole.
+pub fn wrap(text: &str, width: Option<usize>, indent: &str) -> String {
+    let len = |s: &str| s.chars().count();
+    let Some(width) = width.filter(|&w| len(text) > w) else {
+        return text.to_string();
+    };
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut started = false;
+    // Split at single spaces and join with one: runs of spaces (alignment) stay where no
+    // break falls.
+    for word in text.split(' ') {
+        if started {
+            if !word.is_empty() && !line.trim().is_empty() && len(&line) + 1 + len(word) > width {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = indent.to_string();
+            } else {
+                line.push(' ');
+            }
+        }
+        line.push_str(word);
+        started = true;
+    }
+    out.push_str(line.trim_end());
+    out
+}
+
+/// Text for a terminal without UTF-8: the report's own symbols spelled in ASCII (one
+/// character for one where a caret may stand under it), anything else as `?`.
+pub fn ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if c.is_ascii() => out.push(c),
+            '×' => out.push('x'),
+            '—' | '–' | '─' | '━' | '═' => out.push('-'),
+            '…' => out.push('~'),
+            '≤' => out.push_str("<="),
+            '≥' => out.push_str(">="),
+            '≡' => out.push('='),
+            '∈' => out.push_str("in"),
+            '±' => out.push_str("+/-"),
+            '²' => out.push('2'),
+            '│' | '┆' | '┃' => out.push('|'),
+            _ => out.push('?'),
+        }
+    }
+    out
 }
 
 /// The part of a long line around `col` (1-based, in characters) and the caret offset in it.
@@ -36,43 +97,11 @@ pub fn source_window(line: &str, col: usize) -> (String, usize) {
     (s, caret)
 }
 
-/// The source line of `line:col` with the cell underlined (`width` carets) and a label
-/// after them; nothing when the text has no such line.
-pub fn snippet(source: Option<&Source>, line: usize, col: usize, width: usize, label: &str) -> String {
-    let Some(text) = source.and_then(|s| s.line(line)) else {
-        return String::new();
-    };
-    // A quoted source line must not steer the terminal, and the caret must stay under its
-    // column: each tab shows as one space, each invisible character as one U+FFFD.
-    let text: String = text
-        .chars()
-        .map(|c| match c {
-            '\t' => ' ',
-            c if crate::quote::is_invisible(c) => '\u{FFFD}',
-            c => c,
-        })
-        .collect();
-    let (shown, caret) = source_window(&text, col);
-    let num = line.to_string();
-    let pad = " ".repeat(num.len());
-    format!(
-        "{pad} |\n{num} | {shown}\n{pad} | {}{}{label}\n",
-        " ".repeat(caret),
-        "^".repeat(width)
-    )
-}
-
-/// A spec error (exit 2) as text: `error: message`, `--> file:line:col`, and the source line
-/// with a caret when `source` is given.
+/// A spec error (exit 2) as text: `error[E0xx]: message`, `--> file:line:col`, and the
+/// source line with a caret when `source` is given. The one renderer of diagnostics is
+/// [`crate::report::diagnostics`]; this is its entry for the libtorch code.
 pub fn spec_error(e: &SpecError, source: Option<&Source>) -> String {
-    let mut s = format!("error: {}\n", e.message);
-    if e.loc.line == 0 {
-        s.push_str(&format!("  --> {}\n", e.file));
-        return s;
-    }
-    s.push_str(&format!("  --> {}:{}:{}\n", e.file, e.loc.line, e.loc.col));
-    s.push_str(&snippet(source, e.loc.line, e.loc.col, 1, ""));
-    s
+    crate::report::diagnostics::render_error(e, source)
 }
 
 #[cfg(test)]
@@ -90,14 +119,34 @@ mod tests {
     }
 
     #[test]
-    fn snippets_show_no_control_characters_and_keep_the_caret_aligned() {
-        let source = Source::new("x", "a:\t\x1b[31mred\u{202e}, bad: 1\n".to_string());
-        let s = snippet(Some(&source), 1, 15, 1, "");
-        assert!(s.lines().all(|l| !l.chars().any(crate::quote::is_invisible)), "{s:?}");
-        assert!(!s.contains('\t'));
-        let lines: Vec<&str> = s.lines().collect();
-        let caret = lines[2].find('^').unwrap() - "  | ".len();
-        assert_eq!(lines[1]["1 | ".len()..].chars().nth(caret), Some('b'), "{s}");
+    fn plural_is_singular_for_one_only() {
+        assert_eq!(plural(0, "error"), "0 errors");
+        assert_eq!(plural(1, "error"), "1 error");
+        assert_eq!(plural(2, "warning"), "2 warnings");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        let text = "the released Caffe model and its ports, stride 2 inside 3c and 4e";
+        let w = wrap(text, Some(20), "  ");
+        assert!(w.lines().all(|l| l.chars().count() <= 20), "{w}");
+        assert_eq!(
+            w.split_whitespace().collect::<Vec<_>>(),
+            text.split(' ').collect::<Vec<_>>()
+        );
+        assert!(w.lines().skip(1).all(|l| l.starts_with("  ")), "{w}");
+        assert_eq!(wrap("a verylongword b", Some(4), ""), "a\nverylongword\nb");
+        assert_eq!(wrap(text, None, ""), text);
+        assert_eq!(wrap("MACs   12 per image", Some(10), "  "), "MACs   12\n  per\n  image");
+        assert_eq!(wrap("  two  spaces", Some(40), ""), "  two  spaces");
+        assert_eq!(wrap("   abc def", Some(8), "   "), "   abc\n   def");
+    }
+
+    #[test]
+    fn ascii_leaves_no_other_character() {
+        let s = ascii("14×14×608 — ∈ {0, 1} … ≥ 2 ∮");
+        assert!(s.is_ascii(), "{s}");
+        assert_eq!(s, "14x14x608 - in {0, 1} ~ >= 2 ?");
     }
 
     #[test]

@@ -11,9 +11,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::args::{Cli, Command};
+use cli::args::Command;
 use cli::{Failure, output};
 
 #[global_allocator]
@@ -26,9 +24,11 @@ fn run(command: &Command) -> Result<u8, Failure> {
             batch,
             format,
             strict,
-        } => cli::derive::run(model, *batch, *format, *strict),
+            view,
+        } => cli::derive::run(model, *batch, *format, *strict, view),
         Command::Check {
             specs,
+            format,
             limits,
             variant,
             all_variants,
@@ -37,6 +37,7 @@ fn run(command: &Command) -> Result<u8, Failure> {
             strict,
         } => cli::check::run(&cli::check::Request {
             specs,
+            format: cli::check::format_or_default(*format),
             variant,
             all_variants: *all_variants,
             model,
@@ -44,7 +45,13 @@ fn run(command: &Command) -> Result<u8, Failure> {
             strict: *strict,
             limits: *limits,
         }),
-        Command::Emit { model, output, .. } => cli::emit::run(model, output),
+        Command::Emit(a) => cli::emit::dispatch(a),
+        Command::Diagram {
+            model,
+            format,
+            depth,
+            output,
+        } => cli::diagram::run(model, *format, *depth, output.as_deref()),
         Command::Compare { model, weights } => cli::compare::run(model, weights),
         Command::Plot { runs, output, limits } => cli::plot::run(runs, output, *limits),
         #[cfg(feature = "torch")]
@@ -52,19 +59,27 @@ fn run(command: &Command) -> Result<u8, Failure> {
         #[cfg(feature = "torch")]
         Command::Bench(a) => cli::bench::run(a),
         #[cfg(not(feature = "torch"))]
-        Command::Build(_) | Command::Bench(_) => cli::without_torch(),
+        Command::Build(a) => {
+            cli::refuse_unfit(
+                &a.model,
+                a.train.train.then(|| a.train.batch.unwrap_or(cli::DEFAULT_TRAIN_BATCH)),
+            )?;
+            cli::without_torch()
+        }
+        #[cfg(not(feature = "torch"))]
+        Command::Bench(a) => {
+            cli::refuse_unfit(&a.model, Some(a.batch))?;
+            cli::without_torch()
+        }
     }
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
+    let cli = match cli::project::parse() {
+        cli::project::Parsed::Run(c) => c,
+        cli::project::Parsed::Exit(code) => return ExitCode::from(code),
     };
+    output::set_color(cli.color);
     let status = match run(&cli.command) {
         Ok(status) => status,
         Err(Failure::ClosedPipe) => 0,

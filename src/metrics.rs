@@ -54,29 +54,57 @@ pub fn append_jsonl(path: &Path, m: &EpochMetrics) -> io::Result<()> {
 /// that the epoch axis's tick arithmetic (in usize) cannot overflow.
 pub const MAX_EPOCH: usize = 1_000_000_000;
 
+/// Why metrics could not be read or plotted; each message names the file (and line).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetricsError {
+    /// The file could not be read (missing, not a regular file, over the size limit).
+    #[error("{path}: {cause}")]
+    Read { path: String, cause: String },
+    /// A line that is not a metrics record.
+    #[error("{path}:{line}: {cause}")]
+    Record { path: String, line: usize, cause: String },
+    #[error("{path}:{line}: epoch {epoch} is beyond the largest plausible epoch, {MAX_EPOCH}")]
+    Epoch { path: String, line: usize, epoch: usize },
+    #[error("{0}: no metrics to plot")]
+    Empty(String),
+    #[error("{0}: plots are written as svg only, name the file *.svg")]
+    NotSvg(String),
+    /// plotters refused to draw (its own words).
+    #[error("{0}")]
+    Draw(String),
+    #[error("{path}: {cause}")]
+    Write { path: String, cause: String },
+}
+
 /// Reads every non-blank line of a metrics file; an error names `file:line`.
-pub fn read_jsonl(path: &Path) -> Result<Vec<EpochMetrics>, String> {
+pub fn read_jsonl(path: &Path) -> Result<Vec<EpochMetrics>, MetricsError> {
     read_jsonl_within(path, crate::source::DEFAULT_MAX_BYTES)
 }
 
 /// [`read_jsonl`] of a file of at most `max_bytes` (read once, regular files only).
-pub fn read_jsonl_within(path: &Path, max_bytes: u64) -> Result<Vec<EpochMetrics>, String> {
-    let source = crate::source::Source::read(path, "the metrics file", max_bytes)
-        .map_err(|e| format!("{}: {}", path.display(), e.with_flag_hint()))?;
+pub fn read_jsonl_within(path: &Path, max_bytes: u64) -> Result<Vec<EpochMetrics>, MetricsError> {
+    let name = || path.display().to_string();
+    let source = crate::source::Source::read(path, "the metrics file", max_bytes).map_err(|e| MetricsError::Read {
+        path: name(),
+        cause: e.with_flag_hint(),
+    })?;
     source
         .text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            let at = || format!("{}:{}", path.display(), i + 1);
-            let m: EpochMetrics = serde_json::from_str(l).map_err(|e| format!("{}: {e}", at()))?;
+            let m: EpochMetrics = serde_json::from_str(l).map_err(|e| MetricsError::Record {
+                path: name(),
+                line: i + 1,
+                cause: e.to_string(),
+            })?;
             if m.epoch > MAX_EPOCH {
-                return Err(format!(
-                    "{}: epoch {} is beyond the largest plausible epoch, {MAX_EPOCH}",
-                    at(),
-                    m.epoch
-                ));
+                return Err(MetricsError::Epoch {
+                    path: name(),
+                    line: i + 1,
+                    epoch: m.epoch,
+                });
             }
             Ok(m)
         })
@@ -120,10 +148,10 @@ impl Line {
 
 /// Plots one run as SVG: loss (train, test) and accuracy (train, test) against epoch.
 /// Non-finite values leave gaps.
-pub fn plot_run(metrics: &[EpochMetrics], title: &str, out: &Path) -> Result<(), String> {
+pub fn plot_run(metrics: &[EpochMetrics], title: &str, out: &Path) -> Result<(), MetricsError> {
     check_svg(out)?;
     if metrics.is_empty() {
-        return Err(format!("{}: no metrics to plot", out.display()));
+        return Err(MetricsError::Empty(out.display().to_string()));
     }
     let (train, test) = (PALETTE[0], PALETTE[1]);
     let loss = [
@@ -142,10 +170,10 @@ pub fn plot_run(metrics: &[EpochMetrics], title: &str, out: &Path) -> Result<(),
 
 /// Overlays several runs as SVG, one colour per run: test accuracy and train loss against
 /// epoch, e.g. to compare an architecture with and without batch norm.
-pub fn plot_overlay(runs: &[(String, Vec<EpochMetrics>)], out: &Path) -> Result<(), String> {
+pub fn plot_overlay(runs: &[(String, Vec<EpochMetrics>)], out: &Path) -> Result<(), MetricsError> {
     check_svg(out)?;
     if runs.iter().all(|(_, ms)| ms.is_empty()) {
-        return Err(format!("{}: no metrics to plot", out.display()));
+        return Err(MetricsError::Empty(out.display().to_string()));
     }
     let color = |i: usize| PALETTE[i % PALETTE.len()];
     let acc: Vec<Line> = runs
@@ -177,13 +205,10 @@ pub fn plot_overlay(runs: &[(String, Vec<EpochMetrics>)], out: &Path) -> Result<
 }
 
 /// Only SVG: the crate is built without a bitmap backend or fonts (see Cargo.toml).
-fn check_svg(out: &Path) -> Result<(), String> {
+fn check_svg(out: &Path) -> Result<(), MetricsError> {
     match out.extension().and_then(|e| e.to_str()) {
         Some(e) if e.eq_ignore_ascii_case("svg") => Ok(()),
-        _ => Err(format!(
-            "{}: plots are written as svg only, name the file *.svg",
-            out.display()
-        )),
+        _ => Err(MetricsError::NotSvg(out.display().to_string())),
     }
 }
 
@@ -193,21 +218,26 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 fn render(
     out: &Path,
     title: Option<&str>,
-    draw: impl FnOnce(&Area, &Area) -> Result<(), String>,
-) -> Result<(), String> {
+    draw: impl FnOnce(&Area, &Area) -> Result<(), MetricsError>,
+) -> Result<(), MetricsError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(|e| MetricsError::Draw(e.to_string()))?;
         let body = match title {
-            Some(t) => root.titled(t, (FONT, 24)).map_err(|e| e.to_string())?,
+            Some(t) => root
+                .titled(t, (FONT, 24))
+                .map_err(|e| MetricsError::Draw(e.to_string()))?,
             None => root.clone(),
         };
         let halves = body.split_evenly((1, 2));
         draw(&halves[0], &halves[1])?;
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(|e| MetricsError::Draw(e.to_string()))?;
     }
-    std::fs::write(out, svg).map_err(|e| format!("{}: {e}", out.display()))
+    std::fs::write(out, svg).map_err(|e| MetricsError::Write {
+        path: out.display().to_string(),
+        cause: e.to_string(),
+    })
 }
 
 /// Values beyond this magnitude are drawn in units of a power of ten, named on the axis:
@@ -269,8 +299,14 @@ fn x_range(lines: &[Line]) -> Range<usize> {
 }
 
 /// Draws one chart with a legend; each line is split at non-finite values.
-fn panel(area: &Area, caption: &str, y_desc: &str, lines: &[Line], legend: SeriesLabelPosition) -> Result<(), String> {
-    let err = |e: DrawingAreaErrorKind<_>| format!("drawing `{caption}`: {e}");
+fn panel(
+    area: &Area,
+    caption: &str,
+    y_desc: &str,
+    lines: &[Line],
+    legend: SeriesLabelPosition,
+) -> Result<(), MetricsError> {
+    let err = |e: DrawingAreaErrorKind<_>| MetricsError::Draw(format!("drawing `{caption}`: {e}"));
     let accuracy = y_desc.contains("accuracy");
     let exponent = unit_exponent(lines);
     let scaled: Vec<Line>;

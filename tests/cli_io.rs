@@ -256,6 +256,13 @@ fn emit_warns_about_error_findings() {
         "{}",
         stderr(&o)
     );
+    // Each error finding on its own line, as `check` names them.
+    let err = stderr(&o);
+    let findings: Vec<&str> = err.lines().filter(|l| l.starts_with("  ")).map(str::trim).collect();
+    assert_eq!(findings.len(), 6, "{err}");
+    for f in &findings {
+        assert!(f.starts_with(&format!("{SPEC}:")) && f.contains(": error[E"), "{f}");
+    }
     let o = run(&["emit", "specs/googlenet.yaml", "--pytorch"]);
     assert_eq!(stderr(&o), "");
 }

@@ -6,6 +6,8 @@ use std::process::Command;
 fn archcheck(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_archcheck"))
         .args(args)
+        // The table's width comes from COLUMNS when set; the snapshots are as wide as their content.
+        .env_remove("COLUMNS")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run archcheck");
@@ -206,6 +208,47 @@ fn golden_table_and_json() {
             &["derive", "specs/googlenet_bn.yaml", "--variant", "zjzstu"][..],
         ),
         ("googlenet_table", &["derive", "specs/googlenet.yaml"][..]),
+        // The table fitted to a terminal: every column at 200, the symbolic shape left out
+        // at 120, the MACs too and the layer names shortened at 80.
+        (
+            "googlenet_bn_table_200",
+            &["derive", "specs/googlenet_bn.yaml", "--width", "200"][..],
+        ),
+        (
+            "googlenet_bn_table_120",
+            &["derive", "specs/googlenet_bn.yaml", "--width", "120"][..],
+        ),
+        (
+            "googlenet_bn_table_80",
+            &["derive", "specs/googlenet_bn.yaml", "--width", "80"][..],
+        ),
+        (
+            "googlenet_bn_caffe_branches_ascii_80",
+            &[
+                "derive",
+                "specs/googlenet_bn.yaml",
+                "--variant",
+                "caffe",
+                "--depth",
+                "branches",
+                "--ascii",
+                "--width",
+                "80",
+            ][..],
+        ),
+        (
+            "googlenet_zjzstu_rows_120",
+            &[
+                "derive",
+                "specs/googlenet.yaml",
+                "--variant",
+                "zjzstu",
+                "--depth",
+                "rows",
+                "--width",
+                "120",
+            ][..],
+        ),
         (
             "googlenet_bn_json",
             &["derive", "specs/googlenet_bn.yaml", "--format", "json"][..],
@@ -236,4 +279,30 @@ fn golden_table_and_json() {
         let (_, out, _) = archcheck(args);
         insta::assert_snapshot!(name, out);
     }
+}
+
+/// The width comes from `--width`, else `$COLUMNS`: the same bytes either way; no table line
+/// passes it; `--help` wraps to it too.
+#[test]
+fn the_width_comes_from_the_flag_or_columns() {
+    let run = |args: &[&str], columns: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_archcheck"));
+        c.args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("COLUMNS");
+        if let Some(w) = columns {
+            c.env("COLUMNS", w);
+        }
+        let out = c.output().expect("run archcheck");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let flag = run(&["derive", "specs/googlenet_bn.yaml", "--width", "100"], None);
+    let env = run(&["derive", "specs/googlenet_bn.yaml"], Some("100"));
+    assert_eq!(flag, env);
+    let table: Vec<&str> = flag.lines().filter(|l| l.starts_with(['┌', '│', '╞', '└'])).collect();
+    assert!(table.len() > 100, "{flag}");
+    assert!(table.iter().all(|l| l.chars().count() <= 100), "{flag}");
+    let help = run(&["derive", "--help"], Some("60"));
+    assert!(help.lines().all(|l| l.chars().count() <= 60), "{help}");
+    assert!(help.contains("--width"), "{help}");
 }

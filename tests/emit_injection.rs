@@ -231,6 +231,49 @@ class Normalize(ast.NodeTransformer):
             n.id = "out_"
         return n
 
+    # A layer's path component is written as an attribute (an identifier), a getattr or an
+    # add_module with a string literal, or a _modules key (a name that hides an attribute
+    # of nn.Module), as its text allows (src/emit/tree.rs): all are the same component.
+    OWN = {"aux_logits", "num_classes", "training", "append", "add_module", "_modules"}
+
+    def visit_Attribute(self, n):
+        self.generic_visit(n)
+        if on_self(n.value) and n.attr not in self.OWN:
+            n.attr = "A"
+        return n
+
+    def visit_Call(self, n):
+        self.generic_visit(n)
+        if isinstance(n.func, ast.Name) and n.func.id == "getattr" and len(n.args) == 2 and on_self(n.args[0]):
+            return ast.Attribute(value=n.args[0], attr="A", ctx=ast.Load())
+        return n
+
+    def visit_Subscript(self, n):
+        self.generic_visit(n)
+        if isinstance(n.value, ast.Attribute) and n.value.attr == "_modules" and on_self(n.value.value):
+            return ast.Attribute(value=n.value.value, attr="A", ctx=n.ctx)
+        return n
+
+    def visit_Expr(self, n):
+        self.generic_visit(n)
+        c = n.value
+        if (isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr == "add_module"
+                and len(c.args) == 2 and on_self(c.func.value)):
+            target = ast.Attribute(value=c.func.value, attr="A", ctx=ast.Store())
+            return ast.Assign(targets=[target], value=c.args[1], type_comment=None)
+        return n
+
+
+def on_self(n):
+    """Whether n is self or a submodule reached from it."""
+    while True:
+        if isinstance(n, ast.Name):
+            return n.id == "self"
+        if isinstance(n, (ast.Attribute, ast.Subscript)):
+            n = n.value
+        else:
+            return False
+
 
 def tree(path, cls):
     # Bytes, as importlib compiles them: a coding line would take effect.
@@ -359,14 +402,31 @@ fn hostile_text_stays_inert_in_library_modules() {
         add(format!("title {i} {text:?}"), &base, "Net", text);
         // Every name in the graph: nodes (rows, branches, layers), outputs, aux heads, variant.
         let mut g = base.clone();
-        for (k, n) in g.nodes.iter_mut().enumerate() {
-            // Kept unique, so that each layer has its own module.
-            n.name = n
-                .name
-                .split('.')
-                .map(|part| format!("{part}{text}{k}"))
-                .collect::<Vec<_>>()
-                .join(".");
+        // Each path prefix renamed once, kept unique, so that the module tree keeps its shape
+        // (layers that share a scope still share it) and each layer has its own module.
+        let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for n in g.nodes.iter_mut() {
+            let (mut old, mut new) = (String::new(), String::new());
+            for part in n.name.split('.') {
+                let parent = new.clone();
+                if !old.is_empty() {
+                    old.push('.');
+                }
+                old.push_str(part);
+                let k = renamed.len();
+                new = renamed
+                    .entry(old.clone())
+                    .or_insert_with(|| {
+                        let mine = format!("{part}{text}{k}");
+                        if parent.is_empty() {
+                            mine
+                        } else {
+                            format!("{parent}.{mine}")
+                        }
+                    })
+                    .clone();
+            }
+            n.name = new;
             if let Place::Aux { head } = &mut n.place {
                 *head = format!("{head}{text}");
             }
@@ -578,4 +638,245 @@ print(json.dumps({"failures": fails[:50]}))
     };
     let failures = result["failures"].as_array().unwrap();
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// One training script for the harness: its file, the harmless script it must equal but
+/// for strings, and what its generated constants must read back as.
+struct Script {
+    label: String,
+    file: PathBuf,
+    reference: PathBuf,
+    module_file: String,
+    spec: Value,
+    /// Whether the module is written beside it under `module_file` (a name without '/' or NUL).
+    module_beside: bool,
+}
+
+const SCRIPT_HARNESS: &str = r##"
+import ast, importlib.util, io, json, os, sys, tokenize, traceback, unicodedata
+import torch
+
+torch.set_num_threads(1)
+HIDDEN = {"Cc", "Cf", "Zl", "Zp"}
+
+
+class Strings(ast.NodeTransformer):
+    def visit_Constant(self, n):
+        if isinstance(n.value, str):
+            n.value = "S"
+        return n
+
+
+def tree(path):
+    with open(path, "rb") as f:
+        source = f.read()
+    return source, ast.dump(Strings().visit(ast.parse(source, path)))
+
+
+refs = {}
+failures = []
+entries = json.load(open(sys.argv[1]))
+for i, m in enumerate(entries):
+    fail = lambda msg: failures.append("%s: %s" % (m["label"], msg))
+    try:
+        source, dump = tree(m["file"])
+    except Exception:
+        fail("does not parse:\n" + traceback.format_exc())
+        continue
+    if m["reference"] not in refs:
+        refs[m["reference"]] = tree(m["reference"])[1]
+    if dump != refs[m["reference"]]:
+        fail("its syntax tree differs from the harmless script's")
+    text = source.decode("utf-8")
+    hidden = sorted({hex(ord(c)) for c in text if c != "\n" and unicodedata.category(c) in HIDDEN})
+    if hidden:
+        fail("hidden characters in the source: %s" % hidden)
+    for tok in tokenize.tokenize(io.BytesIO(source).readline):
+        if tok.type == tokenize.COMMENT and tok.start[0] != tok.end[0]:
+            fail("a comment spans lines: %r" % tok.string)
+    try:
+        spec = importlib.util.spec_from_file_location("script%d" % i, m["file"])
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        if mod.MODULE_FILE != m["module_file"]:
+            fail("MODULE_FILE reads %r, expected %r" % (mod.MODULE_FILE, m["module_file"]))
+        if mod.SPEC != m["spec"]:
+            fail("SPEC reads %r, expected %r" % (mod.SPEC, m["spec"]))
+        if (mod.INPUT_SIZE, mod.INPUT_CHANNELS, mod.CLASSES, mod.AUX_HEADS) != ((16, 16), 3, 4, 1):
+            fail("the network constants are wrong")
+        if m["module_beside"]:
+            model = mod.network_builder()(num_classes=4, aux_logits=True).train()
+            ys = model(torch.zeros(2, 3, 16, 16))
+            assert isinstance(ys, tuple) and all(tuple(t.shape) == (2, 4) for t in ys), ys
+    except BaseException:
+        fail("import or build failed:\n" + traceback.format_exc())
+    if os.path.exists("PWNED"):
+        fail("the payload ran: PWNED exists")
+        os.remove("PWNED")
+print(json.dumps({"scripts": len(entries), "failures": failures}))
+"##;
+
+fn check_scripts(dir: &Path, scripts: &[Script]) {
+    let manifest = dir.join("scripts.json");
+    let entries: Vec<Value> = scripts
+        .iter()
+        .map(|s| {
+            json!({
+                "label": s.label,
+                "file": s.file,
+                "reference": s.reference,
+                "module_file": s.module_file,
+                "spec": s.spec,
+                "module_beside": s.module_beside,
+            })
+        })
+        .collect();
+    std::fs::write(&manifest, serde_json::to_string(&entries).unwrap()).unwrap();
+    let run_dir = dir.join("run-scripts");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let Some(py) = common::python::test_python_with_or_skip(&["torch", "numpy", "safetensors"]) else {
+        return;
+    };
+    let stdout = common::python::run_script(&py, SCRIPT_HARNESS, &[&manifest], Some(&run_dir));
+    let result = common::python::last_json_line(&stdout);
+    assert_eq!(result["scripts"].as_u64(), Some(scripts.len() as u64), "{result}");
+    let failures: Vec<&str> = result["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} scripts failed:\n{}",
+        failures.len(),
+        scripts.len(),
+        failures.join("\n\n")
+    );
+    assert!(!run_dir.join("PWNED").exists(), "the payload ran");
+}
+
+/// Hostile module file names, class names, titles, spec names, spec files and variants in
+/// `train_script`: each script parses to the harmless script's tree, hides nothing, and
+/// reads every text back exactly as its constants; where the module can be written under
+/// the hostile name, the script finds and builds it.
+#[test]
+fn hostile_text_stays_inert_in_train_scripts() {
+    use archcheck::emit::{ScriptTarget, train_script};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut base = common::lower_inline(&spec_yaml("net", "a net", "mix (a)"), Some("v2"));
+    base.variant = Some("v2".into());
+    let harmless = ScriptTarget {
+        module_file: "net.py",
+        class_name: "Net",
+        title: "harmless",
+        spec_name: "net",
+        spec_file: "net.yaml",
+    };
+    let reference = dir.join("reference_train.py");
+    std::fs::write(&reference, train_script(&base, &harmless)).unwrap();
+    let mut scripts = Vec::new();
+    for (i, text) in short_hostile_texts().iter().enumerate() {
+        let sub = dir.join(format!("s{i}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        let module_beside = !text.contains(['/', '\0']);
+        let module_file = if module_beside { text.clone() } else { "net.py".into() };
+        std::fs::write(sub.join(&module_file), pytorch_module(&base, text, text)).unwrap();
+        let mut g = base.clone();
+        g.variant = Some(text.clone());
+        let target = ScriptTarget {
+            module_file: text,
+            class_name: text,
+            title: text,
+            spec_name: text,
+            spec_file: text,
+        };
+        let file = sub.join("train.py");
+        std::fs::write(&file, train_script(&g, &target)).unwrap();
+        scripts.push(Script {
+            label: format!("script {i} {text:?}"),
+            file,
+            reference: reference.clone(),
+            module_file: text.clone(),
+            spec: json!({"name": text, "variant": text, "file": text}),
+            module_beside,
+        });
+    }
+    check_scripts(dir, &scripts);
+}
+
+/// The same through `archcheck emit --pytorch -o FILE --train-script`, where the title,
+/// spec name and the spec's and module's file names hold the hostile text.
+#[test]
+fn hostile_specs_and_file_names_stay_inert_in_train_scripts_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let emit = |spec: &Path, out: &Path| {
+        let res = Command::new(env!("CARGO_BIN_EXE_archcheck"))
+            .arg("emit")
+            .arg(spec)
+            .args(["--pytorch", "--train-script", "-o"])
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            res.status.success(),
+            "archcheck emit {} failed: {}",
+            spec.display(),
+            String::from_utf8_lossy(&res.stderr)
+        );
+    };
+    let reference_spec = dir.join("reference.yaml");
+    std::fs::write(&reference_spec, spec_yaml("net", "harmless", "mix (a)")).unwrap();
+    emit(&reference_spec, &dir.join("reference.py"));
+    let reference = dir.join("reference_train.py");
+    let mut scripts = Vec::new();
+    for (i, text) in short_hostile_texts().iter().enumerate() {
+        let sub = dir.join(format!("c{i}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        let name = if text.contains(['/', '\0']) {
+            format!("n{i}")
+        } else {
+            text.clone()
+        };
+        let spec = sub.join(format!("{name}.yaml"));
+        std::fs::write(&spec, spec_yaml(text, text, "mix (a)")).unwrap();
+        let module_file = format!("{name}.py");
+        emit(&spec, &sub.join(&module_file));
+        let parsed = archcheck::spec::load_str(&std::fs::read_to_string(&spec).unwrap(), "x.yaml").unwrap();
+        scripts.push(Script {
+            label: format!("cli {i} {text:?}"),
+            file: sub.join(archcheck::emit::script_file_name(&module_file)),
+            reference: reference.clone(),
+            module_file,
+            spec: json!({"name": parsed.name, "variant": null, "file": spec.display().to_string()}),
+            module_beside: true,
+        });
+    }
+    check_scripts(dir, &scripts);
+}
+
+/// The names a submodule must not take as an attribute (src/emit/tree.rs) cover every public
+/// attribute of `nn.Module`, of an instance of it and of `nn.Sequential`, as torch has them.
+#[test]
+fn module_attribute_list_covers_torch() {
+    let script = r#"
+import json
+import torch.nn as nn
+names = set(dir(nn.Module)) | set(vars(nn.Module())) | set(dir(nn.Sequential))
+print(json.dumps(sorted(n for n in names if not n.startswith("_"))))
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(names) = run_python(script, &[], dir.path()) else {
+        return;
+    };
+    let missing: Vec<&str> = names
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .filter(|n| !archcheck::emit::tree::MODULE_ATTRIBUTES.contains(n))
+        .collect();
+    assert!(missing.is_empty(), "MODULE_ATTRIBUTES lacks {missing:?}");
 }

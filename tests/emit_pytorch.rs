@@ -542,51 +542,55 @@ fn text_names_every_parameter_and_is_deterministic() {
         "if __name__ == \"__main__\":",
         "torch.zeros(2, 3, 33, 33)",
         // The separable stem: depthwise (groups = in channels), pointwise, BN without scale.
-        "_put(self, \"stem_1.conv1.depthwise\", nn.Conv2d(3, 6, 5, stride=2, groups=3, bias=False))",
-        "_put(self, \"stem_1.conv1.pointwise\", nn.Conv2d(6, 16, 1, bias=False))",
-        "_put(self, \"stem_1.conv1.bn\", _without_scale(nn.BatchNorm2d(16, eps=0.001, momentum=0.0003)))",
+        "self.stem_1.conv1.depthwise = nn.Conv2d(3, 6, 5, stride=2, groups=3, bias=False)\n",
+        "self.stem_1.conv1.pointwise = nn.Conv2d(6, 16, 1, bias=False)\n",
+        "self.stem_1.conv1.bn = _without_scale(nn.BatchNorm2d(16, eps=0.001, momentum=0.0003))\n",
+        // A conv, its batch norm and its ReLU are siblings (the flat unit: conv2, conv2_bn).
+        "self.stem_1.conv2 = nn.Conv2d(16, 16, 4, stride=2, bias=False)\n",
+        "self.stem_1.conv2_bn = _without_scale(nn.BatchNorm2d(16, eps=0.001, momentum=0.0003))\n",
+        "self.stem_1.conv2_relu = nn.ReLU()\n",
         // SAME at stride 2 pads per input; at stride 1 with an odd kernel it is the conv's own.
-        "self.node(\"stem_1.conv2\")(_same_pad(",
-        "_put(self, \"block_a.1x7.conv1\", nn.Conv2d(16, 6, (1, 7), padding=(0, 3), bias=False))",
-        "_put(self, \"block_a.even.conv\", nn.Conv2d(16, 4, 2, bias=False))",
-        "F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)",
+        "x = self.stem_1.conv2(_same_pad(x, (4, 4), (2, 2)))",
+        // A name that is no identifier is a string literal.
+        "self.block_a.add_module(\"1x7\", Scope())\n",
+        "getattr(self.block_a, \"1x7\").conv1 = nn.Conv2d(16, 6, (1, 7), padding=(0, 3), bias=False)\n",
+        "x2 = getattr(self.block_a, \"1x7\").conv1(x)",
+        "self.block_a.even.conv = nn.Conv2d(16, 4, 2, bias=False)\n",
+        "self.block_a.avg.pool = nn.AvgPool2d(3, 1, 1, count_include_pad=False)\n",
         "_same_avg_pool2d(",
         "-math.inf), 2, 2)",
         // Classifiers take num_classes; the aux head is built and run only on request.
-        "_put(self, \"logits\", nn.Linear(242, num_classes))",
-        "        if aux_logits:\n            _put(self, \"side.conv\"",
-        "_put(self, \"side.logits\", nn.Linear(20, num_classes))",
+        "self.logits = nn.Linear(242, num_classes)\n",
+        "        if aux_logits:\n            self.side = Scope()\n            self.side.conv = nn.Conv2d(",
+        "self.side.logits = nn.Linear(20, num_classes)\n",
         "aux = self.training and self.aux_logits",
         "return x, out_side",
         "F.softmax(",
-        "F.dropout(",
+        "self.dropout = nn.Dropout(0.2)\n",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
     for forbidden in ["import json", "import numpy", "\t"] {
         assert!(!text.contains(forbidden), "{forbidden:?} in:\n{text}");
     }
-    // Every parameter-holding node is registered under its own name.
-    for n in &g.nodes {
-        if matches!(n.op, Op::Conv(_) | Op::BatchNorm { .. } | Op::Linear { .. }) {
-            assert!(
-                text.contains(&format!("_put(self, \"{}\", ", n.name)),
-                "{} not registered",
-                n.name
-            );
-        }
+    // No layer is looked up by a name at run time.
+    for forbidden in ["_put(", "self.node(", "_modules["] {
+        assert!(!text.contains(forbidden), "{forbidden:?} in:\n{text}");
     }
 
     let caffe = pytorch_module(&common::lower_inline(CAFFE_NET, None), "CaffeNet", "a \"\"\" title\\");
     assert!(caffe.contains("    \"\"\"a \\\"\\\"\\\" title\\\\\n"), "{caffe}");
     for needle in [
         "def __init__(self, num_classes=5, aux_logits=False):",
-        "F.max_pool2d(x, 3, 2, 1, ceil_mode=True)",
+        "self.conv_1.pool = nn.MaxPool2d(3, 2, 1, ceil_mode=True)\n",
         "_caffe_ceil(F.max_pool2d(x, 1, 2, ceil_mode=True), x, (1, 1), (2, 2), (0, 0), True)",
         "_caffe_ceil(F.avg_pool2d(x, 1, 2, ceil_mode=True), x, (1, 1), (2, 2), (0, 0), False)",
         "F.avg_pool2d(x, 3, 1, 1, ceil_mode=True, count_include_pad=False)",
-        "_put(self, \"mix_1.5-x5.state_dict\", nn.Conv2d(8, 4, (3, 5), padding=(1, 2), groups=2))",
-        "F.adaptive_avg_pool2d(x, 2)",
+        // A name that would hide an nn.Module attribute lives only in _modules; a layer
+        // without state under a name that hides `training` stays functional.
+        "getattr(self.mix_1, \"5-x5\")._modules[\"state_dict\"] = nn.Conv2d(8, 4, (3, 5), padding=(1, 2), groups=2)\n",
+        "x1 = F.avg_pool2d(x, 3, 1, 1, ceil_mode=True, count_include_pad=False)  # mix_1.training.pool",
+        "self.pool = nn.AdaptiveAvgPool2d(2)\n",
         "nn.Linear(80, num_classes, bias=False)",
         "torch.cat([x1, x2, x], 1)",
     ] {
@@ -596,11 +600,11 @@ fn text_names_every_parameter_and_is_deterministic() {
 
     let nin = pytorch_module(&common::lower_inline(NIN_NET, None), "Nin", "");
     assert!(
-        nin.contains("_put(self, \"classifier\", nn.Conv2d(16, num_classes, 1))"),
+        nin.contains("self.classifier = nn.Conv2d(16, num_classes, 1)\n"),
         "{nin}"
     );
     assert!(
-        nin.contains("_put(self, \"classifier.bn\", nn.BatchNorm2d(num_classes, eps=1e-5, momentum=0.1))"),
+        nin.contains("self.classifier_bn = nn.BatchNorm2d(num_classes, eps=1e-5, momentum=0.1)\n"),
         "{nin}"
     );
 }

@@ -51,11 +51,11 @@ fn bad_line_is_named_by_file_and_line() {
     let mut text = std::fs::read_to_string(&p).unwrap();
     text.push_str("\n{\"epoch\": 2, \"step\": oops}\n");
     std::fs::write(&p, text).unwrap();
-    let msg = read_jsonl(&p).unwrap_err();
+    let msg = read_jsonl(&p).unwrap_err().to_string();
     assert!(msg.starts_with(&format!("{}:3: ", p.display())), "{msg}");
 
     std::fs::write(&p, "{\"epoch\": 2}\n").unwrap();
-    let msg = read_jsonl(&p).unwrap_err();
+    let msg = read_jsonl(&p).unwrap_err().to_string();
     assert!(
         msg.starts_with(&format!("{}:1: missing field `step`", p.display())),
         "{msg}"
@@ -65,6 +65,7 @@ fn bad_line_is_named_by_file_and_line() {
     assert!(
         read_jsonl(&absent)
             .unwrap_err()
+            .to_string()
             .starts_with(&absent.display().to_string())
     );
 }
@@ -142,18 +143,19 @@ fn odd_inputs_plot_or_fail_clearly() {
 
     let png = dir.path().join("run.png");
     assert_eq!(
-        plot_run(&one, "t", &png).unwrap_err(),
+        plot_run(&one, "t", &png).unwrap_err().to_string(),
         format!("{}: plots are written as svg only, name the file *.svg", png.display())
     );
     let empty = dir.path().join("empty.svg");
     assert_eq!(
-        plot_run(&[], "t", &empty).unwrap_err(),
+        plot_run(&[], "t", &empty).unwrap_err().to_string(),
         format!("{}: no metrics to plot", empty.display())
     );
     let bad_dir = dir.path().join("no/such/dir/x.svg");
     assert!(
         plot_overlay(&[("a".into(), one)], &bad_dir)
             .unwrap_err()
+            .to_string()
             .starts_with(&bad_dir.display().to_string())
     );
 }

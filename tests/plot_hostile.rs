@@ -74,6 +74,7 @@ fn extreme_values_plot_in_bounded_time_through_the_library() {
         let ms = match read_jsonl(&file) {
             Ok(ms) => ms,
             Err(e) => {
+                let e = e.to_string();
                 // Only an epoch no run reaches is refused, at its file:line.
                 assert!(what.contains("epoch"), "{what}: {e}");
                 assert!(e.starts_with(&format!("{}:", file.display())), "{what}: {e}");
@@ -94,10 +95,13 @@ fn extreme_values_plot_in_bounded_time_through_the_library() {
                     "{what}: non-finite coordinates"
                 );
             }
-            Err(e) => assert!(
-                e.contains(&out.display().to_string()) || e.contains("metrics"),
-                "{what}: {e}"
-            ),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains(&out.display().to_string()) || e.contains("metrics"),
+                    "{what}: {e}"
+                )
+            }
         }
         let out3 = dir.path().join(format!("overlay{i}.svg"));
         let runs = vec![("a".to_string(), ms.clone()), ("b".to_string(), ms)];

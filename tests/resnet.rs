@@ -166,7 +166,7 @@ fn instances_are_named_by_row_and_position() {
         "conv2_x_2.0.conv1",
         "conv2_x_2.0.shortcut.conv",
         "conv2_x_2.2.add",
-        "conv3_x.3.conv3.bn",
+        "conv3_x.3.conv3_bn", // the flat conv unit: the batch norm beside its conv
         "conv5_x.2.relu",
         "row7.fc",
     ] {

@@ -151,10 +151,10 @@ fn variables_are_named_after_the_nodes() {
     for name in [
         "inception_3a.1x1.conv.weight",
         "inception_3a.1x1.conv.bias",
-        "inception_3a.1x1.conv.bn.weight",
-        "inception_3a.1x1.conv.bn.bias",
-        "inception_3a.1x1.conv.bn.running_mean",
-        "inception_3a.1x1.conv.bn.running_var",
+        "inception_3a.1x1.conv_bn.weight",
+        "inception_3a.1x1.conv_bn.bias",
+        "inception_3a.1x1.conv_bn.running_mean",
+        "inception_3a.1x1.conv_bn.running_var",
         "fc.weight",
         "fc.bias",
     ] {
@@ -165,7 +165,7 @@ fn variables_are_named_after_the_nodes() {
         );
     }
     // PyTorch's batch-norm init, not tch's Uniform(0, 1).
-    let w = &vars["inception_3a.1x1.conv.bn.weight"];
+    let w = &vars["inception_3a.1x1.conv_bn.weight"];
     assert_eq!(w.size(), vec![64]);
     assert!(w.eq(1.0).all().int64_value(&[]) == 1);
     // Every variable belongs to a node.
@@ -658,6 +658,7 @@ fn safetensors_weights_load_back() {
     assert!(
         export::save_weights(&vs, &dir.path().join("w.pt"))
             .unwrap_err()
+            .to_string()
             .contains(".safetensors")
     );
     let path = dir.path().join("w.safetensors");

@@ -116,17 +116,17 @@ fn device_parsing() {
     if cuda {
         assert_eq!(device_from_str("cuda"), Ok(Device::Cuda(0)));
         assert_eq!(device_from_str("cuda:0"), Ok(Device::Cuda(0)));
-        let e = device_from_str("cuda:99").unwrap_err();
+        let e = device_from_str("cuda:99").unwrap_err().to_string();
         assert!(e.contains("CUDA device(s) are visible"), "{e}");
     } else {
         for s in ["cuda", "cuda:0", "CUDA:1"] {
-            let e = device_from_str(s).unwrap_err();
+            let e = device_from_str(s).unwrap_err().to_string();
             assert!(e.contains("CUDA is not available"), "{s}: {e}");
         }
     }
-    let e = device_from_str("cuda:x").unwrap_err();
+    let e = device_from_str("cuda:x").unwrap_err().to_string();
     assert!(e.contains("must be a number"), "{e}");
-    let e = device_from_str("tpu").unwrap_err();
+    let e = device_from_str("tpu").unwrap_err().to_string();
     assert!(e.contains("expected auto, cpu, cuda or cuda:N"), "{e}");
 }
 

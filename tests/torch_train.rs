@@ -775,3 +775,59 @@ fn bench_runs_both_sides_on_the_cpu() {
     assert_eq!(v["pytorch"]["parameters"], v["derived_parameters"], "{v}");
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
 }
+
+/// `archcheck build --train` with nothing else: the spec, data and options come from the
+/// nearest archcheck.toml upwards (paths relative to it); a flag still wins over the file.
+#[test]
+fn build_train_alone_runs_what_the_project_file_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_spec(dir);
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(
+        dir.join("archcheck.toml"),
+        "spec = \"tiny.yaml\"\n\n[train]\ndata = \"synthetic\"\ndevice = \"cpu\"\nbatch = 32\nseed = 7\n\
+         epochs = 2\nmax_steps = 3\nout = \"run\"\n",
+    )
+    .unwrap();
+    let o = archcheck(&["build", "--train"], &dir.join("sub"));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("stopped (--max-steps) after 3 steps"),
+        "{}",
+        text(&o)
+    );
+    // The run directory is the file's, relative to the file; the run has its seed and batch.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/checkpoint.json")).unwrap()).unwrap();
+    let state = dir
+        .join("run")
+        .join(manifest["dir"].as_str().unwrap())
+        .join("state.json");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    let config = &state["config"];
+    assert_eq!(
+        (
+            &config["seed"],
+            &config["batch"],
+            &config["epochs"],
+            &config["data"],
+            &config["device"]
+        ),
+        (&7.into(), &32.into(), &2.into(), &"synthetic".into(), &"cpu".into()),
+        "{state}"
+    );
+    assert!(!dir.join("sub/run").exists());
+    // Flags over the file: another step limit and run directory (relative to where it runs).
+    let o = archcheck(
+        &["build", "--train", "--max-steps", "2", "--out", "flag-run"],
+        &dir.join("sub"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("stopped (--max-steps) after 2 steps"),
+        "{}",
+        text(&o)
+    );
+    assert!(dir.join("sub/flag-run").is_dir());
+}

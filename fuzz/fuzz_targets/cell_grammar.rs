@@ -1,4 +1,5 @@
-//! Any bytes as a table cell, through every column grammar. Each parser returns a value or
+//! Any bytes as a table cell, through every column grammar (the figure, printed size and
+//! filter productions included). Each parser returns a value or
 //! an error, never panics; an error's offset lies within the cell; a value's canonical
 //! display parses back to the same value (as src/spec/cell.rs promises).
 #![no_main]
@@ -45,4 +46,19 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(q) = cell::parse_quantity(s) {
         let _ = (q.value(), q.half_unit());
     }
+    check(s, cell::parse_figure(s), cell::parse_figure);
+    check(s, cell::parse_printed_size(s), cell::parse_printed_size);
+    check(s, cell::parse_filter(s), cell::parse_filter);
+    if let Ok(q) = cell::parse_figure(s) {
+        // Bounded powers: a figure is always finite, and so is its tolerance.
+        assert!(q.value().is_finite() && q.half_unit().is_finite(), "{s:?} reads as {q:?}");
+        let _ = q.admits(i64::MAX, cell::Tolerance::Exact);
+    }
+    if let Ok(t) = cell::parse_row_type(s) {
+        let _ = (t.stem(), t.carried_kernel(), t.width());
+    }
+    if let Ok(u) = cell::parse_unit(s) {
+        assert!(cell::power_of(u) <= cell::MAX_POWER);
+    }
+    let _ = cell::unit_in_header(s);
 });

@@ -8,13 +8,16 @@ mod concat;
 mod continuity;
 mod corrections;
 mod depth;
+mod figures;
+mod filter;
 mod inherited;
+mod input;
 mod output;
 mod quantity;
 mod stride;
+mod totals;
 
 pub use compared::{Compared, compared};
-pub use quantity::human;
 
 use crate::derive::RowFigures;
 use crate::diag::Diagnostic;
@@ -78,6 +81,9 @@ pub fn check(
     quantity::check(&cx, &mut out);
     continuity::check(&cx, &ambiguous, &mut out);
     concat::check(&cx, &mut out);
+    input::check(&cx, &mut out);
+    filter::check(&cx, &mut out);
+    totals::check(&cx, &mut out);
     out.sort_by_key(|d| (d.line, d.col));
     out
 }

@@ -21,8 +21,10 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             if !cx.at_reference && code == code::OPS {
                 continue;
             }
-            let (rel, within) = compare_quantity(q, derived_n);
-            if !within && rel > spec.tolerance {
+            let column = spec.columns.get(col);
+            let tolerance = super::figures::column_tolerance(column, spec);
+            let (rel, _) = compare_quantity(q, derived_n);
+            if !q.admits(derived_n, tolerance) {
                 out.push(
                     Diagnostic::new(
                         Severity::Warning,
@@ -35,28 +37,29 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                             format!(
                                 "{} has {} {what}, the table says {} ({:+.1}%)",
                                 row.label,
-                                human(derived_n),
+                                crate::fmt::thousands(derived_n),
                                 cell.text,
                                 (q.value() - derived_n as f64) / derived_n as f64 * 100.0
                             )
                         },
                     )
                     .at(&row.label, col)
-                    .values(cell.text.clone(), derived_n.to_string())
-                    .arithmetic(if derived_n == 0 {
-                        format!(
+                    .values(cell.text.clone(), crate::fmt::thousands(derived_n))
+                    .arithmetic(match tolerance {
+                        crate::spec::Tolerance::DigitsOr(_) if derived_n == 0 => format!(
                             "derived 0; printed {} ± {}; no relative difference from 0 (any nonzero figure is beyond the tolerance)",
-                            q.value(),
-                            q.half_unit()
-                        )
-                    } else {
-                        format!(
-                            "derived {derived_n}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
-                            q.value(),
-                            q.half_unit(),
+                            figure(q.value()),
+                            figure(q.half_unit())
+                        ),
+                        crate::spec::Tolerance::DigitsOr(t) => format!(
+                            "derived {}; printed {} ± {}; relative difference {:.1}% > tolerance {:.1}%",
+                            crate::fmt::thousands(derived_n),
+                            figure(q.value()),
+                            figure(q.half_unit()),
                             rel * 100.0,
-                            spec.tolerance * 100.0
-                        )
+                            t * 100.0
+                        ),
+                        other => super::figures::arithmetic(&cell.text, q, derived_n, other),
                     }),
                 );
             }
@@ -76,15 +79,11 @@ fn compare_quantity(q: &Quantity, derived: i64) -> (f64, bool) {
     (rel, within_rounding)
 }
 
-pub fn human(n: i64) -> String {
-    let a = n.abs() as f64;
-    if a >= 1e9 {
-        format!("{:.2}G", n as f64 / 1e9)
-    } else if a >= 1e6 {
-        format!("{:.2}M", n as f64 / 1e6)
-    } else if a >= 1e3 {
-        format!("{:.1}K", n as f64 / 1e3)
+/// A printed figure read as a number, grouped like every count (`2,700`, `0.5`).
+fn figure(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 9e18 {
+        crate::fmt::thousands(x as i64)
     } else {
-        n.to_string()
+        format!("{x}")
     }
 }

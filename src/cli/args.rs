@@ -16,6 +16,32 @@ use archcheck::ir::lower::Limits;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour in diagnostics: auto (a terminal, unless NO_COLOR is set; CLICOLOR_FORCE
+    /// forces it), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `check`'s output: text for people, or a format a CI system reads (docs/ci.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line per spec and variant, the findings below it.
+    Text,
+    /// One JSON document: every result, its diagnostics, the exit status.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...`): annotations on the diff.
+    Github,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// JUnit XML: one test case per spec and variant.
+    Junit,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -23,6 +49,42 @@ pub enum Format {
     Table,
     Json,
     Markdown,
+    /// GitHub Actions workflow commands, as `check --format github` (docs/ci.md).
+    Github,
+    /// SARIF 2.1.0, as `check --format sarif`.
+    Sarif,
+    /// JUnit XML, as `check --format junit`.
+    Junit,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DiagramFormat {
+    Svg,
+    Dot,
+    Mermaid,
+}
+
+/// How the terminal table is laid out (`--format table`).
+#[derive(clap::Args, Clone, Copy)]
+pub struct ViewArgs {
+    /// Fit the table in N columns [default: $COLUMNS, else the terminal's width, else as
+    /// wide as the content].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
+    /// rows: the printed rows only; branches: and each branch; layers: every layer.
+    #[arg(long, value_enum, default_value_t = Depth::Layers)]
+    pub depth: Depth,
+    /// ASCII box drawing and `x` for `×` [default: on when standard output is a terminal
+    /// whose locale is not UTF-8].
+    #[arg(long)]
+    pub ascii: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Depth {
+    Rows,
+    Branches,
+    Layers,
 }
 
 #[derive(clap::Args, Clone)]
@@ -49,11 +111,14 @@ pub struct ModelArgs {
     pub limits: InputLimits,
 }
 
+/// `--max-file-size`'s default, which also bounds the project file.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 << 20;
+
 /// Bounds on what an input may cost (docs/diagnostics.md, "Hostile input").
 #[derive(clap::Args, Clone, Copy)]
 pub struct InputLimits {
     /// Largest input file read, in bytes (K, M, G suffixes: 1024-based).
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)] // DEFAULT_MAX_FILE_SIZE
     pub max_file_size: u64,
     /// Most layers (graph nodes) a spec may lower to.
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_NODES)]
@@ -96,11 +161,17 @@ pub enum Command {
         /// Treat warnings (rounded figures beyond the tolerance) as errors.
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Check many specs at once (for CI): one line each, non-zero exit if any fails.
     Check {
+        /// Spec files, or directories searched for *.yaml and *.yml.
         #[arg(required = true)]
         specs: Vec<PathBuf>,
+        /// Output format [default: github when GITHUB_ACTIONS=true, else text].
+        #[arg(long, value_enum)]
+        format: Option<CheckFormat>,
         #[command(flatten)]
         limits: InputLimits,
         /// Check this variant of every spec.
@@ -118,13 +189,22 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Write the architecture as source for another framework.
-    Emit {
+    /// Write the network for another framework: `emit pytorch SPEC`, `emit onnx SPEC -o
+    /// F.onnx` (`emit SPEC --pytorch` is `emit pytorch SPEC`).
+    Emit(EmitArgs),
+    /// Draw the network as the paper nests it (row → branch → layer), with every layer's
+    /// shape, parameters and MACs, and the findings in colour.
+    Diagram {
         #[command(flatten)]
         model: ModelArgs,
-        /// A self-contained PyTorch nn.Module file (parameter names match archcheck's).
-        #[arg(long, required = true)]
-        pytorch: bool,
+        /// svg, dot (Graphviz) or mermaid [default: from the -o extension (.dot/.gv,
+        /// .mmd/.mermaid), else svg].
+        #[arg(long, value_enum)]
+        format: Option<DiagramFormat>,
+        /// 1: one block per printed row (and head, auxiliary head); 2: rows opened into their
+        /// branches and layers.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=2))]
+        depth: u64,
         /// Output file (default: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -153,6 +233,60 @@ pub enum Command {
     /// Training throughput and peak GPU memory of the libtorch model and of the emitted
     /// PyTorch module (same run, synthetic data), with derive's predicted memory.
     Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+pub struct EmitArgs {
+    #[command(subcommand)]
+    pub target: EmitTarget,
+}
+
+/// `emit SPEC --pytorch ...`, the older spelling, as `emit pytorch SPEC ...` (clap cannot
+/// put a subcommand beside a required positional argument, so it is rewritten before parsing).
+pub fn legacy_emit(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let targets = ["pytorch", "onnx", "help", "-h", "--help"];
+    let legacy = args.get(1).is_some_and(|a| a == "emit")
+        && args.get(2).is_some_and(|a| !targets.iter().any(|t| a == t))
+        && args.iter().skip(2).take_while(|a| *a != "--").any(|a| a == "--pytorch");
+    if legacy {
+        if let Some(i) = args.iter().skip(2).position(|a| a == "--pytorch") {
+            args.remove(i + 2);
+        }
+        args.insert(2, "pytorch".into());
+    }
+    args
+}
+
+#[derive(Subcommand)]
+pub enum EmitTarget {
+    /// A self-contained PyTorch nn.Module file (parameter names match archcheck's).
+    Pytorch {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Also write FILE_train.py beside -o FILE: a torchrun (DistributedDataParallel)
+        /// training script for the module; the module then returns logits (no softmax).
+        #[arg(long, requires = "output")]
+        train_script: bool,
+    },
+    /// An ONNX model (opset 17): dynamic batch, dynamic H×W where the network allows it,
+    /// parameters named as the graph names them; the inference graph (no auxiliary heads).
+    Onnx {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The weights, tensors named as the graph's parameters (`archcheck build
+        /// --save-weights`, or a PyTorch state_dict saved as safetensors) [default: random].
+        #[arg(long, value_name = "F.safetensors")]
+        weights: Option<PathBuf>,
+        /// Seed of the random weights (without --weights).
+        #[arg(long, default_value_t = 0, conflicts_with = "weights")]
+        seed: u64,
+        /// The model file.
+        #[arg(short, long, value_name = "FILE.onnx")]
+        output: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]

@@ -8,6 +8,7 @@ use archcheck::report;
 use archcheck::torch::bench;
 
 pub fn run(a: &BenchArgs) -> Result<u8, Failure> {
+    super::refuse_unfit(&a.model, Some(a.batch))?;
     let req = bench::BenchRequest {
         batch: a.batch as usize,
         steps: a.steps as usize,

@@ -10,6 +10,14 @@ use archcheck::source::Source;
 use archcheck::torch::{export, model, verify};
 
 pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
+    let training_batch = match (a.train.train, a.train.batch) {
+        (false, _) => None,
+        (true, Some(b)) => Some(b),
+        // A resumed run keeps its checkpoint's batch, which the checkpoint was trained with.
+        (true, None) if a.train.resume => None,
+        (true, None) => Some(super::DEFAULT_TRAIN_BATCH),
+    };
+    super::refuse_unfit(&a.model, training_batch)?;
     archcheck::torch::init();
     if a.train.train {
         return super::train::run(a);

@@ -64,14 +64,23 @@ impl train::Observer for Console {
             train::OptimizerKind::Adam => format!("adam lr {}", c.lr),
         };
         self.say(format!(
-            "  data {}: {} train / {} test images; batch {}, {} steps per epoch, {} epochs",
-            c.data, i.train_images, i.test_images, c.batch, i.steps_per_epoch, c.epochs
+            "  data {}: {} train / {} test images; batch {}, {} per epoch, {}",
+            c.data,
+            report::thousands(i.train_images as i64),
+            report::thousands(i.test_images as i64),
+            c.batch,
+            super::plural(i.steps_per_epoch as usize, "step"),
+            super::plural(c.epochs, "epoch")
         ));
+        let warmup = if c.warmup_epochs == 1.0 {
+            "1 epoch".to_string()
+        } else {
+            format!("{} epochs", c.warmup_epochs)
+        };
         self.say(format!(
-            "  {opt}, weight decay {}, {} schedule, warm-up {} epochs, aux loss weight {}, seed {}",
+            "  {opt}, weight decay {}, {} schedule, warm-up {warmup}, aux loss weight {}, seed {}",
             c.weight_decay,
             c.schedule.name(),
-            c.warmup_epochs,
             c.aux_weight,
             c.seed
         ));

@@ -8,8 +8,11 @@ pub mod output;
 pub mod check;
 pub mod compare;
 pub mod derive;
+pub mod diagram;
 pub mod emit;
 pub mod plot;
+pub mod project;
+pub mod terminal;
 
 #[cfg(feature = "torch")]
 pub mod bench;
@@ -26,7 +29,7 @@ use std::sync::Arc;
 use archcheck::derive::{Derivation, derive_within};
 use archcheck::ir::LowerOptions;
 
-use archcheck::report::diagnostics::render_error;
+use archcheck::report::diagnostics::render_error_painted;
 use archcheck::source::Source;
 use archcheck::spec::{self, Spec, SpecError};
 
@@ -48,17 +51,25 @@ impl Loaded {
 
 /// Reads and validates the spec at `path` (`-` is standard input).
 pub fn load(path: &Path, limits: args::InputLimits) -> Result<Loaded, Failure> {
-    let source = spec::read_source(path, limits.max_file_size).map_err(|e| spec_failure(&e, None))?;
-    let spec = spec::load_str(&source.text, &source.name).map_err(|e| spec_failure(&e, Some(&source)))?;
-    Ok(Loaded {
-        spec: Arc::new(spec),
-        source,
-    })
+    load_spec(path, limits).map_err(|e| spec_failure(&e.0, e.1.as_ref()))
+}
+
+/// [`load`], with the error unrendered (and the text, where it was read) for the formats
+/// that carry it as data (`check --format json`).
+pub fn load_spec(path: &Path, limits: args::InputLimits) -> Result<Loaded, Box<(SpecError, Option<Source>)>> {
+    let source = spec::read_source(path, limits.max_file_size).map_err(|e| Box::new((e, None)))?;
+    match spec::load_str(&source.text, &source.name) {
+        Ok(spec) => Ok(Loaded {
+            spec: Arc::new(spec),
+            source,
+        }),
+        Err(e) => Err(Box::new((e, Some(source)))),
+    }
 }
 
 /// A spec error, rendered with its source line where the text is at hand.
 pub fn spec_failure(e: &SpecError, source: Option<&Source>) -> Failure {
-    Failure::unusable(render_error(e, source))
+    Failure::unusable(render_error_painted(e, source, output::paint(false)))
 }
 
 /// The status of a command whose output may have ended early: a closed pipe keeps the
@@ -67,6 +78,34 @@ pub fn ended(written: Result<(), Failure>, status: u8) -> Result<u8, Failure> {
     match written {
         Ok(()) | Err(Failure::ClosedPipe) => Ok(status),
         Err(e) => Err(e),
+    }
+}
+
+/// `--batch`'s default for training (the trainer's own, `TrainRequest::batch`); a resumed
+/// run takes its checkpoint's instead.
+pub const DEFAULT_TRAIN_BATCH: u64 = 128;
+
+/// Refuses (exit 2) a run that derive rules out, before any libtorch work: an input size
+/// outside the spec's domain, or with `training_batch`, a batch that leaves a batch norm one
+/// value per channel. The domain comes from the spec's own reference size, so the message
+/// can give the whole valid range rather than the first layer that fails.
+pub fn refuse_unfit(model: &args::ModelArgs, training_batch: Option<u64>) -> Result<(), Failure> {
+    let loaded = load(&model.spec, model.limits)?;
+    let at_reference = LowerOptions {
+        input: None,
+        ..model.lower_options()
+    };
+    let d = match derive_within(loaded.spec.clone(), &at_reference, 1, &model.limits.graph()) {
+        Ok(d) => d,
+        // The spec's own size does not work: the asked size's own derivation says why, or works.
+        Err(_) => loaded.derive(&model.lower_options(), 1, model.limits)?,
+    };
+    let (h, w) = model.input.map_or(d.graph.reference, |(h, w)| (h as i64, w as i64));
+    let refusal = archcheck::fit::refuse_input(&d, (h, w))
+        .or_else(|| training_batch.and_then(|b| archcheck::fit::refuse_training_batch(&d, (h, w), b)));
+    match refusal {
+        Some(message) => Err(Failure::error(message.trim_end())),
+        None => Ok(()),
     }
 }
 
@@ -79,19 +118,20 @@ pub fn verdict(d: &archcheck::derive::Derivation, strict: bool) -> u8 {
     }
 }
 
-/// `1 error`, `2 errors`.
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
+pub use archcheck::fmt::plural;
 
-/// What a command without libtorch says (exit 2).
+/// What a command without libtorch says (exit 2): what the set-up installs, where the new
+/// binary lands and where training expects its data.
 #[cfg(not(feature = "torch"))]
 pub fn without_torch() -> Result<u8, Failure> {
-    Err(Failure::unusable(
-        "archcheck was built without libtorch; run scripts/setup-torch.sh (builds with --features torch)\n",
-    ))
+    Err(Failure::error(format!(
+        "this archcheck is built without libtorch, which build, build --train and bench need\n  \
+         to get them, in a clone of the archcheck repository run\n    \
+         bash scripts/setup-torch.sh\n  \
+         it installs torch==2.11.0 from PyPI into .venv-torch/ (about 5 GB on disk, most of it\n  \
+         CUDA libraries) and builds target/release/archcheck with libtorch (several minutes);\n  \
+         run that binary. Training reads Fashion-MNIST from {}\n  \
+         (apt-get install dataset-fashion-mnist), or --data fashion-mnist:DIR, imagefolder:DIR or synthetic",
+        archcheck::data::FASHION_MNIST_DIR.trim_end_matches('/')
+    )))
 }

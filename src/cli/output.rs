@@ -2,8 +2,47 @@
 //! error. Every write is checked, so a closed pipe or a full disk ends the command with a
 //! documented status instead of a panic (docs/diagnostics.md, "Exit status").
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use archcheck::report::diagnostics::Paint;
+
+use super::args::ColorChoice;
+
+/// `--color`, set once by `main` after parsing.
+static COLOR: OnceLock<ColorChoice> = OnceLock::new();
+
+pub fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
+}
+
+/// Whether text for standard output (`stdout`) or standard error is painted: `--color
+/// always|never` decides; under `auto`, CLICOLOR_FORCE (set, not `0`) turns colour on, then
+/// NO_COLOR (set, not empty) off, then a terminal that is not `TERM=dumb` on. clap's own
+/// messages follow the same variables.
+pub fn paint(stdout: bool) -> Paint {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let terminal = if stdout {
+        std::io::stdout().is_terminal()
+    } else {
+        std::io::stderr().is_terminal()
+    };
+    let color = match COLOR.get().copied().unwrap_or(ColorChoice::Auto) {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if var("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                true
+            } else if var("NO_COLOR").is_some() {
+                false
+            } else {
+                terminal && var("TERM").is_none_or(|t| t != "dumb")
+            }
+        }
+    };
+    if color { Paint::Color } else { Paint::Plain }
+}
 
 /// Why a command stopped before its verdict; `main` turns it into the exit status.
 #[derive(Debug)]

@@ -67,9 +67,9 @@ pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
     };
     let elapsed = console.started.elapsed().as_secs_f64();
     console.say(format!(
-        "{ending} after {} steps ({} epochs complete); {elapsed:.0} s this session ({:.0} s in all), {:.0} training images/s",
-        s.steps,
-        s.metrics.len(),
+        "{ending} after {} ({} complete); {elapsed:.0} s this session ({:.0} s in all), {:.0} training images/s",
+        super::plural(s.steps as usize, "step"),
+        super::plural(s.metrics.len(), "epoch"),
         s.elapsed_s,
         s.images_per_sec
     ));

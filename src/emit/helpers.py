@@ -19,17 +19,6 @@ class Scope(nn.Module):
     """The layers under one prefix of the node names; it computes nothing itself."""
 
 
-def _put(root, name, module):
-    """Registers `module` under the dotted node name, so its parameters are `name.weight`."""
-    *parents, last = name.split(".")
-    for part in parents:
-        if part not in root._modules:
-            root._modules[part] = Scope()
-        root = root._modules[part]
-    if last in root._modules:  # a scope made earlier for layers under this name
-        module._modules.update(root._modules[last]._modules)
-    root._modules[last] = module
-
 
 ## same_pad
 

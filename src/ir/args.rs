@@ -137,7 +137,12 @@ pub fn global_pool(ctx: &Ctx<'_>, l: &LayerDecl) -> Result<Op, SpecError> {
         Some((_, Some(Val::Word(w)))) if w == "max" => PoolKind::Max,
         Some((a, Some(v))) => return Err(ctx.err(a.loc, format!("global_pool kind is {v}, expected max or avg"))),
     };
-    let keep_dims = match l.args.get("keep_dims").map(|a| ctx.arg(a).map(|v| (a, v))).transpose()? {
+    let keep_dims = match l
+        .args
+        .get("keep_dims")
+        .map(|a| ctx.arg(a).map(|v| (a, v)))
+        .transpose()?
+    {
         None | Some((_, None)) => false,
         Some((_, Some(Val::Bool(b)))) => b,
         Some((a, Some(v))) => return Err(ctx.err(a.loc, format!("keep_dims is {v}, expected true or false"))),

@@ -134,12 +134,9 @@ fn to_i64(x: u64) -> i64 {
 }
 
 impl Ctx<'_> {
+    /// A layer argument that cannot be evaluated (E009).
     pub fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
-        SpecError {
-            file: self.file.to_string(),
-            loc,
-            message: m.into(),
-        }
+        SpecError::new(self.file, loc, m).coded(crate::diag::code::LAYER)
     }
 
     /// One term's value, or None where its cell is empty.
@@ -186,6 +183,12 @@ impl Ctx<'_> {
                         Some(TypeArg::Percent { hundredths }) => Some(Val::Float(*hundredths as f64 / 10_000.0)),
                         _ => None,
                     },
+                    (Value::Type(t), Some("repeat")) => t.repeat.map(|n| Val::Int(to_i64(n))),
+                    (Value::Type(t), Some("stride")) => t.stride.map(|n| Val::Int(to_i64(n))),
+                    (Value::Type(t), Some("kernel")) => {
+                        t.carried_kernel().map(|(a, b)| Val::Pair(to_i64(a), to_i64(b)))
+                    }
+                    (Value::Type(t), Some("width")) => t.width().map(|n| Val::Int(to_i64(n))),
                     (Value::Type(t), Some("label")) => match &t.arg {
                         Some(TypeArg::Label(l)) => Some(Val::Word(l.clone())),
                         _ => None,

@@ -7,6 +7,7 @@ mod rows;
 mod steps;
 
 pub use rows::row_output_from;
+use rows::template_of;
 
 use std::borrow::Cow;
 
@@ -16,7 +17,7 @@ use super::eval::{Ctx, Val};
 use super::{ConcatMismatch, Constraint, Conv, Graph, Node, NodeId, Op, Output, Pad, Place, Pool, PoolKind, RowSpan};
 use crate::shape::{self, Shape, ShapeError, WindowRounding};
 use crate::spec::template::{LayerDecl, LayerOp, Lit, TemplateBody};
-use crate::spec::{CeilRule, Cell, Conventions, Loc, Padding, Rounding, Spec, SpecError, Template};
+use crate::spec::{CeilRule, Cell, ConvUnit, Conventions, Loc, Padding, Rounding, Spec, SpecError, Template};
 
 /// Choices made on the command line.
 #[derive(Debug, Clone, Default)]
@@ -113,10 +114,13 @@ fn template_bound(t: &Template) -> usize {
 /// A count from the spec or the command line as the graph's i64, refused where it does not
 /// fit (it was clamped to i64::MAX before, silently).
 fn to_i64(x: u64, file: &str, loc: Loc, what: &str) -> Result<i64, SpecError> {
-    i64::try_from(x).map_err(|_| SpecError {
-        file: file.to_string(),
-        loc,
-        message: format!("{what} is {x}, expected at most {} (63 bits)", i64::MAX),
+    i64::try_from(x).map_err(|_| {
+        SpecError::new(
+            file,
+            loc,
+            format!("{what} is {x}, expected at most {} (63 bits)", i64::MAX),
+        )
+        .coded(crate::diag::code::LIMIT)
     })
 }
 
@@ -148,6 +152,7 @@ impl<'a> Builder<'a> {
                 crate::report::thousands(i64::try_from(limit).unwrap_or(i64::MAX)),
             ),
         )
+        .coded(crate::diag::code::LIMIT)
     }
 
     /// The most nodes row `j` can add, from its template under the variant.
@@ -157,7 +162,7 @@ impl<'a> Builder<'a> {
         let name: &'a str = variant
             .and_then(|v| v.rows.get(&j))
             .and_then(|o| o.template.as_deref())
-            .unwrap_or(&row.row_type.words);
+            .unwrap_or_else(|| template_of(row, &self.spec.templates));
         let extra = variant
             .and_then(|v| v.rows.get(&j))
             .map_or(0, |o| layers_bound(&o.insert_after));
@@ -169,12 +174,9 @@ impl<'a> Builder<'a> {
         bound.saturating_add(extra)
     }
 
+    /// A layer that cannot apply (E009).
     fn err(&self, loc: Loc, m: impl Into<String>) -> SpecError {
-        SpecError {
-            file: self.spec.file.clone(),
-            loc,
-            message: m.into(),
-        }
+        SpecError::new(self.spec.file.clone(), loc, m).coded(crate::diag::code::LAYER)
     }
 
     /// Adds a node and infers its shape.
@@ -260,6 +262,7 @@ impl<'a> Builder<'a> {
             weight_layer,
             loc,
             shape,
+            unit_of: None,
         });
         Ok(id)
     }
@@ -339,7 +342,32 @@ impl<'a> Builder<'a> {
                 let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
                 let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;
                 let act = super::args::activation(ctx, l, op_name, Some(crate::ir::Activation::Relu))?;
+                // The batch norm's own name, beside the conv: `bn1` beside `conv1`.
+                let bn_name = match l.args.get("bn_name") {
+                    None => None,
+                    Some(a) => match ctx.arg(a)? {
+                        Some(Val::Word(w)) if !w.is_empty() && !w.contains('.') => Some(w),
+                        Some(Val::Int(i)) if i >= 0 => Some(i.to_string()),
+                        v => {
+                            return Err(ctx.err(
+                                a.loc,
+                                format!(
+                                    "bn_name is {}, expected a name without '.'",
+                                    v.map_or("empty".to_string(), |v| v.to_string())
+                                ),
+                            ));
+                        }
+                    },
+                };
+                let act_word = act.map_or("relu", |a| a.word());
+                let unit = if l.op == LayerOp::SeparableConv {
+                    // The depthwise and pointwise convs already sit under the layer's name.
+                    unit_names(ConvUnit::Nested, &name, bn_name.as_deref(), act_word)
+                } else {
+                    unit_names(self.conv.conv_unit, &name, bn_name.as_deref(), act_word)
+                };
                 let mut cur = input;
+                let mut conv_node = None;
                 if l.op == LayerOp::SeparableConv {
                     let mult = ctx.positive(l, "multiplier", "separable_conv", None)?;
                     let cin = self.nodes[input].shape.channels();
@@ -384,31 +412,9 @@ impl<'a> Builder<'a> {
                         bias,
                         dilation,
                     };
-                    cur = self.add(name.clone(), Op::Conv(c), vec![cur], place, true, l.loc)?;
+                    cur = self.add(unit.conv, Op::Conv(c), vec![cur], place, true, l.loc)?;
+                    conv_node = Some(cur);
                 }
-                let bn_name = match l.args.get("bn_name") {
-                    None => format!("{name}.bn"),
-                    Some(a) => match ctx.arg(a)? {
-                        // A sibling of the conv: `layer1.0.bn1` beside `layer1.0.conv1`.
-                        Some(Val::Word(w)) if !w.is_empty() && !w.contains('.') => match name.rsplit_once('.') {
-                            Some((parent, _)) => format!("{parent}.{w}"),
-                            None => w,
-                        },
-                        Some(Val::Int(i)) if i >= 0 => match name.rsplit_once('.') {
-                            Some((parent, _)) => format!("{parent}.{i}"),
-                            None => i.to_string(),
-                        },
-                        v => {
-                            return Err(ctx.err(
-                                a.loc,
-                                format!(
-                                    "bn_name is {}, expected a name without '.'",
-                                    v.map_or("empty".to_string(), |v| v.to_string())
-                                ),
-                            ));
-                        }
-                    },
-                };
                 if bn {
                     let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm {
                         eps: 1e-5,
@@ -416,7 +422,7 @@ impl<'a> Builder<'a> {
                         scale: true,
                     });
                     cur = self.add(
-                        bn_name,
+                        unit.bn,
                         Op::BatchNorm {
                             eps: b.eps,
                             momentum: b.momentum,
@@ -427,10 +433,12 @@ impl<'a> Builder<'a> {
                         false,
                         l.loc,
                     )?;
+                    self.nodes[cur].unit_of = conv_node;
                 }
                 if let Some(a) = act {
                     let op = super::args::activation_op(a);
-                    cur = self.add(format!("{name}.{}", a.word()), op, vec![cur], place, false, l.loc)?;
+                    cur = self.add(unit.act, op, vec![cur], place, false, l.loc)?;
+                    self.nodes[cur].unit_of = conv_node;
                 }
                 Ok(cur)
             }
@@ -566,11 +574,13 @@ impl<'a> Builder<'a> {
             {
                 continue;
             }
-            let name = if scope.is_empty() {
-                local
-            } else {
-                format!("{scope}.{local}")
-            };
+            let name = join_path(scope, &local);
+            if name.is_empty() {
+                return Err(self.err(
+                    l.loc,
+                    "a layer named \"\" takes its scope's path, but it is at the top level, expected a name",
+                ));
+            }
             cur = self.layer(ctx, l, cur, name, place)?;
         }
         Ok(cur)
@@ -600,12 +610,7 @@ impl<'a> Builder<'a> {
                         row,
                         branch: Some(b.name.as_str().into()),
                     };
-                    let scope = if prefix.is_empty() {
-                        b.name.clone()
-                    } else {
-                        format!("{prefix}.{}", b.name)
-                    };
-                    ends.push(self.layers(ctx, &b.layers, input, &scope, &place)?);
+                    ends.push(self.layers(ctx, &b.layers, input, &join_path(prefix, &b.name), &place)?);
                 }
                 if ends.is_empty() {
                     return Err(self.err(
@@ -619,17 +624,51 @@ impl<'a> Builder<'a> {
                     ));
                 }
                 self.add(
-                    if prefix.is_empty() {
-                        "concat".to_string()
-                    } else {
-                        format!("{prefix}.concat")
-                    },
+                    join_path(prefix, "concat"),
                     Op::Concat,
                     ends,
                     &Place::Row { row, branch: None },
                     false,
                     t.loc,
                 )
+            }
+        }
+    }
+}
+
+/// `scope.local`, or either alone where the other is empty.
+fn join_path(scope: &str, local: &str) -> String {
+    match (scope.is_empty(), local.is_empty()) {
+        (true, _) => local.to_string(),
+        (_, true) => scope.to_string(),
+        _ => format!("{scope}.{local}"),
+    }
+}
+
+/// The node names of one conv layer named `name`.
+struct UnitNames {
+    conv: String,
+    bn: String,
+    act: String,
+}
+
+/// Names of a conv layer's conv, batch norm and activation (`act`, its word: `relu`) under
+/// `layout`; `bn` is the batch norm's own name (`bn_name`) where the layer gives one, beside
+/// the conv. Flat puts all three beside each other (`conv1`, `bn1`; or `conv1_bn`,
+/// `conv1_relu`), so that no module holding parameters holds another module.
+fn unit_names(layout: ConvUnit, name: &str, bn: Option<&str>, act: &str) -> UnitNames {
+    match layout {
+        ConvUnit::Nested => UnitNames {
+            conv: format!("{name}.conv"),
+            bn: format!("{name}.{}", bn.unwrap_or("bn")),
+            act: format!("{name}.{act}"),
+        },
+        ConvUnit::Flat => {
+            let (parent, last) = name.rsplit_once('.').unwrap_or(("", name));
+            UnitNames {
+                conv: name.to_string(),
+                bn: join_path(parent, &bn.map_or_else(|| format!("{last}_bn"), str::to_string)),
+                act: join_path(parent, &format!("{last}_{act}")),
             }
         }
     }
@@ -652,19 +691,22 @@ fn classes_of(spec: &Spec, opts: &LowerOptions) -> Result<i64, SpecError> {
 pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result<Graph, SpecError> {
     let variant = match &opts.variant {
         None => None,
-        Some(v) => Some(spec.variants.get(v).ok_or_else(|| SpecError {
-            file: spec.file.clone(),
-            loc: Loc::default(),
-            message: format!(
-                "unknown variant {v}, the spec defines: {}{}",
-                if spec.variants.is_empty() {
-                    "none".to_string()
-                } else {
-                    spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
-                },
-                crate::suggest::did_you_mean(v, spec.variants.keys().map(String::as_str)),
-                v = crate::quote::quote(&v)
-            ),
+        Some(v) => Some(spec.variants.get(v).ok_or_else(|| {
+            SpecError::new(
+                spec.file.clone(),
+                Loc::default(),
+                format!(
+                    "unknown variant {v}, the spec defines: {}{}",
+                    if spec.variants.is_empty() {
+                        "none".to_string()
+                    } else {
+                        spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
+                    },
+                    crate::suggest::did_you_mean(v, spec.variants.keys().map(String::as_str)),
+                    v = crate::quote::quote(&v)
+                ),
+            )
+            .coded(crate::diag::code::UNKNOWN_NAME)
         })?),
     };
     let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);

@@ -5,6 +5,7 @@
 mod args;
 pub mod domain;
 mod eval;
+mod logits;
 pub mod lower;
 pub mod plan;
 
@@ -15,6 +16,7 @@ use std::fmt;
 use crate::shape::{Requirement, Shape, WindowRounding};
 use crate::spec::Loc;
 
+pub use logits::logits_graph;
 pub use lower::{LowerOptions, lower};
 
 pub type NodeId = usize;
@@ -179,6 +181,9 @@ pub struct Node {
     /// The template layer (or cell) it came from.
     pub loc: Loc,
     pub shape: Shape,
+    /// For a conv layer's own batch norm and ReLU, the conv they follow (the report shows
+    /// them as one layer, whatever their names).
+    pub unit_of: Option<NodeId>,
 }
 
 /// The nodes of one printed row.

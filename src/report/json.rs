@@ -135,7 +135,7 @@ fn report(d: &Derivation, exit_code: i32) -> Report<'_> {
         model: &g.model,
         input: json!({"channels": g.input_channels, "reference": [rh, rw], "batch": t.batch, "symbolic": format!("N×{}×H×W", g.input_channels)}),
         classes: g.classes,
-        conventions: json!({"macs": "1 MAC = 2 FLOPs; convolutions and linear layers only; per image at the reference input", "memory": "fp32 activations for the batch"}),
+        conventions: json!({"macs": "1 MAC = 2 FLOPs; convolutions and linear layers only, no bias (FlopCounterMode's FLOPs / 2); per image at the reference input", "memory": "fp32 activations for the batch"}),
         outputs: g.outputs.iter().map(|o| json!({"name": o.name, "node": g.nodes[o.node].name, "aux": o.aux, "shape": g.nodes[o.node].shape.at(rh, rw)})).collect(),
         layers,
         rows,
@@ -257,4 +257,16 @@ impl Serialize for Rows<'_> {
         }
         seq.end()
     }
+}
+
+/// The document of a spec that cannot be used (exit 2): the schema, the file, its one load
+/// error (code E0xx) as a diagnostic and the summary; the other fields need a derivation.
+pub fn unusable(e: &crate::spec::SpecError) -> Value {
+    let d = crate::diag::Diagnostic::from(e);
+    json!({
+        "schema": "archcheck.derive/1",
+        "spec": {"file": e.file},
+        "diagnostics": [super::check::diagnostic_json(&d, &e.file)],
+        "summary": {"errors": 1, "warnings": 0, "notes": 0, "exit_code": 2},
+    })
 }

@@ -1,9 +1,15 @@
 //! Renders a derivation: a terminal table, JSON (a stable schema) or markdown, and the
-//! diagnostics pointing at file:line:column. Returns strings; only the CLI prints.
+//! diagnostics pointing at file:line:column; `check`'s results as text, JSON, GitHub
+//! workflow commands, SARIF or JUnit. Returns strings; only the CLI prints.
 
+pub mod check;
 pub mod diagnostics;
+pub mod github;
 pub mod json;
+mod layout;
+pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod table;
 
 use crate::derive::Derivation;
@@ -18,17 +24,16 @@ pub struct LayerLine {
     pub macs: i64,
 }
 
-/// Groups nodes into displayed layers: batch norm and ReLU join the layer they follow,
+/// Groups nodes into displayed layers: a conv layer's batch norm and ReLU join its conv,
 /// concatenations and implicit flattens are left out (the row line shows the concat).
 pub fn layer_lines(d: &Derivation, from: NodeId, to: NodeId) -> Vec<LayerLine> {
     let g = &d.graph;
     let mut out: Vec<LayerLine> = Vec::new();
     for id in from..to {
         let n = &g.nodes[id];
-        let folds = matches!(n.op, Op::BatchNorm { .. } | Op::Relu | Op::Activation(_))
-            && n.inputs.len() == 1
-            && out.last().is_some_and(|l| l.nodes.contains(&n.inputs[0]))
-            && n.name.starts_with(&g.nodes[out.last().unwrap().node].name);
+        // A conv's own batch norm and ReLU, whatever the unit's naming; not a ReLU layer of
+        // its own.
+        let folds = n.unit_of.is_some_and(|conv| out.last().is_some_and(|l| l.node == conv));
         if folds {
             let l = out.last_mut().expect("checked");
             l.nodes.push(id);

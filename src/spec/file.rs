@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use super::{CeilRule, ColumnKind, Padding, Rounding};
+use super::{CeilRule, ColumnKind, Padding, Rounding, TotalCounts};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,7 +22,7 @@ pub struct SpecFile {
     pub classes: Option<u64>,
     #[serde(default)]
     pub tolerance: Option<f64>,
-    pub columns: IndexMap<String, ColumnKind>,
+    pub columns: IndexMap<String, ColumnFile>,
     #[serde(default)]
     pub conventions: ConventionsFile,
     #[serde(default)]
@@ -39,6 +39,84 @@ pub struct SpecFile {
     pub aux_heads: IndexMap<String, AuxHeadFile>,
     #[serde(default)]
     pub variants: IndexMap<String, VariantFile>,
+    /// Totals the paper prints, by the paper's name for them.
+    #[serde(default)]
+    pub totals: IndexMap<String, TotalFile>,
+}
+
+/// A column: its kind (`params`), or a mapping with options
+/// (`{kind: params, unit: ×10^6, tolerance: 0.01}`).
+#[derive(Debug)]
+pub struct ColumnFile {
+    pub kind: ColumnKind,
+    pub options: ColumnOptions,
+}
+
+/// A figure column's options (params, ops).
+#[derive(Debug, Default)]
+pub struct ColumnOptions {
+    /// A relative tolerance of the column's own.
+    pub tolerance: Option<f64>,
+    /// Figures must equal the derived count.
+    pub exact: Option<bool>,
+    /// The figures' unit: `×10^6`, `million`.
+    pub unit: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnMapping {
+    kind: ColumnKind,
+    tolerance: Option<f64>,
+    exact: Option<bool>,
+    unit: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for ColumnFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ColumnFile;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a column kind, or a mapping with kind and options")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ColumnFile, E> {
+                let kind = ColumnKind::deserialize(serde::de::value::StrDeserializer::<E>::new(v))?;
+                Ok(ColumnFile {
+                    kind,
+                    options: ColumnOptions::default(),
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ColumnFile, A::Error> {
+                let m = ColumnMapping::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(ColumnFile {
+                    kind: m.kind,
+                    options: ColumnOptions {
+                        tolerance: m.tolerance,
+                        exact: m.exact,
+                        unit: m.unit,
+                    },
+                })
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// A total the paper prints.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotalFile {
+    /// parameters, multiply-adds or flops (two per multiply-add).
+    pub counts: TotalCounts,
+    /// The figure as printed, or a mapping model → figure.
+    pub printed: Value,
+    /// Where the paper prints it (`table 2`, `section 6.1`).
+    #[serde(default, rename = "in")]
+    pub printed_in: String,
+    pub tolerance: Option<f64>,
+    pub exact: Option<bool>,
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +137,8 @@ pub struct ConventionsFile {
     /// `false`, or a mapping {eps, momentum, scale}.
     pub batch_norm: Option<Value>,
     pub count_include_pad: Option<bool>,
+    /// How a conv layer's conv, batch norm and ReLU are named.
+    pub conv_unit: Option<super::ConvUnit>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,12 +199,25 @@ pub struct VariantFile {
     /// The input size the variant reads the table at (`{size: 227}`).
     #[serde(default)]
     pub input: Option<VariantInputFile>,
+    /// The reference implementation the variant reproduces, for the lineage tests.
+    #[serde(default)]
+    pub lineage: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariantInputFile {
     pub size: Value,
+}
+
+/// `{model: torchvision.models.googlenet, args: {aux_logits: true}}`; the bare model path
+/// is read in `load` (a YAML string).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineageCallFile {
+    pub model: String,
+    #[serde(default)]
+    pub args: IndexMap<String, Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -12,7 +12,7 @@ pub mod yaml;
 
 use indexmap::IndexMap;
 
-pub use cell::{Patch, PoolKind, PoolProj, Quantity, RowType, Size};
+pub use cell::{Filter, Patch, PoolKind, PoolProj, PrintedSize, Quantity, RowType, Size, Suffix, Tolerance};
 pub use load::{load_file, load_str, read_source};
 pub use template::{Expr, LayerDecl, Template, TemplateBody};
 
@@ -23,13 +23,29 @@ pub struct Loc {
     pub col: usize,
 }
 
-/// A spec that cannot be used, with where and why.
+/// A spec that cannot be used, with where and why. It becomes a [`crate::diag::Diagnostic`]
+/// (severity error, exit 2) at the CLI edge; `code` is its stable E0xx code
+/// ([`crate::diag::code`], docs/diagnostics.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpecError {
     pub file: String,
     pub loc: Loc,
     /// A lowercase fact: what was found and what was expected.
     pub message: String,
+    /// The kind of load error: [`crate::diag::code::INVALID_VALUE`] unless the site says.
+    pub code: &'static str,
+    /// Related places and help, where the error has them; boxed, so that a
+    /// `Result<_, SpecError>` stays small.
+    pub details: Option<Box<SpecErrorDetails>>,
+}
+
+/// What a few load errors add to their place and message.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SpecErrorDetails {
+    /// Other places that explain the error (the first of two duplicate keys), as
+    /// secondary labels.
+    pub related: Vec<crate::diag::Related>,
+    pub help: Option<String>,
 }
 
 impl std::fmt::Display for SpecError {
@@ -40,14 +56,48 @@ impl std::fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 impl SpecError {
+    /// An error at `loc` of `file`, of the generic kind (E008, an invalid value); chain
+    /// [`SpecError::coded`] to give the kind.
+    pub fn new(file: impl Into<String>, loc: Loc, message: impl Into<String>) -> SpecError {
+        SpecError {
+            file: file.into(),
+            loc,
+            message: message.into(),
+            code: crate::diag::code::INVALID_VALUE,
+            details: None,
+        }
+    }
+
+    /// The same error with the stable code of its kind (`diag::code::CELL`, ...).
+    pub fn coded(mut self, code: &'static str) -> SpecError {
+        self.code = code;
+        self
+    }
+
+    /// A secondary place that explains the error.
+    pub fn related(mut self, loc: Loc, message: impl Into<String>) -> SpecError {
+        let details = self.details.get_or_insert_with(Default::default);
+        details.related.push(crate::diag::Related {
+            message: crate::quote::visible(message.into()),
+            line: loc.line,
+            col: loc.col,
+        });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> SpecError {
+        self.details.get_or_insert_with(Default::default).help = Some(help.into());
+        self
+    }
+
     /// A spec file that could not be read, at the position of the fault where it has one.
     pub fn read(path: &std::path::Path, e: crate::source::ReadError) -> SpecError {
         let (line, col) = e.position().unwrap_or_default();
-        SpecError {
-            file: path.display().to_string(),
-            loc: Loc { line, col },
-            message: e.with_flag_hint(),
-        }
+        let code = match e {
+            crate::source::ReadError::TooLarge { .. } => crate::diag::code::LIMIT,
+            _ => crate::diag::code::UNREADABLE,
+        };
+        SpecError::new(path.display().to_string(), Loc { line, col }, e.with_flag_hint()).coded(code)
     }
 }
 
@@ -71,6 +121,17 @@ pub enum ColumnKind {
     Params,
     /// A printed multiply-add count ("54M"): checked.
     Ops,
+    /// The row's printed input size ("224² × 3", "299×299×3", "224 × 224"): checked against
+    /// what the previous row outputs.
+    Input,
+    /// A printed filter shape ("3 × 3 × 3 × 32", "3 × 3 × 32 dw", "1024 × 1000"): checked
+    /// against the row's weight layer.
+    Filter,
+    /// Text kept as printed and never compared ("As in figure 4", "logits").
+    Remarks,
+    /// A patch where the cell is one ("3×3/2", "8 × 8"), else a remark kept as printed ("As in
+    /// figure 4"): Inception-v3's "patch size/stride or remarks".
+    PatchOrRemarks,
     /// The row's printed name ("conv3_x", or blank): names the row, picks no template
     /// (a table of architecture columns builds each row from its model cell).
     Name,
@@ -86,8 +147,35 @@ impl ColumnKind {
     pub fn is_checked(self) -> bool {
         matches!(
             self,
-            ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops | ColumnKind::Spatial
+            ColumnKind::Depth
+                | ColumnKind::Params
+                | ColumnKind::Ops
+                | ColumnKind::Spatial
+                | ColumnKind::Input
+                | ColumnKind::Filter
         )
+    }
+
+    /// What a cell of this kind is compared with, or `None` for a kind that builds the network
+    /// (type, patch, count, pool projection) or is kept unchecked (remarks).
+    pub fn compared_with(self) -> Option<&'static str> {
+        match self {
+            ColumnKind::Output => Some("the row's derived output size and channels"),
+            ColumnKind::Spatial => Some("the row's derived output size (H×W)"),
+            ColumnKind::Depth => Some("the weight layers on the row's deepest path"),
+            ColumnKind::Params => Some("the row's derived parameters"),
+            ColumnKind::Ops => Some("the row's derived multiply-adds at the reference input"),
+            ColumnKind::Input => Some("the derived output of the previous row (the network input for the first)"),
+            ColumnKind::Filter => Some("the weight shape of the row's convolution or linear layer"),
+            ColumnKind::Type
+            | ColumnKind::Patch
+            | ColumnKind::PatchOrRemarks
+            | ColumnKind::Count
+            | ColumnKind::PoolProj
+            | ColumnKind::Remarks
+            | ColumnKind::Name
+            | ColumnKind::Layers => None,
+        }
     }
 }
 
@@ -96,6 +184,10 @@ pub struct Column {
     pub name: String,
     pub kind: ColumnKind,
     pub loc: Loc,
+    /// A figure column's own tolerance (`tolerance:`, `exact: true`); `None` follows the spec.
+    pub tolerance: Option<Tolerance>,
+    /// A figure column's unit (`unit: ×10^6`, or read from a header like `params ×10⁶`).
+    pub unit: Option<Suffix>,
 }
 
 /// A parsed cell value.
@@ -107,6 +199,11 @@ pub enum Value {
     Count(u64),
     PoolProj(PoolProj),
     Quantity(Quantity),
+    /// An input size cell.
+    Input(PrintedSize),
+    Filter(Filter),
+    /// A remarks cell, kept as printed.
+    Text(String),
     Layers(cell::LayerCell),
     /// H×W without channels.
     SizeHw {
@@ -173,6 +270,18 @@ pub enum Padding {
     Half,
 }
 
+/// How a conv layer's conv, batch norm and ReLU are named, given the layer's name `X`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConvUnit {
+    /// The conv at `X`, its batch norm and ReLU beside it: `X_bn` (or the name the layer's
+    /// `bn` argument gives) and `X_relu` (torchvision's ResNet: `conv1`, `bn1`).
+    #[default]
+    Flat,
+    /// `X` holds them: `X.conv`, `X.bn`, `X.relu` (torchvision's `BasicConv2d`).
+    Nested,
+}
+
 /// Batch normalisation after each convolution.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -205,6 +314,7 @@ pub struct Conventions {
     pub batch_norm: Option<BatchNorm>,
     /// Whether an average pool divides by the padded window (PyTorch's and Caffe's default).
     pub count_include_pad: bool,
+    pub conv_unit: ConvUnit,
 }
 
 impl Default for Conventions {
@@ -216,6 +326,7 @@ impl Default for Conventions {
             conv_bias: true,
             batch_norm: None,
             count_include_pad: true,
+            conv_unit: ConvUnit::Flat,
         }
     }
 }
@@ -228,8 +339,9 @@ pub struct RowOverride {
     pub vars: IndexMap<String, template::Lit>,
     pub template: Option<String>,
     pub insert_after: Vec<LayerDecl>,
-    /// The path component of the row's layers instead of the row's name (`layer1`); empty
-    /// puts them at the top of the module (`conv1`, `fc`).
+    /// The path the row's layers are named under instead of the row's name (`layer1`,
+    /// `inception3a`, dotted paths such as `layer1.0`); empty puts them at the top of the
+    /// module (`conv1`, `fc`).
     pub name: Option<String>,
     pub loc: Loc,
 }
@@ -257,10 +369,22 @@ pub struct Variant {
     pub aux_heads: Vec<AuxHead>,
     /// The architecture columns the variant is for (empty: every one).
     pub models: Vec<String>,
+    /// The reference implementation the variant reproduces (tests/lineage.rs builds it).
+    pub lineage: Option<Lineage>,
     pub loc: Loc,
     /// The input size the variant reads the table at, where it sets one: its printed sizes
     /// are then checked there.
     pub input: Option<Input>,
+}
+
+/// A reference implementation: a Python callable and its keyword arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lineage {
+    /// A dotted Python path: `torchvision.models.googlenet`.
+    pub model: String,
+    /// Keyword arguments, as JSON scalars.
+    pub args: IndexMap<String, serde_json::Value>,
+    pub loc: Loc,
 }
 
 /// The reference input.
@@ -291,9 +415,43 @@ pub struct Spec {
     pub head: Vec<LayerDecl>,
     pub aux_heads: Vec<AuxHead>,
     pub variants: IndexMap<String, Variant>,
+    /// What the paper prints about the whole network (a total row, a figure in its text).
+    pub totals: Vec<PrintedTotal>,
     /// The columns that are architectures (ResNet's 18-layer … 152-layer), in order; one
     /// is built at a time (`--model`), the first by default.
     pub models: Vec<String>,
+}
+
+/// What a printed total counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TotalCounts {
+    Parameters,
+    MultiplyAdds,
+    /// Two floating-point operations per multiply-add.
+    Flops,
+}
+
+/// One printed figure of a total, for every model or for one.
+#[derive(Debug, Clone)]
+pub struct PrintedFigure {
+    /// The model it is printed for (a key of a `printed:` mapping); `None` for every model.
+    pub model: Option<String>,
+    pub cell: Cell,
+}
+
+/// A total the paper prints: `300 million multiply-adds` in its text, a `FLOPs` row of its
+/// table.
+#[derive(Debug, Clone)]
+pub struct PrintedTotal {
+    /// The paper's own name for it: `FLOPs`, `parameters`.
+    pub name: String,
+    pub counts: TotalCounts,
+    /// Where the paper prints it: `table 1, last row`, `section 6.1`.
+    pub printed_in: String,
+    pub figures: Vec<PrintedFigure>,
+    pub tolerance: Option<Tolerance>,
+    pub loc: Loc,
 }
 
 impl Spec {

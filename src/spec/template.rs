@@ -135,7 +135,9 @@ impl LayerOp {
         match self {
             LayerOp::Conv => (
                 &["out", "kernel"],
-                &["stride", "pad", "dilation", "groups", "bias", "bn", "relu", "act", "bn_name"],
+                &[
+                    "stride", "pad", "dilation", "groups", "bias", "bn", "relu", "act", "bn_name",
+                ],
             ),
             LayerOp::SeparableConv => (
                 &["out", "kernel", "multiplier"],
@@ -233,12 +235,9 @@ pub struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// An error at `loc` (E008, an invalid value, unless chained with `.coded(...)`).
     pub fn err(&self, loc: Loc, message: impl Into<String>) -> SpecError {
-        SpecError {
-            file: self.file.to_string(),
-            loc,
-            message: message.into(),
-        }
+        SpecError::new(self.file, loc, message)
     }
 
     pub fn at(&self, path: &[Seg]) -> Loc {
@@ -320,7 +319,7 @@ impl Reader<'_> {
                     }
                 ),
             };
-            self.err(at, message)
+            self.err(at, message).coded(crate::diag::code::EXPRESSION)
         })?;
         Ok(Expr {
             terms: parsed.terms,
@@ -381,6 +380,7 @@ impl Reader<'_> {
                     op_name = crate::quote::quote(&op_name)
                 ),
             )
+            .coded(crate::diag::code::UNKNOWN_NAME)
         })?;
         let mut decl = LayerDecl {
             op,
@@ -403,8 +403,13 @@ impl Reader<'_> {
                     ap.push(Seg::Key(k.clone()));
                     let aloc = self.marks.key(&ap);
                     match k.as_str() {
+                        // Empty: the layer sits at its scope's own path (torchvision's
+                        // `inception3a.branch1` is one conv unit); a number is a position
+                        // (`branch2.0`).
                         "name" => match a {
+                            Value::String(s) if s.is_empty() => decl.name = Some(String::new()),
                             Value::String(s) => decl.name = Some(check_name(self, s, self.at(&ap))?),
+                            Value::Number(n) if n.is_u64() => decl.name = Some(n.to_string()),
                             _ => return Err(self.err(self.at(&ap), "expected a layer name as text")),
                         },
                         "if" => match a {
@@ -417,14 +422,16 @@ impl Reader<'_> {
                         _ => {
                             let mut all: Vec<&str> = required.iter().chain(optional).copied().collect();
                             all.extend(["name", "if"]);
-                            return Err(self.err(
-                                aloc,
-                                format!(
-                                    "unknown argument {k} of {op_name}, expected one of {}",
-                                    all.join(", "),
-                                    k = crate::quote::quote(&k)
-                                ),
-                            ));
+                            return Err(self
+                                .err(
+                                    aloc,
+                                    format!(
+                                        "unknown argument {k} of {op_name}, expected one of {}",
+                                        all.join(", "),
+                                        k = crate::quote::quote(&k)
+                                    ),
+                                )
+                                .coded(crate::diag::code::UNKNOWN_NAME));
                         }
                     }
                 }
@@ -472,6 +479,17 @@ pub fn check_name(r: &Reader<'_>, s: &str, loc: Loc) -> Result<String, SpecError
                 c = crate::quote::quote(&c)
             ),
         ));
+    }
+    Ok(s.to_string())
+}
+
+/// A path of names (`inception3a`, `layer1.0`), or empty for the top level: each
+/// component as [`check_name`] accepts it.
+pub fn check_path(r: &Reader<'_>, s: &str, loc: Loc) -> Result<String, SpecError> {
+    if !s.is_empty() {
+        for part in s.split('.') {
+            check_name(r, part, loc)?;
+        }
     }
     Ok(s.to_string())
 }

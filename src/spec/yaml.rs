@@ -191,6 +191,10 @@ impl Marks {
 pub struct YamlError {
     pub loc: Loc,
     pub message: String,
+    /// [`crate::diag::code::YAML`], or [`crate::diag::code::LIMIT`] for a bound passed.
+    pub code: &'static str,
+    /// Where the other half of the problem is (the first of two duplicate keys).
+    pub related: Option<(Loc, String)>,
 }
 
 enum Frame {
@@ -241,7 +245,20 @@ impl Recorder {
 
     fn fail(&mut self, at: Loc, message: String) {
         if self.error.is_none() {
-            self.error = Some(YamlError { loc: at, message });
+            self.error = Some(YamlError {
+                loc: at,
+                message,
+                code: crate::diag::code::YAML,
+                related: None,
+            });
+        }
+    }
+
+    /// Like [`Recorder::fail`], for an input limit passed.
+    fn fail_limit(&mut self, at: Loc, message: String) {
+        self.fail(at, message);
+        if let Some(e) = &mut self.error {
+            e.code = crate::diag::code::LIMIT;
         }
     }
 
@@ -249,7 +266,7 @@ impl Recorder {
     fn count(&mut self, n: u64, at: Loc) {
         self.total = self.total.saturating_add(n);
         if self.total > MAX_EXPANDED_NODES {
-            self.fail(
+            self.fail_limit(
                 at,
                 format!("the document expands to more than {MAX_EXPANDED_NODES} nodes once aliases are followed"),
             );
@@ -289,11 +306,17 @@ impl Recorder {
             }
             let p = step_key(*path, &value);
             *pending_key = Some((value.clone(), at));
-            if self.marks.keys.contains_key(&p) {
+            if let Some(&first) = self.marks.keys.get(&p) {
                 self.fail(
                     at,
                     format!("duplicate key {value}", value = crate::quote::quote(&value)),
                 );
+                if let Some(e) = &mut self.error
+                    && e.related.is_none()
+                    && e.loc == at
+                {
+                    e.related = Some((first, "first defined here".into()));
+                }
             }
             self.marks.keys.insert(p, at);
             return;
@@ -347,7 +370,7 @@ impl MarkedEventReceiver for Recorder {
                     return;
                 }
                 if self.stack.len() >= MAX_DEPTH {
-                    self.fail(at, format!("the document nests deeper than {MAX_DEPTH} levels"));
+                    self.fail_limit(at, format!("the document nests deeper than {MAX_DEPTH} levels"));
                     return;
                 }
                 self.count(1, at);
@@ -545,6 +568,8 @@ pub fn marks(text: &str) -> Result<Marks, YamlError> {
         return Err(YamlError {
             loc: loc(m),
             message: format!("invalid YAML: {}", e.info()),
+            code: crate::diag::code::YAML,
+            related: None,
         });
     }
     match rec.error {

@@ -58,9 +58,9 @@ pub fn write_weights(vs: &nn::VarStore, path: &Path) -> Result<(), ExportError> 
     })
 }
 
-/// [`write_weights`] with the error as its message, as existing callers take it.
-pub fn save_weights(vs: &nn::VarStore, path: &Path) -> Result<(), String> {
-    write_weights(vs, path).map_err(|e| e.to_string())
+/// Saves the weights (parameters and running statistics) to a `.safetensors` file.
+pub fn save_weights(vs: &nn::VarStore, path: &Path) -> Result<(), ExportError> {
+    write_weights(vs, path)
 }
 
 /// The tensors listed in a safetensors file's header (read without libtorch), by name.

@@ -13,6 +13,6 @@ pub mod train;
 pub mod verify;
 
 pub use runtime::{
-    AutocastBf16, autocast_clear_cache, cuda_max_memory_allocated, cuda_reset_peak_memory, cudnn_benchmark,
-    device_from_str, init, manual_seed, set_autocast_bf16, set_module_channels_last, to_channels_last,
+    AutocastBf16, DeviceError, autocast_clear_cache, cuda_max_memory_allocated, cuda_reset_peak_memory,
+    cudnn_benchmark, device_from_str, init, manual_seed, set_autocast_bf16, set_module_channels_last, to_channels_last,
 };

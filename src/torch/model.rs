@@ -4,7 +4,7 @@
 //! of tch's `vision::inception` (`conv`, `batch_norm`, `linear`, ...). Variables are
 //! registered under the node's dotted name split into path components, so the VarStore
 //! names are the node names: `inception_3a.1x1.conv.weight`,
-//! `inception_3a.1x1.conv.bn.running_mean`. Conv and linear layers follow tch's default
+//! `inception_3a.1x1.conv_bn.running_mean`. Conv and linear layers follow tch's default
 //! initialisation; batch norm follows PyTorch's (weight 1, bias 0), not tch's Uniform(0, 1).
 //!
 //! The rounding and padding conventions are reproduced exactly as derive computes them;
@@ -403,11 +403,11 @@ impl Model {
             Layer::Concat => Tensor::f_cat(inputs, 1),
             Layer::Add => inputs[1..]
                 .iter()
-                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_add(*x)),
+                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_add(x)),
             // The gate (N×C×1×1) broadcasts over the map's H×W.
             Layer::Mul => inputs[1..]
                 .iter()
-                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_mul(*x)),
+                .try_fold(first()?.shallow_clone(), |acc, x| acc.f_mul(x)),
             Layer::Flatten => first()?.f_flatten(1, -1),
             Layer::Linear(l) => first()?.f_linear(&l.ws, l.bs.as_ref()),
             Layer::Dropout(p) => first()?.f_dropout(*p, train),

@@ -197,6 +197,16 @@ pub fn libtorch_dir() -> Option<PathBuf> {
     st.torch_cpu.as_deref().and_then(Path::parent).map(Path::to_path_buf)
 }
 
+/// The version of the loaded libtorch (`2.11.0+cu130`), from the `version.py` PyTorch ships
+/// beside its `lib/`; `None` for a libtorch without one.
+pub fn libtorch_version() -> Option<String> {
+    let torch_dir = libtorch_dir()?.parent()?.to_path_buf();
+    let text = std::fs::read_to_string(torch_dir.join("version.py")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("__version__"))?;
+    let v = line.split_once('=')?.1.trim().trim_matches(['\'', '"']);
+    Some(v.to_string())
+}
+
 /// The libtorch lib dir this crate was built against (and baked into binaries' RUNPATH).
 pub const LIBTORCH_LIB_AT_BUILD: &str = env!("ARCHCHECK_LIBTORCH_LIB");
 
@@ -251,26 +261,39 @@ fn cuda_unavailable_reason() -> String {
 // devices, seeds, cuDNN
 // ---------------------------------------------------------------------------------------
 
+/// A device that cannot be used, in words that say why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("device '{name}' requested but CUDA is not available: {why}")]
+    NoCuda { name: String, why: String },
+    #[error("device '{name}' requested but only {visible} CUDA device(s) are visible (cuda:0..cuda:{last})")]
+    NoSuchGpu { name: String, visible: usize, last: usize },
+    #[error("invalid device '{0}': the GPU index after 'cuda:' must be a number")]
+    BadIndex(String),
+    #[error("unknown device '{0}': expected auto, cpu, cuda or cuda:N")]
+    Unknown(String),
+}
+
 /// Parses a device name: `auto` (first GPU if CUDA is available, else CPU), `cpu`, `cuda`
 /// (= `cuda:0`) or `cuda:N`; case-insensitive. Asking for CUDA where it is unavailable, or
 /// for a GPU index that does not exist, is an error that says why.
-pub fn device_from_str(s: &str) -> Result<Device, String> {
+pub fn device_from_str(s: &str) -> Result<Device, DeviceError> {
     let norm = s.trim().to_ascii_lowercase();
-    let cuda = |index: usize| -> Result<Device, String> {
+    let name = || s.trim().to_string();
+    let cuda = |index: usize| -> Result<Device, DeviceError> {
         if !init() {
-            return Err(format!(
-                "device '{}' requested but CUDA is not available: {}",
-                s.trim(),
-                cuda_unavailable_reason()
-            ));
+            return Err(DeviceError::NoCuda {
+                name: name(),
+                why: cuda_unavailable_reason(),
+            });
         }
         let n = tch::Cuda::device_count().max(0) as usize;
         if index >= n {
-            return Err(format!(
-                "device '{}' requested but only {n} CUDA device(s) are visible (cuda:0..cuda:{})",
-                s.trim(),
-                n.saturating_sub(1)
-            ));
+            return Err(DeviceError::NoSuchGpu {
+                name: name(),
+                visible: n,
+                last: n.saturating_sub(1),
+            });
         }
         Ok(Device::Cuda(index))
     };
@@ -281,15 +304,9 @@ pub fn device_from_str(s: &str) -> Result<Device, String> {
         _ => match norm.strip_prefix("cuda:") {
             Some(n) => match n.parse::<usize>() {
                 Ok(i) => cuda(i),
-                Err(_) => Err(format!(
-                    "invalid device '{}': the GPU index after 'cuda:' must be a number",
-                    s.trim()
-                )),
+                Err(_) => Err(DeviceError::BadIndex(name())),
             },
-            None => Err(format!(
-                "unknown device '{}': expected auto, cpu, cuda or cuda:N",
-                s.trim()
-            )),
+            None => Err(DeviceError::Unknown(name())),
         },
     }
 }

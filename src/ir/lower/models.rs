@@ -13,10 +13,8 @@ pub(super) fn model_of(
     variant: Option<&crate::spec::Variant>,
     opts: &LowerOptions,
 ) -> Result<Option<String>, SpecError> {
-    let err = |message: String| SpecError {
-        file: spec.file.clone(),
-        loc: Loc::default(),
-        message,
+    let err = |message: String| {
+        SpecError::new(spec.file.clone(), Loc::default(), message).coded(crate::diag::code::UNKNOWN_NAME)
     };
     if spec.models.is_empty() {
         return match &opts.model {
@@ -80,9 +78,10 @@ impl Builder<'_> {
                     ),
                 ));
             }
-            let template = templates
-                .get(tname)
-                .ok_or_else(|| self.err(row.loc, format!("unknown template {}", crate::quote::quote(tname))))?;
+            let template = templates.get(tname).ok_or_else(|| {
+                self.err(row.loc, format!("unknown template {}", crate::quote::quote(tname)))
+                    .coded(crate::diag::code::UNKNOWN_NAME)
+            })?;
             let mut c = ctx.with_vars(ctx.vars);
             c.item = items.and_then(|v| v.first());
             return Ok((self.template(&c, template, input, i, scope)?, tname.to_string()));

@@ -22,6 +22,18 @@ pub(super) struct RowEnv<'a> {
     pub(super) corrections: Vec<Correction>,
 }
 
+/// The template that builds `row`: its type words, or their stem where only that names a
+/// template (`conv3-64` → `conv`).
+pub(super) fn template_of<'a>(
+    row: &'a crate::spec::Row,
+    templates: &'a IndexMap<String, crate::spec::Template>,
+) -> &'a str {
+    let key = row.row_type.template_key(|k| templates.contains_key(k));
+    templates
+        .get_key_value(key.as_ref())
+        .map_or(row.row_type.words.as_str(), |(k, _)| k.as_str())
+}
+
 pub(super) fn row_env<'a>(
     spec: &'a Spec,
     variant: Option<&'a crate::spec::Variant>,
@@ -69,7 +81,9 @@ pub(super) fn row_env<'a>(
             }
         }
     }
-    let template = over.and_then(|o| o.template.as_deref()).unwrap_or(&row.row_type.words);
+    let template = over
+        .and_then(|o| o.template.as_deref())
+        .unwrap_or_else(|| template_of(row, &spec.templates));
     RowEnv {
         cells,
         vars: row_vars,
@@ -123,6 +137,7 @@ pub fn row_output_from(
             h: crate::shape::Dim::Const(input.1),
             w: crate::shape::Dim::Const(input.2),
         },
+        unit_of: None,
     });
     let env = row_env(spec, variant, &vars, opts, i);
     let mut ctx = Ctx::new(

@@ -135,7 +135,9 @@ impl Builder<'_> {
                         continue;
                     }
                     let Some(t) = self.templates.get(&u.template) else {
-                        return Err(self.err(u.loc, format!("unknown template {}", crate::quote::quote(&u.template))));
+                        return Err(self
+                            .err(u.loc, format!("unknown template {}", crate::quote::quote(&u.template)))
+                            .coded(crate::diag::code::UNKNOWN_NAME));
                     };
                     if self.depth >= MAX_DEPTH {
                         return Err(self.err(

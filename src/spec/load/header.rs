@@ -42,11 +42,10 @@ impl Loader<'_> {
 
     pub(super) fn columns(&self, raw: &SpecFile) -> Result<IndexMap<String, Column>, SpecError> {
         let mut out = IndexMap::new();
-        for (name, kind) in &raw.columns {
-            let loc = self
-                .r
-                .marks
-                .key(&path(&[Seg::from("columns"), Seg::from(name.as_str())]));
+        for (name, column) in &raw.columns {
+            let kind = &column.kind;
+            let cp = path(&[Seg::from("columns"), Seg::from(name.as_str())]);
+            let loc = self.r.marks.key(&cp);
             if name.contains('.') {
                 return Err(self.err(
                     loc,
@@ -65,12 +64,31 @@ impl Loader<'_> {
                     ),
                 ));
             }
+            let o = &column.options;
+            let figure = matches!(kind, ColumnKind::Params | ColumnKind::Ops);
+            if !figure && (o.tolerance.is_some() || o.exact.is_some() || o.unit.is_some()) {
+                return Err(self.err(
+                    loc,
+                    format!(
+                        "column {} of kind {} takes no tolerance, exact or unit (only params and ops columns do)",
+                        crate::quote::quote(&name),
+                        serde_yaml::to_string(kind).unwrap_or_default().trim()
+                    ),
+                ));
+            }
+            let (tolerance, unit) = if figure {
+                self.figure_options(&cp, o.tolerance, o.exact, o.unit.as_deref(), Some(name))?
+            } else {
+                (None, None)
+            };
             out.insert(
                 name.clone(),
                 Column {
                     name: name.clone(),
                     kind: *kind,
                     loc,
+                    tolerance,
+                    unit,
                 },
             );
         }
@@ -113,6 +131,9 @@ impl Loader<'_> {
         }
         if let Some(x) = raw.count_include_pad {
             c.count_include_pad = x;
+        }
+        if let Some(x) = raw.conv_unit {
+            c.conv_unit = x;
         }
         if let Some(bn) = &raw.batch_norm {
             let bp = join(p.to_vec(), "batch_norm");
@@ -168,14 +189,16 @@ impl Loader<'_> {
                 && !d.contains_key(k)
             {
                 let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
-                return Err(self.err(
-                    self.r.marks.key(&vp),
-                    format!(
-                        "unknown var {k}, the spec declares: {}",
-                        known.join(", "),
-                        k = crate::quote::quote(&k)
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        self.r.marks.key(&vp),
+                        format!(
+                            "unknown var {k}, the spec declares: {}",
+                            known.join(", "),
+                            k = crate::quote::quote(&k)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
             }
             out.insert(k.clone(), self.r.lit(v, &vp)?);
         }

@@ -1,6 +1,7 @@
 //! From a spec file's text to a validated [`Spec`]: every cell parsed with its column's
 //! grammar, every template reference resolved, every problem reported at its line and column.
 
+mod figures;
 mod header;
 mod rows;
 mod templates;
@@ -10,14 +11,17 @@ use indexmap::IndexMap;
 use serde_yaml::Value;
 
 use super::cell::{self, CellError, TypeArg};
-use super::file::{AuxHeadFile, ConventionsFile, SpecFile, TemplateFile, VariantFile};
+use super::file::{AuxHeadFile, ConventionsFile, LineageCallFile, SpecFile, TemplateFile, VariantFile};
 use super::steps::Step;
-use super::template::{Arg, Branch, Expr, LayerDecl, LayerOp, Lit, Reader, Template, TemplateBody, Term, check_name};
+use super::template::{
+    Arg, Branch, Expr, LayerDecl, LayerOp, Lit, Reader, Template, TemplateBody, Term, check_name, check_path,
+};
 use super::yaml::{self, Seg};
 use super::{
-    AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Loc, Row, RowOverride, Spec, SpecError,
+    AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Lineage, Loc, Row, RowOverride, Spec, SpecError,
     Value as CellValue, Variant,
 };
+use crate::diag::code;
 
 /// Reads and validates the spec at `path`.
 pub fn load_file(path: &std::path::Path) -> Result<Spec, SpecError> {
@@ -37,14 +41,15 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
     // mark is zero-width, so columns counted without it are the ones an editor shows.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if let Some((loc, c)) = yaml::first_unprintable(text) {
-        return Err(SpecError {
-            file: file.into(),
+        return Err(SpecError::new(
+            file,
             loc,
-            message: format!(
+            format!(
                 "the file holds the control character {}, which YAML does not allow (write it as an escape in double quotes)",
                 crate::quote::quote(&c)
             ),
-        });
+        )
+        .coded(code::YAML));
     }
     // Positions and the typed skeleton come from two parsers; on two cores they run side by
     // side. Only without anchors, though: marks() is what bounds alias expansion, so a file
@@ -79,27 +84,24 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
                 .and_then(|l| l.chars().nth(e.loc.col - 2))
                 == Some('\t');
         if e.message.contains("':' must be followed by a valid YAML whitespace") && tab_before {
-            return SpecError {
-                file: file.into(),
-                loc: Loc {
+            return SpecError::new(
+                file,
+                Loc {
                     line: e.loc.line,
                     col: e.loc.col - 1,
                 },
-                message:
-                    "a tab separates ':' from its value, and the YAML reader takes only spaces there: write a space"
-                        .into(),
-            };
+                "a tab separates ':' from its value, and the YAML reader takes only spaces there: write a space",
+            )
+            .coded(code::YAML);
         }
-        SpecError {
-            file: file.into(),
-            loc: e.loc,
-            message: e.message,
+        let mut error = SpecError::new(file, e.loc, e.message).coded(e.code);
+        if let Some((loc, what)) = e.related {
+            error = error.related(loc, what);
         }
+        error
     })?;
-    let typed = typed.ok_or_else(|| SpecError {
-        file: file.into(),
-        loc: Loc::default(),
-        message: "the YAML parser stopped unexpectedly".into(),
+    let typed = typed.ok_or_else(|| {
+        SpecError::new(file, Loc::default(), "the YAML parser stopped unexpectedly").coded(code::YAML)
     })?;
     let raw: SpecFile = typed.map_err(|e| {
         let loc = e
@@ -148,11 +150,13 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
                 message = format!("{}{words}", &message[..message.len() - rust.len()]);
             }
         }
-        SpecError {
-            file: file.into(),
-            loc,
-            message,
-        }
+        // serde says `unknown field `x`, expected one of ...`: its own kind of error.
+        let kind = if message.starts_with("unknown field") || message.contains(": unknown field") {
+            code::UNKNOWN_FIELD
+        } else {
+            code::STRUCTURE
+        };
+        SpecError::new(file, loc, message).coded(kind)
     })?;
     let r = Reader {
         file,
@@ -183,6 +187,8 @@ fn cell_text(v: &Value) -> Option<Result<String, &'static str>> {
     match v {
         Value::Null => None,
         Value::String(s) if s.trim().is_empty() => None,
+        // The paper's dash is its blank.
+        Value::String(s) if matches!(s.trim(), "-" | "–" | "—") => None,
         Value::String(s) => Some(Ok(s.clone())),
         Value::Number(n) => Some(Ok(n.to_string())),
         Value::Bool(_) => Some(Err("a boolean")),
@@ -218,7 +224,8 @@ impl Loader<'_> {
             title: raw.title.clone(),
             input,
             classes: raw.classes.unwrap_or(1000),
-            tolerance: raw.tolerance.unwrap_or(0.05),
+            // Without a spec-wide tolerance, a figure is as exact as its printed digits.
+            tolerance: raw.tolerance.unwrap_or(0.0),
             columns,
             conventions,
             vars,
@@ -227,6 +234,7 @@ impl Loader<'_> {
             head: Vec::new(),
             aux_heads: Vec::new(),
             variants: IndexMap::new(),
+            totals: Vec::new(),
             models: Vec::new(),
         };
         spec.models = self.models(&raw.models, &path(&["models"]), &spec)?;
@@ -253,7 +261,10 @@ impl Loader<'_> {
         self.check_uses(&spec.templates)?;
         spec.rows = self.rows(&raw.rows, &spec)?;
         for (i, row) in spec.rows.iter().enumerate() {
-            let key = row.row_type.words.clone();
+            let key = row
+                .row_type
+                .template_key(|k| spec.templates.contains_key(k))
+                .into_owned();
             // A row of a table of architectures is built from its model cell.
             if spec.column_of(ColumnKind::Type).is_none() {
                 continue;
@@ -261,19 +272,21 @@ impl Loader<'_> {
             if !spec.templates.contains_key(&key) {
                 let p = path(&[Seg::from("rows"), Seg::from(i)]);
                 let known: Vec<&str> = spec.templates.keys().map(|s| s.as_str()).collect();
-                return Err(self.err(
-                    row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
-                    format!(
-                        "unknown row type {key}, the spec's templates are: {}{}",
-                        if known.is_empty() {
-                            "none".to_string()
-                        } else {
-                            known.join(", ")
-                        },
-                        crate::suggest::did_you_mean(&key, known.iter().copied()),
-                        key = crate::quote::quote(&key)
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
+                        format!(
+                            "unknown row type {key}, the spec's templates are: {}{}",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            },
+                            crate::suggest::did_you_mean(&key, known.iter().copied()),
+                            key = crate::quote::quote(&key)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
             }
         }
         spec.head = self.r.layers(&raw.head, &path(&["head"]))?;
@@ -285,6 +298,7 @@ impl Loader<'_> {
             let variant = self.variant(name, v, &p, &spec)?;
             spec.variants.insert(name.clone(), variant);
         }
+        spec.totals = self.totals(&raw.totals)?;
         Ok(spec)
     }
 }
@@ -297,14 +311,16 @@ impl Loader<'_> {
             let loc = self.r.at(&join(p.to_vec(), i));
             let Some(col) = spec.columns.get(m) else {
                 let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
-                return Err(self.err(
-                    loc,
-                    format!(
-                        "models names column {}, the table has no such column; its columns are: {}",
-                        crate::quote::quote(m),
-                        known.join(", ")
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        loc,
+                        format!(
+                            "models names column {}, the table has no such column; its columns are: {}",
+                            crate::quote::quote(m),
+                            known.join(", ")
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
             };
             if col.kind.is_checked() || matches!(col.kind, ColumnKind::Type | ColumnKind::Name) {
                 return Err(self.err(

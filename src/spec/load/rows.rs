@@ -15,13 +15,15 @@ impl Loader<'_> {
         let text = match cell_text(v) {
             None => return Ok(None),
             Some(Err(found)) => {
-                return Err(self.err(
-                    loc,
-                    format!(
-                        "column {} expects a cell as text or a number, found {found}",
-                        crate::quote::quote(&col.name)
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        loc,
+                        format!(
+                            "column {} expects a cell as text or a number, found {found}",
+                            crate::quote::quote(&col.name)
+                        ),
+                    )
+                    .coded(crate::diag::code::CELL));
             }
             Some(Ok(t)) => t,
         };
@@ -36,6 +38,9 @@ impl Loader<'_> {
                     words: text.trim().to_string(),
                     starred: false,
                     arg: None,
+                    repeat: None,
+                    kernel: None,
+                    stride: None,
                 }),
                 ColumnKind::Layers => CellValue::Layers(cell::parse_layers(text)?),
                 ColumnKind::Spatial => {
@@ -47,7 +52,32 @@ impl Loader<'_> {
                 ColumnKind::Output => CellValue::Size(cell::parse_size(text)?),
                 ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(text)?),
                 ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(text)?),
-                ColumnKind::Params | ColumnKind::Ops => CellValue::Quantity(cell::parse_quantity(text)?),
+                ColumnKind::Params | ColumnKind::Ops => {
+                    let q = cell::parse_figure(text)?;
+                    CellValue::Quantity(match col.unit {
+                        Some(unit) => cell::with_unit(q, unit).map_err(|why| CellError {
+                            offset: 0,
+                            expected: format!(
+                                "a figure in units of {} (no magnitude of its own)",
+                                cell::unit_text(unit)
+                            ),
+                            found: why,
+                        })?,
+                        None => q,
+                    })
+                }
+                ColumnKind::Input => CellValue::Input(cell::parse_printed_size(text)?),
+                ColumnKind::Filter => CellValue::Filter(cell::parse_filter(text)?),
+                ColumnKind::Remarks => CellValue::Text(text.trim().to_string()),
+                // Text that does not start like a patch is a remark; a patch gone wrong
+                // part-way (`3×3/0`) is still an error.
+                ColumnKind::PatchOrRemarks => match cell::parse_patch(text) {
+                    Ok(p) => CellValue::Patch(p),
+                    Err(e) if e.offset == text.chars().count() - text.trim_start().chars().count() => {
+                        CellValue::Text(text.trim().to_string())
+                    }
+                    Err(e) => return Err(e),
+                },
             })
         };
         let value = parse(&inner).map_err(|mut e| {
@@ -76,6 +106,7 @@ impl Loader<'_> {
                     Ok(_) => self.err(at(0), message(&e, w)),
                 },
             }
+            .coded(crate::diag::code::CELL)
         })?;
         Ok(Some(Cell { text, value, loc }))
     }
@@ -188,6 +219,9 @@ impl Loader<'_> {
                         words: String::new(),
                         starred: false,
                         arg: None,
+                        repeat: None,
+                        kernel: None,
+                        stride: None,
                     },
                     cells,
                     vars,
@@ -294,15 +328,17 @@ impl Loader<'_> {
             let Some(col) = spec.columns.get(k) else {
                 let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
                 let cp = join(rp.to_vec(), k.as_str());
-                return Err(self.err(
-                    self.r.marks.key(&cp),
-                    format!(
-                        "unknown column {k}, the table's columns are: {}{}",
-                        known.join(", "),
-                        crate::suggest::did_you_mean(k, known.iter().copied()),
-                        k = crate::quote::quote(&k)
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        self.r.marks.key(&cp),
+                        format!(
+                            "unknown column {k}, the table's columns are: {}{}",
+                            known.join(", "),
+                            crate::suggest::did_you_mean(k, known.iter().copied()),
+                            k = crate::quote::quote(&k)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
             };
             let (loc, start) = self.r.marks.child_value_and_text(rp, rp_key, k);
             if let Some(c) = self.cell(col, v, loc, start)? {
@@ -366,19 +402,21 @@ impl Loader<'_> {
         match (by_name, by_label.as_slice()) {
             (Some(i), _) => Ok(i),
             (None, [i]) => Ok(*i),
-            (None, []) => Err(self.err(
-                loc,
-                format!(
-                    "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}{}",
-                    crate::quote::quote(&spec.rows[0].label),
-                    crate::quote::quote(&spec.rows[0].name),
-                    crate::suggest::did_you_mean(
-                        key,
-                        spec.rows.iter().flat_map(|r| [r.label.as_str(), r.name.as_str()])
+            (None, []) => Err(self
+                .err(
+                    loc,
+                    format!(
+                        "no row is named {key}; rows are named by their type cell (e.g. {}) or as {}{}",
+                        crate::quote::quote(&spec.rows[0].label),
+                        crate::quote::quote(&spec.rows[0].name),
+                        crate::suggest::did_you_mean(
+                            key,
+                            spec.rows.iter().flat_map(|r| [r.label.as_str(), r.name.as_str()])
+                        ),
+                        key = crate::quote::quote(&key)
                     ),
-                    key = crate::quote::quote(&key)
-                ),
-            )),
+                )
+                .coded(crate::diag::code::UNKNOWN_NAME)),
             (None, many) => {
                 let names: Vec<&str> = many.iter().map(|i| spec.rows[*i].name.as_str()).collect();
                 Err(self.err(

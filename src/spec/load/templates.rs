@@ -291,40 +291,59 @@ impl Loader<'_> {
                             .map(|s| s.as_str())
                             .chain(scope.iter().copied())
                             .collect();
-                        return Err(self.err(
-                            e.loc,
-                            format!(
-                                "{} names var {v}, which the spec does not declare (vars: {})",
-                                crate::quote::quote(&e.text),
-                                known.join(", "),
-                                v = crate::quote::quote(&v)
-                            ),
-                        ));
+                        return Err(self
+                            .err(
+                                e.loc,
+                                format!(
+                                    "{} names var {v}, which the spec does not declare (vars: {})",
+                                    crate::quote::quote(&e.text),
+                                    known.join(", "),
+                                    v = crate::quote::quote(&v)
+                                ),
+                            )
+                            .coded(crate::diag::code::UNKNOWN_NAME));
                     }
                 }
                 Term::Column { column, field } => {
                     let Some(col) = spec.columns.get(column) else {
                         let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
-                        return Err(self.err(
-                            e.loc,
-                            format!(
-                                "{} names column {column}, the table has no such column; its columns are: {}{}",
-                                crate::quote::quote(&e.text),
-                                known.join(", "),
-                                crate::suggest::did_you_mean(column, known.iter().copied()),
-                                column = crate::quote::quote(&column)
-                            ),
-                        ));
+                        return Err(self
+                            .err(
+                                e.loc,
+                                format!(
+                                    "{} names column {column}, the table has no such column; its columns are: {}{}",
+                                    crate::quote::quote(&e.text),
+                                    known.join(", "),
+                                    crate::suggest::did_you_mean(column, known.iter().copied()),
+                                    column = crate::quote::quote(&column)
+                                ),
+                            )
+                            .coded(crate::diag::code::UNKNOWN_NAME));
                     };
                     let fields: &[&str] = match col.kind {
-                        ColumnKind::Type => &["fraction", "label"],
-                        ColumnKind::Patch => &["kernel", "stride"],
+                        ColumnKind::Type => &["fraction", "label", "repeat", "stride", "kernel", "width"],
+                        ColumnKind::Patch | ColumnKind::PatchOrRemarks => &["kernel", "stride"],
                         ColumnKind::Output => &["h", "w", "channels"],
                         ColumnKind::Count => &[],
                         ColumnKind::PoolProj => &["pool", "proj"],
                         ColumnKind::Name => &["label"],
                         ColumnKind::Layers => crate::spec::cell::LayerItem::FIELDS,
-                        ColumnKind::Depth | ColumnKind::Params | ColumnKind::Ops | ColumnKind::Spatial => {
+                        ColumnKind::Remarks => {
+                            return Err(self.err(
+                                e.loc,
+                                format!(
+                                    "{} reads column {column}, which holds remarks kept as printed and cannot shape the network",
+                                    crate::quote::quote(&e.text),
+                                    column = crate::quote::quote(&column)
+                                ),
+                            ));
+                        }
+                        ColumnKind::Depth
+                        | ColumnKind::Params
+                        | ColumnKind::Ops
+                        | ColumnKind::Spatial
+                        | ColumnKind::Input
+                        | ColumnKind::Filter => {
                             return Err(self.err(e.loc, format!("{} reads column {column}, which is checked against the derivation and cannot shape it", crate::quote::quote(&e.text), column = crate::quote::quote(&column))));
                         }
                     };

@@ -38,15 +38,17 @@ impl Loader<'_> {
             for (c, val) in &o.cells {
                 let cp = join(join(op.clone(), "cells"), c.as_str());
                 let Some(col) = spec.columns.get(c) else {
-                    return Err(self.err(
-                        self.r.marks.key(&cp),
-                        format!(
-                            "unknown column {c} in the correction of {key}{}",
-                            crate::suggest::did_you_mean(c, spec.columns.keys().map(String::as_str)),
-                            c = crate::quote::quote(&c),
-                            key = crate::quote::quote(&key)
-                        ),
-                    ));
+                    return Err(self
+                        .err(
+                            self.r.marks.key(&cp),
+                            format!(
+                                "unknown column {c} in the correction of {key}{}",
+                                crate::suggest::did_you_mean(c, spec.columns.keys().map(String::as_str)),
+                                c = crate::quote::quote(&c),
+                                key = crate::quote::quote(&key)
+                            ),
+                        )
+                        .coded(crate::diag::code::UNKNOWN_NAME));
                 };
                 if col.kind == ColumnKind::Type {
                     return Err(self.err(
@@ -70,15 +72,17 @@ impl Loader<'_> {
                 && !templates.contains_key(t)
             {
                 let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
-                return Err(self.err(
-                    self.r.at(&join(op.clone(), "template")),
-                    format!(
-                        "unknown template {t}, the variant's templates are: {}{}",
-                        known.join(", "),
-                        crate::suggest::did_you_mean(t, known.iter().copied()),
-                        t = crate::quote::quote(&t)
-                    ),
-                ));
+                return Err(self
+                    .err(
+                        self.r.at(&join(op.clone(), "template")),
+                        format!(
+                            "unknown template {t}, the variant's templates are: {}{}",
+                            known.join(", "),
+                            crate::suggest::did_you_mean(t, known.iter().copied()),
+                            t = crate::quote::quote(&t)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
             }
             let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;
             self.check_layers(&insert_after, spec)?;
@@ -90,8 +94,7 @@ impl Loader<'_> {
                     template: o.template.clone(),
                     insert_after,
                     name: match &o.name {
-                        Some(n) if n.is_empty() => Some(String::new()),
-                        Some(n) => Some(check_name(&self.r, n, self.r.at(&join(op.clone(), "name")))?),
+                        Some(n) => Some(check_path(&self.r, n, self.r.at(&join(op.clone(), "name")))?),
                         None => None,
                     },
                     loc: oloc,
@@ -122,6 +125,10 @@ impl Loader<'_> {
             }
             None => None,
         };
+        let lineage = match &v.lineage {
+            Some(l) => Some(self.lineage(l, &join(p.to_vec(), "lineage"))?),
+            None => None,
+        };
         Ok(Variant {
             input,
             name: name.to_string(),
@@ -133,7 +140,82 @@ impl Loader<'_> {
             head,
             aux_heads,
             models: v.models.clone(),
+            lineage,
             loc: self.r.marks.key(p),
+        })
+    }
+
+    /// A reference model: a dotted Python path of identifiers, keyword arguments that are
+    /// identifiers with scalar values.
+    fn lineage(&self, l: &Value, p: &[Seg]) -> Result<Lineage, SpecError> {
+        let call: LineageCallFile = match l {
+            Value::String(m) => LineageCallFile {
+                model: m.clone(),
+                args: IndexMap::new(),
+            },
+            Value::Mapping(_) => {
+                serde_yaml::from_value(l.clone()).map_err(|e| self.err(self.r.at(p), format!("lineage: {e}")))?
+            }
+            _ => {
+                return Err(self.err(
+                    self.r.at(p),
+                    "expected lineage as a Python path (torchvision.models.googlenet) or {model: ..., args: {...}}",
+                ));
+            }
+        };
+        let (model, raw_args, model_path) = match l {
+            Value::String(_) => (&call.model, None, p.to_vec()),
+            _ => (&call.model, Some(&call.args), join(p.to_vec(), "model")),
+        };
+        let is_identifier = |s: &str| {
+            s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if !model.split('.').all(is_identifier) {
+            return Err(self.err(
+                self.r.at(&model_path),
+                format!(
+                    "lineage model {} is not a dotted Python path, expected e.g. torchvision.models.googlenet",
+                    crate::quote::quote(model)
+                ),
+            ));
+        }
+        let mut args = IndexMap::new();
+        for (k, v) in raw_args.into_iter().flatten() {
+            let ap = join(join(p.to_vec(), "args"), k.as_str());
+            let value = match v {
+                Value::Bool(b) => serde_json::Value::from(*b),
+                Value::Number(n) if n.is_i64() => serde_json::Value::from(n.as_i64()),
+                Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => serde_json::Value::from(n.as_f64()),
+                Value::String(s) => serde_json::Value::from(s.as_str()),
+                Value::Null => serde_json::Value::Null,
+                other => {
+                    let found = match other {
+                        Value::Sequence(_) => "a list",
+                        Value::Mapping(_) => "a mapping",
+                        _ => "not a plain value",
+                    };
+                    return Err(self.err(
+                        self.r.at(&ap),
+                        format!(
+                            "lineage argument {} is {found}, expected true, false, a number, text or null",
+                            crate::quote::quote(k)
+                        ),
+                    ));
+                }
+            };
+            if !is_identifier(k) {
+                return Err(self.err(
+                    self.r.marks.key(&ap),
+                    format!("lineage argument {} is not a Python identifier", crate::quote::quote(k)),
+                ));
+            }
+            args.insert(k.clone(), value);
+        }
+        Ok(Lineage {
+            model: model.clone(),
+            args,
+            loc: self.r.at(p),
         })
     }
 }

@@ -24,7 +24,7 @@ pub enum TrainError {
     // ---- options, spec and data that cannot be used (exit 2)
     /// `--device` names no usable device.
     #[error("{0}")]
-    Device(String),
+    Device(#[source] crate::torch::runtime::DeviceError),
     /// The spec does not load or lower; shown with its source line.
     #[error("{}", spec_message(error, text))]
     Spec { error: SpecError, text: String },
@@ -116,7 +116,7 @@ pub enum TrainError {
     #[error("{0}")]
     MetricsJson(#[from] serde_json::Error),
     #[error("metrics.svg: {0}")]
-    MetricsPlot(String),
+    MetricsPlot(#[source] crate::metrics::MetricsError),
 }
 
 impl TrainError {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use tch::Device;
 
 use crate::data::{DataSource, Split};
-use crate::ir::{Graph, LowerOptions, Op, Output};
+use crate::ir::{Graph, LowerOptions};
 use crate::spec::Spec;
 use crate::torch::runtime;
 
@@ -76,24 +76,8 @@ pub(crate) fn lower(spec: &Spec, text: &str, opts: &LowerOptions) -> Result<Grap
     })
 }
 
-/// Makes the main output the logits: a trailing softmax is skipped (the loss applies
-/// log-softmax itself).
-pub fn logits_graph(mut g: Graph) -> Graph {
-    let main = g.main_output();
-    if matches!(g.nodes[main].op, Op::Softmax)
-        && let Some(&input) = g.nodes[main].inputs.first()
-    {
-        match g.outputs.iter_mut().find(|o| !o.aux) {
-            Some(o) => o.node = input,
-            None => g.outputs.push(Output {
-                name: "logits".into(),
-                node: input,
-                aux: false,
-            }),
-        }
-    }
-    g
-}
+/// Makes the main output the logits (moved to `ir`, where `emit` uses it too).
+pub use crate::ir::logits_graph;
 
 /// Sets the run up as `req` says and tells `obs` about it; see the module docs.
 pub(super) fn prepare(

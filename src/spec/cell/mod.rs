@@ -10,6 +10,13 @@
 //! | counts, depth   | [`parse_count`]     | `64`, `0`                                 |
 //! | pool proj       | [`parse_pool_proj`] | `avg + 32`, `max + pass through`          |
 //! | params, ops     | [`parse_quantity`]  | `2.7K`, `1072K`, `1.5G`, `900`            |
+//! | params, ops, totals | [`parse_figure`] | `14,208`, `3.8×10^9`, `0.39B`, `300 million` |
+//! | input           | [`parse_printed_size`] | `224² × 3`, `299×299×3`, `224 × 224`   |
+//! | filter          | [`parse_filter`]    | `3 × 3 × 3 × 32`, `3 × 3 × 32 dw`, `1024 × 1000` |
+//!
+//! The type production also reads `5× Conv dw / s2`, `MBConv6, k3x3`, `Conv1x1 & Pooling & FC`
+//! and free text in parentheses (`type_ext`); figures, printed sizes and filter shapes live in
+//! `figure` and `printed`.
 //!
 //! Dimension separators may be `×` (U+00D7), `x` or `X`, with optional spaces around them;
 //! displays always use `×`. Leading and trailing whitespace is ignored, and the whole cell must
@@ -22,6 +29,14 @@
 
 use std::fmt;
 
+mod figure;
+#[cfg(test)]
+mod paper_props;
+mod printed;
+mod type_ext;
+
+pub use figure::{MAX_POWER, Tolerance, parse_figure, parse_unit, power_of, unit_in_header, unit_text, with_unit};
+pub use printed::{Filter, PrintedSize, parse_filter, parse_printed_size};
 mod layers;
 pub use layers::{LayerCell, LayerItem, parse_layers, parse_size_hw};
 
@@ -64,6 +79,12 @@ pub struct RowType {
     pub starred: bool,
     /// The parenthesised argument, `(3a)` or `(40%)`.
     pub arg: Option<TypeArg>,
+    /// A repeat count printed before the words: `5× Conv dw`, `3×Inception`.
+    pub repeat: Option<u64>,
+    /// A kernel printed after a comma: `MBConv6, k3x3`.
+    pub kernel: Option<(u64, u64)>,
+    /// A stride printed after a slash: `Conv dw / s2`.
+    pub stride: Option<u64>,
 }
 
 /// The parenthesised argument of a row type.
@@ -73,6 +94,9 @@ pub enum TypeArg {
     Label(String),
     /// `40%` is 4000 hundredths, `12.5%` is 1250 (at most 2 decimals are accepted).
     Percent { hundredths: u64 },
+    /// Free text that is neither: `(224 × 224 RGB image)`, `(As in figure 4)`; trimmed, no
+    /// parentheses inside.
+    Text(String),
 }
 
 /// A patch size/stride cell: `7×7/2` (kernel and stride), `1×1` (kernel only), `stride 2`
@@ -129,8 +153,10 @@ pub enum Suffix {
     K,
     /// Millions.
     M,
-    /// Billions.
+    /// Billions (`G`; `B` and `billion` are read as `G`).
     G,
+    /// `×10^n` for a power that has no letter (n ≤ [`MAX_POWER`], not 0, 3, 6 or 9).
+    Pow(u32),
 }
 
 impl Suffix {
@@ -141,6 +167,7 @@ impl Suffix {
             Suffix::K => 1_000,
             Suffix::M => 1_000_000,
             Suffix::G => 1_000_000_000,
+            Suffix::Pow(n) => 10u64.saturating_pow(n),
         }
     }
 }
@@ -169,9 +196,18 @@ impl Quantity {
 
 impl fmt::Display for RowType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(n) = self.repeat {
+            write!(f, "{n}× ")?;
+        }
         f.write_str(&self.words)?;
         if self.starred {
             f.write_str("*")?;
+        }
+        if let Some((h, w)) = self.kernel {
+            write!(f, ", k{h}×{w}")?;
+        }
+        if let Some(s) = self.stride {
+            write!(f, " / s{s}")?;
         }
         if let Some(arg) = &self.arg {
             write!(f, " ({arg})")?;
@@ -184,6 +220,7 @@ impl fmt::Display for TypeArg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TypeArg::Label(label) => f.write_str(label),
+            TypeArg::Text(text) => f.write_str(text),
             TypeArg::Percent { hundredths } => {
                 let (whole, frac) = (hundredths / 100, hundredths % 100);
                 match frac {
@@ -238,6 +275,7 @@ impl fmt::Display for Suffix {
             Suffix::K => "K",
             Suffix::M => "M",
             Suffix::G => "G",
+            Suffix::Pow(n) => return write!(f, "×10^{n}"),
         })
     }
 }
@@ -390,7 +428,7 @@ const END: &str = "end of cell";
 /// Parses a row type cell: `convolution`, `convolution*`, `max pool`, `inception (3a)`,
 /// `dropout (40%)`.
 pub fn parse_row_type(s: &str) -> Result<RowType, CellError> {
-    run_cell(s, row_type, END)
+    run_cell(s, type_ext::row_type_printed, END)
 }
 
 /// Parses a patch size/stride cell: `7×7/2`, `3x3/1`, `1×7`, `stride 2`.
@@ -521,30 +559,6 @@ fn percent(i: &str) -> Res<'_, TypeArg> {
 /// A label: `3a`, `5b`, `stem-1`, `block_2`.
 fn label(i: &str) -> Res<'_, TypeArg> {
     map(take_while1(word_char), |l: &str| TypeArg::Label(l.to_string())).parse(i)
-}
-
-/// A parenthesised type argument: `(3a)`, `(40%)`, `( 12.5% )`.
-fn type_arg(i: &str) -> Res<'_, TypeArg> {
-    let (i, _) = (char('('), ws).parse(i)?;
-    let (i, arg) = cut(expect("a label or a percentage", alt((percent, label)))).parse(i)?;
-    let (i, _) = (ws, cut(expect("')'", char(')')))).parse(i)?;
-    Ok((i, arg))
-}
-
-/// A row type: `convolution`, `convolution*`, `max pool`, `inception (3a)`, `dropout (40%)`,
-/// `convolution* (3a)`.
-fn row_type(i: &str) -> Res<'_, RowType> {
-    let (i, words) = words(i)?;
-    let (i, star) = opt(preceded(ws, char('*'))).parse(i)?;
-    let (i, arg) = opt(preceded(ws, type_arg)).parse(i)?;
-    Ok((
-        i,
-        RowType {
-            words,
-            starred: star.is_some(),
-            arg,
-        },
-    ))
 }
 
 /// Stride only: `stride 2`, `Stride 2`, `stride2`.
@@ -697,6 +711,9 @@ mod tests {
             words: words.to_string(),
             starred,
             arg,
+            repeat: None,
+            kernel: None,
+            stride: None,
         }
     }
 
@@ -783,7 +800,8 @@ mod tests {
                 "end of cell",
             );
             rejects(parse_row_type("inception (3a) z"), 15, "end of cell", "'z'");
-            rejects(parse_row_type("inception (3 a)"), 13, "')'", "'a'");
+            // Free text in parentheses is a label too (`(3 a)`), but not parentheses in it.
+            rejects(parse_row_type("inception (3 (a))"), 13, "')'", "'('");
             rejects(parse_row_type("convolution**"), 12, "end of cell", "'*'");
             rejects(parse_row_type("dropout (12.5)"), 13, "'%'", "')'");
             rejects(parse_row_type("dropout (12.%)"), 12, "a digit after '.'", "'%'");
@@ -1142,6 +1160,9 @@ mod tests {
                 words,
                 starred,
                 arg,
+                repeat: None,
+                kernel: None,
+                stride: None,
             })
         }
 

@@ -33,6 +33,14 @@ pub fn compared(spec: &Spec, g: &Graph, i: usize, at_reference: bool) -> Compare
             c.not_compared.push("size");
         }
     }
+    // An output size without channels (`56×56`): H×W only.
+    if printed(ColumnKind::Spatial) {
+        if at_reference {
+            c.compared.push("size");
+        } else {
+            c.not_compared.push("size");
+        }
+    }
     if printed(ColumnKind::Depth) {
         c.compared.push("depth");
     }
@@ -57,7 +65,7 @@ pub fn note_other_input(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let (spec, g) = (cx.spec, cx.g);
     let printed = spec.printed_input(g.variant.as_deref());
     let mut left = Vec::new();
-    if spec.column_of(ColumnKind::Output).is_some() {
+    if spec.column_of(ColumnKind::Output).is_some() || spec.column_of(ColumnKind::Spatial).is_some() {
         left.push("the printed H×W of each output size");
     }
     if spec.column_of(ColumnKind::Ops).is_some() {

@@ -39,7 +39,13 @@ pub enum Expect {
     Then,
     /// ` else ` after the value of `if … then`.
     Else,
+    /// At most [`MAX_OPERATORS`] operators and `if`s in one alternative.
+    Shorter,
 }
+
+/// The most operators (and `if`s) one alternative may hold: far more than a template needs,
+/// and what keeps the tree shallow enough to evaluate without deep recursion.
+pub const MAX_OPERATORS: usize = 64;
 
 /// An expression that does not parse: what was expected, at which term.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +223,8 @@ struct AltParser<'a> {
     full: &'a str,
     base: usize,
     len: usize,
+    /// Operators and `if`s read so far.
+    operators: std::cell::Cell<usize>,
 }
 
 type Res<'a, T> = Result<(&'a str, T), ExprError>;
@@ -226,6 +234,15 @@ impl<'a> AltParser<'a> {
     fn offset(&self, rest: &str) -> usize {
         let byte = self.base + (self.len - rest.len());
         self.full[..byte].chars().count()
+    }
+
+    /// Counts one operator or `if` at `rest`; refuses one past [`MAX_OPERATORS`].
+    fn count(&self, rest: &str) -> Result<(), ExprError> {
+        self.operators.set(self.operators.get() + 1);
+        if self.operators.get() > MAX_OPERATORS {
+            return Err(self.fail(Expect::Shorter, "", rest));
+        }
+        Ok(())
     }
 
     fn fail(&self, expected: Expect, found: &str, rest: &str) -> ExprError {
@@ -264,6 +281,7 @@ impl<'a> AltParser<'a> {
         loop {
             match operator(rest) {
                 Ok((after, op)) if ops.contains(&op) => {
+                    self.count(after)?;
                     let at = self.offset(after);
                     let (r, rhs) = next(self, after)?;
                     lhs = Node::Bin {
@@ -303,6 +321,7 @@ impl<'a> AltParser<'a> {
         let Some(c) = i.strip_prefix("if ") else {
             return self.logic(i);
         };
+        self.count(i)?;
         let (rest, cond) = self.logic(c)?;
         let Ok((rest, _)) = tag::<_, _, nom::error::Error<&str>>(" then ").parse(rest) else {
             return Err(self.fail(Expect::Then, rest, rest));
@@ -362,6 +381,7 @@ pub fn parse_expr(text: &str) -> Result<Parsed, ExprError> {
             full: text,
             base: at + lead,
             len: body.len(),
+            operators: std::cell::Cell::new(0),
         };
         // An operator with nothing after it (`{a * }`): trimming took the space that makes
         // it one.
@@ -525,6 +545,12 @@ mod tests {
         assert_eq!(fails("{a * 2x}"), (Expect::Integer, "2x".into(), 5));
         assert_eq!(fails("{a +  * 2}"), (Expect::Term, "".into(), 5));
         assert_eq!(fails("{a * }"), (Expect::Term, "".into(), 4));
+        // Bounded: a long chain is refused, not evaluated by deep recursion.
+        let long = format!("{{{}}}", vec!["1"; MAX_OPERATORS + 2].join(" + "));
+        assert_eq!(fails(&long).0, Expect::Shorter);
+        assert!(parse(&format!("{{{}}}", vec!["1"; MAX_OPERATORS + 1].join(" + "))).is_ok());
+        let nested = format!("{{{}1}}", "if a then 1 else ".repeat(MAX_OPERATORS + 1));
+        assert_eq!(fails(&nested).0, Expect::Shorter);
         assert_eq!(fails("{a or b -}"), (Expect::Term, "".into(), 9));
     }
 }

@@ -301,6 +301,10 @@ impl Reader<'_> {
                     )
                 }
                 Expect::VarName => format!("expected a variable's name after 'var.' in {quoted}"),
+                Expect::Shorter => format!(
+                    "expected at most {} operators in one alternative of {quoted}",
+                    super::expr::MAX_OPERATORS
+                ),
                 Expect::Then | Expect::Else => format!(
                     "expected {} in {quoted}, found {}",
                     if e.expected == Expect::Then {

@@ -51,7 +51,10 @@ fuzz_target!(|data: &[u8]| {
     check(s, cell::parse_filter(s), cell::parse_filter);
     if let Ok(q) = cell::parse_figure(s) {
         // Bounded powers: a figure is always finite, and so is its tolerance.
-        assert!(q.value().is_finite() && q.half_unit().is_finite(), "{s:?} reads as {q:?}");
+        assert!(
+            q.value().is_finite() && q.half_unit().is_finite(),
+            "{s:?} reads as {q:?}"
+        );
         let _ = q.admits(i64::MAX, cell::Tolerance::Exact);
     }
     if let Ok(t) = cell::parse_row_type(s) {

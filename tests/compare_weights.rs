@@ -201,6 +201,7 @@ fn unusable_checkpoints_exit_2() {
             "claims bytes 0..16",
         ),
         (write(&dir, "weights.npz", b""), "unknown weights format 'npz'"),
+        (write(&dir, "bad.onnx", b"\xff\xff\xff\xff"), "is not an ONNX model"),
     ];
     for (path, want) in cases {
         let (status, out, err) = archcheck(&["compare", "specs/googlenet.yaml", path.to_str().unwrap()]);
@@ -209,4 +210,87 @@ fn unusable_checkpoints_exit_2() {
         assert!(err.starts_with("error: "), "{err}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// An ONNX model's initializers are a checkpoint too: archcheck's own export pairs by name
+/// with nothing missing (the inference graph has no auxiliary heads, hence `--no-aux`).
+#[test]
+fn onnx_initializers_of_the_own_export_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let onnx = dir.path().join("tv.onnx");
+    let (status, _, err) = archcheck(&[
+        "emit",
+        "onnx",
+        "specs/googlenet.yaml",
+        "--variant",
+        "torchvision",
+        "-o",
+        onnx.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{err}");
+    let (status, out, err) = archcheck(&[
+        "compare",
+        "specs/googlenet.yaml",
+        "--variant",
+        "torchvision",
+        "--no-aux",
+        onnx.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(out.contains("paired by name: 287 agree"), "{out}");
+    assert!(out.contains("0 differences, the checkpoint matches the table"), "{out}");
+}
+
+/// zjZSTU's GoogLeNet_BN (tests/reference) builds a batch norm for every convolution and
+/// never calls it. Its state_dict holds them, so a state_dict cannot tell; torch.onnx keeps
+/// only the parameters the forward pass uses, so its ONNX export lacks every one, and
+/// compare finds each unused batch norm at its row (and nothing else).
+#[test]
+fn the_unused_batch_norms_of_zjzstu_are_found_in_its_onnx_export() {
+    let Some(py) = common::python::test_python_with_or_skip(&["torch", "onnx"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let onnx = dir.path().join("zjzstu.onnx");
+    let script = r#"
+import sys, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, "tests/reference")
+import torch, zjzstu_googlenet_bn as z
+m = z.GoogLeNetBN().eval()
+torch.onnx.export(m, torch.randn(1, 3, 224, 224), sys.argv[1], dynamo=False, opset_version=17, do_constant_folding=False)
+print("ok")
+"#;
+    common::python::run_script(&py, script, &[&onnx], None);
+    let (status, out, err) = archcheck(&[
+        "compare",
+        "specs/googlenet_bn.yaml",
+        "--variant",
+        "zjzstu",
+        "--no-aux",
+        onnx.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 1, "{out}{err}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error[")).collect();
+    assert!(!errors.is_empty(), "{out}");
+    for e in &errors {
+        assert!(
+            e.starts_with("error[E502]: the weights have no batch norm "),
+            "only the unused batch norms differ: {e}"
+        );
+    }
+    // One per convolution of the inference graph (each is followed by its batch norm).
+    let (_, json, _) = archcheck(&[
+        "derive",
+        "specs/googlenet_bn.yaml",
+        "--variant",
+        "zjzstu",
+        "--no-aux",
+        "--format",
+        "json",
+    ]);
+    let convs = json.matches("\"op\": \"conv ").count();
+    assert!(convs > 0, "{json}");
+    assert_eq!(errors.len(), convs, "{out}");
+    assert!(out.contains("paired by structure: 71 agree"), "{out}");
 }

@@ -1,6 +1,6 @@
 //! A checkpoint's tensors as names and shapes, read without loading their data:
-//! safetensors (the header only, bounded), and through libtorch (feature `torch`) a
-//! PyTorch `.pt`/`.pth` state_dict.
+//! safetensors (the header only, bounded), an ONNX model's initializers, and through
+//! libtorch (feature `torch`) a PyTorch `.pt`/`.pth` state_dict.
 
 use std::fs::File;
 use std::io::Read;
@@ -21,7 +21,9 @@ pub enum WeightsError {
     Io { path: String, source: std::io::Error },
     #[error("{path} is not a safetensors file: {why}")]
     Safetensors { path: String, why: String },
-    #[error("{path}: unknown weights format '{extension}', expected .safetensors, .pt or .pth")]
+    #[error("{path} is not an ONNX model: {why}")]
+    Onnx { path: String, why: String },
+    #[error("{path}: unknown weights format '{extension}', expected .safetensors, .onnx, .pt or .pth")]
     Format { path: String, extension: String },
     #[error("{path} is a PyTorch checkpoint; reading it needs the libtorch build (cargo build --features torch)")]
     NeedsTorch { path: String },
@@ -37,6 +39,7 @@ pub fn read(path: &Path) -> Result<Vec<Found>, WeightsError> {
     let shown = path.display().to_string();
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "safetensors" => read_safetensors(path),
+        "onnx" => read_onnx(path),
         "pt" | "pth" | "bin" => read_pytorch(path),
         other => Err(WeightsError::Format {
             path: shown,
@@ -105,6 +108,39 @@ pub fn read_safetensors(path: &Path) -> Result<Vec<Found>, WeightsError> {
     // The file's order (by offset): writers store tensors in state_dict order or by name.
     tensors.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
     Ok(tensors.into_iter().map(|(_, f)| f).collect())
+}
+
+/// The largest ONNX model read (protobuf's own limit is 2 GiB; larger models keep their
+/// weights as external data, which this does not need).
+pub const MAX_ONNX_BYTES: u64 = 2 << 30;
+
+/// An ONNX model's initializers (the weights an exporter kept: one that drops unused
+/// parameters, as torch.onnx does, shows what the forward pass really uses).
+fn read_onnx(path: &Path) -> Result<Vec<Found>, WeightsError> {
+    let shown = path.display().to_string();
+    let io = |source| WeightsError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() || meta.len() > MAX_ONNX_BYTES {
+        return Err(WeightsError::Onnx {
+            path: shown.clone(),
+            why: format!(
+                "expected a regular file of at most {MAX_ONNX_BYTES} bytes ({} bytes)",
+                meta.len()
+            ),
+        });
+    }
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(MAX_ONNX_BYTES).read_to_end(&mut bytes))
+        .map_err(io)?;
+    let tensors = crate::onnx::initializers(&bytes).map_err(|e| WeightsError::Onnx {
+        path: shown.clone(),
+        why: e.to_string(),
+    })?;
+    Ok(tensors.into_iter().map(|(name, shape)| Found { name, shape }).collect())
 }
 
 #[cfg(feature = "torch")]

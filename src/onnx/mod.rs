@@ -32,6 +32,16 @@ use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
 use crate::ir::{Activation, Graph, NodeId, Op, PoolKind};
 use crate::shape::{Dim, Shape};
 
+/// An ONNX model's initializers as (name, dims), in the file's order: what `compare` checks.
+/// The whole model is decoded (node attributes and weights included) and then dropped.
+pub fn initializers(bytes: &[u8]) -> Result<Vec<(String, Vec<i64>)>, prost::DecodeError> {
+    let model = ModelProto::decode(bytes)?;
+    Ok(model
+        .graph
+        .map(|g| g.initializer.into_iter().map(|t| (t.name, t.dims)).collect())
+        .unwrap_or_default())
+}
+
 /// The opset written: the oldest with every op here in its current form (Softmax on one
 /// axis since 13, BatchNormalization's inference form since 15).
 pub const OPSET: i64 = 17;

@@ -345,16 +345,31 @@ fn emit_pytorch_and_its_alias_agree() {
     assert_eq!(new, run(&["emit", "--pytorch", NIN]));
 }
 
-/// Residual sums, 1×1 projections, an adaptive pool head: torchvision's resnet18 and the
-/// bottleneck resnet50 (101 and 152 are the same blocks, more of them).
+/// Residual sums, 1×1 projections, an adaptive pool head: torchvision's resnet18 … 152
+/// (basic blocks, then bottlenecks).
 #[test]
 fn resnet18() {
     check("specs/resnet.yaml", Some("resnet18"));
 }
 
 #[test]
+fn resnet34() {
+    check("specs/resnet.yaml", Some("resnet34"));
+}
+
+#[test]
 fn resnet50() {
     check("specs/resnet.yaml", Some("resnet50"));
+}
+
+#[test]
+fn resnet101() {
+    check("specs/resnet.yaml", Some("resnet101"));
+}
+
+#[test]
+fn resnet152() {
+    check("specs/resnet.yaml", Some("resnet152"));
 }
 
 /// Every activation (GELU exact, SiLU, ReLU6 as Clip, hard sigmoid, hard swish), a dilated

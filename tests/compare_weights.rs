@@ -34,7 +34,8 @@ def save(name, sd):
 m = model()
 sd = m.state_dict()
 save("whole", sd)
-torch.save(sd, f"{out}/whole.pt")
+# libtorch reads a plain dict (the OrderedDict of state_dict() unpickles to None in C++).
+torch.save(dict(sd), f"{out}/whole.pt")
 # An implementation with a typo in one width: 4c's 1x1 branch with 120 filters, not 128.
 wide = model()
 wide.inception4c = Inception(512, 120, 128, 256, 24, 64, 64)

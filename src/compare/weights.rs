@@ -145,9 +145,11 @@ fn read_onnx(path: &Path) -> Result<Vec<Found>, WeightsError> {
 
 #[cfg(feature = "torch")]
 fn read_pytorch(path: &Path) -> Result<Vec<Found>, WeightsError> {
+    // libtorch's unpickler reads a plain dict of tensors; the OrderedDict that
+    // `state_dict()` returns comes back as None, hence the hint.
     let tensors = tch::Tensor::loadz_multi(path).map_err(|e| WeightsError::Torch {
         path: path.display().to_string(),
-        why: e.to_string(),
+        why: format!("{e}; save it as a plain dict (torch.save(dict(model.state_dict()), F)) or as safetensors"),
     })?;
     Ok(tensors
         .into_iter()

@@ -17,7 +17,7 @@
 #   BINARY             archcheck built here with --features torch (release)
 #   FASHION_MNIST_DIR  the four IDX files (.gz or plain), e.g. a copy of
 #                      /usr/share/datasets/fashion-mnist carried to the GPU machine
-#   OUT_DIR            default $OUT (the device tool's output folder), else ./gpu-check-out
+#   OUT_DIR            default $OUT (an output folder the runner provides), else ./gpu-check-out
 # Environment: EPOCHS (10), CMP_EPOCHS (the Adam pair, 6), BENCH_STEPS (30),
 #   SCRATCH (where weights and checkpoints go; default a temp dir, not copied back).
 #   For a dry run without a GPU: DEVICE=cpu INPUT=32 BATCH=16 BENCH_INPUT=224

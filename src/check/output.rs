@@ -81,23 +81,29 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) -> Vec<usize> {
                     out.push(d);
                 }
                 None => out.push(
-                    Diagnostic::new(
-                        Severity::Error,
-                        code::SPATIAL,
-                        cell.loc,
-                        format!(
-                            "{} outputs {}×{}, the table says {ph}×{pw}",
-                            row.label, derived.1, derived.2
-                        ),
-                    )
-                    .at(&row.label, col)
-                    .values(size_text(pc, ph, pw), size_text(derived.0, derived.1, derived.2))
-                    .arithmetic(spatial_arithmetic(g, span)),
+                    spatial(&row.label, col, cell.loc, (ph, pw), (derived.1, derived.2))
+                        .values(size_text(pc, ph, pw), size_text(derived.0, derived.1, derived.2))
+                        .arithmetic(spatial_arithmetic(g, span)),
                 ),
             }
         }
     }
     ambiguous_rows
+}
+
+/// E102: the row outputs `derived` H×W where the table prints `printed` (the caller adds
+/// the values as printed, with or without channels, and the arithmetic).
+fn spatial(label: &str, col: &str, loc: crate::spec::Loc, printed: (i64, i64), derived: (i64, i64)) -> Diagnostic {
+    Diagnostic::new(
+        Severity::Error,
+        code::SPATIAL,
+        loc,
+        format!(
+            "{label} outputs {}×{}, the table says {}×{}",
+            derived.0, derived.1, printed.0, printed.1
+        ),
+    )
+    .at(label, col)
 }
 
 /// E102 for a printed output size without channels (`56×56`): H×W only.
@@ -121,18 +127,9 @@ fn spatial_only(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         if (ph, pw) != (derived.1, derived.2) {
             let row = &spec.rows[i];
             out.push(
-                Diagnostic::new(
-                    Severity::Error,
-                    code::SPATIAL,
-                    cell.loc,
-                    format!(
-                        "{} outputs {}×{}, the table says {ph}×{pw}",
-                        row.label, derived.1, derived.2
-                    ),
-                )
-                .at(&row.label, col)
-                .values(format!("{ph}×{pw}"), format!("{}×{}", derived.1, derived.2))
-                .arithmetic(spatial_arithmetic(g, span)),
+                spatial(&row.label, col, cell.loc, (ph, pw), (derived.1, derived.2))
+                    .values(format!("{ph}×{pw}"), format!("{}×{}", derived.1, derived.2))
+                    .arithmetic(spatial_arithmetic(g, span)),
             );
         }
     }

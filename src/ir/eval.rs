@@ -94,7 +94,8 @@ impl<'a> Ctx<'a> {
 }
 
 /// A field of a printed layer: `out`, `kernel`, `stride`, `pool`; of a bracket `repeat`,
-/// `lines`, `out` (its last line's) and `outN`, `kernelN`, `strideN` (line N, from 1).
+/// `lines`, `out` (its last line's) and `outN`, `kernelN`, `strideN` (line N, from 1); of a
+/// typed item what its words carry, and `label`, `fraction`.
 fn item_field(item: &LayerItem, field: &str) -> Option<Val> {
     let pair = |k: (u64, u64)| Val::Pair(to_i64(k.0), to_i64(k.1));
     match (item, field) {
@@ -114,6 +115,20 @@ fn item_field(item: &LayerItem, field: &str) -> Option<Val> {
         (LayerItem::Stack { repeat, .. }, "repeat") => Some(Val::Int(to_i64(*repeat))),
         (LayerItem::Stack { lines, .. }, "lines") => Some(Val::Int(to_i64(lines.len() as u64))),
         (LayerItem::Stack { lines, .. }, "out") => lines.last().and_then(|l| item_field(l, "out")),
+        // A typed item's carried fields, named as ResNet's items name them: `conv3-64` has
+        // kernel 3×3 and out 64, `FC-4096` out 4096.
+        (LayerItem::Typed(t), "kernel") => t.carried_kernel().map(pair),
+        (LayerItem::Typed(t), "out") => t.width().map(|n| Val::Int(to_i64(n))),
+        (LayerItem::Typed(t), "stride") => t.stride.map(|n| Val::Int(to_i64(n))),
+        (LayerItem::Typed(t), "repeat") => t.repeat.map(|n| Val::Int(to_i64(n))),
+        (LayerItem::Typed(t), "label") => match &t.arg {
+            Some(TypeArg::Label(l)) => Some(Val::Word(l.clone())),
+            _ => None,
+        },
+        (LayerItem::Typed(t), "fraction") => match &t.arg {
+            Some(TypeArg::Percent { hundredths }) => Some(Val::Float(*hundredths as f64 / 10_000.0)),
+            _ => None,
+        },
         (LayerItem::Stack { lines, .. }, f) => {
             let digits = f.len() - f.trim_end_matches(|c: char| c.is_ascii_digit()).len();
             let (name, n) = f.split_at(f.len() - digits);

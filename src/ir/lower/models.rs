@@ -105,8 +105,17 @@ impl Builder<'_> {
         };
         let mut cur = input;
         let mut forms = Vec::new();
-        for item in items {
-            let Some(t) = templates.get(item.form()) else {
+        let keys: Vec<_> = items
+            .iter()
+            .map(|item| item.template_key(|k| templates.contains_key(k)))
+            .collect();
+        for (n, item) in items.iter().enumerate() {
+            let key = keys[n].clone();
+            // Items built by one template are told apart by their number among them.
+            let shared = keys.iter().filter(|k| **k == key).count() > 1;
+            let number = keys[..=n].iter().filter(|k| **k == key).count();
+            self.numbering.tag_item(scope, shared.then_some(number));
+            let Some(t) = templates.get(key.as_ref()) else {
                 let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
                 return Err(self.err(
                     ctx.cells[ctx.model.unwrap_or("")].loc,
@@ -115,7 +124,7 @@ impl Builder<'_> {
                         crate::quote::quote(&row.label),
                         item.form(),
                         crate::quote::quote(&item.to_string()),
-                        crate::quote::quote(item.form()),
+                        crate::quote::quote(&key),
                         known.join(", ")
                     ),
                 ));
@@ -124,8 +133,9 @@ impl Builder<'_> {
             c.item = Some(item);
             self.numbering.start_item();
             cur = self.template(&c, t, cur, i, scope)?;
-            forms.push(item.form());
+            forms.push(key.into_owned());
         }
+        self.numbering.tag_item(scope, None);
         Ok((cur, forms.join(", ")))
     }
 }

@@ -17,6 +17,8 @@ pub(super) struct Numbering {
     next: HashMap<String, usize>,
     /// The row being lowered, where it is numbered.
     row: Option<RowNumbering>,
+    /// The item being built, where the cell has others with its template.
+    item: Option<ItemTag>,
 }
 
 #[derive(Debug)]
@@ -24,6 +26,14 @@ struct RowNumbering {
     path: String,
     /// Components seen in the current item of the row, with the index each was given.
     given: HashMap<String, usize>,
+}
+
+/// An item of a `layers` cell that shares its template with others of the cell: its layers'
+/// first component under the row's path takes its number (`row6.conv` → `row6.conv_2`).
+#[derive(Debug)]
+struct ItemTag {
+    path: String,
+    number: usize,
 }
 
 impl Numbering {
@@ -47,10 +57,42 @@ impl Numbering {
         }
     }
 
+    /// Numbers the layers of the next item (`Some(n)`, from 1) under `path`, or not (`None`).
+    pub(super) fn tag_item(&mut self, path: &str, number: Option<usize>) {
+        self.item = number.map(|number| ItemTag {
+            path: path.to_string(),
+            number,
+        });
+    }
+
+    /// `name` with the item's number after its first component under the item's path.
+    fn tagged(&self, name: String) -> String {
+        let Some(tag) = &self.item else { return name };
+        let rest = if tag.path.is_empty() {
+            Some(name.as_str())
+        } else {
+            name.strip_prefix(tag.path.as_str()).and_then(|s| s.strip_prefix('.'))
+        };
+        let Some(rest) = rest else { return name };
+        let (first, tail) = rest.split_once('.').map_or((rest, None), |(f, t)| (f, Some(t)));
+        let mut out = if tag.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}.", tag.path)
+        };
+        out.push_str(&format!("{first}_{}", tag.number));
+        if let Some(t) = tail {
+            out.push('.');
+            out.push_str(t);
+        }
+        out
+    }
+
     /// The name a node gets: `name` itself outside a numbered row, for a node not under the
     /// row's path, or for a merge directly under it; else the path, the index of its first component,
     /// then the rest (`features.conv_relu` → `features.1`, `features.0.conv.0` → `features.5.conv.0`).
     pub(super) fn rename(&mut self, name: String, is_merge: bool) -> String {
+        let name = self.tagged(name);
         let Some(r) = &mut self.row else { return name };
         let rest = if r.path.is_empty() {
             name.as_str()
@@ -115,5 +157,22 @@ mod tests {
         assert_eq!(n.rename("features.0.add".into(), true), "features.3.add");
         n.start_row("");
         assert_eq!(n.rename("stem".into(), false), "0");
+    }
+
+    #[test]
+    fn items_sharing_a_template_are_numbered_under_the_row() {
+        let mut n = Numbering::default();
+        n.tag_item("row6", Some(2));
+        assert_eq!(n.rename("row6.conv".into(), false), "row6.conv_2");
+        assert_eq!(n.rename("row6.conv.bn".into(), false), "row6.conv_2.bn");
+        assert_eq!(n.rename("row7.conv".into(), false), "row7.conv");
+        // Numbered as a Sequential too: the tagged names are distinct components.
+        n.start_row("row6");
+        assert_eq!(n.rename("row6.conv".into(), false), "row6.0");
+        assert_eq!(n.rename("row6.conv_relu".into(), false), "row6.1");
+        n.tag_item("", Some(1));
+        assert_eq!(n.rename("fc".into(), false), "fc_1");
+        n.tag_item("", None);
+        assert_eq!(n.rename("fc".into(), false), "fc");
     }
 }

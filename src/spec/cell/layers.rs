@@ -9,7 +9,10 @@
 //! | `softmax` | a softmax |
 //! | `[1×1, 64; 3×3, 64; 1×1, 256] ×3` | a block of convs repeated: the YAML spelling of a tall bracket, one printed line per `;`; the count as `×3`, `× 3` or `3×` before the bracket |
 //!
-//! A cell is one of these or several separated by `, ` (`average pool, 1000-d fc, softmax`).
+//! | `conv3-64`, `FC-4096`, `LRN`, `maxpool` | any other item: a type cell's form (`type_ext`), built by the template its words name |
+//!
+//! A cell is one of these or several separated by `, ` (`average pool, 1000-d fc, softmax`),
+//! on one printed line or several separated by `<br>` (`conv3-64<br>LRN`, VGG's Table 1).
 //! Also here: an output size without channels (`112×112`, `56 × 56`).
 
 use super::*;
@@ -37,12 +40,17 @@ pub enum LayerItem {
         lines: Vec<LayerItem>,
         repeat: u64,
     },
+    /// Any other item, read as a type cell reads its text (`conv3-64`, `FC-4096`, `LRN`):
+    /// its words pick the template, what they carry are its fields.
+    Typed(RowType),
 }
 
 impl LayerItem {
-    /// The name of the item's form, which names the template that builds it.
+    /// The name of the item's form, which names the template that builds it; a typed item's
+    /// template is picked by its words, as a type cell's is ([`RowType::template_key`]).
     pub fn form(&self) -> &'static str {
         match self {
+            LayerItem::Typed(_) => "layer",
             LayerItem::Conv { .. } => "conv",
             LayerItem::Pool {
                 kind: PoolKind::Max,
@@ -71,18 +79,31 @@ impl LayerItem {
     }
 
     /// The forms a cell can have, for messages.
-    pub const FORMS: &'static str =
-        "conv, max pool, average pool, global max pool, global average pool, fc, softmax, blocks";
+    pub const FORMS: &'static str = "conv, max pool, average pool, global max pool, global average pool, fc, softmax, blocks, or a type cell's words";
+
+    /// The template that builds the item: its form's name, or for a typed item its words
+    /// (or their stem) as `exists` has them.
+    pub fn template_key(&self, exists: impl Fn(&str) -> bool) -> std::borrow::Cow<'_, str> {
+        match self {
+            LayerItem::Typed(t) => t.template_key(exists),
+            _ => std::borrow::Cow::Borrowed(self.form()),
+        }
+    }
 
     /// The fields a template can read of an item (`model.out`); `outN`, `kernelN` and
-    /// `strideN` read line N (from 1) of a bracket.
-    pub const FIELDS: &'static [&'static str] = &["kernel", "out", "stride", "pool", "repeat", "lines"];
+    /// `strideN` read line N (from 1) of a bracket; a typed item's `label` and `fraction`
+    /// are its parenthesised argument (`(3a)`, `(40%)`).
+    pub const FIELDS: &'static [&'static str] = &[
+        "kernel", "out", "stride", "pool", "repeat", "lines", "label", "fraction",
+    ];
 }
 
 /// A cell of layers: one item or several, as printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerCell {
     pub items: Vec<LayerItem>,
+    /// The items that start a printed line after the first (`<br>` before them).
+    pub line_starts: Vec<usize>,
 }
 
 impl fmt::Display for LayerItem {
@@ -123,6 +144,7 @@ impl fmt::Display for LayerItem {
                 }
                 write!(f, "] ×{repeat}")
             }
+            LayerItem::Typed(t) => write!(f, "{t}"),
         }
     }
 }
@@ -130,7 +152,9 @@ impl fmt::Display for LayerItem {
 impl fmt::Display for LayerCell {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, it) in self.items.iter().enumerate() {
-            if i > 0 {
+            if self.line_starts.contains(&i) {
+                f.write_str(LINE_BREAK)?;
+            } else if i > 0 {
                 f.write_str(", ")?;
             }
             write!(f, "{it}")?;
@@ -139,10 +163,13 @@ impl fmt::Display for LayerCell {
     }
 }
 
+/// What separates two lines printed inside one cell: the transcription's `<br>`.
+pub const LINE_BREAK: &str = "<br>";
+
 /// Parses a cell of layers: `7×7, 64, stride 2`, `3×3 max pool, stride 2`,
-/// `[3×3, 64; 3×3, 64] ×2`, `average pool, 1000-d fc, softmax`.
+/// `[3×3, 64; 3×3, 64] ×2`, `average pool, 1000-d fc, softmax`, `conv3-64<br>LRN`.
 pub fn parse_layers(s: &str) -> Result<LayerCell, CellError> {
-    run_cell(s, layer_cell, "', ' and another layer, or end of cell")
+    run_cell(s, layer_cell, "', ' or '<br>' and another layer, or end of cell")
 }
 
 /// Parses an output size without channels: `112×112`, `56 × 56`.
@@ -277,22 +304,42 @@ fn stack(i: &str) -> Res<'_, LayerItem> {
     Ok((i, LayerItem::Stack { lines, repeat }))
 }
 
+/// Any other item, as a type cell reads it: `conv3-64`, `FC-4096`, `LRN`, `soft-max`,
+/// `input (224 × 224 RGB image)`. Tried last, so that ResNet's forms keep their meaning.
+fn typed(i: &str) -> Res<'_, LayerItem> {
+    let (i, t) = super::type_ext::row_type_printed(i)?;
+    Ok((i, LayerItem::Typed(t)))
+}
+
 fn item(i: &str) -> Res<'_, LayerItem> {
     expect(
-        "a layer: 'k×k, channels', 'k×k max pool', 'average pool', 'N-d fc', 'softmax' or '[…] ×N'",
-        alt((stack, fc, windowed, global_pool, softmax)),
+        "a layer: 'k×k, channels', 'k×k max pool', 'average pool', 'N-d fc', 'softmax', '[…] ×N' or a layer type such as 'conv3-64'",
+        alt((stack, fc, windowed, global_pool, softmax, typed)),
     )(i)
+}
+
+/// Between two items: `, ` on one printed line, or `<br>` between lines.
+fn item_separator(i: &str) -> Res<'_, bool> {
+    alt((
+        value(false, (ws, char(','), ws)),
+        value(true, (ws, tag_no_case(LINE_BREAK), ws)),
+    ))
+    .parse(i)
 }
 
 fn layer_cell(i: &str) -> Res<'_, LayerCell> {
     let (mut i, first) = item(i)?;
     let mut items = vec![first];
-    while let Ok((rest, _)) = (ws, char::<_, PErr>(','), ws).parse(i) {
+    let mut line_starts = Vec::new();
+    while let Ok((rest, new_line)) = item_separator(i) {
         let (rest, next) = cut(item).parse(rest)?;
+        if new_line {
+            line_starts.push(items.len());
+        }
         items.push(next);
         i = rest;
     }
-    Ok((i, LayerCell { items }))
+    Ok((i, LayerCell { items, line_starts }))
 }
 
 #[cfg(test)]
@@ -372,6 +419,58 @@ mod tests {
         }
     }
 
+    fn typed(s: &str) -> LayerItem {
+        LayerItem::Typed(super::super::parse_row_type(s).unwrap())
+    }
+
+    #[test]
+    fn accepts_type_cell_forms_on_several_printed_lines() {
+        let c = parse_layers("conv3-64<br>LRN").unwrap();
+        assert_eq!(c.items, vec![typed("conv3-64"), typed("LRN")]);
+        assert_eq!(c.line_starts, vec![1]);
+        let c = parse_layers("conv3-256 <BR> conv3-256<br>conv1-256").unwrap();
+        assert_eq!(c.items.len(), 3);
+        assert_eq!(c.line_starts, vec![1, 2]);
+        assert_eq!(c.to_string(), "conv3-256<br>conv3-256<br>conv1-256");
+        assert_eq!(
+            parse_layers("input (224 × 224 RGB image)").unwrap().items,
+            vec![typed("input (224 × 224 RGB image)")]
+        );
+        // ResNet's forms keep their meaning; a typed item mixes with them.
+        let c = parse_layers("3×3, 64<br>FC-4096, soft-max").unwrap();
+        assert_eq!(c.items, vec![conv(3, 64, None), typed("FC-4096"), typed("soft-max")]);
+        assert_eq!(c.line_starts, vec![1]);
+        assert_eq!(parse_layers("softmax").unwrap().items, vec![LayerItem::Softmax]);
+        for s in [
+            "conv3-64<br>LRN",
+            "maxpool",
+            "3×3, 64<br>FC-4096, soft-max",
+            "Conv dw / s2<br>MBConv6, k3×3",
+        ] {
+            let c = parse_layers(s).unwrap();
+            assert_eq!(parse_layers(&c.to_string()).unwrap(), c, "{s}");
+        }
+        let mut key = typed("conv3-64").template_key(|k| k == "conv").into_owned();
+        assert_eq!(key, "conv");
+        key = conv(3, 64, None).template_key(|_| true).into_owned();
+        assert_eq!(key, "conv");
+    }
+
+    #[test]
+    fn rejects_a_line_without_a_layer() {
+        assert_eq!(fails("conv3-64<br>").0, 12);
+        assert!(
+            fails("conv3-64<br>").1.contains("a layer"),
+            "{:?}",
+            fails("conv3-64<br>")
+        );
+        assert_eq!(fails("conv3-64<br><br>LRN").0, 12);
+        assert_eq!(fails("conv3-64 <br LRN").0, 9);
+        assert!(fails("conv3-64 <br LRN").1.contains("'<br>'"));
+        assert_eq!(fails("LRN (").0, 5);
+        assert_eq!(fails("conv3-64, #").0, 10);
+    }
+
     fn fails(s: &str) -> (usize, String) {
         let e = parse_layers(s).unwrap_err();
         (e.offset, e.expected)
@@ -388,7 +487,8 @@ mod tests {
         assert_eq!(fails("3×3, 0").0, 5);
         assert_eq!(fails("3×3 max pool, stride 0").0, 21);
         assert_eq!(fails("average pool,").0, 13);
-        assert_eq!(fails("fully connected").0, 0);
+        // Words are a typed item now (`fully connected` names a template); a sign is not.
+        assert_eq!(fails("#fc").0, 0);
         assert_eq!(fails("1000-d").0, 6);
         assert!(parse_size_hw("112").is_err());
         assert!(parse_size_hw("112×0").is_err());

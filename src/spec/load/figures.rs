@@ -89,7 +89,19 @@ impl Loader<'_> {
                         let Some(model) = k.as_str() else {
                             return Err(self.err(self.r.at(&pp), "expected model names as the keys of printed"));
                         };
-                        figure(v, &join(pp.clone(), model), Some(model.to_string()))?;
+                        // One figure printed for several models (VGG's Table 2, `A,A-LRN`).
+                        for one in model.split(',').map(str::trim) {
+                            if one.is_empty() {
+                                return Err(self.err(
+                                    self.r.marks.key(&join(pp.clone(), model)),
+                                    format!(
+                                        "expected model names separated by ',' as a key of printed, found {}",
+                                        crate::quote::quote(model)
+                                    ),
+                                ));
+                            }
+                            figure(v, &join(pp.clone(), model), Some(one.to_string()))?;
+                        }
                     }
                 }
                 v => figure(v, &pp, None)?,

@@ -96,7 +96,10 @@ impl Loader<'_> {
             .values()
             .filter(|c| matches!(c.kind, ColumnKind::Type | ColumnKind::Name))
             .count();
-        if types != 1 {
+        // A table of architectures may print no row names at all (VGG's Table 1): its rows
+        // are numbered.
+        let unnamed_ok = types == 0 && !raw.models.is_empty();
+        if types != 1 && !unnamed_ok {
             // At the second type column, or at the columns when there is none.
             let loc = out
                 .values()
@@ -105,7 +108,7 @@ impl Loader<'_> {
                 .map_or(self.r.at(&path(&["columns"])), |c| c.loc);
             return Err(self.err(
                 loc,
-                format!("expected exactly one column of kind type, found {types} (a table of architectures has one of kind name instead)"),
+                format!("expected exactly one column of kind type, found {types} (a table of architectures has one of kind name instead, or none)"),
             ));
         }
         Ok(out)

@@ -112,13 +112,12 @@ impl Loader<'_> {
     }
 
     pub(super) fn rows(&self, raw: &[IndexMap<String, Value>], spec: &Spec) -> Result<Vec<Row>, SpecError> {
+        // None in a table of architectures without row names: every row is numbered.
         let type_col = spec
             .columns
             .values()
             .find(|c| matches!(c.kind, ColumnKind::Type | ColumnKind::Name))
-            .expect("checked")
-            .name
-            .clone();
+            .map_or(String::new(), |c| c.name.clone());
         let mut rows: Vec<Row> = Vec::new();
         let mut ordinals: IndexMap<String, usize> = IndexMap::new();
         let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();

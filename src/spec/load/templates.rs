@@ -28,12 +28,8 @@ impl Loader<'_> {
                     let steps = self
                         .r
                         .steps(t.steps.as_ref().expect("checked"), &join(tp.clone(), "steps"))?;
-                    if steps.is_empty() {
-                        return Err(self.err(
-                            loc,
-                            format!("template {name} has no steps", name = crate::quote::quote(&name)),
-                        ));
-                    }
+                    // `steps: []` builds nothing: a row that prints no layer (VGG's
+                    // `input (224 × 224 RGB image)`).
                     TemplateBody::Steps(steps)
                 }
                 (false, true) => TemplateBody::Layers(self.r.layers(&t.layers, &join(tp.clone(), "layers"))?),

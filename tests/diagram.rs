@@ -212,3 +212,9 @@ fn resnet_variants() {
         check("specs/resnet.yaml", Some(v));
     }
 }
+
+/// Sequential-numbered layers (features.0 …) and cells of several printed lines.
+#[test]
+fn vgg11_bn() {
+    check("specs/vgg.yaml", Some("vgg11_bn"));
+}

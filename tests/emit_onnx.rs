@@ -372,6 +372,13 @@ fn resnet152() {
     check("specs/resnet.yaml", Some("resnet152"));
 }
 
+/// nn.Sequential-numbered layers with batch norm, an adaptive pool to 7×7 before the
+/// classifier: torchvision's vgg11_bn.
+#[test]
+fn vgg11_bn() {
+    check("specs/vgg.yaml", Some("vgg11_bn"));
+}
+
 /// Every activation (GELU exact, SiLU, ReLU6 as Clip, hard sigmoid, hard swish), a dilated
 /// conv, LRN, a squeeze-and-excitation product, global max and average pools.
 #[test]

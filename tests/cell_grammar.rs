@@ -326,3 +326,44 @@ fn filter_shapes() {
     refused(parse_filter("Pool"), 4, "a pooling window after 'Pool'", "end of cell");
     refused(parse_filter("3×3×0"), 4, "a positive number", "0");
 }
+
+// VGG's Table 1 (Simonyan and Zisserman, 2014) as `layers` cells: type-cell forms as items,
+// several printed lines separated by `<br>` (the paper's bold left out).
+#[test]
+fn vgg_cells_as_layers() {
+    use archcheck::spec::cell::{LayerItem, parse_layers};
+    let typed = |item: &LayerItem| match item {
+        LayerItem::Typed(t) => (
+            t.template_key(|k| ["conv", "FC"].contains(&k)).into_owned(),
+            t.carried_kernel(),
+            t.width(),
+        ),
+        other => panic!("{other:?} is not a typed item"),
+    };
+    let c = cell(Some("conv3-256<br>conv3-256<br>conv1-256"), parse_layers).unwrap();
+    let items: Vec<_> = c.items.iter().map(typed).collect();
+    assert_eq!(
+        items,
+        [
+            ("conv".to_string(), Some((3, 3)), Some(256)),
+            ("conv".to_string(), Some((3, 3)), Some(256)),
+            ("conv".to_string(), Some((1, 1)), Some(256)),
+        ]
+    );
+    let c = cell(Some("conv3-64<br>LRN"), parse_layers).unwrap();
+    assert_eq!(typed(&c.items[1]), ("LRN".to_string(), None, None));
+    let c = cell(Some("FC-4096"), parse_layers).unwrap();
+    assert_eq!(typed(&c.items[0]), ("FC".to_string(), None, Some(4096)));
+    for printed in ["maxpool", "soft-max", "input (224 × 224 RGB image)"] {
+        let c = cell(Some(printed), parse_layers).unwrap();
+        assert_eq!(c.items.len(), 1, "{printed}");
+        assert!(matches!(c.items[0], LayerItem::Typed(_)), "{printed}");
+    }
+    // A ResNet form keeps its meaning beside them.
+    let c = cell(Some("7×7, 64, stride 2<br>maxpool"), parse_layers).unwrap();
+    assert!(matches!(c.items[0], LayerItem::Conv { .. }));
+    refused(parse_layers("conv3-64<br>"), 12, "a layer", "end of cell");
+    refused(parse_layers("conv3-64 <br LRN"), 9, "'<br>'", "'<'");
+    refused(parse_layers("conv3-64<br>**LRN**"), 12, "a layer", "'*'");
+    refused(parse_layers("conv3-64, "), 10, "a layer", "end of cell");
+}

@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
     check(s, cell::parse_figure(s), cell::parse_figure);
     check(s, cell::parse_printed_size(s), cell::parse_printed_size);
     check(s, cell::parse_filter(s), cell::parse_filter);
+    check(s, cell::parse_layers(s), cell::parse_layers);
     if let Ok(q) = cell::parse_figure(s) {
         // Bounded powers: a figure is always finite, and so is its tolerance.
         assert!(

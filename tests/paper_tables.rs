@@ -160,7 +160,7 @@ totals:
     counts: parameters
     unit: million
     in: table 2
-    printed: {{A: 133, A-LRN: 133, B: 133, C: 134, D: 138, E: 144}}
+    printed: {{"A,A-LRN": 133, B: 133, C: 134, D: 138, E: 144}}
 "##,
         templates(&["input", "conv", "LRN", "maxpool", "FC", "soft-max"])
     );
@@ -173,8 +173,14 @@ totals:
     assert_eq!((conv.carried_kernel(), conv.width()), (Some((3, 3)), Some(64)));
     assert_eq!(spec.rows[8].row_type.carried_kernel(), Some((1, 1)));
     assert_eq!(spec.rows[10].row_type.width(), Some(4096));
+    // Table 2's header cell `A,A-LRN` is one figure for both configurations.
     let figures = &spec.totals[0].figures;
     assert_eq!(figures.len(), 6);
+    assert_eq!(
+        (figures[0].model.as_deref(), figures[1].model.as_deref()),
+        (Some("A"), Some("A-LRN"))
+    );
+    assert_eq!(figures[0].cell.text, figures[1].cell.text);
     let Value::Quantity(q) = &figures[4].cell.value else {
         panic!()
     };

@@ -333,3 +333,36 @@ fn vgg_parameter_row_in_millions() {
     let e = load_str(&per_model(&row.replace("360}", "360M}")), "t.yaml").unwrap_err();
     assert!(e.message.contains("in units of ×10^3"), "{e}");
 }
+
+/// One figure printed for several architecture columns (VGG's Table 2 header `A,A-LRN`) is
+/// compared for each; a column whose own name holds a comma is still one column.
+#[test]
+fn a_total_key_may_name_several_models() {
+    let text = r#"
+name: shared
+input: {channels: 3, size: 8}
+columns: {"x,y": layers, z: layers, w: layers}
+models: ["x,y", z, w]
+conventions: {conv_bias: false}
+templates:
+  conv: {steps: [conv: {out: "{model.out}", kernel: "{model.kernel}"}]}
+rows:
+  - {"x,y": conv1-10, z: conv1-10, w: conv1-20}
+totals:
+  weights: {counts: parameters, exact: true, printed: {"x,y": 30, "z, w": 30}}
+"#;
+    // A 1×1 conv from 3 to 10 channels has 30 weights; to 20, 60.
+    let model = |m: &str| {
+        let spec = load_str(text, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+        let opts = LowerOptions {
+            model: Some(m.into()),
+            ..Default::default()
+        };
+        derive(spec, &opts, 1).unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert!(findings(&model("x,y")).is_empty());
+    assert!(findings(&model("z")).is_empty());
+    let w = model("w");
+    let f = only(&w, "W203", text, "30}");
+    assert!(f.message.contains("30 for w"), "{}", f.message);
+}

@@ -50,7 +50,13 @@ impl Loader<'_> {
         Ok((tolerance, unit.filter(|u| *u != Suffix::None)))
     }
 
-    pub(super) fn totals(&self, raw: &IndexMap<String, TotalFile>) -> Result<Vec<PrintedTotal>, SpecError> {
+    /// The printed totals; `models` are the architecture columns, whose names a key may
+    /// join with `,`.
+    pub(super) fn totals(
+        &self,
+        raw: &IndexMap<String, TotalFile>,
+        models: &[String],
+    ) -> Result<Vec<PrintedTotal>, SpecError> {
         let mut out = Vec::new();
         for (name, t) in raw {
             let tp = path(&[Seg::from("totals"), Seg::from(name.as_str())]);
@@ -89,8 +95,14 @@ impl Loader<'_> {
                         let Some(model) = k.as_str() else {
                             return Err(self.err(self.r.at(&pp), "expected model names as the keys of printed"));
                         };
-                        // One figure printed for several models (VGG's Table 2, `A,A-LRN`).
-                        for one in model.split(',').map(str::trim) {
+                        // One figure printed for several models (VGG's Table 2, `A,A-LRN`),
+                        // unless a column's own name holds the comma.
+                        let names: Vec<&str> = if models.iter().any(|m| m == model) {
+                            vec![model]
+                        } else {
+                            model.split(',').map(str::trim).collect()
+                        };
+                        for one in names {
                             if one.is_empty() {
                                 return Err(self.err(
                                     self.r.marks.key(&join(pp.clone(), model)),

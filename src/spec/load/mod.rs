@@ -298,7 +298,7 @@ impl Loader<'_> {
             let variant = self.variant(name, v, &p, &spec)?;
             spec.variants.insert(name.clone(), variant);
         }
-        spec.totals = self.totals(&raw.totals)?;
+        spec.totals = self.totals(&raw.totals, &spec.models)?;
         Ok(spec)
     }
 }

@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use crate::spec::cell::{LayerItem, PoolKind, TypeArg};
 use crate::spec::expr::{BinOp, Node};
 use crate::spec::template::{Arg, ArgDecl, Expr, LayerDecl, Lit, Term};
-use crate::spec::{Cell, Loc, SpecError, Value};
+use crate::spec::{Cell, Loc, SpecError, Symbol, Value};
 
 /// A value an argument takes once evaluated.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,6 +169,10 @@ impl Ctx<'_> {
                 }
                 match (&cell.value, field.as_deref()) {
                     (Value::Count(n), None) => Some(Val::Int(to_i64(*n))),
+                    (Value::CountSymbol { means, .. }, None) => match means {
+                        Symbol::Classes => Some(Val::Int(self.classes)),
+                        Symbol::Var(v) => self.vars.get(v).map(Val::from),
+                    },
                     (Value::Patch(p), Some("kernel")) => p.kernel.map(|(a, b)| Val::Pair(to_i64(a), to_i64(b))),
                     (Value::Patch(p), Some("stride")) => p.stride.map(|s| Val::Int(to_i64(s))),
                     (Value::Size(s), Some("h")) => Some(Val::Int(to_i64(s.h))),

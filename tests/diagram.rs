@@ -212,3 +212,11 @@ fn resnet_variants() {
         check("specs/resnet.yaml", Some(v));
     }
 }
+
+/// MobileNetV2: inverted residuals (an add only where the stride is 1 and the channels
+/// agree), depthwise convs, as printed and with torchvision's names.
+#[test]
+fn mobilenet_v2() {
+    check("specs/mobilenet_v2.yaml", None);
+    check("specs/mobilenet_v2.yaml", Some("mobilenet_v2"));
+}

@@ -372,6 +372,18 @@ fn resnet152() {
     check("specs/resnet.yaml", Some("resnet152"));
 }
 
+/// Depthwise convs (groups = channels), ReLU6, inverted residuals: MobileNetV2 as printed
+/// (a 7×7 average pool and a 1×1 conv classifier) and torchvision's mobilenet_v2.
+#[test]
+fn mobilenet_v2_as_printed() {
+    check("specs/mobilenet_v2.yaml", None);
+}
+
+#[test]
+fn mobilenet_v2() {
+    check("specs/mobilenet_v2.yaml", Some("mobilenet_v2"));
+}
+
 /// Every activation (GELU exact, SiLU, ReLU6 as Clip, hard sigmoid, hard swish), a dilated
 /// conv, LRN, a squeeze-and-excitation product, global max and average pools.
 #[test]

@@ -212,3 +212,10 @@ fn resnet_variants() {
         check("specs/resnet.yaml", Some(v));
     }
 }
+
+/// Squeeze-and-excitation products and residual sums inside repeated blocks.
+#[test]
+fn efficientnet_as_printed_and_b0() {
+    check("specs/efficientnet.yaml", None);
+    check("specs/efficientnet.yaml", Some("efficientnet_b0"));
+}

@@ -213,6 +213,13 @@ fn resnet_variants() {
     }
 }
 
+/// Squeeze-and-excitation products and residual sums inside repeated blocks.
+#[test]
+fn efficientnet_as_printed_and_b0() {
+    check("specs/efficientnet.yaml", None);
+    check("specs/efficientnet.yaml", Some("efficientnet_b0"));
+}
+
 /// MobileNetV2: inverted residuals (an add only where the stride is 1 and the channels
 /// agree), depthwise convs, as printed and with torchvision's names.
 #[test]

@@ -84,7 +84,10 @@ fn cases() -> Vec<Case> {
     // working on one spec); a filter that matches nothing fails.
     if let Ok(only) = std::env::var("ARCHCHECK_LINEAGE") {
         out.retain(|c| c.label().contains(&only));
-        assert!(!out.is_empty(), "ARCHCHECK_LINEAGE={only} matches no variant with a lineage");
+        assert!(
+            !out.is_empty(),
+            "ARCHCHECK_LINEAGE={only} matches no variant with a lineage"
+        );
     }
     out
 }

@@ -103,6 +103,8 @@ pub enum LayerOp {
     GlobalPool,
     /// The mean over H×W kept as C×1×1 (squeeze-and-excitation's squeeze).
     ChannelMean,
+    /// A batch norm of its own, not a conv's (pre-activation: BN-ReLU-Conv).
+    BatchNorm,
 }
 
 impl LayerOp {
@@ -123,11 +125,12 @@ impl LayerOp {
             "lrn" => LayerOp::Lrn,
             "global_pool" => LayerOp::GlobalPool,
             "channel_mean" => LayerOp::ChannelMean,
+            "batch_norm" => LayerOp::BatchNorm,
             _ => LayerOp::Activation(super::activation::Activation::parse(s)?),
         })
     }
 
-    pub const NAMES: &'static str = "conv, separable_conv, max_pool, avg_pool, pool, global_avg_pool, adaptive_avg_pool, flatten, linear, dropout, relu, relu6, hardswish, hardsigmoid, silu, swish, gelu, sigmoid, softmax, lrn, global_pool, channel_mean";
+    pub const NAMES: &'static str = "conv, separable_conv, max_pool, avg_pool, pool, global_avg_pool, adaptive_avg_pool, flatten, linear, dropout, relu, relu6, hardswish, hardsigmoid, silu, swish, gelu, sigmoid, softmax, lrn, global_pool, channel_mean, batch_norm";
 
     /// (required, optional) arguments besides `name` and `if`.
     fn args(self) -> (&'static [&'static str], &'static [&'static str]) {
@@ -150,6 +153,7 @@ impl LayerOp {
             LayerOp::Lrn => (&["size"], &["alpha", "beta", "k"]),
             LayerOp::GlobalPool => (&[], &["kind", "keep_dims"]),
             LayerOp::Dropout => (&["p"], &[]),
+            LayerOp::BatchNorm => (&[], &["eps", "momentum", "scale"]),
             LayerOp::GlobalAvgPool
             | LayerOp::Flatten
             | LayerOp::Relu
@@ -182,6 +186,7 @@ impl LayerOp {
             LayerOp::Softmax => "softmax",
             LayerOp::Activation(a) => a.word(),
             LayerOp::Lrn => "lrn",
+            LayerOp::BatchNorm => "bn",
         }
     }
 }

@@ -283,9 +283,19 @@ impl Reader<'_> {
     /// The expression written at `path` (the text inside braces, or a bare column name
     /// for `if:`); an error points at the term it is about.
     pub fn expr(&self, text: &str, path: &[Seg]) -> Result<Expr, SpecError> {
+        self.expr_within(text, path, 0)
+    }
+
+    /// The expression that starts `shift` characters into the text at `path` (one part of
+    /// a pattern such as `denselayer{var.i + 1}`); positions count from there.
+    pub fn expr_within(&self, text: &str, path: &[Seg], shift: usize) -> Result<Expr, SpecError> {
         let loc = self.at(path);
+        let text_start = self.marks.text(path);
+        let start = Loc {
+            line: text_start.line,
+            col: text_start.col + shift,
+        };
         let parsed = super::expr::parse_expr(text).map_err(|e| {
-            let start = self.marks.text(path);
             let at = Loc {
                 line: start.line,
                 col: start.col + e.offset,
@@ -331,7 +341,7 @@ impl Reader<'_> {
             alts: parsed.alts,
             text: text.to_string(),
             loc,
-            start: self.marks.text(path),
+            start,
         })
     }
 

@@ -212,3 +212,9 @@ fn resnet_variants() {
         check("specs/resnet.yaml", Some(v));
     }
 }
+
+/// Dense blocks: a concatenation per dense layer, named instances (`denselayer1` …).
+#[test]
+fn densenet121() {
+    check("specs/densenet.yaml", Some("densenet121"));
+}

@@ -372,6 +372,13 @@ fn resnet152() {
     check("specs/resnet.yaml", Some("resnet152"));
 }
 
+/// Dense blocks (a concatenation per dense layer), standalone batch norms before each conv
+/// (BN-ReLU-Conv): torchvision's densenet121.
+#[test]
+fn densenet121() {
+    check("specs/densenet.yaml", Some("densenet121"));
+}
+
 /// Every activation (GELU exact, SiLU, ReLU6 as Clip, hard sigmoid, hard swish), a dilated
 /// conv, LRN, a squeeze-and-excitation product, global max and average pools.
 #[test]

@@ -218,3 +218,10 @@ fn resnet_variants() {
 fn densenet121() {
     check("specs/densenet.yaml", Some("densenet121"));
 }
+
+/// Squeeze-and-excitation products and residual sums inside repeated blocks.
+#[test]
+fn efficientnet_as_printed_and_b0() {
+    check("specs/efficientnet.yaml", None);
+    check("specs/efficientnet.yaml", Some("efficientnet_b0"));
+}

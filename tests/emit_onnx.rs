@@ -385,3 +385,15 @@ fn densenet121() {
 fn newer_ops_net() {
     check("tests/onnx/ops_net.yaml", None);
 }
+
+/// Depthwise convs, squeeze-and-excitation gates (a product with a C×1×1 sigmoid), SiLU,
+/// residual sums: EfficientNet-B0 as printed and as torchvision names it.
+#[test]
+fn efficientnet_as_printed() {
+    check("specs/efficientnet.yaml", None);
+}
+
+#[test]
+fn efficientnet_b0() {
+    check("specs/efficientnet.yaml", Some("efficientnet_b0"));
+}

@@ -213,6 +213,12 @@ fn resnet_variants() {
     }
 }
 
+/// Dense blocks: a concatenation per dense layer, named instances (`denselayer1` …).
+#[test]
+fn densenet121() {
+    check("specs/densenet.yaml", Some("densenet121"));
+}
+
 /// Squeeze-and-excitation products and residual sums inside repeated blocks.
 #[test]
 fn efficientnet_as_printed_and_b0() {

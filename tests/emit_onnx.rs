@@ -372,6 +372,13 @@ fn resnet152() {
     check("specs/resnet.yaml", Some("resnet152"));
 }
 
+/// Dense blocks (a concatenation per dense layer), standalone batch norms before each conv
+/// (BN-ReLU-Conv): torchvision's densenet121.
+#[test]
+fn densenet121() {
+    check("specs/densenet.yaml", Some("densenet121"));
+}
+
 /// Depthwise convs (groups = channels), ReLU6, inverted residuals: MobileNetV2 as printed
 /// (a 7×7 average pool and a 1×1 conv classifier) and torchvision's mobilenet_v2.
 #[test]

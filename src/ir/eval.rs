@@ -99,7 +99,8 @@ fn item_field(item: &LayerItem, field: &str) -> Option<Val> {
     let pair = |k: (u64, u64)| Val::Pair(to_i64(k.0), to_i64(k.1));
     match (item, field) {
         (LayerItem::Conv { kernel, .. }, "kernel") => Some(pair(*kernel)),
-        (LayerItem::Conv { out, .. } | LayerItem::Fc { out }, "out") => Some(Val::Int(to_i64(*out))),
+        (LayerItem::Conv { out, .. }, "out") => out.map(|o| Val::Int(to_i64(o))),
+        (LayerItem::Fc { out }, "out") => Some(Val::Int(to_i64(*out))),
         (LayerItem::Conv { stride, .. } | LayerItem::Pool { stride, .. }, "stride") => {
             stride.map(|s| Val::Int(to_i64(s)))
         }

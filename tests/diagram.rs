@@ -218,3 +218,24 @@ fn resnet_variants() {
 fn vgg11_bn() {
     check("specs/vgg.yaml", Some("vgg11_bn"));
 }
+
+/// Dense blocks: a concatenation per dense layer, named instances (`denselayer1` …).
+#[test]
+fn densenet121() {
+    check("specs/densenet.yaml", Some("densenet121"));
+}
+
+/// Squeeze-and-excitation products and residual sums inside repeated blocks.
+#[test]
+fn efficientnet_as_printed_and_b0() {
+    check("specs/efficientnet.yaml", None);
+    check("specs/efficientnet.yaml", Some("efficientnet_b0"));
+}
+
+/// MobileNetV2: inverted residuals (an add only where the stride is 1 and the channels
+/// agree), depthwise convs, as printed and with torchvision's names.
+#[test]
+fn mobilenet_v2() {
+    check("specs/mobilenet_v2.yaml", None);
+    check("specs/mobilenet_v2.yaml", Some("mobilenet_v2"));
+}

@@ -260,7 +260,29 @@ impl Builder<'_> {
                             }
                             None => ctx.with_vars(ctx.vars),
                         };
-                        cur = self.steps(&inner, &r.steps, cur, &within(&scope, &k.to_string()), place)?;
+                        let part = match &r.instance {
+                            None => k.to_string(),
+                            Some(n) => {
+                                self.set_input(&inner, cur);
+                                match inner.expr(&n.expr)? {
+                                    Some(Val::Int(v)) if v >= 0 => format!("{}{v}{}", n.prefix, n.suffix),
+                                    v => {
+                                        return Err(inner.err(
+                                            n.expr.loc,
+                                            format!(
+                                                "{} gives instance {k}'s name expression {} {}, expected a whole number ≥ 0",
+                                                inner.what,
+                                                crate::quote::quote(&n.expr.text),
+                                                v.map_or("no value (its cells are empty)".to_string(), |v| format!(
+                                                    "the value {v}"
+                                                ))
+                                            ),
+                                        ));
+                                    }
+                                }
+                            }
+                        };
+                        cur = self.steps(&inner, &r.steps, cur, &within(&scope, &part), place)?;
                     }
                 }
             }

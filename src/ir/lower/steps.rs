@@ -48,12 +48,12 @@ impl Builder<'_> {
     /// (every `if` false) cannot run for ever.
     fn visit(&mut self, loc: Loc) -> Result<(), SpecError> {
         self.visits += 1;
-        if self.visits > self.max_nodes.saturating_mul(4).saturating_add(1 << 20) {
+        if self.visits > self.max_nodes.saturating_mul(4).saturating_add(1 << 16) {
             return Err(self.err(
                 loc,
                 format!(
                     "the templates visit more than {} steps (repeats within repeats?); the graph is limited to {} nodes",
-                    self.max_nodes.saturating_mul(4).saturating_add(1 << 20),
+                    self.max_nodes.saturating_mul(4).saturating_add(1 << 16),
                     self.max_nodes
                 ),
             ));

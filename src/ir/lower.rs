@@ -837,7 +837,27 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         if !opts.no_aux {
             let heads = variant.map(|v| &v.aux_heads).unwrap_or(&spec.aux_heads);
             for h in heads.iter().filter(|h| h.after == i) {
-                aux_roots.push((h, out));
+                let root = match &h.at {
+                    None => out,
+                    // A node of this row, by its full name: the row's nodes are the last added.
+                    Some((at, loc)) => match (first..b.nodes.len()).find(|&n| b.nodes[n].name == *at) {
+                        Some(n) => n,
+                        None => {
+                            return Err(SpecError::new(
+                                &spec.file,
+                                *loc,
+                                format!(
+                                    "auxiliary head {} reads {}, which row {} does not build",
+                                    crate::quote::quote(&h.name),
+                                    crate::quote::quote(at),
+                                    crate::quote::quote(&row.label)
+                                ),
+                            )
+                            .coded(crate::diag::code::UNKNOWN_NAME));
+                        }
+                    },
+                };
+                aux_roots.push((h, root));
             }
         }
     }

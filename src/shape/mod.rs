@@ -305,6 +305,12 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
                 let mut features = c;
                 for (d, v) in [(h, reference.0), (w, reference.1)] {
                     let at = d.eval(v);
+                    // An earlier window that does not fit at the reference leaves no map; its
+                    // own requirement refuses the reference (derive reports it there, or
+                    // reads the table another way), so this count needs only to be positive.
+                    if at < 1 {
+                        continue;
+                    }
                     if let (Some(axis), Some((lo, hi))) = (d.axis(), d.range_for(at)) {
                         reqs.push(Requirement::Between { axis, lo, hi });
                     }

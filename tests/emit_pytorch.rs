@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use archcheck::emit::{class_name, pytorch_module};
-use archcheck::ir::{self, Graph, LowerOptions, NodeId, Op, Pad};
+use archcheck::ir::{Graph, LowerOptions, NodeId, Op, Pad};
 use archcheck::shape::{Axis, Requirement, Shape, WindowRounding};
 use serde_json::{Value, json};
 

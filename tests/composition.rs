@@ -254,3 +254,84 @@ aux_heads:
     assert_eq!(d.per_node[conv0].params, 36);
     assert_eq!(d.per_node[conv0].macs, 8 * 4 * 16 * 16);
 }
+
+/// `sequential: true` numbers a row's modules as `torch.nn.Sequential` does, across rows of
+/// the same path; the emitted module must then load a real `nn.Sequential`'s state_dict.
+#[test]
+fn sequential_rows_are_numbered_as_torch_sequential_numbers_its_children() {
+    let yaml = r#"
+name: seq
+input: {channels: 3, size: 8}
+columns: {type: type}
+conventions: {conv_bias: true, batch_norm: {eps: 1.0e-5, momentum: 0.1}}
+templates:
+  conv: {layers: [conv: {out: 4, kernel: 3, pad: 1}]}
+  pool: {layers: [max_pool: {kernel: 2, stride: 2}]}
+  block:
+    steps:
+      - repeat:
+          count: 2
+          steps:
+            - group:
+                merge: add
+                branches:
+                  - [conv: {name: "0", bn_name: "1", out: 4, kernel: 1}]
+                  - identity
+rows:
+  - {type: conv}
+  - {type: pool}
+  - {type: block}
+variants:
+  torch:
+    rows:
+      conv: {name: features, sequential: true}
+      pool: {name: features, sequential: true}
+      block: {name: features, sequential: true}
+"#;
+    let spec = archcheck::spec::load_str(yaml, "inline.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let opts = LowerOptions {
+        variant: Some("torch".into()),
+        ..Default::default()
+    };
+    let d = derive(spec, &opts, 1).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = d.graph.nodes.iter().map(|n| n.name.as_str()).collect();
+    // conv, bn, relu; pool; two blocks, each one index with its own children.
+    for want in [
+        "features.0",
+        "features.1",
+        "features.2",
+        "features.3",
+        "features.4.0",
+        "features.4.1",
+        "features.5.0",
+        "features.5.add",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    // The reference: the same modules as an nn.Sequential, loaded strictly.
+    let Some(py) = common::python::test_python_with_or_skip(&["torch"]) else {
+        return;
+    };
+    let text = archcheck::emit::pytorch_module(&d.graph, "Seq", "seq");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seq.py");
+    std::fs::write(&path, text).unwrap();
+    let script = r#"
+import importlib.util, sys, json, torch.nn as nn
+spec = importlib.util.spec_from_file_location("emitted", sys.argv[1])
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.add_module("0", nn.Conv2d(4, 4, 1)); self.add_module("1", nn.BatchNorm2d(4))
+class Ref(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), Block(), Block())
+m.build().load_state_dict(Ref().state_dict(), strict=True)
+print(json.dumps({"loaded": True}))
+"#;
+    let out = common::python::run_script(&py, script, &[&path], None);
+    let r: serde_json::Value = common::python::last_json_line(&out);
+    assert_eq!(r["loaded"], true);
+}

@@ -261,7 +261,7 @@ fn efficientnet_b0_text_totals_count_flops_as_multiply_adds() {
     let text = totals_spec(100, 130, 300, as_flops);
     let d = derive_text(&text, None);
     let f = only(&d, "W203", &text, "0.39B");
-    assert_eq!(f.derived.as_deref(), Some("780000000"));
+    assert_eq!(f.derived.as_deref(), Some("780,000,000"));
     let d = derive_text(&totals_spec(100, 130, 300, totals), None);
     assert_eq!(
         findings(&d).len(),

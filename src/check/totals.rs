@@ -63,7 +63,7 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     crate::fmt::thousands(derived)
                 ),
             )
-            .values(printed.to_string(), derived.to_string())
+            .values(printed.to_string(), crate::fmt::thousands(derived))
             .arithmetic(super::figures::arithmetic(printed, q, derived, tolerance));
             d.column = Some(total.name.clone());
             out.push(d);

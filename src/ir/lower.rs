@@ -4,6 +4,7 @@
 
 mod models;
 mod rows;
+mod sequential;
 mod steps;
 
 pub use rows::row_output_from;
@@ -84,6 +85,8 @@ struct Builder<'a> {
     /// Steps visited and template uses open (see `steps.rs`).
     visits: usize,
     depth: usize,
+    /// Rows numbered as `torch.nn.Sequential` (`sequential: true`).
+    numbering: sequential::Numbering,
 }
 
 /// A fixed hasher: the table is only probed, never iterated, so no output depends on it.
@@ -197,6 +200,9 @@ impl<'a> Builder<'a> {
         if self.nodes.len() >= self.max_nodes {
             return Err(self.over_limit(loc));
         }
+        let name = self
+            .numbering
+            .rename(name, matches!(op, Op::Concat | Op::Add | Op::Mul));
         let hash = name_hash(&name);
         if let Some(first) = self.names.find(hash, |&id| self.nodes[id].name == name) {
             return Err(self.err(
@@ -766,6 +772,7 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         names: hashbrown::HashTable::new(),
         visits: 0,
         depth: 0,
+        numbering: Default::default(),
     };
     let model = models::model_of(spec, variant, opts)?;
     // Growing the node list by doubling copies every node and touches twice the memory; a

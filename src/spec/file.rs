@@ -241,4 +241,7 @@ pub struct RowOverrideFile {
     /// The path component of the row's layers instead of the row's name; "" for none.
     #[serde(default)]
     pub name: Option<String>,
+    /// Number the row's layers as torch.nn.Sequential numbers its children.
+    #[serde(default)]
+    pub sequential: bool,
 }

@@ -343,6 +343,10 @@ pub struct RowOverride {
     /// `inception3a`, dotted paths such as `layer1.0`); empty puts them at the top of the
     /// module (`conv1`, `fc`).
     pub name: Option<String>,
+    /// The row's layers are numbered as `torch.nn.Sequential` numbers its children: each
+    /// distinct first path component under the row's path takes the next index, counting on
+    /// from earlier rows under the same path (torchvision's VGG `features.0`, `features.3`).
+    pub sequential: bool,
     pub loc: Loc,
 }
 

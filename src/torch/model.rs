@@ -98,9 +98,28 @@ pub struct Model {
     all_needed: Vec<bool>,
 }
 
+/// Why a graph cannot be built as a libtorch model (the graph checks make these rare: a
+/// graph from a hand-built `Graph` or a future op can still reach them).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("layer name '{name}' has an empty component; it cannot name variables")]
+    EmptyNameComponent { name: String },
+    #[error(
+        "{node}: a conv with {groups} groups needs input ({c_in}) and output ({c_out}) channels divisible by the groups"
+    )]
+    Groups {
+        node: String,
+        groups: i64,
+        c_in: i64,
+        c_out: i64,
+    },
+    #[error("{node}: a pool needs a positive kernel and stride")]
+    PoolWindow { node: String },
+}
+
 /// `root / a / b / c` for the name `a.b.c`: tch's `Path` refuses dots inside a component.
-pub fn var_path<'a>(root: &nn::Path<'a>, name: &str) -> Result<nn::Path<'a>, String> {
-    let bad = || format!("layer name '{name}' has an empty component; it cannot name variables");
+pub fn var_path<'a>(root: &nn::Path<'a>, name: &str) -> Result<nn::Path<'a>, ModelError> {
+    let bad = || ModelError::EmptyNameComponent { name: name.to_string() };
     let mut parts = name.split('.');
     let first = parts.next().filter(|p| !p.is_empty()).ok_or_else(bad)?;
     let mut p = root / first;
@@ -113,12 +132,14 @@ pub fn var_path<'a>(root: &nn::Path<'a>, name: &str) -> Result<nn::Path<'a>, Str
     Ok(p)
 }
 
-fn conv(p: &nn::Path, c_in: i64, c: &crate::ir::Conv) -> Result<Layer, String> {
+fn conv(p: &nn::Path, node: &str, c_in: i64, c: &crate::ir::Conv) -> Result<Layer, ModelError> {
     if c.groups < 1 || c_in % c.groups != 0 || c.out % c.groups != 0 {
-        return Err(format!(
-            "a conv with {} groups needs input ({c_in}) and output ({}) channels divisible by the groups",
-            c.groups, c.out
-        ));
+        return Err(ModelError::Groups {
+            node: node.to_string(),
+            groups: c.groups,
+            c_in,
+            c_out: c.out,
+        });
     }
     let padding = match c.pad {
         Pad::Explicit(h, w) => [h, w],
@@ -202,21 +223,20 @@ fn ancestors(g: &Graph, outputs: impl Iterator<Item = NodeId>) -> Vec<bool> {
 
 impl Model {
     /// Builds every node's module, registering variables under `vs_path` / node name.
-    pub fn new(vs_path: &nn::Path, graph: &Graph) -> Result<Model, String> {
+    pub fn new(vs_path: &nn::Path, graph: &Graph) -> Result<Model, ModelError> {
         let mut layers = Vec::with_capacity(graph.nodes.len());
         for (id, n) in graph.nodes.iter().enumerate() {
             let cin = graph.in_channels(id);
-            let at = |e: String| format!("{}: {e}", n.name);
             let layer = match &n.op {
                 Op::Input { .. } => Layer::Input,
-                Op::Conv(c) => conv(&var_path(vs_path, &n.name)?, cin, c).map_err(at)?,
+                Op::Conv(c) => conv(&var_path(vs_path, &n.name)?, &n.name, cin, c)?,
                 Op::BatchNorm { eps, momentum, scale } => {
                     batch_norm(&var_path(vs_path, &n.name)?, cin, *eps, *momentum, *scale)
                 }
                 Op::Relu => Layer::Relu,
                 Op::Pool(p) => {
                     if p.kernel.0 < 1 || p.kernel.1 < 1 || p.stride.0 < 1 || p.stride.1 < 1 {
-                        return Err(at("a pool needs a positive kernel and stride".into()));
+                        return Err(ModelError::PoolWindow { node: n.name.clone() });
                     }
                     Layer::Pool(*p)
                 }
@@ -581,4 +601,23 @@ pub fn summary(model: &Model, vs: &nn::VarStore, spec_name: &str) -> String {
         g.reference.1,
         t(g.classes),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ModelError, var_path};
+    use tch::{Device, nn};
+
+    #[test]
+    fn a_name_with_an_empty_component_cannot_name_variables() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        assert!(var_path(&vs.root(), "layer1.0.conv1").is_ok());
+        for bad in ["", "layer1..conv", ".conv", "conv."] {
+            assert_eq!(
+                var_path(&vs.root(), bad).err(),
+                Some(ModelError::EmptyNameComponent { name: bad.into() }),
+                "{bad:?}"
+            );
+        }
+    }
 }

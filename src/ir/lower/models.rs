@@ -61,6 +61,23 @@ impl Builder<'_> {
         input: NodeId,
         scope: &str,
     ) -> Result<(NodeId, String), SpecError> {
+        let sequential = self.variant.and_then(|v| v.rows.get(&i)).is_some_and(|o| o.sequential);
+        if sequential {
+            self.numbering.start_row(scope);
+        }
+        let out = self.row_items(ctx, tname, i, input, scope);
+        self.numbering.end_row();
+        out
+    }
+
+    fn row_items(
+        &mut self,
+        ctx: &Ctx<'_>,
+        tname: &str,
+        i: usize,
+        input: NodeId,
+        scope: &str,
+    ) -> Result<(NodeId, String), SpecError> {
         let (spec, templates) = (self.spec, self.templates);
         let row = &spec.rows[i];
         let items = ctx.model.and_then(|m| ctx.cells.get(m)).and_then(|c| match &c.value {
@@ -105,6 +122,7 @@ impl Builder<'_> {
             };
             let mut c = ctx.with_vars(ctx.vars);
             c.item = Some(item);
+            self.numbering.start_item();
             cur = self.template(&c, t, cur, i, scope)?;
             forms.push(item.form());
         }

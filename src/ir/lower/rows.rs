@@ -124,6 +124,7 @@ pub fn row_output_from(
         names: hashbrown::HashTable::new(),
         visits: 0,
         depth: 0,
+        numbering: Default::default(),
     };
     let model = super::models::model_of(spec, variant, opts)?;
     b.nodes.push(Node {

@@ -97,6 +97,7 @@ impl Loader<'_> {
                         Some(n) => Some(check_path(&self.r, n, self.r.at(&join(op.clone(), "name")))?),
                         None => None,
                     },
+                    sequential: o.sequential,
                     loc: oloc,
                 },
             );

@@ -28,9 +28,9 @@ pub enum TrainError {
     /// The spec does not load or lower; shown with its source line.
     #[error("{}", spec_message(error, text))]
     Spec { error: SpecError, text: String },
-    /// The model builder refused the graph (its message).
-    #[error("{0}")]
-    Model(String),
+    /// The model builder refused the graph.
+    #[error(transparent)]
+    Model(#[from] crate::torch::model::ModelError),
     #[error(transparent)]
     Data(#[from] DataError),
     #[error("{data}: the data set has no training or no test images")]

@@ -180,9 +180,9 @@ fn shape_diagnostics(g: &Graph, c: &SizeCheck) -> Vec<Diagnostic> {
 /// Why the verifier could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    /// The model builder refused the graph (its message).
-    #[error("{0}")]
-    Model(String),
+    /// The model builder refused the graph.
+    #[error(transparent)]
+    Model(#[from] crate::torch::model::ModelError),
 }
 
 /// Builds the model on the CPU and checks it at each of `sizes` (sizes derive says are

@@ -326,3 +326,39 @@ fn filter_shapes() {
     refused(parse_filter("Pool"), 4, "a pooling window after 'Pool'", "end of cell");
     refused(parse_filter("3×3×0"), 4, "a positive number", "0");
 }
+
+/// DenseNet's Table 1 (Huang et al. 2016): convs whose width the text gives, a windowed
+/// global pool, `1000D fully-connected`; each cell reads back from its display.
+#[test]
+fn densenet_layer_cells() {
+    use archcheck::spec::cell::{LayerItem, parse_layers};
+    for (text, forms) in [
+        ("7 × 7 conv, stride 2", &["conv"][..]),
+        ("3 × 3 max pool, stride 2", &["max pool"]),
+        ("[ 1 × 1 conv; 3 × 3 conv ] × 6", &["blocks"]),
+        ("1 × 1 conv", &["conv"]),
+        ("2 × 2 average pool, stride 2", &["average pool"]),
+        ("7 × 7 global average pool", &["global average pool"]),
+        ("1000D fully-connected, softmax", &["fc", "softmax"]),
+    ] {
+        let c = parse_layers(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(
+            c.items.iter().map(LayerItem::form).collect::<Vec<_>>(),
+            forms,
+            "{text:?}"
+        );
+        assert_eq!(parse_layers(&c.to_string()).as_ref(), Ok(&c), "display of {text:?}");
+    }
+    let LayerItem::Conv { out, kernel, .. } = &parse_layers("1 × 1 conv").unwrap().items[0] else {
+        panic!("a conv")
+    };
+    assert_eq!((*out, *kernel), (None, (1, 1)));
+    for (bad, at) in [
+        ("1 × 1 convolution", 6),
+        ("7 × 7 global pool", 13),
+        ("1000D fully", 6),
+        ("[1 × 1 conv; 2 × 2 average pool] × 6", 31),
+    ] {
+        assert_eq!(parse_layers(bad).map_err(|e| e.offset), Err(at), "{bad:?}");
+    }
+}

@@ -150,6 +150,84 @@ rows:
     assert!(matches!(t.op, Op::Conv(c) if c.out == 7), "{:?}", t.op);
 }
 
+/// A repeat whose instances are named by `instance` (`{pattern}` replaces the repeat's body's
+/// first line).
+fn named_instances(pattern: &str) -> String {
+    format!(
+        r##"
+name: dense
+input: {{channels: 3, size: 8}}
+columns: {{type: type, "#n": count}}
+templates:
+  dense:
+    steps:
+      - repeat:
+          count: "{{#n}}"
+          index: i
+          instance: {pattern}
+          steps:
+            - conv: {{out: 4, kernel: 3}}
+rows:
+  - {{type: dense, "#n": 3}}
+"##
+    )
+}
+
+#[test]
+fn repeat_instances_are_named_by_their_pattern() {
+    // torchvision's `denseblock1.denselayer1` …: 1-based names from a 0-based index.
+    let d = derived(&named_instances(r#""denselayer{var.i + 1}""#));
+    let names: Vec<&str> = d.graph.nodes.iter().map(|n| n.name.as_str()).collect();
+    for k in 1..=3 {
+        assert!(
+            names.contains(&format!("dense_1.denselayer{k}.conv").as_str()),
+            "{names:?}"
+        );
+    }
+    assert!(!names.iter().any(|n| n.contains("denselayer0")), "{names:?}");
+    // The expression alone, and literal text on both sides.
+    let d = derived(&named_instances(r#""{var.i * 2}""#));
+    assert!(d.graph.nodes.iter().any(|n| n.name == "dense_1.4.conv"));
+    let d = derived(&named_instances(r#"block_{#n - var.i}-x"#));
+    assert!(d.graph.nodes.iter().any(|n| n.name == "dense_1.block_3-x.conv"));
+}
+
+#[test]
+fn a_bad_instance_pattern_is_refused_at_its_character() {
+    let err = |pattern: &str| {
+        archcheck::spec::load_str(&named_instances(pattern), "inline.yaml")
+            .err()
+            .unwrap_or_else(|| panic!("{pattern} accepted"))
+            .to_string()
+    };
+    // The pattern sits at line 11, column 21 (after the quote when quoted).
+    for (pattern, at, says) in [
+        (r#""denselayer""#, "11:22", "has no {expression}"),
+        (r#""dense.layer{var.i}""#, "11:27", "contains '.'"),
+        (r#""layer{var.i}{var.i}""#, "11:34", "a second brace"),
+        (r#""layer{var.i""#, "11:27", "expected '}' closing"),
+        (r#""layer{var.j}""#, "11:27", "var.j"),
+        (r#""layer{var.i +}""#, "11:35", "empty term"),
+        ("[1, 2]", "11:21", "expected the instances' name as text"),
+    ] {
+        let e = err(pattern);
+        assert!(
+            e.contains(&format!("inline.yaml:{at}")) && e.contains(says),
+            "{pattern}: {e}"
+        );
+    }
+    // A value that is no name: at lowering, at the expression.
+    let spec = archcheck::spec::load_str(&named_instances(r#""layer{var.i - 1}""#), "inline.yaml").unwrap();
+    let e = derive(spec, &LowerOptions::default(), 1)
+        .err()
+        .expect("a negative instance")
+        .to_string();
+    assert!(
+        e.contains("inline.yaml:11:27") && e.contains("the value -1, expected a whole number ≥ 0"),
+        "{e}"
+    );
+}
+
 #[test]
 fn a_template_refers_to_the_shape_of_its_input_in_conditions() {
     // The projection only where the channels change: two uses, one each way.

@@ -222,3 +222,24 @@ fn resnet_variants() {
         check("specs/resnet.yaml", Some(v));
     }
 }
+
+/// Dense blocks: a concatenation per dense layer, named instances (`denselayer1` …).
+#[test]
+fn densenet121() {
+    check("specs/densenet.yaml", Some("densenet121"));
+}
+
+/// Squeeze-and-excitation products and residual sums inside repeated blocks.
+#[test]
+fn efficientnet_as_printed_and_b0() {
+    check("specs/efficientnet.yaml", None);
+    check("specs/efficientnet.yaml", Some("efficientnet_b0"));
+}
+
+/// MobileNetV2: inverted residuals (an add only where the stride is 1 and the channels
+/// agree), depthwise convs, as printed and with torchvision's names.
+#[test]
+fn mobilenet_v2() {
+    check("specs/mobilenet_v2.yaml", None);
+    check("specs/mobilenet_v2.yaml", Some("mobilenet_v2"));
+}

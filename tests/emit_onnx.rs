@@ -382,9 +382,40 @@ fn resnet152() {
     check("specs/resnet.yaml", Some("resnet152"));
 }
 
+/// Dense blocks (a concatenation per dense layer), standalone batch norms before each conv
+/// (BN-ReLU-Conv): torchvision's densenet121.
+#[test]
+fn densenet121() {
+    check("specs/densenet.yaml", Some("densenet121"));
+}
+
+/// Depthwise convs (groups = channels), ReLU6, inverted residuals: MobileNetV2 as printed
+/// (a 7×7 average pool and a 1×1 conv classifier) and torchvision's mobilenet_v2.
+#[test]
+fn mobilenet_v2_as_printed() {
+    check("specs/mobilenet_v2.yaml", None);
+}
+
+#[test]
+fn mobilenet_v2() {
+    check("specs/mobilenet_v2.yaml", Some("mobilenet_v2"));
+}
+
 /// Every activation (GELU exact, SiLU, ReLU6 as Clip, hard sigmoid, hard swish), a dilated
 /// conv, LRN, a squeeze-and-excitation product, global max and average pools.
 #[test]
 fn newer_ops_net() {
     check("tests/onnx/ops_net.yaml", None);
+}
+
+/// Depthwise convs, squeeze-and-excitation gates (a product with a C×1×1 sigmoid), SiLU,
+/// residual sums: EfficientNet-B0 as printed and as torchvision names it.
+#[test]
+fn efficientnet_as_printed() {
+    check("specs/efficientnet.yaml", None);
+}
+
+#[test]
+fn efficientnet_b0() {
+    check("specs/efficientnet.yaml", Some("efficientnet_b0"));
 }

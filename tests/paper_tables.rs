@@ -2,11 +2,11 @@
 //! Inception-v3 Table 1, VGG Tables 1–2, ResNet's FLOPs row, ViT Table 1), transcribed as
 //! printed, loads under a declared column kind; spot values read back as the paper means them.
 //! Left out: the cells other productions own (ResNet's and DenseNet's bracketed blocks and
-//! merged cells, output sizes without channels) and MobileNetV2's `k` (the class count, a
-//! symbol).
+//! merged cells, output sizes without channels). MobileNetV2's `k` (the class count) is a
+//! symbol its column declares.
 
 use archcheck::spec::cell::TypeArg;
-use archcheck::spec::{Spec, Value, load_str};
+use archcheck::spec::{Spec, Symbol, Value, load_str};
 
 fn load(text: &str) -> Spec {
     load_str(text, "t.yaml").unwrap_or_else(|e| panic!("{e}"))
@@ -30,7 +30,7 @@ fn mobilenet_v2_table_2() {
         r##"
 name: mobilenet_v2
 input: {{channels: 3, size: 224}}
-columns: {{Input: input, Operator: type, t: count, c: count, n: count, s: count}}
+columns: {{Input: input, Operator: type, t: count, c: {{kind: count, symbols: {{k: classes}}}}, n: count, s: count}}
 templates:
 {}
 rows:
@@ -44,7 +44,7 @@ rows:
   - {{Input: 7² × 160, Operator: bottleneck, t: 6, c: 320, n: 1, s: 1}}
   - {{Input: 7² × 320, Operator: conv2d 1x1, t: "-", c: 1280, n: 1, s: 1}}
   - {{Input: 7² × 1280, Operator: avgpool 7x7, t: "-", c: "-", n: 1, s: "-"}}
-  - {{Input: 1 × 1 × 1280, Operator: conv2d 1x1, t: "-", n: "-"}}
+  - {{Input: 1 × 1 × 1280, Operator: conv2d 1x1, t: "-", c: k, n: "-"}}
 totals:
   multiply-adds: {{counts: multiply-adds, printed: 300 million, in: section 6.1}}
   parameters: {{counts: parameters, printed: 3.4 million, in: section 6.1}}
@@ -61,6 +61,69 @@ totals:
     assert_eq!(spec.rows[8].row_type.carried_kernel(), Some((1, 1)));
     assert_eq!(spec.rows[9].row_type.carried_kernel(), Some((7, 7)));
     assert_eq!(spec.totals.len(), 2);
+    assert_eq!(
+        cell(&spec, 10, "c"),
+        Some(&Value::CountSymbol {
+            symbol: "k".into(),
+            means: Symbol::Classes
+        })
+    );
+}
+
+/// A count column's symbols: a cell that prints one builds with what it stands for (the
+/// class count, which `--classes` sets, or a var); an undeclared word, a symbol that is not
+/// a word and one that stands for something else are refused at their place.
+#[test]
+fn count_symbols_stand_for_the_class_count_or_a_var() {
+    use archcheck::derive::derive;
+    use archcheck::ir::LowerOptions;
+    let spec = |symbols: &str, cell: &str| {
+        format!(
+            r#"
+name: t
+input: {{channels: 3, size: 8}}
+classes: 10
+vars: {{width: 6}}
+columns: {{type: type, c: {{kind: count, symbols: {symbols}}}}}
+templates: {{fc: {{layers: [linear: {{out: "{{c}}"}}]}}}}
+rows:
+  - {{type: fc, c: {cell}}}
+"#
+        )
+    };
+    let outputs = |text: &str, classes: Option<u64>| {
+        let opts = LowerOptions {
+            classes,
+            ..Default::default()
+        };
+        let d = derive(load(text), &opts, 1).unwrap_or_else(|e| panic!("{e}"));
+        d.graph.nodes.last().unwrap().shape.channels()
+    };
+    assert_eq!(outputs(&spec("{k: classes}", "k"), None), 10);
+    assert_eq!(outputs(&spec("{k: classes}", "k"), Some(7)), 7);
+    assert_eq!(outputs(&spec("{k: classes, k′: var.width}", "k′"), None), 6);
+    assert_eq!(outputs(&spec("{k: classes}", "12"), None), 12);
+    let refused = |text: String, at: (usize, usize), message: &str| {
+        let e = load_str(&text, "t.yaml").unwrap_err();
+        assert_eq!((e.loc.line, e.loc.col), at, "{e}");
+        assert!(e.message.contains(message), "{e}");
+    };
+    refused(
+        spec("{k: classes}", "n"),
+        (9, 19),
+        "expected a whole number or the column's symbol k, found 'n'",
+    );
+    refused(spec("{\"k k\": classes}", "k"), (6, 50), "symbol 'k k' is not a word");
+    refused(
+        spec("{k: width}", "k"),
+        (6, 53),
+        "symbol 'k' stands for 'width', expected classes or var.NAME",
+    );
+    refused(
+        spec("{k: var.depth}", "k"),
+        (6, 53),
+        "the undeclared var 'depth', the spec declares: width",
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The activation, LRN, dilated-conv and global-pool ops, each three ways on the same
+//! The activation, LRN, batch-norm, dilated-conv and global-pool ops, each three ways on the same
 //! weights and input (feature `torch`): the tch model's node shapes against derive's, layer
 //! by layer; its output against the emitted PyTorch module's and against an expression of
 //! PyTorch's own functional ops (`F.local_response_norm`, `F.conv2d(..., dilation=)`,
@@ -138,6 +138,16 @@ fn cases() -> Vec<Case> {
             reference: "F.adaptive_avg_pool2d(x, 1)",
         },
         Case {
+            // Pre-activation (DenseNet's BN-ReLU-Conv): batch norms of their own, one with
+            // its own eps and momentum, one without a learned scale.
+            name: "standalone batch norm before and after a conv",
+            layers: "- batch_norm: {eps: 0.5, momentum: 0.2}\n- relu\n- conv: {out: 4, kernel: 3, act: none}\n- batch_norm: {name: norm, scale: false}".into(),
+            head: "[]",
+            size: "6",
+            padding: "half",
+            reference: "F.batch_norm(F.conv2d(F.relu(F.batch_norm(x, sd['block_1.bn.running_mean'], sd['block_1.bn.running_var'], sd['block_1.bn.weight'], sd['block_1.bn.bias'], False, 0.2, 0.5)), sd['block_1.conv.weight'], sd['block_1.conv.bias'], padding=1), sd['block_1.norm.running_mean'], sd['block_1.norm.running_var'], None, sd['block_1.norm.bias'], False, 0.1, 1e-5)",
+        },
+        Case {
             name: "channel mean into a squeeze-and-excitation gate",
             layers: "- channel_mean\n- conv: {name: reduce, out: 2, kernel: 1}\n- conv: {name: expand, out: 3, kernel: 1, act: hardsigmoid}".into(),
             head: "[flatten]",
@@ -202,7 +212,9 @@ for c in json.load(open(sys.argv[1])):
     results.append({
         "name": c["name"],
         "params": sum(p.numel() for p in model.parameters()),
-        "buffers": sum(b.numel() for b in model.buffers()),
+        # Running statistics only: derive counts 2C per batch norm, not PyTorch's
+        # num_batches_tracked counter.
+        "buffers": sum(b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")),
         "emitted_shape": list(got.shape),
         "reference_shape": list(ref.shape),
         "emitted_vs_tch": float((got - want).abs().max()),

@@ -41,6 +41,8 @@ fuzz_target!(|data: &[u8]| {
     check(s, cell::parse_patch(s), cell::parse_patch);
     check(s, cell::parse_size(s), cell::parse_size);
     check(s, cell::parse_count(s), cell::parse_count);
+    let with_symbols = |s: &str| cell::parse_count_cell(s, &["k", "k′"]);
+    check(s, with_symbols(s), with_symbols);
     check(s, cell::parse_pool_proj(s), cell::parse_pool_proj);
     check(s, cell::parse_quantity(s), cell::parse_quantity);
     if let Ok(q) = cell::parse_quantity(s) {

@@ -169,7 +169,9 @@ impl Order {
                         }
                         cur = n.inputs[0];
                     }
-                    // A flatten keeps the channel count of a vector, or of a 1×1 map.
+                    // A flatten keeps the channel count of a vector, or of a 1×1 map (1×1
+                    // always, or at the one size the flatten admits: its features are the
+                    // map's channels, as after MobileNetV2's printed 7×7 pool).
                     Op::Flatten
                         if matches!(
                             g.input_shape(cur),
@@ -179,7 +181,8 @@ impl Order {
                                     w: Dim::Const(1),
                                     ..
                                 }
-                        ) =>
+                        ) || matches!((g.input_shape(cur), &n.shape),
+                            (Shape::Map { c, .. }, Shape::Flat { features }) if c == *features) =>
                     {
                         cur = n.inputs[0];
                     }

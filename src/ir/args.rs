@@ -129,6 +129,32 @@ pub fn lrn(ctx: &Ctx<'_>, l: &LayerDecl) -> Result<Op, SpecError> {
     Ok(Op::Lrn { size, alpha, beta, k })
 }
 
+/// `batch_norm: {eps, momentum, scale}`: each left out is the `batch_norm` convention's, or
+/// PyTorch's default (eps 1e-5, momentum 0.1, a learned scale) where the spec has none.
+pub fn batch_norm(ctx: &Ctx<'_>, l: &LayerDecl, convention: Option<crate::spec::BatchNorm>) -> Result<Op, SpecError> {
+    let d = convention.unwrap_or(crate::spec::BatchNorm {
+        eps: 1e-5,
+        momentum: 0.1,
+        scale: true,
+    });
+    let eps = real(ctx, l, "eps", "batch_norm", d.eps, |x| x > 0.0, "a number above 0")?;
+    let momentum = real(
+        ctx,
+        l,
+        "momentum",
+        "batch_norm",
+        d.momentum,
+        |x| (0.0..=1.0).contains(&x),
+        "a number in [0, 1]",
+    )?;
+    let scale = match l.args.get("scale").map(|a| ctx.arg(a).map(|v| (a, v))).transpose()? {
+        None | Some((_, None)) => d.scale,
+        Some((_, Some(Val::Bool(b)))) => b,
+        Some((a, Some(v))) => return Err(ctx.err(a.loc, format!("batch_norm scale is {v}, expected true or false"))),
+    };
+    Ok(Op::BatchNorm { eps, momentum, scale })
+}
+
 /// `global_pool: {kind: avg|max, keep_dims: false}`: to a vector by default.
 pub fn global_pool(ctx: &Ctx<'_>, l: &LayerDecl) -> Result<Op, SpecError> {
     let kind = match l.args.get("kind").map(|a| ctx.arg(a).map(|v| (a, v))).transpose()? {

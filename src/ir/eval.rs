@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use crate::spec::cell::{LayerItem, PoolKind, TypeArg};
 use crate::spec::expr::{BinOp, Node};
 use crate::spec::template::{Arg, ArgDecl, Expr, LayerDecl, Lit, Term};
-use crate::spec::{Cell, Loc, SpecError, Value};
+use crate::spec::{Cell, Loc, SpecError, Symbol, Value};
 
 /// A value an argument takes once evaluated.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +99,8 @@ fn item_field(item: &LayerItem, field: &str) -> Option<Val> {
     let pair = |k: (u64, u64)| Val::Pair(to_i64(k.0), to_i64(k.1));
     match (item, field) {
         (LayerItem::Conv { kernel, .. }, "kernel") => Some(pair(*kernel)),
-        (LayerItem::Conv { out, .. } | LayerItem::Fc { out }, "out") => Some(Val::Int(to_i64(*out))),
+        (LayerItem::Conv { out, .. }, "out") => out.map(|o| Val::Int(to_i64(o))),
+        (LayerItem::Fc { out }, "out") => Some(Val::Int(to_i64(*out))),
         (LayerItem::Conv { stride, .. } | LayerItem::Pool { stride, .. }, "stride") => {
             stride.map(|s| Val::Int(to_i64(s)))
         }
@@ -169,6 +170,10 @@ impl Ctx<'_> {
                 }
                 match (&cell.value, field.as_deref()) {
                     (Value::Count(n), None) => Some(Val::Int(to_i64(*n))),
+                    (Value::CountSymbol { means, .. }, None) => match means {
+                        Symbol::Classes => Some(Val::Int(self.classes)),
+                        Symbol::Var(v) => self.vars.get(v).map(Val::from),
+                    },
                     (Value::Patch(p), Some("kernel")) => p.kernel.map(|(a, b)| Val::Pair(to_i64(a), to_i64(b))),
                     (Value::Patch(p), Some("stride")) => p.stride.map(|s| Val::Int(to_i64(s))),
                     (Value::Size(s), Some("h")) => Some(Val::Int(to_i64(s.h))),

@@ -546,6 +546,10 @@ impl<'a> Builder<'a> {
                 let op = super::args::global_pool(ctx, l)?;
                 self.add(name, op, vec![input], place, false, l.loc)
             }
+            LayerOp::BatchNorm => {
+                let op = super::args::batch_norm(ctx, l, self.conv.batch_norm)?;
+                self.add(name, op, vec![input], place, false, l.loc)
+            }
             LayerOp::ChannelMean => {
                 let op = Op::GlobalPool {
                     kind: PoolKind::Avg,

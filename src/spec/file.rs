@@ -52,7 +52,7 @@ pub struct ColumnFile {
     pub options: ColumnOptions,
 }
 
-/// A figure column's options (params, ops).
+/// A column's options: a figure column's (params, ops), a count column's symbols.
 #[derive(Debug, Default)]
 pub struct ColumnOptions {
     /// A relative tolerance of the column's own.
@@ -61,6 +61,8 @@ pub struct ColumnOptions {
     pub exact: Option<bool>,
     /// The figures' unit: `×10^6`, `million`.
     pub unit: Option<String>,
+    /// A count column's symbols and what each stands for: `{k: classes}`.
+    pub symbols: IndexMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +72,8 @@ struct ColumnMapping {
     tolerance: Option<f64>,
     exact: Option<bool>,
     unit: Option<String>,
+    #[serde(default)]
+    symbols: IndexMap<String, String>,
 }
 
 impl<'de> Deserialize<'de> for ColumnFile {
@@ -95,6 +99,7 @@ impl<'de> Deserialize<'de> for ColumnFile {
                         tolerance: m.tolerance,
                         exact: m.exact,
                         unit: m.unit,
+                        symbols: m.symbols,
                     },
                 })
             }

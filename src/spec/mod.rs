@@ -188,6 +188,18 @@ pub struct Column {
     pub tolerance: Option<Tolerance>,
     /// A figure column's unit (`unit: ×10^6`, or read from a header like `params ×10⁶`).
     pub unit: Option<Suffix>,
+    /// A count column's symbols (`symbols: {k: classes}`): cells that print one stand for
+    /// what it names.
+    pub symbols: IndexMap<String, Symbol>,
+}
+
+/// What a count column's symbol stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Symbol {
+    /// The class count (`{classes}`: the spec's, or `--classes`).
+    Classes,
+    /// A var (`var.NAME`), read as `{var.NAME}` is where the cell is read.
+    Var(String),
 }
 
 /// A parsed cell value.
@@ -197,6 +209,11 @@ pub enum Value {
     Patch(Patch),
     Size(Size),
     Count(u64),
+    /// A count cell printed as one of its column's symbols (`k`), and what it stands for.
+    CountSymbol {
+        symbol: String,
+        means: Symbol,
+    },
     PoolProj(PoolProj),
     Quantity(Quantity),
     /// An input size cell.

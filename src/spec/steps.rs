@@ -13,6 +13,7 @@
 //!         - {name: downsample, if: "{…}", steps: [...]}
 //!         - identity                                 # the input itself
 //!   - repeat: {count: "{model.repeat}", index: i, steps: [...]}
+//!   - repeat: {count: 6, index: i, instance: "denselayer{var.i + 1}", steps: [...]}
 //! ```
 
 use serde_yaml::Value;
@@ -74,12 +75,23 @@ pub struct Group {
     pub loc: Loc,
 }
 
-/// Steps repeated `count` times; instance k (from 0) is named `k` under the scope, and its
-/// index is the var `index` names.
+/// A repeat instance's path component: literal text around one expression
+/// (`denselayer{var.i + 1}`), which must give a whole number ≥ 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceName {
+    pub prefix: String,
+    pub expr: Expr,
+    pub suffix: String,
+}
+
+/// Steps repeated `count` times; instance k (from 0) is named `k` under the scope (or as
+/// `instance` gives), and its index is the var `index` names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Repeat {
     pub count: ArgDecl,
     pub index: Option<String>,
+    /// Boxed: most repeats have none, and a step stays small.
+    pub instance: Option<Box<InstanceName>>,
     pub name: Option<String>,
     pub steps: Vec<Step>,
     pub cond: Option<Expr>,
@@ -319,7 +331,7 @@ impl Reader<'_> {
 
     fn repeat(&self, v: &Value, path: &[Seg], loc: Loc) -> Result<Repeat, SpecError> {
         let m = self.mapping(v, path, "a repeat")?;
-        let (mut count, mut index, mut steps) = (None, None, None);
+        let (mut count, mut index, mut steps, mut instance) = (None, None, None, None);
         let (name, cond) = self.common(
             m,
             path,
@@ -331,22 +343,81 @@ impl Reader<'_> {
                         _ => return Err(self.err(self.at(kp), "expected the index's var name as text")),
                     },
                     "steps" => steps = Some(self.steps(v, kp)?),
+                    "instance" => match v {
+                        Value::String(s) => instance = Some(Box::new(self.instance_name(s, kp)?)),
+                        _ => {
+                            return Err(self.err(
+                                self.at(kp),
+                                "expected the instances' name as text, such as \"denselayer{var.i + 1}\"",
+                            ));
+                        }
+                    },
                     _ => return Ok(false),
                 }
                 Ok(true)
             },
             "a repeat",
-            "count, index, steps, name, if",
+            "count, index, instance, steps, name, if",
         )?;
         let count = count.ok_or_else(|| self.err(loc, "a repeat needs 'count'"))?;
         let steps = steps.ok_or_else(|| self.err(loc, "a repeat needs 'steps'"))?;
         Ok(Repeat {
             count,
             index,
+            instance,
             name,
             steps,
             cond,
             loc,
+        })
+    }
+
+    /// `denselayer{var.i + 1}`: the literal parts as names are checked, the expression by
+    /// the expression parser; every error at its own character.
+    fn instance_name(&self, s: &str, path: &[Seg]) -> Result<InstanceName, SpecError> {
+        let start = self.marks.text(path);
+        let at = |byte: usize| Loc {
+            line: start.line,
+            col: start.col + s[..byte].chars().count(),
+        };
+        let quoted = crate::quote::quote(s);
+        let Some(open) = s.find('{') else {
+            return Err(self.err(
+                start,
+                format!(
+                    "instance name {quoted} has no {{expression}}, expected one such as \"denselayer{{var.i + 1}}\""
+                ),
+            ));
+        };
+        let Some(close) = s[open..].find('}').map(|c| open + c) else {
+            return Err(self.err(at(open), format!("expected '}}' closing the expression in {quoted}")));
+        };
+        if let Some(second) = s[close + 1..].find(['{', '}']).map(|c| close + 1 + c) {
+            return Err(self.err(
+                at(second),
+                format!("instance name {quoted} has a second brace, expected one {{expression}}"),
+            ));
+        }
+        for (byte, c) in s[..open]
+            .char_indices()
+            .chain(s[close + 1..].char_indices().map(|(b, c)| (close + 1 + b, c)))
+        {
+            if !(c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                return Err(self.err(
+                    at(byte),
+                    format!(
+                        "instance name {quoted} contains {}; names use letters, digits, '_' and '-' (a '.' would split the parameter path)",
+                        crate::quote::quote(&c.to_string())
+                    ),
+                ));
+            }
+        }
+        let mut expr = self.expr_within(&s[open..=close], path, s[..open].chars().count())?;
+        expr.loc = at(open);
+        Ok(InstanceName {
+            prefix: s[..open].to_string(),
+            expr,
+            suffix: s[close + 1..].to_string(),
         })
     }
 

@@ -103,6 +103,8 @@ pub enum LayerOp {
     GlobalPool,
     /// The mean over H×W kept as C×1×1 (squeeze-and-excitation's squeeze).
     ChannelMean,
+    /// A batch norm of its own, not a conv's (pre-activation: BN-ReLU-Conv).
+    BatchNorm,
 }
 
 impl LayerOp {
@@ -123,11 +125,12 @@ impl LayerOp {
             "lrn" => LayerOp::Lrn,
             "global_pool" => LayerOp::GlobalPool,
             "channel_mean" => LayerOp::ChannelMean,
+            "batch_norm" => LayerOp::BatchNorm,
             _ => LayerOp::Activation(super::activation::Activation::parse(s)?),
         })
     }
 
-    pub const NAMES: &'static str = "conv, separable_conv, max_pool, avg_pool, pool, global_avg_pool, adaptive_avg_pool, flatten, linear, dropout, relu, relu6, hardswish, hardsigmoid, silu, swish, gelu, sigmoid, softmax, lrn, global_pool, channel_mean";
+    pub const NAMES: &'static str = "conv, separable_conv, max_pool, avg_pool, pool, global_avg_pool, adaptive_avg_pool, flatten, linear, dropout, relu, relu6, hardswish, hardsigmoid, silu, swish, gelu, sigmoid, softmax, lrn, global_pool, channel_mean, batch_norm";
 
     /// (required, optional) arguments besides `name` and `if`.
     fn args(self) -> (&'static [&'static str], &'static [&'static str]) {
@@ -150,6 +153,7 @@ impl LayerOp {
             LayerOp::Lrn => (&["size"], &["alpha", "beta", "k"]),
             LayerOp::GlobalPool => (&[], &["kind", "keep_dims"]),
             LayerOp::Dropout => (&["p"], &[]),
+            LayerOp::BatchNorm => (&[], &["eps", "momentum", "scale"]),
             LayerOp::GlobalAvgPool
             | LayerOp::Flatten
             | LayerOp::Relu
@@ -182,6 +186,7 @@ impl LayerOp {
             LayerOp::Softmax => "softmax",
             LayerOp::Activation(a) => a.word(),
             LayerOp::Lrn => "lrn",
+            LayerOp::BatchNorm => "bn",
         }
     }
 }
@@ -278,9 +283,19 @@ impl Reader<'_> {
     /// The expression written at `path` (the text inside braces, or a bare column name
     /// for `if:`); an error points at the term it is about.
     pub fn expr(&self, text: &str, path: &[Seg]) -> Result<Expr, SpecError> {
+        self.expr_within(text, path, 0)
+    }
+
+    /// The expression that starts `shift` characters into the text at `path` (one part of
+    /// a pattern such as `denselayer{var.i + 1}`); positions count from there.
+    pub fn expr_within(&self, text: &str, path: &[Seg], shift: usize) -> Result<Expr, SpecError> {
         let loc = self.at(path);
+        let text_start = self.marks.text(path);
+        let start = Loc {
+            line: text_start.line,
+            col: text_start.col + shift,
+        };
         let parsed = super::expr::parse_expr(text).map_err(|e| {
-            let start = self.marks.text(path);
             let at = Loc {
                 line: start.line,
                 col: start.col + e.offset,
@@ -326,7 +341,7 @@ impl Reader<'_> {
             alts: parsed.alts,
             text: text.to_string(),
             loc,
-            start: self.marks.text(path),
+            start,
         })
     }
 

@@ -48,12 +48,12 @@ impl Builder<'_> {
     /// (every `if` false) cannot run for ever.
     fn visit(&mut self, loc: Loc) -> Result<(), SpecError> {
         self.visits += 1;
-        if self.visits > self.max_nodes.saturating_mul(4).saturating_add(1 << 20) {
+        if self.visits > self.max_nodes.saturating_mul(4).saturating_add(1 << 16) {
             return Err(self.err(
                 loc,
                 format!(
                     "the templates visit more than {} steps (repeats within repeats?); the graph is limited to {} nodes",
-                    self.max_nodes.saturating_mul(4).saturating_add(1 << 20),
+                    self.max_nodes.saturating_mul(4).saturating_add(1 << 16),
                     self.max_nodes
                 ),
             ));
@@ -261,7 +261,29 @@ impl Builder<'_> {
                             }
                             None => ctx.with_vars(ctx.vars),
                         };
-                        cur = self.steps(&inner, &r.steps, cur, &within(&scope, &k.to_string()), place)?;
+                        let part = match &r.instance {
+                            None => k.to_string(),
+                            Some(n) => {
+                                self.set_input(&inner, cur);
+                                match inner.expr(&n.expr)? {
+                                    Some(Val::Int(v)) if v >= 0 => format!("{}{v}{}", n.prefix, n.suffix),
+                                    v => {
+                                        return Err(inner.err(
+                                            n.expr.loc,
+                                            format!(
+                                                "{} gives instance {k}'s name expression {} {}, expected a whole number ≥ 0",
+                                                inner.what,
+                                                crate::quote::quote(&n.expr.text),
+                                                v.map_or("no value (its cells are empty)".to_string(), |v| format!(
+                                                    "the value {v}"
+                                                ))
+                                            ),
+                                        ));
+                                    }
+                                }
+                            }
+                        };
+                        cur = self.steps(&inner, &r.steps, cur, &within(&scope, &part), place)?;
                     }
                 }
             }

@@ -3,11 +3,12 @@
 //! | cell | value |
 //! |---|---|
 //! | `7×7, 64, stride 2` | a conv: kernel, output channels, stride |
+//! | `7 × 7 conv, stride 2`, `1 × 1 conv` | a conv whose width the text gives (DenseNet's Table 1) |
 //! | `3×3 max pool, stride 2` | a windowed pool |
-//! | `average pool` | a global pool (no window) |
-//! | `1000-d fc` | a fully connected layer |
+//! | `average pool`, `7 × 7 global average pool` | a global pool (its window printed or not) |
+//! | `1000-d fc`, `1000D fully-connected` | a fully connected layer |
 //! | `softmax` | a softmax |
-//! | `[1×1, 64; 3×3, 64; 1×1, 256] ×3` | a block of convs repeated: the YAML spelling of a tall bracket, one printed line per `;`; the count as `×3`, `× 3` or `3×` before the bracket |
+//! | `[1×1, 64; 3×3, 64; 1×1, 256] ×3`, `[1 × 1 conv; 3 × 3 conv] × 6` | a block of convs repeated: the YAML spelling of a tall bracket, one printed line per `;`; the count as `×3`, `× 3` or `3×` before the bracket |
 //!
 //! A cell is one of these or several separated by `, ` (`average pool, 1000-d fc, softmax`).
 //! Also here: an output size without channels (`112×112`, `56 × 56`).
@@ -17,16 +18,19 @@ use super::*;
 /// One layer a cell prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LayerItem {
+    /// A conv; `out` is `None` where the cell prints no width (`1 × 1 conv`).
     Conv {
         kernel: (u64, u64),
-        out: u64,
+        out: Option<u64>,
         stride: Option<u64>,
     },
-    /// A pool; without a window (`average pool`) it is global.
+    /// A pool; without a window (`average pool`) or with `global` (`7 × 7 global average
+    /// pool`) it is global.
     Pool {
         kind: PoolKind,
         kernel: Option<(u64, u64)>,
         stride: Option<u64>,
+        global: bool,
     },
     Fc {
         out: u64,
@@ -47,22 +51,20 @@ impl LayerItem {
             LayerItem::Pool {
                 kind: PoolKind::Max,
                 kernel: Some(_),
+                global: false,
                 ..
             } => "max pool",
             LayerItem::Pool {
                 kind: PoolKind::Avg,
                 kernel: Some(_),
+                global: false,
                 ..
             } => "average pool",
             LayerItem::Pool {
-                kind: PoolKind::Max,
-                kernel: None,
-                ..
+                kind: PoolKind::Max, ..
             } => "global max pool",
             LayerItem::Pool {
-                kind: PoolKind::Avg,
-                kernel: None,
-                ..
+                kind: PoolKind::Avg, ..
             } => "global average pool",
             LayerItem::Fc { .. } => "fc",
             LayerItem::Softmax => "softmax",
@@ -93,17 +95,25 @@ impl fmt::Display for LayerItem {
         };
         match self {
             LayerItem::Conv { kernel, out, stride: s } => {
-                write!(f, "{}×{}, {out}", kernel.0, kernel.1)?;
+                match out {
+                    Some(out) => write!(f, "{}×{}, {out}", kernel.0, kernel.1)?,
+                    None => write!(f, "{}×{} conv", kernel.0, kernel.1)?,
+                }
                 stride(f, s)
             }
             LayerItem::Pool {
                 kind,
                 kernel,
                 stride: s,
+                global,
             } => {
-                let kind = match kind {
-                    PoolKind::Max => "max",
-                    PoolKind::Avg => "average",
+                // A pool without a window is global whatever it prints; one with a window
+                // says so.
+                let kind = match (kind, *global && kernel.is_some()) {
+                    (PoolKind::Max, false) => "max",
+                    (PoolKind::Avg, false) => "average",
+                    (PoolKind::Max, true) => "global max",
+                    (PoolKind::Avg, true) => "global average",
                 };
                 match kernel {
                     Some(k) => write!(f, "{}×{} {kind} pool", k.0, k.1)?,
@@ -177,13 +187,29 @@ fn pool_kind(i: &str) -> Res<'_, PoolKind> {
     .parse(i)
 }
 
-/// `3×3 max pool` or `3×3, 64` after the kernel: a pool or a conv.
+/// `3×3 max pool`, `7×7 global average pool`, `3×3, 64` or `1×1 conv` after the kernel: a
+/// pool or a conv.
 fn windowed(i: &str) -> Res<'_, LayerItem> {
     let (i, h) = positive(i, "a kernel size, a pool, fc, softmax or '['")?;
     let (i, w) = times_dim(i, "× and the kernel width")?;
     let kernel = (h, w);
-    // A pool: the kind and `pool` after the window.
-    if let Ok((after, kind)) = preceded(take_while1(char::is_whitespace), pool_kind).parse(i) {
+    // A pool: the kind and `pool` after the window, `global` before the kind if printed.
+    let global = preceded(
+        take_while1(char::is_whitespace),
+        (tag_no_case::<_, _, PErr>("global"), take_while1(char::is_whitespace)),
+    )
+    .parse(i);
+    let pool = match global {
+        Ok((after, _)) => {
+            let (after, kind) = cut(expect("a pool kind, 'max' or 'average'", pool_kind)).parse(after)?;
+            Some((after, (true, kind)))
+        }
+        Err(_) => preceded(take_while1(char::is_whitespace), pool_kind)
+            .parse(i)
+            .ok()
+            .map(|(after, kind)| (after, (false, kind))),
+    };
+    if let Some((after, (global, kind))) = pool {
         let (after, _) = (ws, cut(expect("'pool'", tag_no_case("pool")))).parse(after)?;
         let (after, stride) = stride_suffix(after)?;
         return Ok((
@@ -192,22 +218,45 @@ fn windowed(i: &str) -> Res<'_, LayerItem> {
                 kind,
                 kernel: Some(kernel),
                 stride,
+                global,
+            },
+        ));
+    }
+    // A conv whose width the cell leaves to the text: `1 × 1 conv`.
+    if let Ok((after, _)) = preceded(take_while1(char::is_whitespace), tag_no_case::<_, _, PErr>("conv")).parse(i)
+        && !after.starts_with(|c: char| c.is_alphanumeric())
+    {
+        let (after, stride) = stride_suffix(after)?;
+        return Ok((
+            after,
+            LayerItem::Conv {
+                kernel,
+                out: None,
+                stride,
             },
         ));
     }
     let (i, _) = (
         ws,
-        cut(expect("',' and the output channels, or a pool kind", char(','))),
+        cut(expect("',' and the output channels, 'conv' or a pool kind", char(','))),
     )
         .parse(i)?;
     let (i, _) = ws(i)?;
     let (i, out) = cut(|i| positive(i, "the output channels")).parse(i)?;
     let (i, stride) = stride_suffix(i)?;
-    Ok((i, LayerItem::Conv { kernel, out, stride }))
+    Ok((
+        i,
+        LayerItem::Conv {
+            kernel,
+            out: Some(out),
+            stride,
+        },
+    ))
 }
 
-/// `average pool`: a global pool.
+/// `average pool`, `global average pool`: a global pool.
 fn global_pool(i: &str) -> Res<'_, LayerItem> {
+    let (i, _) = opt((tag_no_case("global"), take_while1(char::is_whitespace))).parse(i)?;
     let (i, kind) = pool_kind(i)?;
     let (i, _) = (
         take_while1(char::is_whitespace),
@@ -220,15 +269,21 @@ fn global_pool(i: &str) -> Res<'_, LayerItem> {
             kind,
             kernel: None,
             stride: None,
+            global: true,
         },
     ))
 }
 
-/// `1000-d fc`.
+/// `1000-d fc`, `1000D fully-connected` (also `fully connected`).
 fn fc(i: &str) -> Res<'_, LayerItem> {
     let (i, out) = positive(i, "a width")?;
-    let (i, _) = tag_no_case("-d").parse(i)?;
-    let (i, _) = (ws, cut(expect("'fc'", tag_no_case("fc")))).parse(i)?;
+    let (i, _) = alt((tag_no_case("-d"), tag_no_case("d"))).parse(i)?;
+    let name = alt((
+        tag_no_case("fc"),
+        tag_no_case("fully-connected"),
+        tag_no_case("fully connected"),
+    ));
+    let (i, _) = (ws, cut(expect("'fc' or 'fully-connected'", name))).parse(i)?;
     Ok((i, LayerItem::Fc { out }))
 }
 
@@ -252,11 +307,11 @@ fn stack(i: &str) -> Res<'_, LayerItem> {
     let mut i = i;
     loop {
         let (rest, _) = ws(i)?;
-        let (rest, line) = cut(expect("a conv line such as '3×3, 64'", windowed)).parse(rest)?;
+        let (rest, line) = cut(expect("a conv line such as '3×3, 64' or '1×1 conv'", windowed)).parse(rest)?;
         if !matches!(line, LayerItem::Conv { .. }) {
             return Err(failure(
                 rest,
-                "a conv line such as '3×3, 64' in a bracket",
+                "a conv line such as '3×3, 64' or '1×1 conv' in a bracket",
                 Some(line.to_string()),
             ));
         }
@@ -279,7 +334,7 @@ fn stack(i: &str) -> Res<'_, LayerItem> {
 
 fn item(i: &str) -> Res<'_, LayerItem> {
     expect(
-        "a layer: 'k×k, channels', 'k×k max pool', 'average pool', 'N-d fc', 'softmax' or '[…] ×N'",
+        "a layer: 'k×k, channels', 'k×k conv', 'k×k max pool', 'average pool', 'N-d fc', 'softmax' or '[…] ×N'",
         alt((stack, fc, windowed, global_pool, softmax)),
     )(i)
 }
@@ -302,7 +357,15 @@ mod tests {
     fn conv(k: u64, out: u64, stride: Option<u64>) -> LayerItem {
         LayerItem::Conv {
             kernel: (k, k),
-            out,
+            out: Some(out),
+            stride,
+        }
+    }
+
+    fn bare_conv(k: u64, stride: Option<u64>) -> LayerItem {
+        LayerItem::Conv {
+            kernel: (k, k),
+            out: None,
             stride,
         }
     }
@@ -318,7 +381,8 @@ mod tests {
             vec![LayerItem::Pool {
                 kind: PoolKind::Max,
                 kernel: Some((3, 3)),
-                stride: Some(2)
+                stride: Some(2),
+                global: false
             }]
         );
         assert_eq!(
@@ -348,7 +412,8 @@ mod tests {
                 LayerItem::Pool {
                     kind: PoolKind::Avg,
                     kernel: None,
-                    stride: None
+                    stride: None,
+                    global: true
                 },
                 LayerItem::Fc { out: 1000 },
                 LayerItem::Softmax
@@ -359,12 +424,63 @@ mod tests {
     }
 
     #[test]
+    fn accepts_the_densenet_cells() {
+        assert_eq!(
+            parse_layers("7 × 7 conv, stride 2").unwrap().items,
+            vec![bare_conv(7, Some(2))]
+        );
+        assert_eq!(parse_layers("1 × 1 conv").unwrap().items, vec![bare_conv(1, None)]);
+        assert_eq!(
+            parse_layers("2 × 2 average pool, stride 2").unwrap().items,
+            vec![LayerItem::Pool {
+                kind: PoolKind::Avg,
+                kernel: Some((2, 2)),
+                stride: Some(2),
+                global: false
+            }]
+        );
+        assert_eq!(
+            parse_layers("[ 1 × 1 conv; 3 × 3 conv ] × 6").unwrap().items,
+            vec![LayerItem::Stack {
+                lines: vec![bare_conv(1, None), bare_conv(3, None)],
+                repeat: 6
+            }]
+        );
+        let global = parse_layers("7 × 7 global average pool").unwrap().items;
+        assert_eq!(
+            global,
+            vec![LayerItem::Pool {
+                kind: PoolKind::Avg,
+                kernel: Some((7, 7)),
+                stride: None,
+                global: true
+            }]
+        );
+        assert_eq!(global[0].form(), "global average pool");
+        assert_eq!(
+            parse_layers("global max pool").unwrap().items[0].form(),
+            "global max pool"
+        );
+        assert_eq!(
+            parse_layers("1000D fully-connected, softmax").unwrap().items,
+            vec![LayerItem::Fc { out: 1000 }, LayerItem::Softmax]
+        );
+        assert_eq!(
+            parse_layers("10-d fully connected").unwrap().items,
+            vec![LayerItem::Fc { out: 10 }]
+        );
+    }
+
+    #[test]
     fn display_parses_back() {
         for s in [
             "7×7, 64, stride 2",
             "3×3 max pool, stride 2",
             "[1×1, 64; 3×3, 64; 1×1, 256] ×3",
             "average pool, 1000-d fc, softmax",
+            "7×7 conv, stride 2",
+            "[1×1 conv; 3×3 conv] ×6",
+            "7×7 global average pool",
         ] {
             let c = parse_layers(s).unwrap();
             assert_eq!(c.to_string(), s);
@@ -390,6 +506,15 @@ mod tests {
         assert_eq!(fails("average pool,").0, 13);
         assert_eq!(fails("fully connected").0, 0);
         assert_eq!(fails("1000-d").0, 6);
+        // DenseNet's forms, gone wrong.
+        assert_eq!(fails("1 × 1 convolution").0, 6);
+        assert_eq!(fails("1 × 1 conv, stride 0").0, 19);
+        assert_eq!(fails("7 × 7 global pool").0, 13);
+        assert_eq!(fails("7 × 7 global average").0, 20);
+        assert!(fails("7 × 7 global average").1.contains("'pool'"));
+        assert_eq!(fails("1000D fully").0, 6);
+        assert!(fails("1000D fully").1.contains("fully-connected"));
+        assert_eq!(fails("[1 × 1 conv; 3 × 3 max pool] × 6").0, 27);
         assert!(parse_size_hw("112").is_err());
         assert!(parse_size_hw("112×0").is_err());
         assert!(parse_size_hw("112×112×64").is_err());

@@ -8,6 +8,7 @@
 //! | patch size/stride | [`parse_patch`]   | `7×7/2`, `3x3/1`, `1×7`, `stride 2`       |
 //! | output size     | [`parse_size`]      | `112×112×64`, `28 x 28 x 576`             |
 //! | counts, depth   | [`parse_count`]     | `64`, `0`                                 |
+//! | counts with symbols | [`parse_count_cell`] | `64`, or a symbol the column declares: `k` |
 //! | pool proj       | [`parse_pool_proj`] | `avg + 32`, `max + pass through`          |
 //! | params, ops     | [`parse_quantity`]  | `2.7K`, `1072K`, `1.5G`, `900`            |
 //! | params, ops, totals | [`parse_figure`] | `14,208`, `3.8×10^9`, `0.39B`, `300 million` |
@@ -33,10 +34,12 @@ mod figure;
 #[cfg(test)]
 mod paper_props;
 mod printed;
+mod symbol;
 mod type_ext;
 
 pub use figure::{MAX_POWER, Tolerance, parse_figure, parse_unit, power_of, unit_in_header, unit_text, with_unit};
 pub use printed::{Filter, PrintedSize, parse_filter, parse_printed_size};
+pub use symbol::{CountCell, is_symbol, parse_count_cell};
 mod layers;
 pub use layers::{LayerCell, LayerItem, parse_layers, parse_size_hw};
 

@@ -61,6 +61,7 @@ impl Loader<'_> {
                 loc: self.r.marks.key(&tp),
                 tolerance,
                 unit,
+                symbols: IndexMap::new(),
             };
             let pp = join(tp.clone(), "printed");
             let mut figures = Vec::new();

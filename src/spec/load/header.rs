@@ -1,6 +1,7 @@
 //! The spec's header: input, columns, conventions, vars.
 
 use super::*;
+use crate::spec::Symbol;
 
 impl Loader<'_> {
     pub(super) fn input(&self, raw: &SpecFile) -> Result<Input, SpecError> {
@@ -81,6 +82,7 @@ impl Loader<'_> {
             } else {
                 (None, None)
             };
+            let symbols = self.symbols(raw, name, *kind, &o.symbols, &cp)?;
             out.insert(
                 name.clone(),
                 Column {
@@ -89,6 +91,7 @@ impl Loader<'_> {
                     loc,
                     tolerance,
                     unit,
+                    symbols,
                 },
             );
         }
@@ -107,6 +110,76 @@ impl Loader<'_> {
                 loc,
                 format!("expected exactly one column of kind type, found {types} (a table of architectures has one of kind name instead)"),
             ));
+        }
+        Ok(out)
+    }
+
+    /// A count column's symbols (`symbols: {k: classes}`): each a word, standing for
+    /// `classes` or a var the spec declares (`var.NAME`).
+    fn symbols(
+        &self,
+        raw: &SpecFile,
+        column: &str,
+        kind: ColumnKind,
+        symbols: &IndexMap<String, String>,
+        cp: &[Seg],
+    ) -> Result<IndexMap<String, Symbol>, SpecError> {
+        let sp = join(cp.to_vec(), "symbols");
+        if kind != ColumnKind::Count && !symbols.is_empty() {
+            return Err(self.err(
+                self.r.marks.key(&sp),
+                format!(
+                    "column {} of kind {} takes no symbols (only count columns do)",
+                    crate::quote::quote(column),
+                    serde_yaml::to_string(&kind).unwrap_or_default().trim()
+                ),
+            ));
+        }
+        let mut out = IndexMap::new();
+        for (symbol, means) in symbols {
+            let p = join(sp.clone(), symbol.as_str());
+            if !cell::is_symbol(symbol) {
+                return Err(self.err(
+                    self.r.marks.key(&p),
+                    format!(
+                        "symbol {} is not a word, expected a letter then letters, digits, '_' or primes (k, k′)",
+                        crate::quote::quote(symbol)
+                    ),
+                ));
+            }
+            let meaning = match means.strip_prefix("var.") {
+                None if means == "classes" => Symbol::Classes,
+                Some(var) if raw.vars.contains_key(var) => Symbol::Var(var.to_string()),
+                Some(var) => {
+                    let known: Vec<&str> = raw.vars.keys().map(String::as_str).collect();
+                    return Err(self
+                        .err(
+                            self.r.at(&p),
+                            format!(
+                                "symbol {} stands for the undeclared var {}, the spec declares: {}",
+                                crate::quote::quote(symbol),
+                                crate::quote::quote(var),
+                                if known.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    known.join(", ")
+                                }
+                            ),
+                        )
+                        .coded(crate::diag::code::UNKNOWN_NAME));
+                }
+                None => {
+                    return Err(self.err(
+                        self.r.at(&p),
+                        format!(
+                            "symbol {} stands for {}, expected classes or var.NAME",
+                            crate::quote::quote(symbol),
+                            crate::quote::quote(means)
+                        ),
+                    ));
+                }
+            };
+            out.insert(symbol.clone(), meaning);
         }
         Ok(out)
     }

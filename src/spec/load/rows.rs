@@ -50,7 +50,17 @@ impl Loader<'_> {
                 ColumnKind::Type => CellValue::Type(cell::parse_row_type(text)?),
                 ColumnKind::Patch => CellValue::Patch(cell::parse_patch(text)?),
                 ColumnKind::Output => CellValue::Size(cell::parse_size(text)?),
-                ColumnKind::Depth | ColumnKind::Count => CellValue::Count(cell::parse_count(text)?),
+                ColumnKind::Depth => CellValue::Count(cell::parse_count(text)?),
+                ColumnKind::Count => {
+                    let symbols: Vec<&str> = col.symbols.keys().map(String::as_str).collect();
+                    match cell::parse_count_cell(text, &symbols)? {
+                        cell::CountCell::Number(n) => CellValue::Count(n),
+                        cell::CountCell::Symbol(s) => CellValue::CountSymbol {
+                            means: col.symbols[&s].clone(),
+                            symbol: s,
+                        },
+                    }
+                }
                 ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(text)?),
                 ColumnKind::Params | ColumnKind::Ops => {
                     let q = cell::parse_figure(text)?;

@@ -169,6 +169,9 @@ impl Loader<'_> {
                     if let Some(i) = &r.index {
                         scope.push(i);
                     }
+                    if let Some(n) = &r.instance {
+                        self.check_expr_in(&n.expr, spec, scope)?;
+                    }
                     self.check_steps(&r.steps, spec, scope)?;
                     scope.truncate(depth);
                     r.cond.as_ref()

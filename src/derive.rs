@@ -97,12 +97,14 @@ pub fn derive_within(
 ) -> Result<Derivation, SpecError> {
     let spec: Arc<Spec> = spec.into();
     let mut graph = lower_within(&spec, opts, limits)?;
-    // A printed stride that makes a later window impossible is a finding at its row, and
-    // the table is derived without it, rather than refused at the window.
+    // A printed stride (or a missing padding the printed sizes contradict) that makes a
+    // later window impossible is a finding at its row, and the table is derived with the
+    // other reading, rather than refused at the window.
     let mut blocked = None;
     let mut opts = std::borrow::Cow::Borrowed(opts);
     if let Some((node, why)) = crate::ir::domain::reference_violation(&graph)
         && let Some(r) = check::blocked::recover(&spec, &opts, limits, &graph, node, &why)
+            .or_else(|| check::unpadded::recover(&spec, &opts, limits, &graph, node, &why))
     {
         graph = r.graph;
         opts = std::borrow::Cow::Owned(r.opts);

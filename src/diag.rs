@@ -62,6 +62,9 @@ pub mod code {
     pub const INPUT_SIZE: &str = "E107";
     /// A printed filter shape differs from the derived weight shape of the row's layer.
     pub const FILTER_SHAPE: &str = "E108";
+    /// A row left unpadded where the printed sizes keep its grid, which makes a later window
+    /// impossible: two readings.
+    pub const UNMARKED_PADDING: &str = "E109";
     /// A total the paper prints (a total row, a figure in its text) beyond its tolerance.
     pub const TOTAL: &str = "W203";
     /// A printed parameter figure beyond the tolerance.

@@ -127,6 +127,26 @@ fn a_stride_that_blocks_a_later_window_is_found_at_its_row() {
 }
 
 #[test]
+fn a_padding_the_printed_sizes_imply_and_a_later_window_needs_is_found_at_its_row() {
+    let (code, out) = golden("unmarked_padding", &["tests/checks/unmarked_padding.yaml"]);
+    assert_eq!(code, 1, "exit 1 (a finding), not 2 (unusable):\n{out}");
+    assert!(
+        out.contains("error[E109]: conv (row 2) is unpadded and outputs 14×14 where avg pool prints its input 16×16"),
+        "{out}"
+    );
+    assert!(out.contains("--> tests/checks/unmarked_padding.yaml:15:50"), "{out}");
+    assert!(
+        out.contains("reading 2: conv (row 2) padded to keep the grid: it outputs 16×16, as printed"),
+        "{out}"
+    );
+    // The rest is derived padded: the conv pads 1 and no E107 follows from it.
+    assert!(out.contains("conv: conv 3×3/1 pad 1"), "{out}");
+    assert!(!out.contains("E107"), "{out}");
+    let s = statuses(&["tests/checks/unmarked_padding.yaml"]);
+    assert_eq!(s[2].1, "E109");
+}
+
+#[test]
 fn a_variant_sets_the_input_size_the_table_is_read_at() {
     let (code, out) = golden("variant_input_printed", &["tests/checks/variant_input.yaml"]);
     assert_eq!(code, 1, "{out}");

@@ -261,6 +261,78 @@ rows:
     assert!(names.iter().any(|n| n == "stage_1.b.proj.conv"), "{names:?}");
 }
 
+#[test]
+fn a_merge_name_names_a_nested_concatenation_beside_the_outer_one() {
+    // InceptionE's 3×3 branch splits into 1×3 and 3×1, concatenated inside the module's own
+    // concatenation: without merge_name both merges would be `e_1.concat`.
+    let d = derived(
+        r#"
+name: nested
+input: {channels: 8, size: 8}
+columns: {type: type}
+templates:
+  e:
+    steps:
+      - group:
+          merge: concat
+          branches:
+            - [conv: {name: branch1x1, out: 4, kernel: 1}]
+            - - conv: {name: branch3x3_1, out: 6, kernel: 1}
+              - group:
+                  merge: concat
+                  merge_name: branch3x3
+                  branches:
+                    - [conv: {name: branch3x3_2a, out: 6, kernel: [1, 3]}]
+                    - [conv: {name: branch3x3_2b, out: 6, kernel: [3, 1]}]
+rows:
+  - {type: e}
+"#,
+    );
+    let g = &d.graph;
+    let inner = g.nodes.iter().find(|n| n.name == "e_1.branch3x3").unwrap();
+    assert_eq!(inner.op, Op::Concat);
+    assert!(matches!(inner.shape, Shape::Map { c: 12, .. }), "{:?}", inner.shape);
+    let outer = g.nodes.iter().find(|n| n.name == "e_1.concat").unwrap();
+    // 4 + (6 + 6) channels; the branches' layers keep their own names, no path added.
+    assert!(matches!(outer.shape, Shape::Map { c: 16, .. }), "{:?}", outer.shape);
+    assert!(g.nodes.iter().any(|n| n.name == "e_1.branch3x3_2b"));
+}
+
+#[test]
+fn an_aux_head_reads_a_node_inside_its_row() {
+    // The head after the first block of a row that holds two: it sees 8 channels at 16×16,
+    // not the row's 16 channels at 8×8.
+    let d = derived(
+        r#"
+name: aux_at
+input: {channels: 3, size: 16}
+columns: {type: type}
+conventions: {padding: half}
+templates:
+  stage:
+    steps:
+      - conv: {name: first, out: 8, kernel: 3}
+      - conv: {name: second, out: 16, kernel: 3, stride: 2}
+rows:
+  - {type: stage}
+head: [global_avg_pool, linear: {name: fc, out: 10}]
+aux_heads:
+  aux:
+    after: stage_1
+    at: stage_1.first_relu
+    layers: [conv: {name: conv0, out: 4, kernel: 1}, global_avg_pool, linear: {name: fc, out: 10}]
+"#,
+    );
+    let g = &d.graph;
+    let conv0 = g.nodes.iter().position(|n| n.name == "aux.conv0").unwrap();
+    let read = g.nodes[conv0].inputs[0];
+    assert_eq!(g.nodes[read].name, "stage_1.first_relu");
+    assert!(matches!(g.nodes[read].shape, Shape::Map { c: 8, .. }));
+    // 8 → 4 channels by a 1×1 conv with bias: 36 parameters, at 16×16.
+    assert_eq!(d.per_node[conv0].params, 36);
+    assert_eq!(d.per_node[conv0].macs, 8 * 4 * 16 * 16);
+}
+
 /// `sequential: true` numbers a row's modules as `torch.nn.Sequential` does, across rows of
 /// the same path; the emitted module must then load a real `nn.Sequential`'s state_dict.
 #[test]

@@ -170,6 +170,16 @@ fn googlenet_bn_variants() {
 }
 
 #[test]
+fn inception_v3_as_printed() {
+    check("specs/inception_v3.yaml", None);
+}
+
+#[test]
+fn inception_v3_torchvision() {
+    check("specs/inception_v3.yaml", Some("inception_v3"));
+}
+
+#[test]
 fn padding_nets() {
     for spec in [
         "tests/onnx/same_net.yaml",

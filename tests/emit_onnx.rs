@@ -217,6 +217,16 @@ fn googlenet_bn_zjzstu() {
     check("specs/googlenet_bn.yaml", Some("zjzstu"));
 }
 
+#[test]
+fn inception_v3_as_printed() {
+    check("specs/inception_v3.yaml", None);
+}
+
+#[test]
+fn inception_v3_torchvision() {
+    check("specs/inception_v3.yaml", Some("inception_v3"));
+}
+
 /// TF SAME everywhere (even kernels, stride 2: SAME_UPPER), separable conv, batch norm
 /// without scale, an aux head left out.
 #[test]

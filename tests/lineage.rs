@@ -9,8 +9,8 @@
 //!     the reference's output within 1e-4 on a fixed random input, after the reference's
 //!     weights and batch-norm statistics are randomised so that every one of them matters;
 //! (d) derived MACs equal the multiply-accumulates `torch.utils.flop_counter.FlopCounterMode`
-//!     counts on the reference model at the reference input, batch 1, in training mode (so
-//!     that auxiliary heads run, as derive counts them): FlopCounterMode counts 2 FLOPs per
+//!     counts on the reference model at the reference input, per image of a batch of 2, in
+//!     training mode (so that auxiliary heads run, as derive counts them): FlopCounterMode counts 2 FLOPs per
 //!     multiply-accumulate of a convolution and a matrix product (mm, addmm, bmm) and
 //!     nothing else, and leaves biases out, as derive does; so derive's MACs = its total / 2.
 //!
@@ -134,19 +134,22 @@ with torch.no_grad():
 diff = (a - b).abs().max().item()
 scale = a.abs().max().item()
 
-# Training mode at batch 1, so that the auxiliary heads run.
+# Training mode, so that the auxiliary heads run; batch 2, since a batch norm in training
+# needs more than one value per channel (Inception-v3's auxiliary head normalises 1×1
+# maps), and the count is per image.
 ref.train()
 counter = FlopCounterMode(display=False)
+batch = 2
 with torch.no_grad(), counter:
-    ref(torch.zeros(1, c, h, w))
+    ref(torch.zeros(batch, c, h, w))
 by_op = {str(k): v for k, v in counter.get_flop_counts()["Global"].items()}
 print(json.dumps({
     "params": params,
     "max_abs_diff": diff,
     "output_scale": scale,
     "output_shape": list(a.shape),
-    "flops": counter.get_total_flops(),
-    "flops_by_op": by_op,
+    "flops": counter.get_total_flops() // batch,
+    "flops_by_op": {k: v // batch for k, v in by_op.items()},
     "state_dict_names": len(ref_names),
 }))
 "#;

@@ -16,6 +16,7 @@ mod output;
 mod quantity;
 mod stride;
 mod totals;
+pub mod unpadded;
 
 pub use compared::{Compared, compared};
 

@@ -141,6 +141,7 @@ impl ModelArgs {
             no_aux: self.no_aux,
             input: self.input,
             cell_overrides: Vec::new(),
+            padded_rows: Vec::new(),
             model: self.model.clone(),
         }
     }

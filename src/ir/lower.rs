@@ -32,6 +32,9 @@ pub struct LowerOptions {
     /// Replace cells of rows (row, column, new cell or None to empty it): used to explore
     /// another reading of an ambiguous cell.
     pub cell_overrides: Vec<(usize, String, Option<Cell>)>,
+    /// Rows read with their stride-1 windows padded to keep the grid (`half`), whatever the
+    /// templates say: the other reading of a table that leaves a padding unmarked.
+    pub padded_rows: Vec<usize>,
     /// The architecture column to build, in a table of architectures (default: the
     /// variant's, or the first).
     pub model: Option<String>,
@@ -74,6 +77,8 @@ struct Builder<'a> {
     reference: (i64, i64),
     variant: Option<&'a crate::spec::Variant>,
     templates: &'a IndexMap<String, Template>,
+    /// [`LowerOptions::padded_rows`].
+    padded_rows: &'a [usize],
     /// Every node, by name, to refuse a second layer of the same name: the table holds ids
     /// and compares against `nodes[id].name`, so no name is copied to be a key.
     names: hashbrown::HashTable<NodeId>,
@@ -273,7 +278,17 @@ impl<'a> Builder<'a> {
         Ok(id)
     }
 
-    fn pad(&self, ctx: &Ctx<'_>, l: &LayerDecl, kernel: (i64, i64), default: Pad) -> Result<Pad, SpecError> {
+    fn pad(
+        &self,
+        ctx: &Ctx<'_>,
+        l: &LayerDecl,
+        kernel: (i64, i64),
+        stride: (i64, i64),
+        default: Pad,
+    ) -> Result<Pad, SpecError> {
+        if stride == (1, 1) && self.row.is_some_and(|(i, _)| self.padded_rows.contains(&i)) {
+            return Ok(Pad::Explicit((kernel.0 - 1) / 2, (kernel.1 - 1) / 2));
+        }
         let Some(a) = l.args.get("pad") else { return Ok(default) };
         Ok(match ctx.arg(a)? {
             None => default,
@@ -344,7 +359,7 @@ impl<'a> Builder<'a> {
                 let stride = ctx.pair(l, "stride", "conv", Some((1, 1)))?;
                 // Padding by the extent the dilated kernel covers (`half` keeps the size).
                 let super::args::Dilation { dilation, extent } = super::args::dilation(ctx, l, op_name, kernel)?;
-                let pad = self.pad(ctx, l, extent, conv_pad(extent))?;
+                let pad = self.pad(ctx, l, extent, stride, conv_pad(extent))?;
                 let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
                 let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;
                 let act = super::args::activation(ctx, l, op_name, Some(crate::ir::Activation::Relu))?;
@@ -464,7 +479,7 @@ impl<'a> Builder<'a> {
                     Padding::Same => Pad::Same,
                     Padding::Half => Pad::Explicit(0, 0),
                 };
-                let pad = self.pad(ctx, l, kernel, default_pad)?;
+                let pad = self.pad(ctx, l, kernel, stride, default_pad)?;
                 let rounding = self.rounding(ctx, l)?;
                 let count_include_pad = self.flag(ctx, l, "count_include_pad", self.conv.count_include_pad)?;
                 let p = Pool {
@@ -757,6 +772,7 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         reference,
         variant,
         templates,
+        padded_rows: &opts.padded_rows,
         names: hashbrown::HashTable::new(),
         visits: 0,
         depth: 0,
@@ -848,7 +864,27 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         if !opts.no_aux {
             let heads = variant.map(|v| &v.aux_heads).unwrap_or(&spec.aux_heads);
             for h in heads.iter().filter(|h| h.after == i) {
-                aux_roots.push((h, out));
+                let root = match &h.at {
+                    None => out,
+                    // A node of this row, by its full name: the row's nodes are the last added.
+                    Some((at, loc)) => match (first..b.nodes.len()).find(|&n| b.nodes[n].name == *at) {
+                        Some(n) => n,
+                        None => {
+                            return Err(SpecError::new(
+                                &spec.file,
+                                *loc,
+                                format!(
+                                    "auxiliary head {} reads {}, which row {} does not build",
+                                    crate::quote::quote(&h.name),
+                                    crate::quote::quote(at),
+                                    crate::quote::quote(&row.label)
+                                ),
+                            )
+                            .coded(crate::diag::code::UNKNOWN_NAME));
+                        }
+                    },
+                };
+                aux_roots.push((h, root));
             }
         }
     }

@@ -304,7 +304,11 @@ pub fn infer(op: &Op, inputs: &[Shape], reference: (i64, i64)) -> Result<(Shape,
             Shape::Map { c, h, w } => {
                 let mut features = c;
                 for (d, v) in [(h, reference.0), (w, reference.1)] {
-                    let at = d.eval(v);
+                    // An earlier window that does not fit at the reference leaves no map; its
+                    // own requirement refuses the reference (derive reports it there, or
+                    // reads the table another way). The count is then the one of a 1×1 map,
+                    // and the sizes that give it are the ones the flatten accepts.
+                    let at = d.eval(v).max(1);
                     if let (Some(axis), Some((lo, hi))) = (d.axis(), d.range_for(at)) {
                         reqs.push(Requirement::Between { axis, lo, hi });
                     }

@@ -178,6 +178,10 @@ pub struct BranchFile {
 pub struct AuxHeadFile {
     /// The row (as printed, or its derived name) whose output feeds the head.
     pub after: String,
+    /// A node of that row, by its full name, that feeds the head instead of the row's
+    /// output (Inception-v3's head reads Mixed_6e inside a row that ends with Mixed_7a).
+    #[serde(default)]
+    pub at: Option<String>,
     pub layers: Vec<Value>,
 }
 

@@ -372,6 +372,8 @@ pub struct RowOverride {
 pub struct AuxHead {
     pub name: String,
     pub after: usize,
+    /// The node of row `after` (by its full name) that feeds the head; none: the row's output.
+    pub at: Option<(String, Loc)>,
     pub layers: Vec<LayerDecl>,
     pub loc: Loc,
 }

@@ -68,6 +68,9 @@ pub struct Group {
     pub merge: Merge,
     pub branches: Vec<GroupBranch>,
     pub name: Option<String>,
+    /// The merge node's own name (`branch3x3`: torchvision's variable for InceptionE's inner
+    /// concatenation), so that two unnamed groups in one scope do not both name it `concat`.
+    pub merge_name: Option<String>,
     pub cond: Option<Expr>,
     pub loc: Loc,
 }
@@ -214,6 +217,7 @@ impl Reader<'_> {
         let m = self.mapping(v, path, "a group")?;
         let mut merge = None;
         let mut branches = None;
+        let mut merge_name = None;
         let (name, cond) = self.common(
             m,
             path,
@@ -236,12 +240,16 @@ impl Reader<'_> {
                         })
                     }
                     "branches" => branches = Some(self.branches(v, kp)?),
+                    "merge_name" => match v {
+                        Value::String(s) => merge_name = Some(check_name(self, s, self.at(kp))?),
+                        _ => return Err(self.err(self.at(kp), "expected the merge's name as text")),
+                    },
                     _ => return Ok(false),
                 }
                 Ok(true)
             },
             "a group",
-            "merge, branches, name, if",
+            "merge, branches, merge_name, name, if",
         )?;
         let merge = merge.ok_or_else(|| self.err(loc, "a group needs 'merge: concat | add | mul'"))?;
         let branches = branches.ok_or_else(|| self.err(loc, "a group needs 'branches'"))?;
@@ -252,6 +260,7 @@ impl Reader<'_> {
             merge,
             branches,
             name,
+            merge_name,
             cond,
             loc,
         })

@@ -120,6 +120,7 @@ pub fn row_output_from(
         reference: (input.1, input.2),
         variant,
         templates,
+        padded_rows: &opts.padded_rows,
         names: hashbrown::HashTable::new(),
         visits: 0,
         depth: 0,

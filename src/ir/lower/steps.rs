@@ -214,7 +214,8 @@ impl Builder<'_> {
                         Merge::Add => Op::Add,
                         Merge::Mul => Op::Mul,
                     };
-                    cur = self.add(within(&scope, g.merge.word()), op, ends, place, false, g.loc)?;
+                    let merge_name = g.merge_name.as_deref().unwrap_or(g.merge.word());
+                    cur = self.add(within(&scope, merge_name), op, ends, place, false, g.loc)?;
                 }
                 Step::Repeat(r) => {
                     if let Some(c) = &r.cond

@@ -453,11 +453,19 @@ impl Loader<'_> {
             let loc = self.r.marks.key(&hp);
             check_name(&self.r, name, loc)?;
             let after = self.find_row(spec, &h.after, self.r.at(&join(hp.clone(), "after")))?;
+            let at = match &h.at {
+                Some(a) => {
+                    let at_loc = self.r.at(&join(hp.clone(), "at"));
+                    Some((check_path(&self.r, a, at_loc)?, at_loc))
+                }
+                None => None,
+            };
             let layers = self.r.layers(&h.layers, &join(hp, "layers"))?;
             self.check_layers(&layers, spec)?;
             out.push(AuxHead {
                 name: name.clone(),
                 after,
+                at,
                 layers,
                 loc,
             });

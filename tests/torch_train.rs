@@ -7,7 +7,6 @@
 #![cfg(feature = "torch")]
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -622,50 +621,13 @@ fn a_diverging_loss_stops_with_exit_1_and_keeps_the_last_good_checkpoint() {
     }
 }
 
-/// Writes Fashion-MNIST-shaped IDX files (gzip) with `n` images per split.
-fn write_idx(dir: &Path, n: usize) {
-    std::fs::create_dir_all(dir).unwrap();
-    let gz = |name: &str, bytes: &[u8]| {
-        let mut e = flate2::write::GzEncoder::new(
-            std::fs::File::create(dir.join(name)).unwrap(),
-            flate2::Compression::fast(),
-        );
-        e.write_all(bytes).unwrap();
-        e.finish().unwrap();
-    };
-    for (img, lab) in [
-        ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-        ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-    ] {
-        let mut b = vec![0, 0, 8, 3];
-        for d in [n as u32, 28, 28] {
-            b.extend_from_slice(&d.to_be_bytes());
-        }
-        for i in 0..n {
-            let label = (i % 10) as u8;
-            b.extend((0..784).map(|p| {
-                if (p / 28) as u8 / 3 == label {
-                    200
-                } else {
-                    (p % 7) as u8
-                }
-            }));
-        }
-        gz(img, &b);
-        let mut l = vec![0, 0, 8, 1];
-        l.extend_from_slice(&(n as u32).to_be_bytes());
-        l.extend((0..n).map(|i| (i % 10) as u8));
-        gz(lab, &l);
-    }
-}
-
 #[test]
 fn fashion_mnist_files_train_and_bad_files_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     write_spec(dir);
     let fm = dir.join("fm");
-    write_idx(&fm, 64);
+    common::idx::write_idx(&fm, 64);
     // Grey 28×28 → 3×16×16 on the device, 10 classes from the data.
     let o = archcheck(
         &[
@@ -712,7 +674,7 @@ fn fashion_mnist_files_train_and_bad_files_are_refused() {
     };
     // Truncated gzip stream.
     let t = dir.join("trunc");
-    write_idx(&t, 64);
+    common::idx::write_idx(&t, 64);
     let f = t.join("train-images-idx3-ubyte.gz");
     let b = std::fs::read(&f).unwrap();
     std::fs::write(&f, &b[..b.len() / 2]).unwrap();
@@ -725,7 +687,7 @@ fn fashion_mnist_files_train_and_bad_files_are_refused() {
     );
     // Not gzip at all.
     let c = dir.join("corrupt");
-    write_idx(&c, 64);
+    common::idx::write_idx(&c, 64);
     std::fs::write(c.join("t10k-labels-idx1-ubyte.gz"), b"garbage, not gzip").unwrap();
     let o = run("corrupt");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

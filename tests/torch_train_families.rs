@@ -1,8 +1,9 @@
 //! `build --train` on every spec family (feature `torch`, CPU): for each spec in specs/, its
 //! first variant that declares a lineage (else the spec as printed) trains two optimizer
-//! steps on synthetic data and writes finite losses and its final weights. The input is the
-//! smallest valid size of at least 32×32, so that a CPU run stays short; the lineage proofs
-//! (tests/lineage.rs) cover the reference size.
+//! steps on a tiny Fashion-MNIST-shaped data set (16 images per split, written by the test,
+//! resized and widened to the network's input as any data set is) and writes finite losses
+//! and its final weights. The input is the smallest valid size of at least 32×32, so that a
+//! CPU run stays short; the lineage proofs (tests/lineage.rs) cover the reference size.
 #![cfg(feature = "torch")]
 
 use std::path::{Path, PathBuf};
@@ -35,9 +36,14 @@ fn families() -> Vec<(PathBuf, Option<String>)> {
         .collect()
 }
 
+mod common;
+
 #[test]
 fn every_family_trains_a_few_steps_on_the_cpu() {
     let runs = tempfile::tempdir().unwrap();
+    let data = runs.path().join("data");
+    common::idx::write_idx(&data, 16);
+    let data_arg = format!("fashion-mnist:{}", data.display());
     for (file, variant) in families() {
         let spec = load_file(&file).unwrap();
         let opts = LowerOptions {
@@ -54,7 +60,7 @@ fn every_family_trains_a_few_steps_on_the_cpu() {
             file.display().to_string(),
             "--train".into(),
             "--data".into(),
-            "synthetic".into(),
+            data_arg.clone(),
             "--device".into(),
             "cpu".into(),
             "--input".into(),

@@ -6,6 +6,7 @@
 //! random conventions. Each test picks its own value ranges ([`SpecRanges`]).
 #![allow(dead_code)]
 
+pub mod idx;
 pub mod python;
 pub mod requirements;
 

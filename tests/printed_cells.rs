@@ -366,3 +366,24 @@ totals:
     let f = only(&w, "W203", text, "30}");
     assert!(f.message.contains("30 for w"), "{}", f.message);
 }
+
+/// A row whose only printed cell is its input size (MobileNetV2's Table 2) is compared: its
+/// status names `input`, and at another input size the cell is listed as not compared.
+#[test]
+fn input_cells_count_as_compared_at_the_reference_only() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/mobilenet_v2.yaml");
+    let spec = archcheck::spec::load_file(&path).unwrap();
+    let d = derive(spec.clone(), &LowerOptions::default(), 1).unwrap();
+    for r in &d.rows {
+        assert!(r.status.compared.compared.contains(&"input"), "{:?}", r.status.compared);
+    }
+    let other = LowerOptions {
+        input: Some((256, 256)),
+        ..Default::default()
+    };
+    let d = derive(spec, &other, 1).unwrap();
+    for r in &d.rows {
+        assert!(!r.status.compared.compared.contains(&"input"), "{:?}", r.status.compared);
+        assert!(r.status.compared.not_compared.contains(&"input"), "{:?}", r.status.compared);
+    }
+}

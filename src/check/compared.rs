@@ -7,7 +7,7 @@ use crate::ir::Graph;
 use crate::spec::{ColumnKind, Spec};
 
 /// A row's printed cells by whether a check compared them: short names (`channels`,
-/// `size`, `depth`, `params`, `ops`) that the reports show.
+/// `size`, `depth`, `params`, `ops`, `input`, `filter`) that the reports show.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Compared {
     pub compared: Vec<&'static str>,
@@ -54,6 +54,26 @@ pub fn compared(spec: &Spec, g: &Graph, i: usize, at_reference: bool) -> Compare
             c.not_compared.push("ops");
         }
     }
+    // E107: the size reaching the row, printed for the reference input.
+    if printed(ColumnKind::Input) {
+        if at_reference {
+            c.compared.push("input");
+        } else {
+            c.not_compared.push("input");
+        }
+    }
+    // E108: weights do not depend on H and W; a pooling window (`Pool 7 × 7`) does.
+    if printed(ColumnKind::Filter) {
+        let window = spec
+            .column_of(ColumnKind::Filter)
+            .and_then(|col| cells.get(col.name.as_str()))
+            .is_some_and(|cell| matches!(cell.value, crate::spec::Value::Filter(crate::spec::Filter::Pool { .. })));
+        if at_reference || !window {
+            c.compared.push("filter");
+        } else {
+            c.not_compared.push("filter");
+        }
+    }
     c
 }
 
@@ -70,6 +90,9 @@ pub fn note_other_input(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     }
     if spec.column_of(ColumnKind::Ops).is_some() {
         left.push("the ops figures");
+    }
+    if spec.column_of(ColumnKind::Input).is_some() {
+        left.push("the printed input sizes");
     }
     if left.is_empty() {
         return;

@@ -383,7 +383,15 @@ fn input_cells_count_as_compared_at_the_reference_only() {
     };
     let d = derive(spec, &other, 1).unwrap();
     for r in &d.rows {
-        assert!(!r.status.compared.compared.contains(&"input"), "{:?}", r.status.compared);
-        assert!(r.status.compared.not_compared.contains(&"input"), "{:?}", r.status.compared);
+        assert!(
+            !r.status.compared.compared.contains(&"input"),
+            "{:?}",
+            r.status.compared
+        );
+        assert!(
+            r.status.compared.not_compared.contains(&"input"),
+            "{:?}",
+            r.status.compared
+        );
     }
 }

@@ -123,22 +123,34 @@ fn finding(
     )
     .arithmetic(spatial_arithmetic(g, &g.rows[i]))
     .related(stride_loc, format!("the printed stride {stride}"));
-    d.readings = vec![
+    d.readings = two_readings(
+        format!(
+            "stride {stride} applies inside {}: it outputs {}×{}",
+            row.label, with.1, with.2
+        ),
+        format!(
+            "no stride in {}: it outputs {}×{}, as printed",
+            row.label, without.1, without.2
+        ),
+        reference,
+        why,
+    );
+    d.help = Some("pick a reading in a variant: empty the stride cell (rows: {…: {cells: {…: …}}}), or correct the layers that follow".into());
+    d
+}
+
+/// The two readings of a row that makes a later window impossible (E105's stride, E109's
+/// padding): as built, the network cannot run; as printed, every window fits and the rest
+/// of the report derives it so.
+pub(super) fn two_readings(as_built: String, as_printed: String, reference: (i64, i64), why: &str) -> Vec<Reading> {
+    vec![
         Reading {
-            reading: format!(
-                "stride {stride} applies inside {}: it outputs {}×{}",
-                row.label, with.1, with.2
-            ),
+            reading: as_built,
             implies: format!("the network cannot run at {}×{}: {why}", reference.0, reference.1),
         },
         Reading {
-            reading: format!(
-                "no stride in {}: it outputs {}×{}, as printed",
-                row.label, without.1, without.2
-            ),
+            reading: as_printed,
             implies: "every window fits; the rest of this report derives the table with this reading".into(),
         },
-    ];
-    d.help = Some("pick a reading in a variant: empty the stride cell (rows: {…: {cells: {…: …}}}), or correct the layers that follow".into());
-    d
+    ]
 }

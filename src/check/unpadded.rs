@@ -6,7 +6,7 @@
 
 use super::arithmetic::{printed_size, spatial_arithmetic};
 use super::blocked::Recovered;
-use crate::diag::{Diagnostic, Reading, Severity, code};
+use crate::diag::{Diagnostic, Severity, code};
 use crate::ir::domain::{chw, reference_violation};
 use crate::ir::lower::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
@@ -110,22 +110,18 @@ fn finding(spec: &Spec, g: &Graph, i: usize, derived: (i64, i64), why: &str) -> 
     if let Some(w) = window {
         d = d.related(w.loc, "the window, without padding");
     }
-    d.readings = vec![
-        Reading {
-            reading: format!(
-                "{} unpadded, as its template builds it: it outputs {}×{}",
-                row.label, derived.0, derived.1
-            ),
-            implies: format!("the network cannot run at {}×{}: {why}", reference.0, reference.1),
-        },
-        Reading {
-            reading: format!(
-                "{} padded to keep the grid: it outputs {}×{}, as printed",
-                row.label, printed.0, printed.1
-            ),
-            implies: "every window fits; the rest of this report derives the table with this reading".into(),
-        },
-    ];
+    d.readings = super::blocked::two_readings(
+        format!(
+            "{} unpadded, as its template builds it: it outputs {}×{}",
+            row.label, derived.0, derived.1
+        ),
+        format!(
+            "{} padded to keep the grid: it outputs {}×{}, as printed",
+            row.label, printed.0, printed.1
+        ),
+        reference,
+        why,
+    );
     d.help = Some(
         "pick a reading in a variant: build the row padded (rows: {…: {template: …}}), or correct the printed sizes"
             .into(),

@@ -16,6 +16,7 @@
 //! Also here: an output size without channels (`112×112`, `56 × 56`).
 
 use super::*;
+use nom::combinator::not;
 
 /// One layer a cell prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,9 +285,12 @@ fn windowed(i: &str) -> Res<'_, LayerItem> {
 fn global_pool(i: &str) -> Res<'_, LayerItem> {
     let (i, _) = opt((tag_no_case("global"), take_while1(char::is_whitespace))).parse(i)?;
     let (i, kind) = pool_kind(i)?;
+    // Not committed after `max `: `max & pool` or `average pooling` may be a layer type
+    // (the last alternative); the word must end at `pool`.
     let (i, _) = (
         take_while1(char::is_whitespace),
-        cut(expect("'pool'", tag_no_case("pool"))),
+        expect("'pool'", tag_no_case("pool")),
+        not(satisfy(char::is_alphanumeric)),
     )
         .parse(i)?;
     Ok((
@@ -532,6 +536,21 @@ mod tests {
             assert_eq!(c.to_string(), s);
             assert_eq!(parse_layers(&c.to_string()).unwrap(), c);
         }
+    }
+
+    /// Found by the cell_grammar fuzz target: `max&p` is a layer type, and so must its
+    /// display `max & p` be, not a pool missing its word; `average pooling` too.
+    #[test]
+    fn a_pool_word_that_does_not_follow_is_a_layer_type() {
+        for s in ["max&p", "max & p", "average pooling", "max\u{b}&\u{b}p"] {
+            let c = parse_layers(s).unwrap_or_else(|e| panic!("{s:?}: {e:?}"));
+            assert!(matches!(c.items[..], [LayerItem::Typed(_)]), "{s:?}: {c:?}");
+            assert_eq!(parse_layers(&c.to_string()).unwrap(), c, "{s:?}");
+        }
+        assert!(matches!(
+            parse_layers("max pool").unwrap().items[..],
+            [LayerItem::Pool { global: true, .. }]
+        ));
     }
 
     fn typed(s: &str) -> LayerItem {

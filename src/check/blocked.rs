@@ -30,10 +30,7 @@ pub fn recover(
     why: &str,
 ) -> Option<Recovered> {
     let patch_col = spec.column_of(ColumnKind::Patch)?.name.clone();
-    let symptom_row = match g.nodes[node].place {
-        Place::Row { row, .. } | Place::After { row } => row,
-        _ => g.rows.len(),
-    };
+    let symptom_row = symptom_row(g, node);
     for i in (0..symptom_row.min(g.rows.len())).rev() {
         let Some(cell) = g.row_cells(spec, i).get(&patch_col) else {
             continue;
@@ -153,4 +150,13 @@ pub(super) fn two_readings(as_built: String, as_printed: String, reference: (i64
             implies: "every window fits; the rest of this report derives the table with this reading".into(),
         },
     ]
+}
+
+/// The row a reference failure at `node` shows in (past the last row for the head): where
+/// E105's and E109's search for the cause starts, upwards.
+pub(super) fn symptom_row(g: &Graph, node: NodeId) -> usize {
+    match g.nodes[node].place {
+        Place::Row { row, .. } | Place::After { row } => row,
+        _ => g.rows.len(),
+    }
 }

@@ -9,7 +9,7 @@ use super::blocked::Recovered;
 use crate::diag::{Diagnostic, Severity, code};
 use crate::ir::domain::{chw, reference_violation};
 use crate::ir::lower::{Limits, lower_within};
-use crate::ir::{Graph, LowerOptions, NodeId, Place};
+use crate::ir::{Graph, LowerOptions, NodeId};
 use crate::spec::{Cell, ColumnKind, Spec, Value};
 
 /// The printed size row `i` hands on: its own output cell, else the next row's input cell
@@ -45,10 +45,7 @@ pub fn recover(
     node: NodeId,
     why: &str,
 ) -> Option<Recovered> {
-    let symptom_row = match g.nodes[node].place {
-        Place::Row { row, .. } | Place::After { row } => row,
-        _ => g.rows.len(),
-    };
+    let symptom_row = super::blocked::symptom_row(g, node);
     for i in (0..symptom_row.min(g.rows.len())).rev() {
         let Some((_, _, _, printed)) = printed_after(spec, g, i) else {
             continue;

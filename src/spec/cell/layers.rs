@@ -15,8 +15,18 @@
 //! on one printed line or several separated by `<br>` (`conv3-64<br>LRN`, VGG's Table 1).
 //! Also here: an output size without channels (`112×112`, `56 × 56`).
 
+use std::fmt;
+
+use nom::{
+    Parser,
+    branch::alt,
+    bytes::complete::{tag_no_case, take_while1},
+    character::complete::{char, satisfy},
+    combinator::{cut, not, opt, value},
+    sequence::preceded,
+};
+
 use super::*;
-use nom::combinator::not;
 
 /// One layer a cell prints.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,12 +18,13 @@ use nom::{
     sequence::preceded,
 };
 
-use super::{MAX_NUMBER, PErr, Res, RowType, TypeArg, expect, failure, label, percent, positive, sep, ws};
+use super::row_type::{self, label, percent};
+use super::{MAX_NUMBER, PErr, Res, RowType, TypeArg, expect, failure, positive, sep, ws};
 
 /// Words joined by `&`: `Conv1x1 & Pooling & FC` (normalised to single spaces around `&`).
 /// After a repeat count the words are required.
 fn compound_words(i: &str, required: bool) -> Res<'_, String> {
-    let (mut i, mut words) = match super::words(i) {
+    let (mut i, mut words) = match row_type::words(i) {
         Err(nom::Err::Error(e)) if required => return Err(nom::Err::Failure(e)),
         other => other?,
     };
@@ -31,7 +32,7 @@ fn compound_words(i: &str, required: bool) -> Res<'_, String> {
         let Ok((after, _)) = (ws, char::<_, PErr>('&'), ws).parse(i) else {
             return Ok((i, words));
         };
-        let (rest, more) = match super::words(after) {
+        let (rest, more) = match row_type::words(after) {
             Ok(ok) => ok,
             Err(_) => return Err(failure(after, "a layer type after '&'", None)),
         };

@@ -1,0 +1,263 @@
+//! Row type cells: `convolution`, `convolution*`, `max pool`, `inception (3a)`,
+//! `dropout (40%)`; the words, labels and percentages `type_ext` reads too.
+
+use std::fmt;
+
+use nom::{
+    Parser,
+    bytes::complete::{take_while, take_while1},
+    character::complete::{char, digit1, satisfy},
+    combinator::{cut, map, recognize},
+    multi::many0,
+    sequence::preceded,
+};
+
+use super::{CellError, END, MAX_NUMBER, PErr, Res, expect, failure, run_cell, show_digits, type_ext};
+
+/// A row's type cell: `convolution`, `convolution*`, `max pool`, `inception (3a)`,
+/// `dropout (40%)`.
+///
+/// `words` keeps the case as written, with every run of whitespace normalised to one space.
+/// Valid when `words` starts with a letter and holds words of letters, digits, `-` and `_`
+/// separated by single spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowType {
+    pub words: String,
+    /// A footnote star right after the words (`convolution*`).
+    pub starred: bool,
+    /// The parenthesised argument, `(3a)` or `(40%)`.
+    pub arg: Option<TypeArg>,
+    /// A repeat count printed before the words: `5× Conv dw`, `3×Inception`.
+    pub repeat: Option<u64>,
+    /// A kernel printed after a comma: `MBConv6, k3x3`.
+    pub kernel: Option<(u64, u64)>,
+    /// A stride printed after a slash: `Conv dw / s2`.
+    pub stride: Option<u64>,
+}
+
+/// The parenthesised argument of a row type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeArg {
+    /// `3a`, `5b`, `stem-1`: letters, digits, `-` and `_` (non-empty).
+    Label(String),
+    /// `40%` is 4000 hundredths, `12.5%` is 1250 (at most 2 decimals are accepted).
+    Percent { hundredths: u64 },
+    /// Free text that is neither: `(224 × 224 RGB image)`, `(As in figure 4)`; trimmed, no
+    /// parentheses inside.
+    Text(String),
+}
+
+impl fmt::Display for RowType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(n) = self.repeat {
+            write!(f, "{n}× ")?;
+        }
+        f.write_str(&self.words)?;
+        if self.starred {
+            f.write_str("*")?;
+        }
+        if let Some((h, w)) = self.kernel {
+            write!(f, ", k{h}×{w}")?;
+        }
+        if let Some(s) = self.stride {
+            write!(f, " / s{s}")?;
+        }
+        if let Some(arg) = &self.arg {
+            write!(f, " ({arg})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for TypeArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypeArg::Label(label) => f.write_str(label),
+            TypeArg::Text(text) => f.write_str(text),
+            TypeArg::Percent { hundredths } => {
+                let (whole, frac) = (hundredths / 100, hundredths % 100);
+                match frac {
+                    0 => write!(f, "{whole}%"),
+                    _ if frac % 10 == 0 => write!(f, "{whole}.{}%", frac / 10),
+                    _ => write!(f, "{whole}.{frac:02}%"),
+                }
+            }
+        }
+    }
+}
+
+/// Parses a row type cell: `convolution`, `convolution*`, `max pool`, `inception (3a)`,
+/// `dropout (40%)`.
+pub fn parse_row_type(s: &str) -> Result<RowType, CellError> {
+    run_cell(s, type_ext::row_type_printed, END)
+}
+
+/// A character of a row type word or a label: a letter, a digit, `-` or `_`.
+pub(super) fn word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '-' || c == '_'
+}
+
+/// Row type words: `convolution`, `max pool`, `max   pool` (normalised to `max pool`),
+/// `fully-connected`, `conv_2 3x3`. The first word starts with a letter.
+pub(super) fn words(i: &str) -> Res<'_, String> {
+    let first = recognize((satisfy(char::is_alphabetic), take_while(word_char)));
+    let more = many0(preceded(take_while1(char::is_whitespace), take_while1(word_char)));
+    let (i, (first, more)) = expect("a layer type such as 'convolution'", (first, more)).parse(i)?;
+    let mut words = first.to_string();
+    for word in more {
+        words.push(' ');
+        words.push_str(word);
+    }
+    Ok((i, words))
+}
+
+/// A percentage: `40%`, `12.5%`, `0.25%` (at most 2 decimals). Without a decimal point and
+/// without `%` it fails recoverably, so that `(3a)` can be read as a label.
+pub(super) fn percent(i: &str) -> Res<'_, TypeArg> {
+    let (after_int, whole) = digit1(i)?;
+    let (rest, frac) = match char::<_, PErr>('.').parse(after_int) {
+        Ok((after_dot, _)) => {
+            let (rest, frac) = cut(expect("a digit after '.'", digit1)).parse(after_dot)?;
+            if frac.len() > 2 {
+                return Err(failure(&after_dot[2..], "'%' after at most 2 decimals", None));
+            }
+            (cut(expect("'%'", char('%'))).parse(rest)?.0, frac)
+        }
+        Err(_) => (char('%').parse(after_int)?.0, ""),
+    };
+    let whole = match whole.parse::<u64>() {
+        Ok(n) if n <= MAX_NUMBER => n,
+        _ => {
+            return Err(failure(
+                i,
+                format!("a number at most {MAX_NUMBER}"),
+                Some(show_digits(whole)),
+            ));
+        }
+    };
+    // `frac` has at most 2 digits: "5" is 50 hundredths, "05" is 5.
+    let frac = format!("{frac:0<2}").parse::<u64>().unwrap_or(0);
+    Ok((
+        rest,
+        TypeArg::Percent {
+            hundredths: whole * 100 + frac,
+        },
+    ))
+}
+
+/// A label: `3a`, `5b`, `stem-1`, `block_2`.
+pub(super) fn label(i: &str) -> Res<'_, TypeArg> {
+    map(take_while1(word_char), |l: &str| TypeArg::Label(l.to_string())).parse(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::cell::tests::rejects;
+
+    fn rt(words: &str, starred: bool, arg: Option<TypeArg>) -> RowType {
+        RowType {
+            words: words.to_string(),
+            starred,
+            arg,
+            repeat: None,
+            kernel: None,
+            stride: None,
+        }
+    }
+
+    fn label(l: &str) -> Option<TypeArg> {
+        Some(TypeArg::Label(l.to_string()))
+    }
+
+    fn pct(hundredths: u64) -> Option<TypeArg> {
+        Some(TypeArg::Percent { hundredths })
+    }
+
+    #[test]
+    fn accepts() {
+        assert_eq!(parse_row_type("convolution"), Ok(rt("convolution", false, None)));
+        assert_eq!(parse_row_type("convolution*"), Ok(rt("convolution", true, None)));
+        assert_eq!(parse_row_type("convolution *"), Ok(rt("convolution", true, None)));
+        assert_eq!(parse_row_type("max pool"), Ok(rt("max pool", false, None)));
+        assert_eq!(parse_row_type("  max \t pool "), Ok(rt("max pool", false, None)));
+        assert_eq!(parse_row_type("avg pool"), Ok(rt("avg pool", false, None)));
+        assert_eq!(
+            parse_row_type("inception (3a)"),
+            Ok(rt("inception", false, label("3a")))
+        );
+        assert_eq!(parse_row_type("Inception(5b)"), Ok(rt("Inception", false, label("5b"))));
+        assert_eq!(
+            parse_row_type("inception ( 4e )"),
+            Ok(rt("inception", false, label("4e")))
+        );
+        assert_eq!(parse_row_type("dropout (40%)"), Ok(rt("dropout", false, pct(4000))));
+        assert_eq!(parse_row_type("dropout (12.5%)"), Ok(rt("dropout", false, pct(1250))));
+        assert_eq!(parse_row_type("dropout (0.05%)"), Ok(rt("dropout", false, pct(5))));
+        assert_eq!(parse_row_type("linear"), Ok(rt("linear", false, None)));
+        assert_eq!(parse_row_type("softmax"), Ok(rt("softmax", false, None)));
+        assert_eq!(
+            parse_row_type("fully-connected"),
+            Ok(rt("fully-connected", false, None))
+        );
+        assert_eq!(parse_row_type("conv_2 3x3"), Ok(rt("conv_2 3x3", false, None)));
+        assert_eq!(parse_row_type("block (40)"), Ok(rt("block", false, label("40"))));
+        assert_eq!(
+            parse_row_type("convolution* (stem-1)"),
+            Ok(rt("convolution", true, label("stem-1")))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_cells() {
+        rejects(parse_row_type(""), 0, "a layer type", "end of cell");
+        rejects(parse_row_type("   "), 3, "a layer type", "end of cell");
+        rejects(parse_row_type("( 3a)"), 0, "a layer type", "'('");
+        rejects(parse_row_type("3a"), 0, "a layer type", "'3'");
+        rejects(parse_row_type("*"), 0, "a layer type", "'*'");
+        rejects(parse_row_type("inception (3a"), 13, "')'", "end of cell");
+        rejects(parse_row_type("inception ()"), 11, "a label or a percentage", "')'");
+        rejects(
+            parse_row_type("inception ("),
+            11,
+            "a label or a percentage",
+            "end of cell",
+        );
+        rejects(parse_row_type("inception (3a) z"), 15, "end of cell", "'z'");
+        // Free text in parentheses is a label too (`(3 a)`), but not parentheses in it.
+        rejects(parse_row_type("inception (3 (a))"), 13, "')'", "'('");
+        rejects(parse_row_type("convolution**"), 12, "end of cell", "'*'");
+        rejects(parse_row_type("dropout (12.5)"), 13, "'%'", "')'");
+        rejects(parse_row_type("dropout (12.%)"), 12, "a digit after '.'", "'%'");
+        rejects(
+            parse_row_type("dropout (12.345%)"),
+            14,
+            "'%' after at most 2 decimals",
+            "'5'",
+        );
+        rejects(
+            parse_row_type("dropout (99999999999999999999999%)"),
+            9,
+            "a number at most 1099511627776",
+            "99999999999999999999999",
+        );
+        rejects(parse_row_type("max pool, 3×3"), 8, "end of cell", "','");
+    }
+
+    #[test]
+    fn offsets_count_characters_not_bytes() {
+        // 'é' and '×' are two bytes each.
+        rejects(parse_row_type("pooléd ×"), 7, "end of cell", "'×'");
+    }
+
+    #[test]
+    fn displays_canonically() {
+        let shown = |s: &str| parse_row_type(s).unwrap().to_string();
+        assert_eq!(shown(" max   pool "), "max pool");
+        assert_eq!(shown("convolution *"), "convolution*");
+        assert_eq!(shown("inception( 3a )"), "inception (3a)");
+        assert_eq!(shown("dropout (12.50%)"), "dropout (12.5%)");
+        assert_eq!(shown("dropout (0.05%)"), "dropout (0.05%)");
+        assert_eq!(shown("dropout (40.0%)"), "dropout (40%)");
+    }
+}

@@ -186,25 +186,34 @@ fn term(t: &str) -> Result<Term, Expect> {
         .map_err(|_| Expect::Term)
 }
 
-/// An operator token at the start of `i`, spaces included.
+/// Every operator, in the order [`operator`] tries them: a symbol before any shorter one it
+/// starts with (`<=` before `<`).
+const OPERATORS: [BinOp; 13] = [
+    BinOp::Eq,
+    BinOp::Ne,
+    BinOp::Le,
+    BinOp::Ge,
+    BinOp::Lt,
+    BinOp::Gt,
+    BinOp::Add,
+    BinOp::Sub,
+    BinOp::Mul,
+    BinOp::Div,
+    BinOp::Rem,
+    BinOp::And,
+    BinOp::Or,
+];
+
+/// An operator token at the start of `i`, spaces included: ` * `.
 fn operator(i: &str) -> IResult<&str, BinOp> {
-    let op = |s: &'static str, o: BinOp| map(tag(s), move |_| o);
-    alt((
-        op(" == ", BinOp::Eq),
-        op(" != ", BinOp::Ne),
-        op(" <= ", BinOp::Le),
-        op(" >= ", BinOp::Ge),
-        op(" < ", BinOp::Lt),
-        op(" > ", BinOp::Gt),
-        op(" + ", BinOp::Add),
-        op(" - ", BinOp::Sub),
-        op(" * ", BinOp::Mul),
-        op(" / ", BinOp::Div),
-        op(" % ", BinOp::Rem),
-        op(" && ", BinOp::And),
-        op(" || ", BinOp::Or),
-    ))
-    .parse(i)
+    let spaced = |op: &BinOp| {
+        let rest = i.strip_prefix(' ')?.strip_prefix(op.symbol())?.strip_prefix(' ')?;
+        Some((rest, *op))
+    };
+    OPERATORS
+        .iter()
+        .find_map(spaced)
+        .ok_or_else(|| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)))
 }
 
 /// A term's text: up to the next operator, ` then ` or ` else `.
@@ -385,10 +394,11 @@ pub fn parse_expr(text: &str) -> Result<Parsed, ExprError> {
         };
         // An operator with nothing after it (`{a * }`): trimming took the space that makes
         // it one.
-        let dangling = ["+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||"]
+        let dangling = OPERATORS
             .iter()
-            .find(|op| body.len() > op.len() && body.ends_with(&format!(" {op}")));
-        if dangling.is_some() {
+            .map(|op| op.symbol())
+            .any(|op| body.len() > op.len() && body.ends_with(&format!(" {op}")));
+        if dangling {
             return Err(ExprError {
                 expected: Expect::Term,
                 found: String::new(),

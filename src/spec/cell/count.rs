@@ -16,7 +16,7 @@ fn count(i: &str) -> Res<'_, u64> {
 mod tests {
     use super::*;
     use crate::spec::cell::MAX_NUMBER;
-    use crate::spec::cell::tests::rejects;
+    use crate::spec::cell::tests::{rejects, rejects_each};
 
     #[test]
     fn accepts() {
@@ -28,23 +28,23 @@ mod tests {
 
     #[test]
     fn rejects_bad_cells() {
-        rejects(parse_count(""), 0, "a whole number", "end of cell");
-        rejects(parse_count("   "), 3, "a whole number", "end of cell");
-        rejects(parse_count("-3"), 0, "a whole number", "'-'");
-        rejects(parse_count("6 4"), 2, "end of cell", "'4'");
-        rejects(parse_count("64K"), 2, "end of cell", "'K'");
-        rejects(parse_count("1.5"), 1, "end of cell", "'.'");
-        rejects(
-            parse_count("1099511627777"),
-            0,
-            "a number at most 1099511627776",
-            "1099511627777",
-        );
-        rejects(
-            parse_count("99999999999999999999999"),
-            0,
-            "a number at most 1099511627776",
-            "99999999999999999999999",
+        rejects_each(
+            parse_count,
+            &[
+                ("", 0, "a whole number", "end of cell"),
+                ("   ", 3, "a whole number", "end of cell"),
+                ("-3", 0, "a whole number", "'-'"),
+                ("6 4", 2, "end of cell", "'4'"),
+                ("64K", 2, "end of cell", "'K'"),
+                ("1.5", 1, "end of cell", "'.'"),
+                ("1099511627777", 0, "a number at most 1099511627776", "1099511627777"),
+                (
+                    "99999999999999999999999",
+                    0,
+                    "a number at most 1099511627776",
+                    "99999999999999999999999",
+                ),
+            ],
         );
         rejects(
             parse_count(&"9".repeat(100)),

@@ -15,9 +15,10 @@ use nom::{
     sequence::preceded,
 };
 
+use super::quantity::mantissa;
 use super::{
-    CellError, MAX_DECIMALS, MAX_SIGNIFICANT_DIGITS, PErr, Quantity, Res, Suffix, error, expect, failure, run_cell,
-    sep, show_digits, ws,
+    CellError, MAX_SIGNIFICANT_DIGITS, PErr, Quantity, Res, Suffix, error, expect, failure, run_cell, sep, show_digits,
+    ws,
 };
 
 /// Largest power of ten a figure or a unit may print: 10^18 (the magnitude stays a `u64`).
@@ -212,31 +213,13 @@ fn grouped(i: &str) -> Res<'_, String> {
 /// A printed figure: [`grouped`] digits, decimals, and a magnitude.
 fn figure(i: &str) -> Res<'_, Quantity> {
     let (after_int, whole) = grouped(i)?;
-    let (rest, frac) = match char::<_, PErr>('.').parse(after_int) {
-        Ok((after_dot, _)) => {
-            let (rest, frac) = cut(expect("a digit after '.'", digit1)).parse(after_dot)?;
-            if frac.len() > MAX_DECIMALS as usize {
-                let found = Some(frac.len().to_string());
-                return Err(failure(after_dot, format!("at most {MAX_DECIMALS} decimals"), found));
-            }
-            (rest, frac)
-        }
-        Err(_) => (after_int, ""),
-    };
-    let digits = format!("{whole}{frac}");
-    let significant = digits.trim_start_matches('0');
-    if significant.len() > MAX_SIGNIFICANT_DIGITS {
-        let expected = format!("a number with at most {MAX_SIGNIFICANT_DIGITS} significant digits");
-        let found = Some(show_digits(&i[..i.len() - rest.len()]));
-        return Err(failure(i, expected, found));
-    }
-    let mantissa = significant.parse::<u64>().unwrap_or(0);
+    let (rest, (mantissa, decimals)) = mantissa(i, &whole, after_int)?;
     let (rest, suffix) = opt(preceded(ws, magnitude)).parse(rest)?;
     Ok((
         rest,
         Quantity {
             mantissa,
-            decimals: frac.len() as u32,
+            decimals,
             suffix: suffix.unwrap_or(Suffix::None),
         },
     ))

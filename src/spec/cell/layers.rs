@@ -26,6 +26,7 @@ use nom::{
     sequence::preceded,
 };
 
+use super::pool_proj::pool_word;
 use super::*;
 
 /// One layer a cell prints.
@@ -214,16 +215,6 @@ fn stride_suffix(i: &str) -> Res<'_, Option<u64>> {
     Ok((after, Some(s)))
 }
 
-/// `max`, `average`, `avg` (any case).
-fn pool_kind(i: &str) -> Res<'_, PoolKind> {
-    alt((
-        value(PoolKind::Max, tag_no_case("max")),
-        value(PoolKind::Avg, tag_no_case("average")),
-        value(PoolKind::Avg, tag_no_case("avg")),
-    ))
-    .parse(i)
-}
-
 /// `3×3 max pool`, `7×7 global average pool`, `3×3, 64` or `1×1 conv` after the kernel: a
 /// pool or a conv.
 fn windowed(i: &str) -> Res<'_, LayerItem> {
@@ -238,10 +229,10 @@ fn windowed(i: &str) -> Res<'_, LayerItem> {
     .parse(i);
     let pool = match global {
         Ok((after, _)) => {
-            let (after, kind) = cut(expect("a pool kind, 'max' or 'average'", pool_kind)).parse(after)?;
+            let (after, kind) = cut(expect("a pool kind, 'max' or 'average'", pool_word)).parse(after)?;
             Some((after, (true, kind)))
         }
-        Err(_) => preceded(take_while1(char::is_whitespace), pool_kind)
+        Err(_) => preceded(take_while1(char::is_whitespace), pool_word)
             .parse(i)
             .ok()
             .map(|(after, kind)| (after, (false, kind))),
@@ -294,7 +285,7 @@ fn windowed(i: &str) -> Res<'_, LayerItem> {
 /// `average pool`, `global average pool`: a global pool.
 fn global_pool(i: &str) -> Res<'_, LayerItem> {
     let (i, _) = opt((tag_no_case("global"), take_while1(char::is_whitespace))).parse(i)?;
-    let (i, kind) = pool_kind(i)?;
+    let (i, kind) = pool_word(i)?;
     // Not committed after `max `: `max & pool` or `average pooling` may be a layer type
     // (the last alternative); the word must end at `pool`.
     let (i, _) = (
@@ -422,6 +413,15 @@ mod tests {
         }
     }
 
+    fn pool(kind: PoolKind, kernel: Option<(u64, u64)>, stride: Option<u64>, global: bool) -> LayerItem {
+        LayerItem::Pool {
+            kind,
+            kernel,
+            stride,
+            global,
+        }
+    }
+
     fn bare_conv(k: u64, stride: Option<u64>) -> LayerItem {
         LayerItem::Conv {
             kernel: (k, k),
@@ -438,12 +438,7 @@ mod tests {
         );
         assert_eq!(
             parse_layers("3×3 max pool, stride 2").unwrap().items,
-            vec![LayerItem::Pool {
-                kind: PoolKind::Max,
-                kernel: Some((3, 3)),
-                stride: Some(2),
-                global: false
-            }]
+            vec![pool(PoolKind::Max, Some((3, 3)), Some(2), false)]
         );
         assert_eq!(
             parse_layers("[1×1, 64; 3×3, 64; 1×1, 256] ×3").unwrap().items,
@@ -469,12 +464,7 @@ mod tests {
         assert_eq!(
             parse_layers("average pool, 1000-d fc, softmax").unwrap().items,
             vec![
-                LayerItem::Pool {
-                    kind: PoolKind::Avg,
-                    kernel: None,
-                    stride: None,
-                    global: true
-                },
+                pool(PoolKind::Avg, None, None, true),
                 LayerItem::Fc { out: 1000 },
                 LayerItem::Softmax
             ]
@@ -492,12 +482,7 @@ mod tests {
         assert_eq!(parse_layers("1 × 1 conv").unwrap().items, vec![bare_conv(1, None)]);
         assert_eq!(
             parse_layers("2 × 2 average pool, stride 2").unwrap().items,
-            vec![LayerItem::Pool {
-                kind: PoolKind::Avg,
-                kernel: Some((2, 2)),
-                stride: Some(2),
-                global: false
-            }]
+            vec![pool(PoolKind::Avg, Some((2, 2)), Some(2), false)]
         );
         assert_eq!(
             parse_layers("[ 1 × 1 conv; 3 × 3 conv ] × 6").unwrap().items,
@@ -507,15 +492,7 @@ mod tests {
             }]
         );
         let global = parse_layers("7 × 7 global average pool").unwrap().items;
-        assert_eq!(
-            global,
-            vec![LayerItem::Pool {
-                kind: PoolKind::Avg,
-                kernel: Some((7, 7)),
-                stride: None,
-                global: true
-            }]
-        );
+        assert_eq!(global, vec![pool(PoolKind::Avg, Some((7, 7)), None, true)]);
         assert_eq!(global[0].form(), "global average pool");
         assert_eq!(
             parse_layers("global max pool").unwrap().items[0].form(),

@@ -79,11 +79,39 @@ mod tests {
     /// Asserts that `result` failed at character `offset`, expecting something that contains
     /// `expected`, having found exactly `found`.
     pub(super) fn rejects<T: fmt::Debug>(result: Result<T, CellError>, offset: usize, expected: &str, found: &str) {
-        let e = result.expect_err("should have been rejected");
-        assert!(
-            e.offset == offset && e.expected.contains(expected) && e.found == found,
+        if let Err(why) = rejected_as(result, offset, expected, found) {
+            panic!("{why}");
+        }
+    }
+
+    /// [`rejects`] for each case of `parse`: (cell, offset, expected, found).
+    pub(super) fn rejects_each<T: fmt::Debug>(
+        parse: impl Fn(&str) -> Result<T, CellError>,
+        cases: &[(&str, usize, &str, &str)],
+    ) {
+        for &(cell, offset, expected, found) in cases {
+            if let Err(why) = rejected_as(parse(cell), offset, expected, found) {
+                panic!("{cell:?}: {why}");
+            }
+        }
+    }
+
+    fn rejected_as<T: fmt::Debug>(
+        result: Result<T, CellError>,
+        offset: usize,
+        expected: &str,
+        found: &str,
+    ) -> Result<(), String> {
+        let e = match result {
+            Ok(v) => return Err(format!("should have been rejected, parsed as {v:?}")),
+            Err(e) => e,
+        };
+        if e.offset == offset && e.expected.contains(expected) && e.found == found {
+            return Ok(());
+        }
+        Err(format!(
             "got {e:?} ({e}), wanted offset {offset}, expected ~{expected:?}, found {found:?}"
-        );
+        ))
     }
 
     mod props {

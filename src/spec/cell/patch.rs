@@ -73,7 +73,7 @@ fn patch(i: &str) -> Res<'_, Patch> {
 mod tests {
     use super::*;
     use crate::spec::cell::MAX_NUMBER;
-    use crate::spec::cell::tests::rejects;
+    use crate::spec::cell::tests::rejects_each;
 
     fn stride(s: u64) -> Patch {
         Patch {
@@ -106,37 +106,37 @@ mod tests {
 
     #[test]
     fn rejects_bad_cells() {
-        rejects(parse_patch(""), 0, "a kernel size like 3×3 or 'stride'", "end of cell");
-        rejects(parse_patch("   "), 3, "a kernel size", "end of cell");
-        rejects(parse_patch("7x"), 2, "a number after x", "end of cell");
-        rejects(parse_patch("7×"), 2, "a number after ×", "end of cell");
-        rejects(parse_patch("x7"), 0, "a kernel size like 3×3 or 'stride'", "'x'");
-        rejects(parse_patch("7"), 1, "× and the kernel width", "end of cell");
-        rejects(parse_patch("7 7"), 2, "× and the kernel width", "'7'");
-        rejects(parse_patch("stride -2"), 7, "a positive number", "'-'");
-        rejects(parse_patch("stride 0"), 7, "a positive number", "0");
-        rejects(parse_patch("stride"), 6, "a positive number", "end of cell");
-        rejects(parse_patch("strides 2"), 6, "a positive number", "'s'");
-        rejects(parse_patch("7×7/"), 4, "a stride after /", "end of cell");
-        rejects(parse_patch("7×7/0"), 4, "a positive number", "0");
-        rejects(parse_patch("7×7/-1"), 4, "a stride after /", "'-'");
-        rejects(parse_patch("3×3/2/2"), 5, "end of cell", "'/'");
-        rejects(parse_patch("0×3"), 0, "a positive number", "0");
-        rejects(parse_patch("3×00"), 2, "a positive number", "00");
-        rejects(parse_patch("7×7 q"), 4, "end of cell", "'q'");
-        rejects(
-            parse_patch("1099511627777×1"),
-            0,
-            "a number at most 1099511627776",
-            "1099511627777",
+        rejects_each(
+            parse_patch,
+            &[
+                ("", 0, "a kernel size like 3×3 or 'stride'", "end of cell"),
+                ("   ", 3, "a kernel size", "end of cell"),
+                ("7x", 2, "a number after x", "end of cell"),
+                ("7×", 2, "a number after ×", "end of cell"),
+                ("x7", 0, "a kernel size like 3×3 or 'stride'", "'x'"),
+                ("7", 1, "× and the kernel width", "end of cell"),
+                ("7 7", 2, "× and the kernel width", "'7'"),
+                ("stride -2", 7, "a positive number", "'-'"),
+                ("stride 0", 7, "a positive number", "0"),
+                ("stride", 6, "a positive number", "end of cell"),
+                ("strides 2", 6, "a positive number", "'s'"),
+                ("7×7/", 4, "a stride after /", "end of cell"),
+                ("7×7/0", 4, "a positive number", "0"),
+                ("7×7/-1", 4, "a stride after /", "'-'"),
+                ("3×3/2/2", 5, "end of cell", "'/'"),
+                ("0×3", 0, "a positive number", "0"),
+                ("3×00", 2, "a positive number", "00"),
+                ("7×7 q", 4, "end of cell", "'q'"),
+                ("1099511627777×1", 0, "a number at most 1099511627776", "1099511627777"),
+                (
+                    "99999999999999999999999",
+                    0,
+                    "a number at most 1099511627776",
+                    "99999999999999999999999",
+                ),
+                ("３×3", 0, "a kernel size", "'３'"),
+            ],
         );
-        rejects(
-            parse_patch("99999999999999999999999"),
-            0,
-            "a number at most 1099511627776",
-            "99999999999999999999999",
-        );
-        rejects(parse_patch("３×3"), 0, "a kernel size", "'３'");
     }
 
     #[test]

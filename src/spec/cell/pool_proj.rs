@@ -53,12 +53,18 @@ pub fn parse_pool_proj(s: &str) -> Result<PoolProj, CellError> {
 
 /// A pool kind: `max`, `avg`, `average` (any case).
 fn pool_kind(i: &str) -> Res<'_, PoolKind> {
-    let kinds = alt((
+    expect("'max' or 'avg'", pool_word).parse(i)
+}
+
+/// The word of a pool kind, `max`, `average` or `avg` (any case), failing recoverably (the
+/// layers grammar tries it where other forms may follow).
+pub(super) fn pool_word(i: &str) -> Res<'_, PoolKind> {
+    alt((
+        value(PoolKind::Max, tag_no_case("max")),
         value(PoolKind::Avg, tag_no_case("average")),
         value(PoolKind::Avg, tag_no_case("avg")),
-        value(PoolKind::Max, tag_no_case("max")),
-    ));
-    expect("'max' or 'avg'", kinds).parse(i)
+    ))
+    .parse(i)
 }
 
 /// Pass through: `pass through`, `pass-through`, `passthrough`, `Pass Through`.
@@ -92,7 +98,7 @@ fn pool_proj(i: &str) -> Res<'_, PoolProj> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::cell::tests::rejects;
+    use crate::spec::cell::tests::rejects_each;
 
     fn pp(pool: PoolKind, proj: Option<u64>) -> PoolProj {
         PoolProj { pool, proj }
@@ -115,28 +121,23 @@ mod tests {
     #[test]
     fn rejects_bad_cells() {
         const PROJ: &str = "a positive projection width or 'pass through'";
-        rejects(parse_pool_proj(""), 0, "'max' or 'avg'", "end of cell");
-        rejects(parse_pool_proj("min + 3"), 0, "'max' or 'avg'", "'m'");
-        rejects(parse_pool_proj("avg +"), 5, PROJ, "end of cell");
-        rejects(parse_pool_proj("avg + "), 6, PROJ, "end of cell");
-        rejects(parse_pool_proj("avg + 0"), 6, PROJ, "0");
-        rejects(parse_pool_proj("avg + -3"), 6, PROJ, "'-'");
-        rejects(parse_pool_proj("avg + q"), 6, PROJ, "'q'");
-        rejects(
-            parse_pool_proj("max + pass"),
-            10,
-            "'through' after 'pass'",
-            "end of cell",
-        );
-        rejects(parse_pool_proj("max + pass by"), 11, "'through' after 'pass'", "'b'");
-        rejects(parse_pool_proj("max 32"), 4, "'+'", "'3'");
-        rejects(parse_pool_proj("max"), 3, "'+'", "end of cell");
-        rejects(parse_pool_proj("max + 32 + 3"), 9, "end of cell", "'+'");
-        rejects(
-            parse_pool_proj("max + 1099511627777"),
-            6,
-            "a number at most",
-            "1099511627777",
+        rejects_each(
+            parse_pool_proj,
+            &[
+                ("", 0, "'max' or 'avg'", "end of cell"),
+                ("min + 3", 0, "'max' or 'avg'", "'m'"),
+                ("avg +", 5, PROJ, "end of cell"),
+                ("avg + ", 6, PROJ, "end of cell"),
+                ("avg + 0", 6, PROJ, "0"),
+                ("avg + -3", 6, PROJ, "'-'"),
+                ("avg + q", 6, PROJ, "'q'"),
+                ("max + pass", 10, "'through' after 'pass'", "end of cell"),
+                ("max + pass by", 11, "'through' after 'pass'", "'b'"),
+                ("max 32", 4, "'+'", "'3'"),
+                ("max", 3, "'+'", "end of cell"),
+                ("max + 32 + 3", 9, "end of cell", "'+'"),
+                ("max + 1099511627777", 6, "a number at most", "1099511627777"),
+            ],
         );
     }
 

@@ -120,6 +120,23 @@ fn quantity(i: &str) -> Res<'_, Quantity> {
         let found = Some(show_digits(whole));
         return Err(failure(i, "a number without leading zeros", found));
     }
+    let (rest, (mantissa, decimals)) = mantissa(i, whole, after_int)?;
+    let (rest, suffix) = opt(preceded(ws, suffix)).parse(rest)?;
+    let suffix = suffix.unwrap_or(Suffix::None);
+    Ok((
+        rest,
+        Quantity {
+            mantissa,
+            decimals,
+            suffix,
+        },
+    ))
+}
+
+/// The decimals after a number's integer digits `whole` (which end at `after_int`; the
+/// number starts at `start`), and the mantissa they make with them: at most
+/// [`MAX_DECIMALS`] decimals and [`MAX_SIGNIFICANT_DIGITS`] significant digits.
+pub(super) fn mantissa<'a>(start: &'a str, whole: &str, after_int: &'a str) -> Res<'a, (u64, u32)> {
     let (rest, frac) = match char::<_, PErr>('.').parse(after_int) {
         Ok((after_dot, _)) => {
             let (rest, frac) = cut(expect("a digit after '.'", digit1)).parse(after_dot)?;
@@ -135,26 +152,17 @@ fn quantity(i: &str) -> Res<'_, Quantity> {
     let significant = digits.trim_start_matches('0');
     if significant.len() > MAX_SIGNIFICANT_DIGITS {
         let expected = format!("a number with at most {MAX_SIGNIFICANT_DIGITS} significant digits");
-        let found = Some(show_digits(&i[..i.len() - rest.len()]));
-        return Err(failure(i, expected, found));
+        let found = Some(show_digits(&start[..start.len() - rest.len()]));
+        return Err(failure(start, expected, found));
     }
     let mantissa = significant.parse::<u64>().unwrap_or(0);
-    let (rest, suffix) = opt(preceded(ws, suffix)).parse(rest)?;
-    let suffix = suffix.unwrap_or(Suffix::None);
-    Ok((
-        rest,
-        Quantity {
-            mantissa,
-            decimals: frac.len() as u32,
-            suffix,
-        },
-    ))
+    Ok((rest, (mantissa, frac.len() as u32)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::cell::tests::rejects;
+    use crate::spec::cell::tests::rejects_each;
 
     fn q(mantissa: u64, decimals: u32, suffix: Suffix) -> Quantity {
         Quantity {
@@ -187,25 +195,30 @@ mod tests {
 
     #[test]
     fn rejects_bad_cells() {
-        rejects(parse_quantity(""), 0, "a number", "end of cell");
-        rejects(parse_quantity("   "), 3, "a number", "end of cell");
-        rejects(parse_quantity("K"), 0, "a number", "'K'");
-        rejects(parse_quantity(".5K"), 0, "a number", "'.'");
-        rejects(parse_quantity("1.2.3K"), 3, "a suffix K, M or G, or end of cell", "'.'");
-        rejects(parse_quantity("12Q"), 2, "a suffix K, M or G, or end of cell", "'Q'");
-        rejects(parse_quantity("12 Q"), 3, "a suffix K, M or G, or end of cell", "'Q'");
-        rejects(parse_quantity("1.K"), 2, "a digit after '.'", "'K'");
-        rejects(parse_quantity("1."), 2, "a digit after '.'", "end of cell");
-        rejects(parse_quantity("2.7KK"), 4, "end of cell", "'K'");
-        rejects(parse_quantity("-3K"), 0, "a number", "'-'");
-        rejects(parse_quantity("007"), 0, "a number without leading zeros", "007");
-        rejects(
-            parse_quantity("99999999999999999999999"),
-            0,
-            "at most 19 significant digits",
-            "99999999999999999999999",
+        rejects_each(
+            parse_quantity,
+            &[
+                ("", 0, "a number", "end of cell"),
+                ("   ", 3, "a number", "end of cell"),
+                ("K", 0, "a number", "'K'"),
+                (".5K", 0, "a number", "'.'"),
+                ("1.2.3K", 3, "a suffix K, M or G, or end of cell", "'.'"),
+                ("12Q", 2, "a suffix K, M or G, or end of cell", "'Q'"),
+                ("12 Q", 3, "a suffix K, M or G, or end of cell", "'Q'"),
+                ("1.K", 2, "a digit after '.'", "'K'"),
+                ("1.", 2, "a digit after '.'", "end of cell"),
+                ("2.7KK", 4, "end of cell", "'K'"),
+                ("-3K", 0, "a number", "'-'"),
+                ("007", 0, "a number without leading zeros", "007"),
+                (
+                    "99999999999999999999999",
+                    0,
+                    "at most 19 significant digits",
+                    "99999999999999999999999",
+                ),
+                ("0.0000000000000000001", 2, "at most 18 decimals", "19"),
+            ],
         );
-        rejects(parse_quantity("0.0000000000000000001"), 2, "at most 18 decimals", "19");
     }
 
     #[test]

@@ -153,7 +153,7 @@ pub(super) fn label(i: &str) -> Res<'_, TypeArg> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::cell::tests::rejects;
+    use crate::spec::cell::tests::{rejects, rejects_each};
 
     fn rt(words: &str, starred: bool, arg: Option<TypeArg>) -> RowType {
         RowType {
@@ -210,38 +210,33 @@ mod tests {
 
     #[test]
     fn rejects_bad_cells() {
-        rejects(parse_row_type(""), 0, "a layer type", "end of cell");
-        rejects(parse_row_type("   "), 3, "a layer type", "end of cell");
-        rejects(parse_row_type("( 3a)"), 0, "a layer type", "'('");
-        rejects(parse_row_type("3a"), 0, "a layer type", "'3'");
-        rejects(parse_row_type("*"), 0, "a layer type", "'*'");
-        rejects(parse_row_type("inception (3a"), 13, "')'", "end of cell");
-        rejects(parse_row_type("inception ()"), 11, "a label or a percentage", "')'");
-        rejects(
-            parse_row_type("inception ("),
-            11,
-            "a label or a percentage",
-            "end of cell",
+        rejects_each(
+            parse_row_type,
+            &[
+                ("", 0, "a layer type", "end of cell"),
+                ("   ", 3, "a layer type", "end of cell"),
+                ("( 3a)", 0, "a layer type", "'('"),
+                ("3a", 0, "a layer type", "'3'"),
+                ("*", 0, "a layer type", "'*'"),
+                ("inception (3a", 13, "')'", "end of cell"),
+                ("inception ()", 11, "a label or a percentage", "')'"),
+                ("inception (", 11, "a label or a percentage", "end of cell"),
+                ("inception (3a) z", 15, "end of cell", "'z'"),
+                // Free text in parentheses is a label too (`(3 a)`), but not parentheses in it.
+                ("inception (3 (a))", 13, "')'", "'('"),
+                ("convolution**", 12, "end of cell", "'*'"),
+                ("dropout (12.5)", 13, "'%'", "')'"),
+                ("dropout (12.%)", 12, "a digit after '.'", "'%'"),
+                ("dropout (12.345%)", 14, "'%' after at most 2 decimals", "'5'"),
+                (
+                    "dropout (99999999999999999999999%)",
+                    9,
+                    "a number at most 1099511627776",
+                    "99999999999999999999999",
+                ),
+                ("max pool, 3×3", 8, "end of cell", "','"),
+            ],
         );
-        rejects(parse_row_type("inception (3a) z"), 15, "end of cell", "'z'");
-        // Free text in parentheses is a label too (`(3 a)`), but not parentheses in it.
-        rejects(parse_row_type("inception (3 (a))"), 13, "')'", "'('");
-        rejects(parse_row_type("convolution**"), 12, "end of cell", "'*'");
-        rejects(parse_row_type("dropout (12.5)"), 13, "'%'", "')'");
-        rejects(parse_row_type("dropout (12.%)"), 12, "a digit after '.'", "'%'");
-        rejects(
-            parse_row_type("dropout (12.345%)"),
-            14,
-            "'%' after at most 2 decimals",
-            "'5'",
-        );
-        rejects(
-            parse_row_type("dropout (99999999999999999999999%)"),
-            9,
-            "a number at most 1099511627776",
-            "99999999999999999999999",
-        );
-        rejects(parse_row_type("max pool, 3×3"), 8, "end of cell", "','");
     }
 
     #[test]

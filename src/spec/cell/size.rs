@@ -34,7 +34,7 @@ fn size(i: &str) -> Res<'_, Size> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::cell::tests::rejects;
+    use crate::spec::cell::tests::rejects_each;
 
     #[test]
     fn accepts() {
@@ -47,16 +47,21 @@ mod tests {
 
     #[test]
     fn rejects_bad_cells() {
-        rejects(parse_size(""), 0, "an output size", "end of cell");
-        rejects(parse_size("28×0×3"), 3, "a positive number", "0");
-        rejects(parse_size("0×28×3"), 0, "a positive number", "0");
-        rejects(parse_size("28×28×0"), 6, "a positive number", "0");
-        rejects(parse_size("28×28"), 5, "× and the channel count", "end of cell");
-        rejects(parse_size("28"), 2, "× and the width", "end of cell");
-        rejects(parse_size("28×28×"), 6, "a number after ×", "end of cell");
-        rejects(parse_size("28×28×3×3"), 7, "end of cell", "'×'");
-        rejects(parse_size("28×-28×3"), 3, "a number after ×", "'-'");
-        rejects(parse_size("28×28 64"), 6, "× and the channel count", "'6'");
-        rejects(parse_size("28×28×2e3"), 7, "end of cell", "'e'");
+        rejects_each(
+            parse_size,
+            &[
+                ("", 0, "an output size", "end of cell"),
+                ("28×0×3", 3, "a positive number", "0"),
+                ("0×28×3", 0, "a positive number", "0"),
+                ("28×28×0", 6, "a positive number", "0"),
+                ("28×28", 5, "× and the channel count", "end of cell"),
+                ("28", 2, "× and the width", "end of cell"),
+                ("28×28×", 6, "a number after ×", "end of cell"),
+                ("28×28×3×3", 7, "end of cell", "'×'"),
+                ("28×-28×3", 3, "a number after ×", "'-'"),
+                ("28×28 64", 6, "× and the channel count", "'6'"),
+                ("28×28×2e3", 7, "end of cell", "'e'"),
+            ],
+        );
     }
 }

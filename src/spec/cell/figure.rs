@@ -53,12 +53,42 @@ pub fn unit_in_header(header: &str) -> Option<Suffix> {
 }
 
 /// A figure with the column's unit: `65` under `params ×10⁶` is 65M. A figure that prints its
-/// own magnitude under a unit is refused (the message names both).
-pub fn with_unit(q: Quantity, unit: Suffix) -> Result<Quantity, String> {
+/// own magnitude under a unit is refused (the error names both).
+pub fn with_unit(q: Quantity, unit: Suffix) -> Result<Quantity, MagnitudeUnderUnit> {
     match q.suffix {
         Suffix::None => Ok(Quantity { suffix: unit, ..q }),
-        own => Err(format!("its own magnitude {}", unit_text(own))),
+        own => Err(MagnitudeUnderUnit { unit, own }),
     }
+}
+
+/// A figure that prints its own magnitude in a column that has a unit: `65M` under
+/// `params ×10⁶`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("expected {}, found {}", expected_under(self.unit), own_magnitude(self.own))]
+pub struct MagnitudeUnderUnit {
+    /// The column's unit.
+    pub unit: Suffix,
+    /// The magnitude the figure prints.
+    pub own: Suffix,
+}
+
+/// As a cell error, at the start of the cell.
+impl From<MagnitudeUnderUnit> for CellError {
+    fn from(e: MagnitudeUnderUnit) -> Self {
+        CellError {
+            offset: 0,
+            expected: expected_under(e.unit),
+            found: own_magnitude(e.own),
+        }
+    }
+}
+
+fn expected_under(unit: Suffix) -> String {
+    format!("a figure in units of {} (no magnitude of its own)", unit_text(unit))
+}
+
+fn own_magnitude(own: Suffix) -> String {
+    format!("its own magnitude {}", unit_text(own))
 }
 
 /// `×10^6` for a unit.

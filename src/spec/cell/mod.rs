@@ -46,7 +46,9 @@ mod type_ext;
 
 pub use count::parse_count;
 pub use error::CellError;
-pub use figure::{MAX_POWER, Tolerance, parse_figure, parse_unit, power_of, unit_in_header, unit_text, with_unit};
+pub use figure::{
+    MAX_POWER, MagnitudeUnderUnit, Tolerance, parse_figure, parse_unit, power_of, unit_in_header, unit_text, with_unit,
+};
 pub use layers::{LayerCell, LayerItem, parse_layers, parse_size_hw};
 pub use patch::{Patch, parse_patch};
 pub use pool_proj::{PoolKind, PoolProj, parse_pool_proj};

@@ -65,14 +65,7 @@ impl Loader<'_> {
                 ColumnKind::Params | ColumnKind::Ops => {
                     let q = cell::parse_figure(text)?;
                     CellValue::Quantity(match col.unit {
-                        Some(unit) => cell::with_unit(q, unit).map_err(|why| CellError {
-                            offset: 0,
-                            expected: format!(
-                                "a figure in units of {} (no magnitude of its own)",
-                                cell::unit_text(unit)
-                            ),
-                            found: why,
-                        })?,
+                        Some(unit) => cell::with_unit(q, unit)?,
                         None => q,
                     })
                 }

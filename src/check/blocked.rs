@@ -9,7 +9,7 @@ use crate::diag::{Diagnostic, Reading, Severity, code};
 use crate::ir::domain::{chw, reference_violation};
 use crate::ir::lower::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
-use crate::spec::{Cell, ColumnKind, Patch, Spec, Value};
+use crate::spec::{Cell, ColumnKind, Loc, Patch, Spec, Value};
 
 /// The other reading, where one exists: the options that drop the stride, the graph they
 /// give, and the finding at the row that prints it.
@@ -30,33 +30,42 @@ pub fn recover(
     why: &str,
 ) -> Option<Recovered> {
     let patch_col = spec.column_of(ColumnKind::Patch)?.name.clone();
-    let symptom_row = symptom_row(g, node);
-    for i in (0..symptom_row.min(g.rows.len())).rev() {
-        let Some(cell) = g.row_cells(spec, i).get(&patch_col) else {
+    let reread = |i: usize| {
+        let cell = g.row_cells(spec, i).get(&patch_col)?;
+        let (alt_opts, stride) = without_stride(opts, i, &patch_col, cell)?;
+        Some((alt_opts, (stride, cell.loc)))
+    };
+    let accept = |i: usize, alt: &Graph, (stride, stride_loc): (u64, Loc)| {
+        contradicts(spec, g, alt, i).then(|| finding(spec, g, alt, i, stride, stride_loc, why))
+    };
+    first_reading_above(spec, limits, g, node, reread, accept)
+}
+
+/// The walk E105 and E109 share: from the row a reference failure at `node` shows in,
+/// upwards, row `i` read another way (`reread` gives the options that build it so, and what
+/// `accept` needs to know), lowered within `limits`; the first reading whose graph runs at
+/// the reference input and that `accept` turns into a finding is the other reading.
+pub(super) fn first_reading_above<T>(
+    spec: &Spec,
+    limits: &Limits,
+    g: &Graph,
+    node: NodeId,
+    mut reread: impl FnMut(usize) -> Option<(LowerOptions, T)>,
+    mut accept: impl FnMut(usize, &Graph, T) -> Option<Diagnostic>,
+) -> Option<Recovered> {
+    for i in (0..symptom_row(g, node).min(g.rows.len())).rev() {
+        let Some((alt_opts, seen)) = reread(i) else {
             continue;
         };
-        let Value::Patch(p) = &cell.value else { continue };
-        let Some(stride) = p.stride.filter(|s| *s > 1) else {
-            continue;
-        };
-        let alt_patch = Patch {
-            kernel: p.kernel,
-            stride: None,
-        };
-        let alt_cell = alt_patch.kernel.map(|_| Cell {
-            text: alt_patch.to_string(),
-            value: Value::Patch(alt_patch),
-            loc: cell.loc,
-        });
-        let mut alt_opts = opts.clone();
-        alt_opts.cell_overrides.push((i, patch_col.clone(), alt_cell));
         let Ok(alt) = lower_within(spec, &alt_opts, limits) else {
             continue;
         };
-        if reference_violation(&alt).is_some() || !contradicts(spec, g, &alt, i) {
+        if reference_violation(&alt).is_some() {
             continue;
         }
-        let finding = finding(spec, g, &alt, i, stride, cell.loc, why);
+        let Some(finding) = accept(i, &alt, seen) else {
+            continue;
+        };
         return Some(Recovered {
             opts: alt_opts,
             graph: alt,
@@ -64,6 +73,31 @@ pub fn recover(
         });
     }
     None
+}
+
+/// `opts` with row `i`'s printed patch `cell` (in `patch_col`) read without its stride, and
+/// that stride, where it prints one above 1: the other reading of E105, at the row itself
+/// (a contradicted stride) or above a window that cannot fit.
+pub(super) fn without_stride(
+    opts: &LowerOptions,
+    i: usize,
+    patch_col: &str,
+    cell: &Cell,
+) -> Option<(LowerOptions, u64)> {
+    let Value::Patch(p) = &cell.value else { return None };
+    let stride = p.stride.filter(|s| *s > 1)?;
+    let alt_patch = Patch {
+        kernel: p.kernel,
+        stride: None,
+    };
+    let alt_cell = alt_patch.kernel.map(|_| Cell {
+        text: alt_patch.to_string(),
+        value: Value::Patch(alt_patch),
+        loc: cell.loc,
+    });
+    let mut alt_opts = opts.clone();
+    alt_opts.cell_overrides.push((i, patch_col.to_string(), alt_cell));
+    Some((alt_opts, stride))
 }
 
 /// Whether row `i`'s printed size is what it outputs without its stride (`alt`) and not
@@ -80,15 +114,7 @@ fn contradicts(spec: &Spec, g: &Graph, alt: &Graph, i: usize) -> bool {
     (without.1, without.2) == (ph, pw) && (with.1, with.2) != (ph, pw)
 }
 
-fn finding(
-    spec: &Spec,
-    g: &Graph,
-    alt: &Graph,
-    i: usize,
-    stride: u64,
-    stride_loc: crate::spec::Loc,
-    why: &str,
-) -> Diagnostic {
+fn finding(spec: &Spec, g: &Graph, alt: &Graph, i: usize, stride: u64, stride_loc: Loc, why: &str) -> Diagnostic {
     let row = &spec.rows[i];
     let reference = g.reference;
     let with = chw(&g.nodes[g.rows[i].output].shape, reference);

@@ -15,6 +15,17 @@ pub struct Compared {
     pub not_compared: Vec<&'static str>,
 }
 
+impl Compared {
+    /// A cell that only holds at the reference input: compared where `comparable`.
+    fn sized(&mut self, name: &'static str, comparable: bool) {
+        if comparable {
+            self.compared.push(name);
+        } else {
+            self.not_compared.push(name);
+        }
+    }
+}
+
 /// The cells of row `i` that the checks compare. Channels, depth and parameters do not
 /// depend on H and W; printed sizes and ops figures hold only at the printed input.
 pub fn compared(spec: &Spec, g: &Graph, i: usize, at_reference: bool) -> Compared {
@@ -27,19 +38,11 @@ pub fn compared(spec: &Spec, g: &Graph, i: usize, at_reference: bool) -> Compare
     };
     if printed(ColumnKind::Output) {
         c.compared.push("channels");
-        if at_reference {
-            c.compared.push("size");
-        } else {
-            c.not_compared.push("size");
-        }
+        c.sized("size", at_reference);
     }
     // An output size without channels (`56×56`): H×W only.
     if printed(ColumnKind::Spatial) {
-        if at_reference {
-            c.compared.push("size");
-        } else {
-            c.not_compared.push("size");
-        }
+        c.sized("size", at_reference);
     }
     if printed(ColumnKind::Depth) {
         c.compared.push("depth");
@@ -48,19 +51,11 @@ pub fn compared(spec: &Spec, g: &Graph, i: usize, at_reference: bool) -> Compare
         c.compared.push("params");
     }
     if printed(ColumnKind::Ops) {
-        if at_reference {
-            c.compared.push("ops");
-        } else {
-            c.not_compared.push("ops");
-        }
+        c.sized("ops", at_reference);
     }
     // E107: the size reaching the row, printed for the reference input.
     if printed(ColumnKind::Input) {
-        if at_reference {
-            c.compared.push("input");
-        } else {
-            c.not_compared.push("input");
-        }
+        c.sized("input", at_reference);
     }
     // E108: weights do not depend on H and W; a pooling window (`Pool 7 × 7`) does.
     if printed(ColumnKind::Filter) {
@@ -68,11 +63,7 @@ pub fn compared(spec: &Spec, g: &Graph, i: usize, at_reference: bool) -> Compare
             .column_of(ColumnKind::Filter)
             .and_then(|col| cells.get(col.name.as_str()))
             .is_some_and(|cell| matches!(cell.value, crate::spec::Value::Filter(crate::spec::Filter::Pool { .. })));
-        if at_reference || !window {
-            c.compared.push("filter");
-        } else {
-            c.not_compared.push("filter");
-        }
+        c.sized("filter", at_reference || !window);
     }
     c
 }

@@ -9,16 +9,11 @@ use crate::spec::{ColumnKind, Value};
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let (spec, g, reference) = (cx.spec, cx.g, cx.g.reference);
-    let Some(col) = cx.column(ColumnKind::Input) else {
+    let Some((col, cells)) = cx.sizes_at_reference(ColumnKind::Input) else {
         return;
     };
-    // Printed sizes describe the reference input they were printed for.
-    if !cx.at_reference {
-        return;
-    }
-    for (i, span) in g.rows.iter().enumerate() {
-        let cells = g.row_cells(spec, i);
-        let Some(cell) = cells.get(col) else { continue };
+    for (i, cell) in cells {
+        let span = &g.rows[i];
         let Value::Input(printed) = &cell.value else { continue };
         let (c, h, w) = chw(&g.nodes[span.input].shape, reference);
         let (ph, pw) = (printed.h as i64, printed.w as i64);

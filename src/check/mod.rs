@@ -25,7 +25,7 @@ use crate::diag::Diagnostic;
 use crate::ir::domain::Domain;
 use crate::ir::lower::Limits;
 use crate::ir::{Graph, LowerOptions};
-use crate::spec::{ColumnKind, Spec};
+use crate::spec::{Cell, ColumnKind, Spec};
 
 /// What every check reads: the spec, its graph and the figures derived from it.
 pub struct Context<'a> {
@@ -40,10 +40,23 @@ pub struct Context<'a> {
     pub at_reference: bool,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     /// The name of the (first) column of `kind`.
-    pub fn column(&self, kind: ColumnKind) -> Option<&str> {
+    pub fn column(&self, kind: ColumnKind) -> Option<&'a str> {
         self.spec.column_of(kind).map(|c| c.name.as_str())
+    }
+
+    /// The column of `kind` and, row by row, the cell it prints there (row index, cell),
+    /// where printed sizes are comparable: `None` at an input size other than the printed
+    /// one, since a printed size describes the input it was printed for.
+    pub fn sizes_at_reference(&self, kind: ColumnKind) -> Option<(&'a str, impl Iterator<Item = (usize, &'a Cell)>)> {
+        let col = self.column(kind)?;
+        if !self.at_reference {
+            return None;
+        }
+        let (spec, g) = (self.spec, self.g);
+        let cells = (0..g.rows.len()).filter_map(move |i| g.row_cells(spec, i).get(col).map(|cell| (i, cell)));
+        Some((col, cells))
     }
 }
 

@@ -7,7 +7,6 @@ use super::arithmetic::{printed_size, spatial_arithmetic};
 use crate::diag::{Diagnostic, Reading, Severity, code};
 use crate::ir::domain::chw;
 use crate::ir::{self, Graph};
-use crate::spec::{Cell, Patch, Value};
 
 /// The other reading of a printed stride: if dropping it gives the printed size, the table
 /// contradicts itself at that row; say what each reading implies for the next row.
@@ -21,23 +20,7 @@ pub fn reading(
     let (spec, g, opts, limits) = (cx.spec, cx.g, cx.opts, cx.limits);
     let patch_col = patch_col?;
     let cell = g.row_cells(spec, i).get(patch_col)?;
-    let Value::Patch(p) = &cell.value else { return None };
-    let stride = p.stride.filter(|s| *s > 1)?;
-    let alt_patch = Patch {
-        kernel: p.kernel,
-        stride: None,
-    };
-    let alt_cell = if alt_patch.kernel.is_some() {
-        Some(Cell {
-            text: alt_patch.to_string(),
-            value: Value::Patch(alt_patch),
-            loc: cell.loc,
-        })
-    } else {
-        None
-    };
-    let mut alt_opts = opts.clone();
-    alt_opts.cell_overrides.push((i, patch_col.to_string(), alt_cell));
+    let (alt_opts, stride) = super::blocked::without_stride(opts, i, patch_col, cell)?;
     let alt = ir::lower::lower_within(spec, &alt_opts, limits).ok()?;
     let reference = g.reference;
     let with = chw(&g.nodes[g.rows[i].output].shape, reference);
@@ -46,40 +29,7 @@ pub fn reading(
         return None;
     }
     let row = &spec.rows[i];
-    let next = spec.rows.get(i + 1);
-    let next_printed = next
-        .and_then(|_| g.row_cells(spec, i + 1).get(out_col))
-        .and_then(printed_size);
-    let implies = |graph: &Graph| -> String {
-        match (next, next_printed) {
-            (Some(n), Some((_, nh, nw))) => {
-                let d = chw(&graph.nodes[graph.rows[i + 1].output].shape, reference);
-                if (d.1, d.2) == (nh, nw) {
-                    format!(
-                        "{} then outputs {}×{}, which matches its printed {nh}×{nw}",
-                        n.label, d.1, d.2
-                    )
-                } else if d.1 >= nh && d.2 >= nw {
-                    format!(
-                        "{} then outputs {}×{} where the table prints {nh}×{nw}, so a downsampling step (e.g. a 3×3/2 max pool) is needed between them",
-                        n.label, d.1, d.2
-                    )
-                } else if d.1 <= nh && d.2 <= nw {
-                    // Already smaller than printed: no further downsampling can help.
-                    format!(
-                        "{} then outputs {}×{} where the table prints the larger {nh}×{nw}, so a stride before it is one too many",
-                        n.label, d.1, d.2
-                    )
-                } else {
-                    format!(
-                        "{} then outputs {}×{} where the table prints {nh}×{nw}, larger on one axis and smaller on the other",
-                        n.label, d.1, d.2
-                    )
-                }
-            }
-            _ => "nothing follows to check against".to_string(),
-        }
-    };
+    let implies = |graph: &Graph| next_row_implies(cx, graph, i, out_col);
     let mut d = Diagnostic::new(
         Severity::Error,
         code::AMBIGUOUS_STRIDE,
@@ -111,4 +61,41 @@ pub fn reading(
     ];
     d.help = Some("pick a reading in a variant: correct the output size, or empty the stride cell and insert a pool with insert_after".into());
     Some(d)
+}
+
+/// What reading `graph` implies for the row after `i`: its output against its printed one.
+fn next_row_implies(cx: &Context<'_>, graph: &Graph, i: usize, out_col: &str) -> String {
+    let (spec, g, reference) = (cx.spec, cx.g, cx.g.reference);
+    let next = spec.rows.get(i + 1);
+    let next_printed = next
+        .and_then(|_| g.row_cells(spec, i + 1).get(out_col))
+        .and_then(printed_size);
+    match (next, next_printed) {
+        (Some(n), Some((_, nh, nw))) => {
+            let d = chw(&graph.nodes[graph.rows[i + 1].output].shape, reference);
+            if (d.1, d.2) == (nh, nw) {
+                format!(
+                    "{} then outputs {}×{}, which matches its printed {nh}×{nw}",
+                    n.label, d.1, d.2
+                )
+            } else if d.1 >= nh && d.2 >= nw {
+                format!(
+                    "{} then outputs {}×{} where the table prints {nh}×{nw}, so a downsampling step (e.g. a 3×3/2 max pool) is needed between them",
+                    n.label, d.1, d.2
+                )
+            } else if d.1 <= nh && d.2 <= nw {
+                // Already smaller than printed: no further downsampling can help.
+                format!(
+                    "{} then outputs {}×{} where the table prints the larger {nh}×{nw}, so a stride before it is one too many",
+                    n.label, d.1, d.2
+                )
+            } else {
+                format!(
+                    "{} then outputs {}×{} where the table prints {nh}×{nw}, larger on one axis and smaller on the other",
+                    n.label, d.1, d.2
+                )
+            }
+        }
+        _ => "nothing follows to check against".to_string(),
+    }
 }

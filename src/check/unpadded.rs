@@ -7,8 +7,8 @@
 use super::arithmetic::{printed_size, spatial_arithmetic};
 use super::blocked::Recovered;
 use crate::diag::{Diagnostic, Severity, code};
-use crate::ir::domain::{chw, reference_violation};
-use crate::ir::lower::{Limits, lower_within};
+use crate::ir::domain::chw;
+use crate::ir::lower::Limits;
 use crate::ir::{Graph, LowerOptions, NodeId};
 use crate::spec::{Cell, ColumnKind, Spec, Value};
 
@@ -45,35 +45,24 @@ pub fn recover(
     node: NodeId,
     why: &str,
 ) -> Option<Recovered> {
-    let symptom_row = super::blocked::symptom_row(g, node);
-    for i in (0..symptom_row.min(g.rows.len())).rev() {
-        let Some((_, _, _, printed)) = printed_after(spec, g, i) else {
-            continue;
-        };
+    let reread = |i: usize| {
+        let (_, _, _, printed) = printed_after(spec, g, i)?;
         let span = &g.rows[i];
         let (_, ih, iw) = chw(&g.nodes[span.input].shape, g.reference);
         let (_, oh, ow) = chw(&g.nodes[span.output].shape, g.reference);
         // The table says the row keeps its grid; unpadded, it shrinks it.
         if printed != (ih, iw) || (oh, ow) == printed {
-            continue;
+            return None;
         }
         let mut alt_opts = opts.clone();
         alt_opts.padded_rows.push(i);
-        let Ok(alt) = lower_within(spec, &alt_opts, limits) else {
-            continue;
-        };
+        Some((alt_opts, (printed, (oh, ow))))
+    };
+    let accept = |i: usize, alt: &Graph, (printed, derived): ((i64, i64), (i64, i64))| {
         let (_, ah, aw) = chw(&alt.nodes[alt.rows[i].output].shape, alt.reference);
-        if reference_violation(&alt).is_some() || (ah, aw) != printed {
-            continue;
-        }
-        let finding = finding(spec, g, i, (oh, ow), why);
-        return Some(Recovered {
-            opts: alt_opts,
-            graph: alt,
-            finding,
-        });
-    }
-    None
+        ((ah, aw) == printed).then(|| finding(spec, g, i, derived, why))
+    };
+    super::blocked::first_reading_above(spec, limits, g, node, reread, accept)
 }
 
 fn finding(spec: &Spec, g: &Graph, i: usize, derived: (i64, i64), why: &str) -> Diagnostic {

@@ -105,71 +105,16 @@ pub fn render(d: &Diagnostic, file: &str, source: &Source) -> String {
 
 /// [`render`], in colour when `paint` says so; without the text, the place alone.
 pub fn render_painted(d: &Diagnostic, file: &str, source: Option<&Source>, paint: Paint) -> String {
-    // Findings point at whole cells; a load error at the exact character.
-    let is_cell = d.column.is_some();
-    let width_at = |line: usize, col: usize| match source.and_then(|s| s.line(line)) {
-        Some(l) if is_cell => cell_width(&shown_line(l), col).min(40),
-        _ => 1,
-    };
     let primary_text = match (&d.stated, &d.derived) {
         (Some(st), Some(de)) => format!("printed {st}, derived {de}"),
         _ => String::new(),
     };
-    let mut labels = Vec::new();
-    if d.line > 0 {
-        labels.push(Label {
-            line: d.line,
-            col: d.col,
-            width: width_at(d.line, d.col),
-            text: &primary_text,
-            primary: true,
-        });
-    }
-    labels.extend(d.related.iter().filter(|r| r.line > 0).map(|r| Label {
-        line: r.line,
-        col: r.col,
-        width: width_at(r.line, r.col),
-        text: &r.message,
-        primary: false,
-    }));
-    // One quoted line per line with labels, in the order of the labels (the primary first).
-    let mut lines: Vec<usize> = Vec::new();
-    for l in &labels {
-        if !lines.contains(&l.line) {
-            lines.push(l.line);
-        }
-    }
-    let quoted: Vec<Quoted> = match source {
-        Some(s) => lines
-            .iter()
-            .filter_map(|&n| {
-                let on: Vec<(usize, &Label<'_>)> = labels.iter().enumerate().filter(|(_, l)| l.line == n).collect();
-                quote_line(s, n, &on)
-            })
-            .collect(),
+    let labels = labels(d, source, &primary_text);
+    let quoted = match source {
+        Some(s) => quoted_lines(s, &labels),
         None => Vec::new(),
     };
-    let notes: Vec<String> = d
-        .arithmetic
-        .iter()
-        .map(|a| format!("arithmetic: {a}"))
-        .chain(
-            d.readings
-                .iter()
-                .enumerate()
-                .map(|(i, r)| format!("reading {}: {}; {}", i + 1, r.reading, r.implies)),
-        )
-        // A related place that has no line to quote still says where it is.
-        .chain(
-            d.related
-                .iter()
-                .filter(|r| !quoted.iter().any(|q| q.line == r.line))
-                .map(|r| match r.line {
-                    0 => r.message.clone(),
-                    _ => format!("see {file}:{}:{}: {}", r.line, r.col, r.message),
-                }),
-        )
-        .collect();
+    let notes = notes(d, file, &quoted);
     let mut message: Message<'_> = level(d.severity).title(&d.message).id(d.code);
     for q in &quoted {
         // The library adds `:line:col` of the snippet's first label to the origin.
@@ -189,18 +134,98 @@ pub fn render_painted(d: &Diagnostic, file: &str, source: Option<&Source>, paint
     if let Some(h) = &d.help {
         message = message.footer(Level::Help.title(h));
     }
-    let renderer = match paint {
+    let text = renderer(paint, d.severity).render(message).to_string();
+    finish(text, d, file, quoted.is_empty())
+}
+
+/// The labels of `d`: the primary place (with the printed and derived values), then each
+/// related place that has a line.
+fn labels<'a>(d: &'a Diagnostic, source: Option<&Source>, primary_text: &'a str) -> Vec<Label<'a>> {
+    // Findings point at whole cells; a load error at the exact character.
+    let is_cell = d.column.is_some();
+    let width_at = |line: usize, col: usize| match source.and_then(|s| s.line(line)) {
+        Some(l) if is_cell => cell_width(&shown_line(l), col).min(40),
+        _ => 1,
+    };
+    let mut labels = Vec::new();
+    if d.line > 0 {
+        labels.push(Label {
+            line: d.line,
+            col: d.col,
+            width: width_at(d.line, d.col),
+            text: primary_text,
+            primary: true,
+        });
+    }
+    labels.extend(d.related.iter().filter(|r| r.line > 0).map(|r| Label {
+        line: r.line,
+        col: r.col,
+        width: width_at(r.line, r.col),
+        text: &r.message,
+        primary: false,
+    }));
+    labels
+}
+
+/// One quoted line per line with labels, in the order of the labels (the primary first).
+fn quoted_lines(source: &Source, labels: &[Label<'_>]) -> Vec<Quoted> {
+    let mut lines: Vec<usize> = Vec::new();
+    for l in labels {
+        if !lines.contains(&l.line) {
+            lines.push(l.line);
+        }
+    }
+    lines
+        .iter()
+        .filter_map(|&n| {
+            let on: Vec<(usize, &Label<'_>)> = labels.iter().enumerate().filter(|(_, l)| l.line == n).collect();
+            quote_line(source, n, &on)
+        })
+        .collect()
+}
+
+/// The notes under the snippets: the arithmetic, the readings, and the related places no
+/// quoted line shows.
+fn notes(d: &Diagnostic, file: &str, quoted: &[Quoted]) -> Vec<String> {
+    d.arithmetic
+        .iter()
+        .map(|a| format!("arithmetic: {a}"))
+        .chain(
+            d.readings
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("reading {}: {}; {}", i + 1, r.reading, r.implies)),
+        )
+        // A related place that has no line to quote still says where it is.
+        .chain(
+            d.related
+                .iter()
+                .filter(|r| !quoted.iter().any(|q| q.line == r.line))
+                .map(|r| match r.line {
+                    0 => r.message.clone(),
+                    _ => format!("see {file}:{}:{}: {}", r.line, r.col, r.message),
+                }),
+        )
+        .collect()
+}
+
+fn renderer(paint: Paint, severity: Severity) -> Renderer {
+    match paint {
         Paint::Plain => Renderer::plain(),
         // Secondary labels are drawn at the warning level (`-`, no level word): in bold
         // bright blue, as rustc draws them, unless the diagnostic is itself a warning.
-        Paint::Color if d.severity != Severity::Warning => Renderer::styled().warning(
+        Paint::Color if severity != Severity::Warning => Renderer::styled().warning(
             AnsiColor::BrightBlue
                 .on_default()
                 .effects(annotate_snippets::renderer::Effects::BOLD),
         ),
         Paint::Color => Renderer::styled(),
-    };
-    let text = renderer.render(message).to_string();
+    }
+}
+
+/// The rendered `text` as printed: without the library's empty closing line, with the
+/// place after the title where no line is quoted, ending in one newline.
+fn finish(text: String, d: &Diagnostic, file: &str, nothing_quoted: bool) -> String {
     // The library closes a snippet without footers with an empty ` |` line: drop it.
     let mut text = match text.rsplit_once('\n') {
         Some((body, last))
@@ -212,7 +237,7 @@ pub fn render_painted(d: &Diagnostic, file: &str, source: Option<&Source>, paint
         }
         _ => text,
     };
-    if quoted.is_empty() {
+    if nothing_quoted {
         // No line to quote (standard input already consumed, a place outside the text):
         // the place alone, after the title.
         let (title, rest) = text.split_once('\n').map_or((text.as_str(), ""), |(t, r)| (t, r));

@@ -25,6 +25,18 @@ pub fn render(
     width: Option<usize>,
     ascii: bool,
 ) -> (String, Vec<String>) {
+    let (shown, layer_width) = fit(header, rows, width);
+    let table = draw(header, rows, &shown, layer_width, width, ascii);
+    let left_out = (0..COLUMNS)
+        .filter(|c| !shown.contains(c))
+        .map(|c| header[c].clone())
+        .collect();
+    (table, left_out)
+}
+
+/// The columns shown in `width` (the spared ones left out, first to last, while the table
+/// is too wide) and the characters the layer names keep.
+fn fit(header: &[String; COLUMNS], rows: &[[String; COLUMNS]], width: Option<usize>) -> (Vec<usize>, usize) {
     let len = |s: &str| s.chars().count();
     let natural: Vec<usize> = (0..COLUMNS)
         .map(|c| {
@@ -38,26 +50,38 @@ pub fn render(
     // Each column takes its content and a space either side, plus one border after it.
     let total = |shown: &[usize], widths: &[usize]| 1 + shown.iter().map(|&c| widths[c] + 3).sum::<usize>();
     let mut shown: Vec<usize> = (0..COLUMNS).collect();
-    let mut layer_width = natural[LAYER];
-    if let Some(w) = width {
-        // The printed rows' own labels (not indented) stay whole while a column can go.
-        let row_labels = rows
-            .iter()
-            .filter(|r| !r[LAYER].starts_with(' '))
-            .map(|r| len(&r[LAYER]))
-            .max()
-            .unwrap_or(0);
-        for (i, spare) in SPARED.into_iter().enumerate() {
-            let over = total(&shown, &natural).saturating_sub(w);
-            // A few characters come off the nested layer names rather than a whole column.
-            if over == 0 || (i > 0 && natural[LAYER].saturating_sub(over) >= row_labels) {
-                break;
-            }
-            shown.retain(|&c| c != spare);
-        }
+    let Some(w) = width else {
+        return (shown, natural[LAYER]);
+    };
+    // The printed rows' own labels (not indented) stay whole while a column can go.
+    let row_labels = rows
+        .iter()
+        .filter(|r| !r[LAYER].starts_with(' '))
+        .map(|r| len(&r[LAYER]))
+        .max()
+        .unwrap_or(0);
+    for (i, spare) in SPARED.into_iter().enumerate() {
         let over = total(&shown, &natural).saturating_sub(w);
-        layer_width = natural[LAYER].saturating_sub(over).max(MIN_LAYER.min(natural[LAYER]));
+        // A few characters come off the nested layer names rather than a whole column.
+        if over == 0 || (i > 0 && natural[LAYER].saturating_sub(over) >= row_labels) {
+            break;
+        }
+        shown.retain(|&c| c != spare);
     }
+    let over = total(&shown, &natural).saturating_sub(w);
+    let layer_width = natural[LAYER].saturating_sub(over).max(MIN_LAYER.min(natural[LAYER]));
+    (shown, layer_width)
+}
+
+/// The `shown` columns drawn as a table (comfy-table), the layer names cut to `layer_width`.
+fn draw(
+    header: &[String; COLUMNS],
+    rows: &[[String; COLUMNS]],
+    shown: &[usize],
+    layer_width: usize,
+    width: Option<usize>,
+    ascii: bool,
+) -> String {
     let mut table = Table::new();
     table.load_preset(if ascii {
         ASCII_FULL_CONDENSED
@@ -94,11 +118,7 @@ pub fn render(
             col.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let left_out = (0..COLUMNS)
-        .filter(|c| !shown.contains(c))
-        .map(|c| header[c].clone())
-        .collect();
-    (table.to_string(), left_out)
+    table.to_string()
 }
 
 /// `s` in at most `n` characters, ending in `…` where it was cut.

@@ -165,42 +165,8 @@ pub fn render(d: &Derivation, source: &crate::source::Source) -> String {
 /// table, totals and input constraints, then the findings.
 pub fn render_view(d: &Derivation, source: &crate::source::Source, view: &View) -> String {
     let g = &d.graph;
-    let (rh, rw) = g.reference;
     let width = view.width.map(|w| w.max(MIN_WIDTH));
-    let mut top = String::new();
-    top.push_str(&wrap(&format!("{} — {}", d.spec.name, d.spec.title), width, "  "));
-    top.push('\n');
-    let variant = match &g.variant {
-        Some(v) => format!("variant {v}: {}", d.spec.variants[v].description),
-        None => "the table as printed (no variant)".into(),
-    };
-    top.push_str(&wrap(&format!("{}: {variant}", d.spec.file), width, "  "));
-    top.push('\n');
-    if let Some(m) = &g.model {
-        top.push_str(&wrap(
-            &format!("model {m} (of {})", d.spec.models.join(", ")),
-            width,
-            "  ",
-        ));
-        top.push('\n');
-    }
-    top.push_str(&wrap(
-        &format!(
-            "input N×{}×H×W, reference {rh}×{rw}, {} classes, batch {}",
-            g.input_channels, g.classes, d.totals.batch
-        ),
-        width,
-        "  ",
-    ));
-    top.push('\n');
-    top.push_str(&wrap(
-        &format!(
-            "axes: the symbolic output is N×C×H×W (PyTorch's order); the shape at {rh}×{rw} and the printed one are H×W×C, as the paper prints them"
-        ),
-        width,
-        "  ",
-    ));
-    top.push('\n');
+    let top = heading(d, width);
 
     let mut body = String::from("\n");
     let folded = g.nodes.len() > FOLD_ABOVE_NODES;
@@ -218,6 +184,76 @@ pub fn render_view(d: &Derivation, source: &crate::source::Source, view: &View) 
     }
     // A table of 100,000 layers helps nobody: very large graphs show their rows only.
     let depth = if folded { Depth::Rows } else { view.depth };
+    let rows = table_rows(d, depth);
+    let (table, left_out) = layout::render(&header(d), &rows, width, view.ascii);
+    if !left_out.is_empty() {
+        let full_width = layout::render(&header(d), &rows, None, view.ascii)
+            .0
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or_default();
+        body.push_str(&wrap(
+            &format!(
+                "left out to fit {} columns: {} (--width {full_width} shows every column; --format json has every figure)",
+                width.unwrap_or_default(),
+                left_out.join(", "),
+            ),
+            width,
+            "  ",
+        ));
+        body.push('\n');
+    }
+    body.push_str(&table);
+    body.push('\n');
+    body.push_str(&totals(d, width));
+    let counts = counts(d);
+    body.push_str(&format!("\n{counts}\n"));
+
+    let mut findings = String::new();
+    for x in &d.diagnostics {
+        findings.push('\n');
+        findings.push_str(&super::diagnostics::render(x, &d.spec.file, source));
+    }
+    let summary = summary_line(d, &counts, top.lines().count() + body.lines().count(), width);
+    let out = format!("{top}{summary}{body}{findings}");
+    if view.ascii { crate::fmt::ascii(&out) } else { out }
+}
+
+/// The lines above the table: the spec, the variant, the model, the input and the axes.
+fn heading(d: &Derivation, width: Option<usize>) -> String {
+    let g = &d.graph;
+    let (rh, rw) = g.reference;
+    let variant = match &g.variant {
+        Some(v) => format!("variant {v}: {}", d.spec.variants[v].description),
+        None => "the table as printed (no variant)".into(),
+    };
+    let mut lines = vec![
+        format!("{} — {}", d.spec.name, d.spec.title),
+        format!("{}: {variant}", d.spec.file),
+    ];
+    if let Some(m) = &g.model {
+        lines.push(format!("model {m} (of {})", d.spec.models.join(", ")));
+    }
+    lines.push(format!(
+        "input N×{}×H×W, reference {rh}×{rw}, {} classes, batch {}",
+        g.input_channels, g.classes, d.totals.batch
+    ));
+    lines.push(format!(
+        "axes: the symbolic output is N×C×H×W (PyTorch's order); the shape at {rh}×{rw} and the printed one are H×W×C, as the paper prints them"
+    ));
+    let mut top = String::new();
+    for line in lines {
+        top.push_str(&wrap(&line, width, "  "));
+        top.push('\n');
+    }
+    top
+}
+
+/// The table's rows: the input, each printed row with its layers down to `depth`, the
+/// layers a variant inserts after a row, the head and the auxiliary heads.
+fn table_rows(d: &Derivation, depth: Depth) -> Vec<[String; layout::COLUMNS]> {
+    let g = &d.graph;
     let mut lines = Lines {
         d,
         rows: Vec::new(),
@@ -240,70 +276,43 @@ pub fn render_view(d: &Derivation, source: &crate::source::Source, view: &View) 
         cursor = span.end;
         // Layers a variant inserts after the row.
         let after_end = g.rows.get(i + 1).map(|r| r.first).unwrap_or(cursor);
-        let inserted: Vec<NodeId> = (cursor..after_end)
-            .filter(|id| matches!(g.nodes[*id].place, Place::After { row } if row == i))
-            .collect();
-        if let (Some(first), Some(last)) = (inserted.first(), inserted.last()) {
+        let inserted = node_range(cursor..after_end, |p| matches!(p, Place::After { row } if *row == i), g);
+        if let Some((first, end)) = inserted {
             lines.group(
                 format!("  (inserted after {})", row.label),
-                layer_lines(d, *first, last + 1),
+                layer_lines(d, first, end),
                 &format!("{}_after.", row.name),
             );
-            cursor = last + 1;
+            cursor = end;
         }
     }
-    let head: Vec<NodeId> = (cursor..g.nodes.len())
-        .filter(|id| matches!(g.nodes[*id].place, Place::Head))
-        .collect();
-    if let (Some(first), Some(last)) = (head.first(), head.last()) {
-        lines.group("head".to_string(), layer_lines(d, *first, last + 1), "");
+    if let Some((first, end)) = node_range(cursor..g.nodes.len(), |p| matches!(p, Place::Head), g) {
+        lines.group("head".to_string(), layer_lines(d, first, end), "");
     }
     for o in g.outputs.iter().filter(|o| o.aux) {
-        let nodes: Vec<NodeId> = (0..g.nodes.len())
-            .filter(|id| matches!(&g.nodes[*id].place, Place::Aux { head } if *head == o.name))
-            .collect();
-        if let (Some(first), Some(last)) = (nodes.first(), nodes.last()) {
-            let root = g.nodes[*first].inputs[0];
+        let aux = |p: &Place| matches!(p, Place::Aux { head } if *head == o.name);
+        if let Some((first, end)) = node_range(0..g.nodes.len(), aux, g) {
+            let root = g.nodes[first].inputs[0];
             lines.group(
                 format!("{} (from {})", o.name, place_label(d, root)),
-                layer_lines(d, *first, last + 1),
+                layer_lines(d, first, end),
                 &format!("{}.", o.name),
             );
         }
     }
-    let (table, left_out) = layout::render(&header(d), &lines.rows, width, view.ascii);
-    if !left_out.is_empty() {
-        body.push_str(&wrap(
-            &format!(
-                "left out to fit {} columns: {} (--width {} shows every column; --format json has every figure)",
-                width.unwrap_or_default(),
-                left_out.join(", "),
-                layout::render(&header(d), &lines.rows, None, view.ascii)
-                    .0
-                    .lines()
-                    .map(|l| l.chars().count())
-                    .max()
-                    .unwrap_or_default()
-            ),
-            width,
-            "  ",
-        ));
-        body.push('\n');
-    }
-    body.push_str(&table);
-    body.push('\n');
-    body.push_str(&totals(d, width));
-    let counts = counts(d);
-    body.push_str(&format!("\n{counts}\n"));
+    lines.rows
+}
 
-    let mut findings = String::new();
-    for x in &d.diagnostics {
-        findings.push('\n');
-        findings.push_str(&super::diagnostics::render(x, &d.spec.file, source));
-    }
-    let summary = summary_line(d, &counts, top.lines().count() + body.lines().count(), width);
-    let out = format!("{top}{summary}{body}{findings}");
-    if view.ascii { crate::fmt::ascii(&out) } else { out }
+/// From the first to past the last node among `ids` whose place is `wanted`.
+fn node_range(
+    ids: std::ops::Range<NodeId>,
+    wanted: impl Fn(&Place) -> bool,
+    g: &crate::ir::Graph,
+) -> Option<(NodeId, NodeId)> {
+    let mut found = ids.filter(|id| wanted(&g.nodes[*id].place));
+    let first = found.next()?;
+    let last = found.last().unwrap_or(first);
+    Some((first, last + 1))
 }
 
 fn header(d: &Derivation) -> [String; layout::COLUMNS] {

@@ -36,7 +36,6 @@ pub fn place(spec: &Spec, g: &Graph, node: NodeId) -> String {
     }
 }
 
-/// `anchor` locates what has no row of its own (the variant, or the spec's first line).
 /// The printed row that builds a node (its type cell), or the layer itself for a head.
 fn row_loc(spec: &Spec, g: &Graph, node: NodeId) -> Loc {
     match &g.nodes[node].place {
@@ -45,6 +44,9 @@ fn row_loc(spec: &Spec, g: &Graph, node: NodeId) -> Loc {
     }
 }
 
+/// The findings of comparison `c`, in this order: shapes (E501), missing tensors (E502),
+/// unexpected ones (E503), and the note that tensors were paired by structure (N504).
+/// `anchor` locates what has no row of its own (the variant, or the spec's first line).
 pub fn diagnostics(
     spec: &Spec,
     g: &Graph,
@@ -54,49 +56,67 @@ pub fn diagnostics(
     anchor: Loc,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut missing_nodes: Vec<NodeId> = Vec::new();
     for d in &c.differences {
-        match *d {
-            Difference::Shape { expected: e, found: f } => {
-                let (exp, got) = (&expected[e], &found[f]);
-                let node = &g.nodes[exp.node];
-                let theirs = if got.name == exp.name {
-                    String::new()
-                } else {
-                    format!(" (its {})", exp.name)
-                };
-                let mut x = Diagnostic::new(
-                    Severity::Error,
-                    code::WEIGHT_SHAPE,
-                    row_loc(spec, g, exp.node),
-                    format!(
-                        "{} is {}, the table derives {}{theirs}: {}, {}",
-                        got.name,
-                        dims(&got.shape),
-                        dims(&exp.shape),
-                        place(spec, g, exp.node),
-                        node.op.description()
-                    ),
-                )
-                .related(node.loc, format!("{} comes from this layer", node.name));
-                if is_permutation(&got.shape, &exp.shape) {
-                    x = x.help("the same dimensions in another order: a transposed layout (TF's HWIO, a linear layer stored in×out) needs permuting before loading");
-                }
-                out.push(x);
-            }
-            Difference::Missing { expected: e } => {
-                let node = expected[e].node;
-                if missing_nodes.last() != Some(&node) {
-                    missing_nodes.push(node);
-                }
-            }
-            Difference::Unexpected { .. } => {}
+        if let Difference::Shape { expected: e, found: f } = *d {
+            out.push(wrong_shape(spec, g, &expected[e], &found[f]));
         }
     }
+    missing(spec, g, expected, c, &mut out);
+    unexpected(spec, g, expected, found, c, anchor, &mut out);
+    if c.pairing == Pairing::ByStructure && !c.matched.is_empty() {
+        out.push(Diagnostic::new(
+            Severity::Note,
+            code::WEIGHT_BY_STRUCTURE,
+            anchor,
+            format!(
+                "the checkpoint names its tensors otherwise ({} is the derived {}); they were paired by structure",
+                found[c.matched[0].1].name, expected[c.matched[0].0].name
+            ),
+        ));
+    }
+    out
+}
+
+/// E501: the checkpoint's tensor `got` has another shape than the derived `exp`.
+fn wrong_shape(spec: &Spec, g: &Graph, exp: &Expected, got: &Found) -> Diagnostic {
+    let node = &g.nodes[exp.node];
+    let theirs = if got.name == exp.name {
+        String::new()
+    } else {
+        format!(" (its {})", exp.name)
+    };
+    let mut x = Diagnostic::new(
+        Severity::Error,
+        code::WEIGHT_SHAPE,
+        row_loc(spec, g, exp.node),
+        format!(
+            "{} is {}, the table derives {}{theirs}: {}, {}",
+            got.name,
+            dims(&got.shape),
+            dims(&exp.shape),
+            place(spec, g, exp.node),
+            node.op.description()
+        ),
+    )
+    .related(node.loc, format!("{} comes from this layer", node.name));
+    if is_permutation(&got.shape, &exp.shape) {
+        x = x.help("the same dimensions in another order: a transposed layout (TF's HWIO, a linear layer stored in×out) needs permuting before loading");
+    }
+    x
+}
+
+/// E502: one finding per layer whose tensors the checkpoint lacks, in the order of the
+/// differences, listing them.
+fn missing(spec: &Spec, g: &Graph, expected: &[Expected], c: &Comparison, out: &mut Vec<Diagnostic>) {
+    let mut missing_nodes: Vec<NodeId> = Vec::new();
     let mut missing: std::collections::HashMap<NodeId, Vec<&Expected>> = std::collections::HashMap::new();
     for d in &c.differences {
-        if let Difference::Missing { expected: e } = d {
-            missing.entry(expected[*e].node).or_default().push(&expected[*e]);
+        if let Difference::Missing { expected: e } = *d {
+            let node = expected[e].node;
+            if missing_nodes.last() != Some(&node) {
+                missing_nodes.push(node);
+            }
+            missing.entry(node).or_default().push(&expected[e]);
         }
     }
     for node in missing_nodes {
@@ -122,8 +142,19 @@ pub fn diagnostics(
             .related(n.loc, format!("{} comes from this layer", n.name)),
         );
     }
-    // Unexpected tensors, grouped by their module prefix, at the row they follow; past
-    // MAX_LISTED modules, one line says how many more.
+}
+
+/// E503: the tensors the table does not derive, grouped by their module prefix, at the row
+/// they follow; past [`MAX_LISTED`] modules, one line says how many more.
+fn unexpected(
+    spec: &Spec,
+    g: &Graph,
+    expected: &[Expected],
+    found: &[Found],
+    c: &Comparison,
+    anchor: Loc,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut groups: Vec<(&str, Vec<usize>, Option<usize>)> = Vec::new();
     let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for d in &c.differences {
@@ -174,18 +205,6 @@ pub fn diagnostics(
             ),
         ));
     }
-    if c.pairing == Pairing::ByStructure && !c.matched.is_empty() {
-        out.push(Diagnostic::new(
-            Severity::Note,
-            code::WEIGHT_BY_STRUCTURE,
-            anchor,
-            format!(
-                "the checkpoint names its tensors otherwise ({} is the derived {}); they were paired by structure",
-                found[c.matched[0].1].name, expected[c.matched[0].0].name
-            ),
-        ));
-    }
-    out
 }
 
 fn is_permutation(a: &[i64], b: &[i64]) -> bool {

@@ -200,91 +200,143 @@ fn same(e: &Module, f: &Module, expected: &[Expected], found: &[Found]) -> bool 
 fn pair_by_structure(expected: &[Expected], found: &[Found]) -> Comparison {
     let em = expected_modules(expected);
     let fm = found_modules(found);
-    let unit = |e: &Module| e.tensors.first().map_or(usize::MAX, |(_, i)| expected[*i].unit);
-    let mut to_found: Vec<Option<usize>> = vec![None; em.len()];
-    let mut to_expected: Vec<Option<usize>> = vec![None; fm.len()];
+    let mut pairs = Pairs {
+        to_found: vec![None; em.len()],
+        to_expected: vec![None; fm.len()],
+    };
     let bounded = em.len().saturating_mul(fm.len()) <= MAX_PAIRING_WORK;
-
-    // 1. Unique on both sides.
     if bounded {
-        for (i, e) in em.iter().enumerate() {
-            let mut partners = fm.iter().enumerate().filter(|(_, f)| same(e, f, expected, found));
-            if let (Some((j, _)), None) = (partners.next(), partners.next())
-                && em.iter().filter(|x| same(x, &fm[j], expected, found)).count() == 1
-            {
-                to_found[i] = Some(j);
-                to_expected[j] = Some(i);
-            }
+        pair_unique(&em, &fm, expected, found, &mut pairs);
+        pair_by_guesses(&em, &fm, expected, found, &mut pairs);
+    } else {
+        pair_in_order(&em, &fm, &mut pairs.to_found, &mut pairs.to_expected);
+    }
+    uncross(&em, &fm, expected, found, &mut pairs);
+    structure_differences(&em, &fm, expected, found, &pairs, bounded)
+}
+
+/// Which checkpoint module each expected module is paired with, and back.
+struct Pairs {
+    to_found: Vec<Option<usize>>,
+    to_expected: Vec<Option<usize>>,
+}
+
+impl Pairs {
+    fn join(&mut self, i: usize, j: usize) {
+        self.to_found[i] = Some(j);
+        self.to_expected[j] = Some(i);
+    }
+}
+
+/// The printed row (unit) an expected module belongs to.
+fn unit(e: &Module, expected: &[Expected]) -> usize {
+    e.tensors.first().map_or(usize::MAX, |(_, i)| expected[*i].unit)
+}
+
+/// 1. Modules identical to exactly one module on the other side, and it to them.
+fn pair_unique(em: &[Module], fm: &[Module], expected: &[Expected], found: &[Found], pairs: &mut Pairs) {
+    for (i, e) in em.iter().enumerate() {
+        let mut partners = fm.iter().enumerate().filter(|(_, f)| same(e, f, expected, found));
+        if let (Some((j, _)), None) = (partners.next(), partners.next())
+            && em.iter().filter(|x| same(x, &fm[j], expected, found)).count() == 1
+        {
+            pairs.join(i, j);
         }
     }
-    // 2. and 3.: within the guessed row first, repeated while that pairs more (each pairing
-    // sharpens the guesses of its name neighbours; a few rounds at most), then anywhere.
-    // Among candidates, a partner whose name agrees in more leading components
-    // (`aux2.fc2` and `aux2.fc2`, `inception4c` and `inception_4c`) comes first.
+}
+
+/// 2. and 3.: identical modules, then modules of the same kind: within the guessed row
+/// first, repeated while that pairs more (each pairing sharpens the guesses of its name
+/// neighbours; a few rounds at most), then anywhere.
+fn pair_by_guesses(em: &[Module], fm: &[Module], expected: &[Expected], found: &[Found], pairs: &mut Pairs) {
     let expected_words: Vec<Vec<String>> = em
         .iter()
         .map(|e| words(e.tensors.first().map_or("", |(_, i)| prefix(&expected[*i].name))))
         .collect();
     let found_words: Vec<Vec<String>> = fm.iter().map(|f| words(module_path(f, found))).collect();
-    if !bounded {
-        pair_in_order(&em, &fm, &mut to_found, &mut to_expected);
-    }
+    let sides = Sides {
+        em,
+        fm,
+        expected,
+        found,
+        expected_words: &expected_words,
+        found_words: &found_words,
+    };
     for exact in [true, false] {
-        if !bounded {
-            break;
-        }
         for anywhere in [false, true] {
             for _round in 0..MAX_GUESS_ROUNDS {
-                let guesses = row_guesses(&em, &fm, &to_expected, expected, found);
-                let mut paired = false;
-                let mut previous: Option<usize> = None;
-                for i in 0..em.len() {
-                    if let Some(j) = to_found[i] {
-                        previous = Some(j);
-                        continue;
-                    }
-                    let row = unit(&em[i]);
-                    let affinity = |j: usize| shared_words(&expected_words[i], &found_words[j]);
-                    let fits = |j: usize| {
-                        to_expected[j].is_none()
-                            && (anywhere || guesses[j] == Some(row) || (guesses[j].is_none() && affinity(j) > 0))
-                            && if exact {
-                                same(&em[i], &fm[j], expected, found)
-                            } else {
-                                fm[j].kind == em[i].kind
-                            }
-                    };
-                    let after = previous.map_or(0, |p| p + 1);
-                    let pick = (0..fm.len())
-                        .filter(|j| fits(*j))
-                        .min_by_key(|j| (guesses[*j] != Some(row), usize::MAX - affinity(*j), *j < after, *j));
-                    if let Some(j) = pick {
-                        to_found[i] = Some(j);
-                        to_expected[j] = Some(i);
-                        previous = Some(j);
-                        paired = true;
-                    }
-                }
+                let paired = guess_round(&sides, pairs, exact, anywhere);
                 if !paired || anywhere {
                     break;
                 }
             }
         }
     }
+}
 
-    // Identical modules of one row are interchangeable: where a mismatched pair crosses an
-    // exact one (graph order against file order), swap partners so the mismatch lands where
-    // the file's order puts it (a width typo in branch 1 is reported at branch 1).
+/// Both sides' modules and their names as words, for [`guess_round`].
+struct Sides<'a> {
+    em: &'a [Module],
+    fm: &'a [Module],
+    expected: &'a [Expected],
+    found: &'a [Found],
+    expected_words: &'a [Vec<String>],
+    found_words: &'a [Vec<String>],
+}
+
+/// One pass over the unpaired expected modules, each taking the best fitting checkpoint
+/// module (identical where `exact`, else of its kind; in its guessed row unless
+/// `anywhere`). Among candidates, a partner whose name agrees in more leading components
+/// (`aux2.fc2` and `aux2.fc2`, `inception4c` and `inception_4c`) comes first. Whether it
+/// paired any.
+fn guess_round(s: &Sides<'_>, pairs: &mut Pairs, exact: bool, anywhere: bool) -> bool {
+    let (em, fm, expected, found) = (s.em, s.fm, s.expected, s.found);
+    let guesses = row_guesses(em, fm, &pairs.to_expected, expected, found);
+    let mut paired = false;
+    let mut previous: Option<usize> = None;
+    for i in 0..em.len() {
+        if let Some(j) = pairs.to_found[i] {
+            previous = Some(j);
+            continue;
+        }
+        let row = unit(&em[i], expected);
+        let affinity = |j: usize| shared_words(&s.expected_words[i], &s.found_words[j]);
+        let fits = |j: usize| {
+            pairs.to_expected[j].is_none()
+                && (anywhere || guesses[j] == Some(row) || (guesses[j].is_none() && affinity(j) > 0))
+                && if exact {
+                    same(&em[i], &fm[j], expected, found)
+                } else {
+                    fm[j].kind == em[i].kind
+                }
+        };
+        let after = previous.map_or(0, |p| p + 1);
+        let pick = (0..fm.len())
+            .filter(|j| fits(*j))
+            .min_by_key(|j| (guesses[*j] != Some(row), usize::MAX - affinity(*j), *j < after, *j));
+        if let Some(j) = pick {
+            pairs.join(i, j);
+            previous = Some(j);
+            paired = true;
+        }
+    }
+    paired
+}
+
+/// Identical modules of one row are interchangeable: where a mismatched pair crosses an
+/// exact one (graph order against file order), swap partners so the mismatch lands where
+/// the file's order puts it (a width typo in branch 1 is reported at branch 1).
+fn uncross(em: &[Module], fm: &[Module], expected: &[Expected], found: &[Found], pairs: &mut Pairs) {
     for _round in 0..MAX_GUESS_ROUNDS {
         let mut swapped = false;
         for k in 0..em.len() {
-            let Some(j) = to_found[k] else { continue };
+            let Some(j) = pairs.to_found[k] else { continue };
             if same(&em[k], &fm[j], expected, found) {
                 continue;
             }
             let crossing = (0..em.len()).find(|&i| {
-                to_found[i].is_some_and(|l| {
-                    unit(&em[i]) == unit(&em[k])
+                pairs.to_found[i].is_some_and(|l| {
+                    unit(&em[i], expected) == unit(&em[k], expected)
                         && em[i].kind == em[k].kind
                         && (i < k) != (l < j)
                         && same(&em[i], &fm[l], expected, found)
@@ -292,12 +344,10 @@ fn pair_by_structure(expected: &[Expected], found: &[Found]) -> Comparison {
                 })
             });
             if let Some(i) = crossing
-                && let Some(l) = to_found[i]
+                && let Some(l) = pairs.to_found[i]
             {
-                to_found[i] = Some(j);
-                to_found[k] = Some(l);
-                to_expected[j] = Some(i);
-                to_expected[l] = Some(k);
+                pairs.join(i, j);
+                pairs.join(k, l);
                 swapped = true;
             }
         }
@@ -305,7 +355,19 @@ fn pair_by_structure(expected: &[Expected], found: &[Found]) -> Comparison {
             break;
         }
     }
+}
 
+/// The comparison of the paired modules: every expected module against its partner, then
+/// each unpaired checkpoint module after its nearest paired name neighbour (where that
+/// search is `bounded`), then the tensors of no recognised module.
+fn structure_differences(
+    em: &[Module],
+    fm: &[Module],
+    expected: &[Expected],
+    found: &[Found],
+    pairs: &Pairs,
+    bounded: bool,
+) -> Comparison {
     let mut c = Comparison {
         pairing: Pairing::ByStructure,
         matched: Vec::new(),
@@ -313,12 +375,19 @@ fn pair_by_structure(expected: &[Expected], found: &[Found]) -> Comparison {
     };
     let mut last: Option<usize> = None;
     for (i, e) in em.iter().enumerate() {
-        compare_modules(&mut c, Some(e), to_found[i].map(|j| &fm[j]), expected, found, &mut last);
+        compare_modules(
+            &mut c,
+            Some(e),
+            pairs.to_found[i].map(|j| &fm[j]),
+            expected,
+            found,
+            &mut last,
+        );
     }
     for (j, f) in fm.iter().enumerate() {
-        if to_expected[j].is_none() {
+        if pairs.to_expected[j].is_none() {
             let after = if bounded && fm.len().saturating_mul(fm.len()) <= MAX_PAIRING_WORK {
-                nearest_paired(&fm, j, &to_expected, found).and_then(|k| em[k].tensors.last().map(|(_, e)| *e))
+                nearest_paired(fm, j, &pairs.to_expected, found).and_then(|k| em[k].tensors.last().map(|(_, e)| *e))
             } else {
                 None
             };

@@ -54,9 +54,10 @@ pub use patch::{Patch, parse_patch};
 pub use pool_proj::{PoolKind, PoolProj, parse_pool_proj};
 pub use printed::{Filter, PrintedSize, parse_filter, parse_printed_size};
 pub use quantity::{Quantity, Suffix, parse_quantity};
-pub use row_type::{RowType, TypeArg, parse_row_type};
+pub use row_type::{RowType, TypeArg};
 pub use size::{Size, parse_size};
 pub use symbol::{CountCell, is_symbol, parse_count_cell};
+pub use type_ext::parse_row_type;
 
 // The shared pieces every production file reaches as `super::…`.
 use error::{END, PErr, Res, error, expect, failure, run_cell, show_digits};

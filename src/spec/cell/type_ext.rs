@@ -19,7 +19,7 @@ use nom::{
 };
 
 use super::row_type::{self, label, percent};
-use super::{MAX_NUMBER, PErr, Res, RowType, TypeArg, expect, failure, positive, sep, ws};
+use super::{CellError, END, MAX_NUMBER, PErr, Res, RowType, TypeArg, expect, failure, positive, run_cell, sep, ws};
 
 /// Words joined by `&`: `Conv1x1 & Pooling & FC` (normalised to single spaces around `&`).
 /// After a repeat count the words are required.
@@ -108,6 +108,12 @@ fn printed_arg(i: &str) -> Res<'_, TypeArg> {
     let (rest, arg) = free_text(i)?;
     let (rest, _) = cut(expect("')'", char(')'))).parse(rest)?;
     Ok((rest, arg))
+}
+
+/// Parses a row type cell: `convolution`, `convolution*`, `max pool`, `inception (3a)`,
+/// `dropout (40%)`.
+pub fn parse_row_type(s: &str) -> Result<RowType, CellError> {
+    run_cell(s, row_type_printed, END)
 }
 
 /// A printed row type: `[N×] words [*] [, kK×K] [/ sN] [(arg)]`.
@@ -229,5 +235,112 @@ impl RowType {
             Some(stem) if exists(&stem) => stem,
             _ => Cow::Borrowed(&self.words),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::cell::tests::{rejects, rejects_each};
+
+    fn rt(words: &str, starred: bool, arg: Option<TypeArg>) -> RowType {
+        RowType {
+            words: words.to_string(),
+            starred,
+            arg,
+            repeat: None,
+            kernel: None,
+            stride: None,
+        }
+    }
+
+    fn label(l: &str) -> Option<TypeArg> {
+        Some(TypeArg::Label(l.to_string()))
+    }
+
+    fn pct(hundredths: u64) -> Option<TypeArg> {
+        Some(TypeArg::Percent { hundredths })
+    }
+
+    #[test]
+    fn accepts() {
+        assert_eq!(parse_row_type("convolution"), Ok(rt("convolution", false, None)));
+        assert_eq!(parse_row_type("convolution*"), Ok(rt("convolution", true, None)));
+        assert_eq!(parse_row_type("convolution *"), Ok(rt("convolution", true, None)));
+        assert_eq!(parse_row_type("max pool"), Ok(rt("max pool", false, None)));
+        assert_eq!(parse_row_type("  max \t pool "), Ok(rt("max pool", false, None)));
+        assert_eq!(parse_row_type("avg pool"), Ok(rt("avg pool", false, None)));
+        assert_eq!(
+            parse_row_type("inception (3a)"),
+            Ok(rt("inception", false, label("3a")))
+        );
+        assert_eq!(parse_row_type("Inception(5b)"), Ok(rt("Inception", false, label("5b"))));
+        assert_eq!(
+            parse_row_type("inception ( 4e )"),
+            Ok(rt("inception", false, label("4e")))
+        );
+        assert_eq!(parse_row_type("dropout (40%)"), Ok(rt("dropout", false, pct(4000))));
+        assert_eq!(parse_row_type("dropout (12.5%)"), Ok(rt("dropout", false, pct(1250))));
+        assert_eq!(parse_row_type("dropout (0.05%)"), Ok(rt("dropout", false, pct(5))));
+        assert_eq!(parse_row_type("linear"), Ok(rt("linear", false, None)));
+        assert_eq!(parse_row_type("softmax"), Ok(rt("softmax", false, None)));
+        assert_eq!(
+            parse_row_type("fully-connected"),
+            Ok(rt("fully-connected", false, None))
+        );
+        assert_eq!(parse_row_type("conv_2 3x3"), Ok(rt("conv_2 3x3", false, None)));
+        assert_eq!(parse_row_type("block (40)"), Ok(rt("block", false, label("40"))));
+        assert_eq!(
+            parse_row_type("convolution* (stem-1)"),
+            Ok(rt("convolution", true, label("stem-1")))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_cells() {
+        rejects_each(
+            parse_row_type,
+            &[
+                ("", 0, "a layer type", "end of cell"),
+                ("   ", 3, "a layer type", "end of cell"),
+                ("( 3a)", 0, "a layer type", "'('"),
+                ("3a", 0, "a layer type", "'3'"),
+                ("*", 0, "a layer type", "'*'"),
+                ("inception (3a", 13, "')'", "end of cell"),
+                ("inception ()", 11, "a label or a percentage", "')'"),
+                ("inception (", 11, "a label or a percentage", "end of cell"),
+                ("inception (3a) z", 15, "end of cell", "'z'"),
+                // Free text in parentheses is a label too (`(3 a)`), but not parentheses in it.
+                ("inception (3 (a))", 13, "')'", "'('"),
+                ("convolution**", 12, "end of cell", "'*'"),
+                ("dropout (12.5)", 13, "'%'", "')'"),
+                ("dropout (12.%)", 12, "a digit after '.'", "'%'"),
+                ("dropout (12.345%)", 14, "'%' after at most 2 decimals", "'5'"),
+                (
+                    "dropout (99999999999999999999999%)",
+                    9,
+                    "a number at most 1099511627776",
+                    "99999999999999999999999",
+                ),
+                ("max pool, 3×3", 8, "end of cell", "','"),
+            ],
+        );
+    }
+
+    #[test]
+    fn offsets_count_characters_not_bytes() {
+        // 'é' and '×' are two bytes each.
+        rejects(parse_row_type("pooléd ×"), 7, "end of cell", "'×'");
+    }
+
+    #[test]
+    fn displays_canonically() {
+        let shown = |s: &str| parse_row_type(s).unwrap().to_string();
+        assert_eq!(shown(" max   pool "), "max pool");
+        assert_eq!(shown("convolution *"), "convolution*");
+        assert_eq!(shown("inception( 3a )"), "inception (3a)");
+        assert_eq!(shown("dropout (12.50%)"), "dropout (12.5%)");
+        assert_eq!(shown("dropout (0.05%)"), "dropout (0.05%)");
+        assert_eq!(shown("dropout (40.0%)"), "dropout (40%)");
     }
 }

@@ -149,7 +149,7 @@ fn unit(e: &Module, expected: &[Expected]) -> usize {
     e.tensors.first().map_or(usize::MAX, |(_, i)| expected[*i].unit)
 }
 
-/// 1. Modules identical to exactly one module on the other side, and it to them.
+/// Pass 1: modules identical to exactly one module on the other side, and it to them.
 fn pair_unique(em: &[Module], fm: &[Module], expected: &[Expected], found: &[Found], pairs: &mut Pairs) {
     for (i, e) in em.iter().enumerate() {
         let mut partners = fm.iter().enumerate().filter(|(_, f)| same(e, f, expected, found));
@@ -161,8 +161,8 @@ fn pair_unique(em: &[Module], fm: &[Module], expected: &[Expected], found: &[Fou
     }
 }
 
-/// 2. and 3.: identical modules, then modules of the same kind: within the guessed row
-/// first, repeated while that pairs more (each pairing sharpens the guesses of its name
+/// Passes 2 and 3: identical modules, then modules of the same kind: within the guessed
+/// row first, repeated while that pairs more (each pairing sharpens the guesses of its name
 /// neighbours; a few rounds at most), then anywhere.
 fn pair_by_guesses(em: &[Module], fm: &[Module], expected: &[Expected], found: &[Found], pairs: &mut Pairs) {
     let expected_words: Vec<Vec<String>> = em
@@ -210,20 +210,20 @@ fn guess_round(s: &Sides<'_>, pairs: &mut Pairs, exact: bool, anywhere: bool) ->
     let guesses = row_guesses(em, fm, &pairs.to_expected, expected, found);
     let mut paired = false;
     let mut previous: Option<usize> = None;
-    for i in 0..em.len() {
+    for (i, e) in em.iter().enumerate() {
         if let Some(j) = pairs.to_found[i] {
             previous = Some(j);
             continue;
         }
-        let row = unit(&em[i], expected);
+        let row = unit(e, expected);
         let affinity = |j: usize| shared_words(&s.expected_words[i], &s.found_words[j]);
         let fits = |j: usize| {
             pairs.to_expected[j].is_none()
                 && (anywhere || guesses[j] == Some(row) || (guesses[j].is_none() && affinity(j) > 0))
                 && if exact {
-                    same(&em[i], &fm[j], expected, found)
+                    same(e, &fm[j], expected, found)
                 } else {
-                    fm[j].kind == em[i].kind
+                    fm[j].kind == e.kind
                 }
         };
         let after = previous.map_or(0, |p| p + 1);

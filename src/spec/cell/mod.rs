@@ -82,7 +82,7 @@ mod tests {
     /// Asserts that `result` failed at character `offset`, expecting something that contains
     /// `expected`, having found exactly `found`.
     pub(super) fn rejects<T: fmt::Debug>(result: Result<T, CellError>, offset: usize, expected: &str, found: &str) {
-        if let Err(why) = rejected_as(result, offset, expected, found) {
+        if let Some(why) = complaint(result, offset, expected, found) {
             panic!("{why}");
         }
     }
@@ -93,26 +93,27 @@ mod tests {
         cases: &[(&str, usize, &str, &str)],
     ) {
         for &(cell, offset, expected, found) in cases {
-            if let Err(why) = rejected_as(parse(cell), offset, expected, found) {
+            if let Some(why) = complaint(parse(cell), offset, expected, found) {
                 panic!("{cell:?}: {why}");
             }
         }
     }
 
-    fn rejected_as<T: fmt::Debug>(
+    /// What is wrong with `result` as the rejection [`rejects`] wants, if anything.
+    fn complaint<T: fmt::Debug>(
         result: Result<T, CellError>,
         offset: usize,
         expected: &str,
         found: &str,
-    ) -> Result<(), String> {
+    ) -> Option<String> {
         let e = match result {
-            Ok(v) => return Err(format!("should have been rejected, parsed as {v:?}")),
+            Ok(v) => return Some(format!("should have been rejected, parsed as {v:?}")),
             Err(e) => e,
         };
         if e.offset == offset && e.expected.contains(expected) && e.found == found {
-            return Ok(());
+            return None;
         }
-        Err(format!(
+        Some(format!(
             "got {e:?} ({e}), wanted offset {offset}, expected ~{expected:?}, found {found:?}"
         ))
     }

@@ -18,10 +18,15 @@ pub(super) fn ws(i: &str) -> Res<'_, &str> {
 /// names what was expected when there is no digit.
 pub(super) fn number<'a>(i: &'a str, what: &str) -> Res<'a, u64> {
     let (rest, digits) = digit1::<_, PErr>(i).map_err(|_| error(i, what))?;
+    Ok((rest, at_most_max(i, digits)?))
+}
+
+/// The value of the decimal `digits` that start at `at`, refused above [`MAX_NUMBER`].
+pub(super) fn at_most_max<'a>(at: &'a str, digits: &str) -> Result<u64, nom::Err<PErr<'a>>> {
     match digits.parse::<u64>() {
-        Ok(n) if n <= MAX_NUMBER => Ok((rest, n)),
+        Ok(n) if n <= MAX_NUMBER => Ok(n),
         _ => Err(failure(
-            i,
+            at,
             format!("a number at most {MAX_NUMBER}"),
             Some(show_digits(digits)),
         )),

@@ -61,7 +61,7 @@ pub use type_ext::parse_row_type;
 
 // The shared pieces every production file reaches as `super::…`.
 use error::{END, PErr, Res, error, expect, failure, run_cell, show_digits};
-use lex::{number, positive, sep, times_dim, ws};
+use lex::{at_most_max, number, positive, sep, times_dim, ws};
 
 /// Largest kernel size, stride, output dimension, count, projection width or percentage
 /// integer part accepted: 2^40.

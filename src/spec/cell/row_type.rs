@@ -13,7 +13,7 @@ use nom::{
     sequence::preceded,
 };
 
-use super::{MAX_NUMBER, PErr, Res, expect, failure, show_digits};
+use super::{PErr, Res, at_most_max, expect, failure};
 
 /// A row's type cell: `convolution`, `convolution*`, `max pool`, `inception (3a)`,
 /// `dropout (40%)`.
@@ -120,16 +120,7 @@ pub(super) fn percent(i: &str) -> Res<'_, TypeArg> {
         }
         Err(_) => (char('%').parse(after_int)?.0, ""),
     };
-    let whole = match whole.parse::<u64>() {
-        Ok(n) if n <= MAX_NUMBER => n,
-        _ => {
-            return Err(failure(
-                i,
-                format!("a number at most {MAX_NUMBER}"),
-                Some(show_digits(whole)),
-            ));
-        }
-    };
+    let whole = at_most_max(i, whole)?;
     // `frac` has at most 2 digits: "5" is 50 hundredths, "05" is 5.
     let frac = format!("{frac:0<2}").parse::<u64>().unwrap_or(0);
     Ok((

@@ -16,7 +16,7 @@ use indexmap::IndexMap;
 
 use super::eval::{Ctx, Val};
 use super::{ConcatMismatch, Constraint, Conv, Graph, Node, NodeId, Op, Output, Pad, Place, Pool, PoolKind, RowSpan};
-use crate::shape::{self, Shape, ShapeError, WindowRounding};
+use crate::shape::{Shape, ShapeError, WindowRounding};
 use crate::spec::template::{LayerDecl, LayerOp, Lit, TemplateBody};
 use crate::spec::{CeilRule, Cell, ConvUnit, Conventions, Loc, Padding, Rounding, Spec, SpecError, Template};
 
@@ -227,7 +227,7 @@ impl<'a> Builder<'a> {
                 &many
             }
         };
-        let (shape, reqs) = shape::infer(&op, shapes, self.reference).map_err(|e| match e {
+        let (shape, reqs) = super::infer(&op, shapes, self.reference).map_err(|e| match e {
             ShapeError::Overflow => self.err(
                 loc,
                 format!("{name}: arithmetic overflow in its shape; are the sizes realistic?"),

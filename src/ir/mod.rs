@@ -5,6 +5,7 @@
 mod args;
 pub mod domain;
 mod eval;
+mod infer;
 mod logits;
 pub mod lower;
 pub mod plan;
@@ -16,6 +17,7 @@ use std::fmt;
 use crate::shape::{Requirement, Shape, WindowRounding};
 use crate::spec::Loc;
 
+pub use infer::infer;
 pub use logits::logits_graph;
 pub use lower::{LowerOptions, lower};
 

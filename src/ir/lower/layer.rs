@@ -3,6 +3,7 @@
 //! one-node layers; with the arguments they read under the conventions.
 
 use super::{Builder, join_path};
+use crate::ir::args;
 use crate::ir::eval::{Ctx, Val};
 use crate::ir::{Conv, NodeId, Op, Pad, Place, Pool, PoolKind};
 use crate::shape::{Shape, WindowRounding};
@@ -79,226 +80,260 @@ impl Builder<'_> {
         name: String,
         place: &Place,
     ) -> Result<NodeId, SpecError> {
-        let op_name = l.op.stem();
-        let conv_pad = |k: (i64, i64)| match self.conv.padding {
-            Padding::Same => Pad::Same,
-            Padding::Half => Pad::Explicit((k.0 - 1) / 2, (k.1 - 1) / 2),
+        let op = match l.op {
+            LayerOp::Conv | LayerOp::SeparableConv => return self.conv_layer(ctx, l, input, name, place),
+            LayerOp::Linear => return self.linear_layer(ctx, l, input, name, place),
+            LayerOp::MaxPool | LayerOp::AvgPool | LayerOp::Pool => Op::Pool(self.pool(ctx, l)?),
+            LayerOp::GlobalAvgPool => Op::AdaptiveAvgPool { size: (1, 1) },
+            LayerOp::AdaptiveAvgPool => Op::AdaptiveAvgPool {
+                size: ctx.pair(l, "size", "adaptive_avg_pool", None)?,
+            },
+            LayerOp::Flatten => Op::Flatten,
+            LayerOp::Dropout => Op::Dropout { p: dropout_p(ctx, l)? },
+            LayerOp::Relu => Op::Relu,
+            LayerOp::Softmax => Op::Softmax,
+            LayerOp::Activation(a) => args::activation_op(a),
+            LayerOp::Lrn => args::lrn(ctx, l)?,
+            LayerOp::GlobalPool => args::global_pool(ctx, l)?,
+            LayerOp::BatchNorm => args::batch_norm(ctx, l, self.conv.batch_norm)?,
+            LayerOp::ChannelMean => Op::GlobalPool {
+                kind: PoolKind::Avg,
+                keep_dims: true,
+            },
         };
-        match l.op {
-            LayerOp::Conv | LayerOp::SeparableConv => {
-                let out = ctx.positive(l, "out", "conv", None)?;
-                let kernel = ctx.pair(l, "kernel", "conv", None)?;
-                let stride = ctx.pair(l, "stride", "conv", Some((1, 1)))?;
-                // Padding by the extent the dilated kernel covers (`half` keeps the size).
-                let crate::ir::args::Dilation { dilation, extent } =
-                    crate::ir::args::dilation(ctx, l, op_name, kernel)?;
-                let pad = self.pad(ctx, l, extent, stride, conv_pad(extent))?;
-                let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
-                let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;
-                let act = crate::ir::args::activation(ctx, l, op_name, Some(crate::ir::Activation::Relu))?;
-                // The batch norm's own name, beside the conv: `bn1` beside `conv1`.
-                let bn_name = match l.args.get("bn_name") {
-                    None => None,
-                    Some(a) => match ctx.arg(a)? {
-                        Some(Val::Word(w)) if !w.is_empty() && !w.contains('.') => Some(w),
-                        Some(Val::Int(i)) if i >= 0 => Some(i.to_string()),
-                        v => {
-                            return Err(ctx.err(
-                                a.loc,
-                                format!(
-                                    "bn_name is {}, expected a name without '.'",
-                                    v.map_or("empty".to_string(), |v| v.to_string())
-                                ),
-                            ));
-                        }
-                    },
-                };
-                let act_word = act.map_or("relu", |a| a.word());
-                let unit = if l.op == LayerOp::SeparableConv {
-                    // The depthwise and pointwise convs already sit under the layer's name.
-                    unit_names(ConvUnit::Nested, &name, bn_name.as_deref(), act_word)
-                } else {
-                    unit_names(self.conv.conv_unit, &name, bn_name.as_deref(), act_word)
-                };
-                let mut cur = input;
-                let mut conv_node = None;
-                if l.op == LayerOp::SeparableConv {
-                    let mult = ctx.positive(l, "multiplier", "separable_conv", None)?;
-                    let cin = self.nodes[input].shape.channels();
-                    let dw_out = cin
-                        .checked_mul(mult)
-                        .ok_or_else(|| self.err(l.loc, "depth multiplier overflows"))?;
-                    let dw = Conv {
-                        out: dw_out,
-                        kernel,
-                        stride,
-                        pad,
-                        groups: cin,
-                        bias: false,
-                        dilation,
-                    };
-                    cur = self.add(
-                        format!("{name}.depthwise"),
-                        Op::Conv(dw),
-                        vec![cur],
-                        place,
-                        false,
-                        l.loc,
-                    )?;
-                    let pw = Conv {
-                        out,
-                        kernel: (1, 1),
-                        stride: (1, 1),
-                        pad: Pad::Explicit(0, 0),
-                        groups: 1,
-                        bias,
-                        dilation: (1, 1),
-                    };
-                    cur = self.add(format!("{name}.pointwise"), Op::Conv(pw), vec![cur], place, true, l.loc)?;
-                } else {
-                    let groups = ctx.positive(l, "groups", "conv", Some(1))?;
-                    let c = Conv {
-                        out,
-                        kernel,
-                        stride,
-                        pad,
-                        groups,
-                        bias,
-                        dilation,
-                    };
-                    cur = self.add(unit.conv, Op::Conv(c), vec![cur], place, true, l.loc)?;
-                    conv_node = Some(cur);
-                }
-                if bn {
-                    let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm {
-                        eps: 1e-5,
-                        momentum: 0.1,
-                        scale: true,
-                    });
-                    cur = self.add(
-                        unit.bn,
-                        Op::BatchNorm {
-                            eps: b.eps,
-                            momentum: b.momentum,
-                            scale: b.scale,
-                        },
-                        vec![cur],
-                        place,
-                        false,
-                        l.loc,
-                    )?;
-                    self.nodes[cur].unit_of = conv_node;
-                }
-                if let Some(a) = act {
-                    let op = crate::ir::args::activation_op(a);
-                    cur = self.add(unit.act, op, vec![cur], place, false, l.loc)?;
-                    self.nodes[cur].unit_of = conv_node;
-                }
-                Ok(cur)
-            }
-            LayerOp::MaxPool | LayerOp::AvgPool | LayerOp::Pool => {
-                let kind = match l.op {
-                    LayerOp::MaxPool => PoolKind::Max,
-                    LayerOp::AvgPool => PoolKind::Avg,
-                    _ => match ctx.required(&l.args, "kind", "pool")? {
-                        Val::Word(w) if w == "max" => PoolKind::Max,
-                        Val::Word(w) if w == "avg" || w == "average" => PoolKind::Avg,
-                        v => return Err(ctx.err(l.args["kind"].loc, format!("pool kind is {v}, expected max or avg"))),
-                    },
-                };
-                let kernel = ctx.pair(l, "kernel", op_name, None)?;
-                let stride = ctx.pair(l, "stride", op_name, Some((1, 1)))?;
-                let default_pad = match self.conv.padding {
-                    Padding::Same => Pad::Same,
-                    Padding::Half => Pad::Explicit(0, 0),
-                };
-                let pad = self.pad(ctx, l, kernel, stride, default_pad)?;
-                let rounding = self.rounding(ctx, l)?;
-                let count_include_pad = self.flag(ctx, l, "count_include_pad", self.conv.count_include_pad)?;
-                let p = Pool {
-                    kind,
-                    kernel,
-                    stride,
-                    pad,
-                    rounding,
-                    count_include_pad,
-                };
-                self.add(name, Op::Pool(p), vec![input], place, false, l.loc)
-            }
-            LayerOp::GlobalAvgPool => self.add(
-                name,
-                Op::AdaptiveAvgPool { size: (1, 1) },
+        self.add(name, op, vec![input], place, false, l.loc)
+    }
+
+    /// A conv layer: its conv (or a separable conv's depthwise and pointwise convs), then
+    /// the batch norm and activation the layer and the conventions ask for.
+    fn conv_layer(
+        &mut self,
+        ctx: &Ctx<'_>,
+        l: &LayerDecl,
+        input: NodeId,
+        name: String,
+        place: &Place,
+    ) -> Result<NodeId, SpecError> {
+        let op_name = l.op.stem();
+        let out = ctx.positive(l, "out", "conv", None)?;
+        let kernel = ctx.pair(l, "kernel", "conv", None)?;
+        let stride = ctx.pair(l, "stride", "conv", Some((1, 1)))?;
+        // Padding by the extent the dilated kernel covers (`half` keeps the size).
+        let args::Dilation { dilation, extent } = args::dilation(ctx, l, op_name, kernel)?;
+        let conv_pad = match self.conv.padding {
+            Padding::Same => Pad::Same,
+            Padding::Half => Pad::Explicit((extent.0 - 1) / 2, (extent.1 - 1) / 2),
+        };
+        let pad = self.pad(ctx, l, extent, stride, conv_pad)?;
+        let bias = self.flag(ctx, l, "bias", self.conv.conv_bias)?;
+        let bn = self.flag(ctx, l, "bn", self.conv.batch_norm.is_some())?;
+        let act = args::activation(ctx, l, op_name, Some(crate::ir::Activation::Relu))?;
+        let bn_name = bn_name(ctx, l)?;
+        let act_word = act.map_or("relu", |a| a.word());
+        let separable = l.op == LayerOp::SeparableConv;
+        // The depthwise and pointwise convs already sit under the layer's name.
+        let layout = if separable {
+            ConvUnit::Nested
+        } else {
+            self.conv.conv_unit
+        };
+        let unit = unit_names(layout, &name, bn_name.as_deref(), act_word);
+        let conv = Conv {
+            out,
+            kernel,
+            stride,
+            pad,
+            groups: 1,
+            bias,
+            dilation,
+        };
+        let (cur, conv_node) = if separable {
+            (self.separable_convs(ctx, l, input, &name, place, conv)?, None)
+        } else {
+            let groups = ctx.positive(l, "groups", "conv", Some(1))?;
+            let id = self.add(
+                unit.conv,
+                Op::Conv(Conv { groups, ..conv }),
                 vec![input],
                 place,
-                false,
+                true,
                 l.loc,
-            ),
-            LayerOp::AdaptiveAvgPool => {
-                let size = ctx.pair(l, "size", "adaptive_avg_pool", None)?;
-                self.add(name, Op::AdaptiveAvgPool { size }, vec![input], place, false, l.loc)
+            )?;
+            (id, Some(id))
+        };
+        self.conv_unit_tail(
+            l,
+            cur,
+            conv_node,
+            bn.then_some(unit.bn),
+            act.map(|a| (a, unit.act)),
+            place,
+        )
+    }
+
+    /// A separable conv's depthwise conv (the input's channels times `multiplier`, grouped
+    /// by them, no bias) and pointwise 1×1 conv, from the layer's `conv` as read; returns
+    /// the pointwise one.
+    fn separable_convs(
+        &mut self,
+        ctx: &Ctx<'_>,
+        l: &LayerDecl,
+        input: NodeId,
+        name: &str,
+        place: &Place,
+        conv: Conv,
+    ) -> Result<NodeId, SpecError> {
+        let mult = ctx.positive(l, "multiplier", "separable_conv", None)?;
+        let cin = self.nodes[input].shape.channels();
+        let dw_out = cin
+            .checked_mul(mult)
+            .ok_or_else(|| self.err(l.loc, "depth multiplier overflows"))?;
+        let dw = Conv {
+            out: dw_out,
+            groups: cin,
+            bias: false,
+            ..conv
+        };
+        let cur = self.add(
+            format!("{name}.depthwise"),
+            Op::Conv(dw),
+            vec![input],
+            place,
+            false,
+            l.loc,
+        )?;
+        let pw = Conv {
+            out: conv.out,
+            kernel: (1, 1),
+            stride: (1, 1),
+            pad: Pad::Explicit(0, 0),
+            groups: 1,
+            bias: conv.bias,
+            dilation: (1, 1),
+        };
+        self.add(format!("{name}.pointwise"), Op::Conv(pw), vec![cur], place, true, l.loc)
+    }
+
+    /// The batch norm (named `bn`) and activation (`act`) after a conv layer's conv `cur`,
+    /// each shown as part of `conv_node`'s layer.
+    fn conv_unit_tail(
+        &mut self,
+        l: &LayerDecl,
+        mut cur: NodeId,
+        conv_node: Option<NodeId>,
+        bn: Option<String>,
+        act: Option<(crate::ir::Activation, String)>,
+        place: &Place,
+    ) -> Result<NodeId, SpecError> {
+        if let Some(bn_node) = bn {
+            let b = self.conv.batch_norm.unwrap_or(crate::spec::BatchNorm {
+                eps: 1e-5,
+                momentum: 0.1,
+                scale: true,
+            });
+            let op = Op::BatchNorm {
+                eps: b.eps,
+                momentum: b.momentum,
+                scale: b.scale,
+            };
+            cur = self.add(bn_node, op, vec![cur], place, false, l.loc)?;
+            self.nodes[cur].unit_of = conv_node;
+        }
+        if let Some((a, act_node)) = act {
+            cur = self.add(act_node, args::activation_op(a), vec![cur], place, false, l.loc)?;
+            self.nodes[cur].unit_of = conv_node;
+        }
+        Ok(cur)
+    }
+
+    /// A max, average or `kind:` pool layer's window, padding and rounding.
+    fn pool(&self, ctx: &Ctx<'_>, l: &LayerDecl) -> Result<Pool, SpecError> {
+        let op_name = l.op.stem();
+        let kind = match l.op {
+            LayerOp::MaxPool => PoolKind::Max,
+            LayerOp::AvgPool => PoolKind::Avg,
+            _ => match ctx.required(&l.args, "kind", "pool")? {
+                Val::Word(w) if w == "max" => PoolKind::Max,
+                Val::Word(w) if w == "avg" || w == "average" => PoolKind::Avg,
+                v => return Err(ctx.err(l.args["kind"].loc, format!("pool kind is {v}, expected max or avg"))),
+            },
+        };
+        let kernel = ctx.pair(l, "kernel", op_name, None)?;
+        let stride = ctx.pair(l, "stride", op_name, Some((1, 1)))?;
+        let default_pad = match self.conv.padding {
+            Padding::Same => Pad::Same,
+            Padding::Half => Pad::Explicit(0, 0),
+        };
+        let pad = self.pad(ctx, l, kernel, stride, default_pad)?;
+        let rounding = self.rounding(ctx, l)?;
+        let count_include_pad = self.flag(ctx, l, "count_include_pad", self.conv.count_include_pad)?;
+        Ok(Pool {
+            kind,
+            kernel,
+            stride,
+            pad,
+            rounding,
+            count_include_pad,
+        })
+    }
+
+    /// A linear layer, flattening a map first as the papers' tables imply, and its activation.
+    fn linear_layer(
+        &mut self,
+        ctx: &Ctx<'_>,
+        l: &LayerDecl,
+        input: NodeId,
+        name: String,
+        place: &Place,
+    ) -> Result<NodeId, SpecError> {
+        let out = ctx.positive(l, "out", "linear", None)?;
+        let bias = self.flag(ctx, l, "bias", true)?;
+        let act = args::activation(ctx, l, "linear", None)?;
+        let mut cur = input;
+        if matches!(self.nodes[cur].shape, Shape::Map { .. }) {
+            cur = self.add(format!("{name}_flatten"), Op::Flatten, vec![cur], place, false, l.loc)?;
+        }
+        let fc = self.add(name.clone(), Op::Linear { out, bias }, vec![cur], place, true, l.loc)?;
+        match act {
+            Some(a) => {
+                let op = args::activation_op(a);
+                self.add(format!("{name}.{}", a.word()), op, vec![fc], place, false, l.loc)
             }
-            LayerOp::Flatten => self.add(name, Op::Flatten, vec![input], place, false, l.loc),
-            LayerOp::Linear => {
-                let out = ctx.positive(l, "out", "linear", None)?;
-                let bias = self.flag(ctx, l, "bias", true)?;
-                let act = crate::ir::args::activation(ctx, l, "linear", None)?;
-                // A linear on a map flattens it first, as the papers' tables imply.
-                let mut cur = input;
-                if matches!(self.nodes[cur].shape, Shape::Map { .. }) {
-                    cur = self.add(format!("{name}_flatten"), Op::Flatten, vec![cur], place, false, l.loc)?;
-                }
-                let fc = self.add(name.clone(), Op::Linear { out, bias }, vec![cur], place, true, l.loc)?;
-                match act {
-                    Some(a) => {
-                        let op = crate::ir::args::activation_op(a);
-                        self.add(format!("{name}.{}", a.word()), op, vec![fc], place, false, l.loc)
-                    }
-                    None => Ok(fc),
-                }
-            }
-            LayerOp::Dropout => {
-                let a = &l.args["p"];
-                let p = match ctx.required(&l.args, "p", "dropout")? {
-                    Val::Float(p) => p,
-                    Val::Int(p) => p as f64,
-                    v => return Err(ctx.err(a.loc, format!("dropout p is {v}, expected a probability"))),
-                };
-                if !(0.0..1.0).contains(&p) {
-                    return Err(ctx.err(a.loc, format!("dropout p is {p}, expected a probability in [0, 1)")));
-                }
-                self.add(name, Op::Dropout { p }, vec![input], place, false, l.loc)
-            }
-            LayerOp::Relu => self.add(name, Op::Relu, vec![input], place, false, l.loc),
-            LayerOp::Softmax => self.add(name, Op::Softmax, vec![input], place, false, l.loc),
-            LayerOp::Activation(a) => self.add(
-                name,
-                crate::ir::args::activation_op(a),
-                vec![input],
-                place,
-                false,
-                l.loc,
-            ),
-            LayerOp::Lrn => {
-                let op = crate::ir::args::lrn(ctx, l)?;
-                self.add(name, op, vec![input], place, false, l.loc)
-            }
-            LayerOp::GlobalPool => {
-                let op = crate::ir::args::global_pool(ctx, l)?;
-                self.add(name, op, vec![input], place, false, l.loc)
-            }
-            LayerOp::BatchNorm => {
-                let op = crate::ir::args::batch_norm(ctx, l, self.conv.batch_norm)?;
-                self.add(name, op, vec![input], place, false, l.loc)
-            }
-            LayerOp::ChannelMean => {
-                let op = Op::GlobalPool {
-                    kind: PoolKind::Avg,
-                    keep_dims: true,
-                };
-                self.add(name, op, vec![input], place, false, l.loc)
-            }
+            None => Ok(fc),
         }
     }
+}
+
+/// The batch norm's own name, beside the conv (`bn1` beside `conv1`), where the layer gives one.
+fn bn_name(ctx: &Ctx<'_>, l: &LayerDecl) -> Result<Option<String>, SpecError> {
+    let Some(a) = l.args.get("bn_name") else {
+        return Ok(None);
+    };
+    match ctx.arg(a)? {
+        Some(Val::Word(w)) if !w.is_empty() && !w.contains('.') => Ok(Some(w)),
+        Some(Val::Int(i)) if i >= 0 => Ok(Some(i.to_string())),
+        v => Err(ctx.err(
+            a.loc,
+            format!(
+                "bn_name is {}, expected a name without '.'",
+                v.map_or("empty".to_string(), |v| v.to_string())
+            ),
+        )),
+    }
+}
+
+/// A dropout layer's probability, in [0, 1).
+fn dropout_p(ctx: &Ctx<'_>, l: &LayerDecl) -> Result<f64, SpecError> {
+    let a = &l.args["p"];
+    let p = match ctx.required(&l.args, "p", "dropout")? {
+        Val::Float(p) => p,
+        Val::Int(p) => p as f64,
+        v => return Err(ctx.err(a.loc, format!("dropout p is {v}, expected a probability"))),
+    };
+    if !(0.0..1.0).contains(&p) {
+        return Err(ctx.err(a.loc, format!("dropout p is {p}, expected a probability in [0, 1)")));
+    }
+    Ok(p)
 }
 
 /// The node names of one conv layer named `name`.

@@ -30,16 +30,8 @@ impl Builder<'_> {
             .numbering
             .rename(name, matches!(op, Op::Concat | Op::Add | Op::Mul));
         let hash = name_hash(&name);
-        if let Some(first) = self.names.find(hash, |&id| self.nodes[id].name == name) {
-            return Err(self.err(
-                loc,
-                format!(
-                    "two layers are named {name} (the first comes from line {})",
-                    self.nodes[*first].loc.line,
-                    name = crate::quote::quote(&name)
-                ),
-            ));
-        }
+        self.refuse_taken_name(&name, hash, loc)?;
+        let id = self.nodes.len();
         // Most layers have one input: their shape goes in an array, not a fresh Vec.
         let (one, many): ([Shape; 1], Vec<Shape>);
         let shapes: &[Shape] = match inputs.as_slice() {
@@ -60,25 +52,8 @@ impl Builder<'_> {
             ),
             ShapeError::Message(m) => self.err(loc, format!("{name}: {m}")),
         })?;
-        let id = self.nodes.len();
         if matches!(op, Op::Concat | Op::Add) {
-            let spatial = |s: &Shape| match s {
-                Shape::Map { h, w, .. } => Some((*h, *w)),
-                Shape::Flat { .. } => None,
-            };
-            if shapes.iter().any(|s| spatial(s).is_none()) {
-                return Err(self.err(
-                    loc,
-                    format!("{name}: merges a vector; every branch must end in a C×H×W map"),
-                ));
-            }
-            if shapes.windows(2).any(|p| spatial(&p[0]) != spatial(&p[1])) {
-                self.mismatches.push(ConcatMismatch {
-                    node: id,
-                    branches: inputs.clone(),
-                    verb: if matches!(op, Op::Add) { "adds" } else { "concatenates" },
-                });
-            }
+            self.record_merge(&name, &op, id, shapes, &inputs, loc)?;
         }
         if shape.channels() <= 0 {
             return Err(self.err(loc, format!("{name}: produces {} channels", shape.channels())));
@@ -102,5 +77,52 @@ impl Builder<'_> {
             unit_of: None,
         });
         Ok(id)
+    }
+
+    /// Refuses a second layer named `name` (its hash `hash`), naming the first one's line.
+    fn refuse_taken_name(&self, name: &str, hash: u64, loc: Loc) -> Result<(), SpecError> {
+        match self.names.find(hash, |&id| self.nodes[id].name == name) {
+            Some(first) => Err(self.err(
+                loc,
+                format!(
+                    "two layers are named {name} (the first comes from line {})",
+                    self.nodes[*first].loc.line,
+                    name = crate::quote::quote(name)
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// A concat or add (node `id`, named `name`) of `inputs` with `shapes`: a vector among
+    /// them is refused; spatial sizes that differ are recorded, for derive to say where the
+    /// branches agree.
+    fn record_merge(
+        &mut self,
+        name: &str,
+        op: &Op,
+        id: NodeId,
+        shapes: &[Shape],
+        inputs: &[NodeId],
+        loc: Loc,
+    ) -> Result<(), SpecError> {
+        let spatial = |s: &Shape| match s {
+            Shape::Map { h, w, .. } => Some((*h, *w)),
+            Shape::Flat { .. } => None,
+        };
+        if shapes.iter().any(|s| spatial(s).is_none()) {
+            return Err(self.err(
+                loc,
+                format!("{name}: merges a vector; every branch must end in a C×H×W map"),
+            ));
+        }
+        if shapes.windows(2).any(|p| spatial(&p[0]) != spatial(&p[1])) {
+            self.mismatches.push(ConcatMismatch {
+                node: id,
+                branches: inputs.to_vec(),
+                verb: if matches!(op, Op::Add) { "adds" } else { "concatenates" },
+            });
+        }
+        Ok(())
     }
 }

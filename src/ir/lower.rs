@@ -3,6 +3,7 @@
 //! gets its symbolic shape as it is added.
 
 mod bounds;
+mod heads;
 mod layer;
 mod layers;
 mod models;
@@ -14,14 +15,12 @@ mod steps;
 pub use rows::row_output_from;
 use rows::template_of;
 
-use std::borrow::Cow;
-
 use indexmap::IndexMap;
 
 use super::eval::Ctx;
-use super::{ConcatMismatch, Constraint, Graph, Node, NodeId, Op, Output, Place, RowSpan};
+use super::{ConcatMismatch, Constraint, Graph, Node, NodeId, Op, Place};
 use crate::spec::template::Lit;
-use crate::spec::{Cell, Conventions, Loc, Spec, SpecError, Template};
+use crate::spec::{Cell, Conventions, Loc, Spec, SpecError, Template, Variant};
 
 /// Choices made on the command line.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +77,7 @@ struct Builder<'a> {
     constraints: Vec<Constraint>,
     mismatches: Vec<ConcatMismatch>,
     reference: (i64, i64),
-    variant: Option<&'a crate::spec::Variant>,
+    variant: Option<&'a Variant>,
     templates: &'a IndexMap<String, Template>,
     /// [`LowerOptions::padded_rows`].
     padded_rows: &'a [usize],
@@ -134,86 +133,128 @@ fn classes_of(spec: &Spec, opts: &LowerOptions) -> Result<i64, SpecError> {
     }
 }
 
-/// Builds the graph of `spec` under the options' variant; refuses a graph over `limits`.
-pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result<Graph, SpecError> {
-    let variant = match &opts.variant {
-        None => None,
-        Some(v) => Some(spec.variants.get(v).ok_or_else(|| {
-            SpecError::new(
-                spec.file.clone(),
-                Loc::default(),
-                format!(
-                    "unknown variant {v}, the spec defines: {}{}",
-                    if spec.variants.is_empty() {
-                        "none".to_string()
-                    } else {
-                        spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
-                    },
-                    crate::suggest::did_you_mean(v, spec.variants.keys().map(String::as_str)),
-                    v = crate::quote::quote(&v)
-                ),
-            )
-            .coded(crate::diag::code::UNKNOWN_NAME)
-        })?),
-    };
-    let conventions = variant.map(|v| v.conventions).unwrap_or(spec.conventions);
-    let templates = variant.map(|v| &v.templates).unwrap_or(&spec.templates);
-    // A variant may read the table at another input size; --input overrides both.
+/// The options' variant; an unknown one is refused, naming those the spec defines.
+fn variant_of<'s>(spec: &'s Spec, opts: &LowerOptions) -> Result<Option<&'s Variant>, SpecError> {
+    let Some(v) = &opts.variant else { return Ok(None) };
+    spec.variants.get(v).map(Some).ok_or_else(|| {
+        SpecError::new(
+            spec.file.clone(),
+            Loc::default(),
+            format!(
+                "unknown variant {v}, the spec defines: {}{}",
+                if spec.variants.is_empty() {
+                    "none".to_string()
+                } else {
+                    spec.variants.keys().cloned().collect::<Vec<_>>().join(", ")
+                },
+                crate::suggest::did_you_mean(v, spec.variants.keys().map(String::as_str)),
+                v = crate::quote::quote(v)
+            ),
+        )
+        .coded(crate::diag::code::UNKNOWN_NAME)
+    })
+}
+
+/// The reference input size (H, W): `--input`, else the size the variant or the spec prints.
+fn reference_of(spec: &Spec, opts: &LowerOptions) -> Result<(i64, i64), SpecError> {
     let printed = spec.printed_input(opts.variant.as_deref());
     let (h, w) = opts.input.unwrap_or((printed.height, printed.width));
+    let (loc, what) = match opts.input {
+        Some(_) => (Loc::default(), "--input"),
+        None => (printed.loc, "the input size"),
+    };
+    Ok((to_i64(h, &spec.file, loc, what)?, to_i64(w, &spec.file, loc, what)?))
+}
+
+/// The spec's vars, with the variant's over them.
+fn vars_of(spec: &Spec, variant: Option<&Variant>) -> IndexMap<String, Lit> {
+    let mut vars = spec.vars.clone();
+    if let Some(v) = variant {
+        vars.extend(v.vars.clone());
+    }
+    vars
+}
+
+/// What every expression context of one lowering shares: the file, the class count and
+/// the architecture column built.
+struct Shared<'s> {
+    file: &'s str,
+    classes: i64,
+    model: Option<&'s str>,
+}
+
+impl<'s> Shared<'s> {
+    /// The context of a row's (or a head's) `cells` and `vars`, named `what` in messages.
+    fn ctx<'c>(&self, cells: &'c IndexMap<String, Cell>, vars: &'c IndexMap<String, Lit>, what: String) -> Ctx<'c>
+    where
+        's: 'c,
+    {
+        let mut ctx = Ctx::new(self.file, cells, vars, self.classes, what);
+        ctx.model = self.model;
+        ctx
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// An empty builder for `spec` under `variant` at the reference size `reference`.
+    fn new(
+        spec: &'a Spec,
+        variant: Option<&'a Variant>,
+        opts: &'a LowerOptions,
+        reference: (i64, i64),
+        max_nodes: usize,
+    ) -> Builder<'a> {
+        Builder {
+            spec,
+            max_nodes,
+            row: None,
+            row_bounds: std::collections::HashMap::new(),
+            conv: variant.map(|v| v.conventions).unwrap_or(spec.conventions),
+            nodes: Vec::new(),
+            constraints: Vec::new(),
+            mismatches: Vec::new(),
+            reference,
+            variant,
+            templates: variant.map(|v| &v.templates).unwrap_or(&spec.templates),
+            padded_rows: &opts.padded_rows,
+            names: hashbrown::HashTable::new(),
+            visits: 0,
+            depth: 0,
+            numbering: Default::default(),
+        }
+    }
+
+    /// Reserves room for the nodes of `rows` rows. Growing the node list by doubling copies
+    /// every node and touches twice the memory; a long table is allocation-bound, so reserve
+    /// generously up front. Capacity that is never written costs only address space (its
+    /// pages are never touched), so over-estimating the nodes per row is cheap. The name
+    /// table gets the same estimate: growing it would rehash every name so far (twice on a
+    /// 10,000-row table), and it holds only ids.
+    fn reserve(&mut self, rows: usize) {
+        let estimate = rows
+            .saturating_mul(16)
+            .saturating_add(64)
+            .min(self.max_nodes.saturating_add(1));
+        self.nodes.reserve(estimate);
+        self.names = hashbrown::HashTable::with_capacity(estimate);
+    }
+}
+
+/// Builds the graph of `spec` under the options' variant; refuses a graph over `limits`.
+pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result<Graph, SpecError> {
+    let variant = variant_of(spec, opts)?;
     let classes = classes_of(spec, opts)?;
-    let input_loc = if opts.input.is_some() {
-        Loc::default()
-    } else {
-        printed.loc
-    };
-    let what = if opts.input.is_some() {
-        "--input"
-    } else {
-        "the input size"
-    };
-    let reference = (
-        to_i64(h, &spec.file, input_loc, what)?,
-        to_i64(w, &spec.file, input_loc, what)?,
-    );
+    // A variant may read the table at another input size; --input overrides both.
+    let reference = reference_of(spec, opts)?;
     let input_channels = to_i64(
         spec.input.channels,
         &spec.file,
         spec.input.loc,
         "the input channel count",
     )?;
-    let mut b = Builder {
-        spec,
-        max_nodes: limits.max_nodes,
-        row: None,
-        row_bounds: std::collections::HashMap::new(),
-        conv: conventions,
-        nodes: Vec::new(),
-        constraints: Vec::new(),
-        mismatches: Vec::new(),
-        reference,
-        variant,
-        templates,
-        padded_rows: &opts.padded_rows,
-        names: hashbrown::HashTable::new(),
-        visits: 0,
-        depth: 0,
-        numbering: Default::default(),
-    };
+    let mut b = Builder::new(spec, variant, opts, reference, limits.max_nodes);
     let model = models::model_of(spec, variant, opts)?;
-    // Growing the node list by doubling copies every node and touches twice the memory; a
-    // long table is allocation-bound, so reserve generously up front. Capacity that is never
-    // written costs only address space (its pages are never touched), so over-estimating
-    // the nodes per row is cheap. The name table gets the same estimate: growing it would
-    // rehash every name so far (twice on a 10,000-row table), and it holds only ids.
-    let estimate = spec
-        .rows
-        .len()
-        .saturating_mul(16)
-        .saturating_add(64)
-        .min(limits.max_nodes.saturating_add(1));
-    b.nodes.reserve(estimate);
-    b.names = hashbrown::HashTable::with_capacity(estimate);
+    b.reserve(spec.rows.len());
     let input = b.add(
         "input".into(),
         Op::Input {
@@ -224,131 +265,27 @@ pub fn lower_within(spec: &Spec, opts: &LowerOptions, limits: &Limits) -> Result
         false,
         spec.input.loc,
     )?;
-    let mut vars: IndexMap<String, Lit> = spec.vars.clone();
-    if let Some(v) = variant {
-        vars.extend(v.vars.clone());
-    }
-    let mut cur = input;
-    let mut rows = Vec::new();
-    let mut corrections = Vec::new();
-    let mut changed_cells = Vec::with_capacity(spec.rows.len());
-    let mut aux_roots = Vec::new();
-    for (i, row) in spec.rows.iter().enumerate() {
-        let over = variant.and_then(|v| v.rows.get(&i));
-        let env = rows::row_env(spec, variant, &vars, opts, i);
-        corrections.extend(env.corrections);
-        let (cells, row_vars, tname) = (env.cells, env.vars, env.template);
-        let mut ctx = Ctx::new(
-            &spec.file,
-            &cells,
-            &row_vars,
-            classes,
-            format!("row {}", crate::quote::quote(&row.label)),
-        );
-        ctx.model = model.as_deref();
-        let first = b.nodes.len();
-        b.row = Some((i, first));
-        let scope = over.and_then(|o| o.name.as_deref()).unwrap_or(&row.name);
-        let (out, built_with) = b.row_layers(&ctx, tname, i, cur, scope)?;
-        rows.push(RowSpan {
-            row: i,
-            input: cur,
-            output: out,
-            first,
-            end: b.nodes.len(),
-            template: built_with,
-        });
-        cur = out;
-        if let Some(o) = over
-            && !o.insert_after.is_empty()
-        {
-            let mut ctx = Ctx::new(
-                &spec.file,
-                &cells,
-                &row_vars,
-                classes,
-                format!("the layers after {}", crate::quote::quote(&row.label)),
-            );
-            ctx.model = model.as_deref();
-            cur = b.layers(
-                &ctx,
-                &o.insert_after,
-                cur,
-                &format!("{}_after", row.name),
-                &Place::After { row: i },
-            )?;
-        }
-        // Only a changed row keeps its own copy; `Graph::row_cells` reads the rest from the spec.
-        changed_cells.push(match cells {
-            Cow::Borrowed(_) => None,
-            Cow::Owned(c) => Some(c),
-        });
-        if !opts.no_aux {
-            let heads = variant.map(|v| &v.aux_heads).unwrap_or(&spec.aux_heads);
-            for h in heads.iter().filter(|h| h.after == i) {
-                let root = match &h.at {
-                    None => out,
-                    // A node of this row, by its full name: the row's nodes are the last added.
-                    Some((at, loc)) => match (first..b.nodes.len()).find(|&n| b.nodes[n].name == *at) {
-                        Some(n) => n,
-                        None => {
-                            return Err(SpecError::new(
-                                &spec.file,
-                                *loc,
-                                format!(
-                                    "auxiliary head {} reads {}, which row {} does not build",
-                                    crate::quote::quote(&h.name),
-                                    crate::quote::quote(at),
-                                    crate::quote::quote(&row.label)
-                                ),
-                            )
-                            .coded(crate::diag::code::UNKNOWN_NAME));
-                        }
-                    },
-                };
-                aux_roots.push((h, root));
-            }
-        }
-    }
+    let vars = vars_of(spec, variant);
+    let shared = Shared {
+        file: &spec.file,
+        classes,
+        model: model.as_deref(),
+    };
+    let built = b.rows(&shared, &vars, opts, input)?;
     b.row = None;
-    let empty = IndexMap::new();
-    let head = variant.and_then(|v| v.head.as_ref()).unwrap_or(&spec.head);
-    let mut ctx = Ctx::new(&spec.file, &empty, &vars, classes, "the head".into());
-    ctx.model = model.as_deref();
-    cur = b.layers(&ctx, head, cur, "", &Place::Head)?;
-    let mut outputs = vec![Output {
-        name: "logits".into(),
-        node: cur,
-        aux: false,
-    }];
-    for (h, root) in aux_roots {
-        let mut ctx = Ctx::new(
-            &spec.file,
-            &empty,
-            &vars,
-            classes,
-            format!("auxiliary head {}", crate::quote::quote(&h.name)),
-        );
-        ctx.model = model.as_deref();
-        let end = b.layers(&ctx, &h.layers, root, &h.name, &Place::Aux { head: h.name.clone() })?;
-        outputs.push(Output {
-            name: h.name.clone(),
-            node: end,
-            aux: true,
-        });
-    }
+    let outputs = b.heads(&shared, &vars, built.end, built.aux_roots)?;
     Ok(Graph {
         nodes: b.nodes,
-        rows,
+        rows: built.spans,
         outputs,
         reference: b.reference,
         input_channels,
         classes,
         variant: opts.variant.clone(),
         model,
-        corrections,
+        corrections: built.corrections,
         constraints: b.constraints,
         concat_mismatches: b.mismatches,
-        changed_cells,
+        changed_cells: built.changed_cells,
     })
 }

@@ -8,6 +8,44 @@ use crate::ir::{NodeId, Op, Place};
 use crate::spec::template::{LayerDecl, TemplateBody};
 use crate::spec::{SpecError, Template};
 
+/// The local names of a list's layers: a layer's own name, or its kind numbered by declared
+/// position (`conv1`, `conv2`) where the list has more than one unnamed layer of that kind.
+pub(super) struct LocalNames {
+    /// Unnamed layers per kind, counted once: counting them again for every layer was
+    /// quadratic in the list (a 100-layer list, aliased 100 times a row, took seconds).
+    totals: IndexMap<&'static str, usize>,
+    seen: IndexMap<&'static str, usize>,
+}
+
+impl LocalNames {
+    /// For the list of `layers` (every layer of it, in declared order).
+    pub(super) fn new<'l>(layers: impl Iterator<Item = &'l LayerDecl>) -> LocalNames {
+        let mut totals = IndexMap::new();
+        for l in layers.filter(|l| l.name.is_none()) {
+            *totals.entry(l.op.stem()).or_insert(0) += 1;
+        }
+        LocalNames {
+            totals,
+            seen: IndexMap::new(),
+        }
+    }
+
+    /// The name of the list's next layer `l`, asked for each layer in order, present or not.
+    pub(super) fn of(&mut self, l: &LayerDecl) -> String {
+        if let Some(n) = &l.name {
+            return n.clone();
+        }
+        let stem = l.op.stem();
+        let k = self.seen.entry(stem).or_insert(0);
+        *k += 1;
+        if self.totals.get(stem).copied().unwrap_or(0) > 1 {
+            format!("{stem}{k}")
+        } else {
+            stem.to_string()
+        }
+    }
+}
+
 impl Builder<'_> {
     /// Lowers a list of layers in a scope; names are the layer's own or its kind numbered
     /// by declared position (conv1, conv2), so they stay stable when a layer is absent.
@@ -20,28 +58,9 @@ impl Builder<'_> {
         place: &Place,
     ) -> Result<NodeId, SpecError> {
         let mut cur = input;
-        let mut seen: IndexMap<&str, usize> = IndexMap::new();
-        // Unnamed layers per stem, counted once: counting them again for every layer was
-        // quadratic in the list (a 100-layer list, aliased 100 times a row, took seconds).
-        let mut totals: IndexMap<&str, usize> = IndexMap::new();
-        for x in ls.iter().filter(|x| x.name.is_none()) {
-            *totals.entry(x.op.stem()).or_insert(0) += 1;
-        }
+        let mut names = LocalNames::new(ls.iter());
         for l in ls {
-            let stem = l.op.stem();
-            let total = totals.get(stem).copied().unwrap_or(0);
-            let local = match &l.name {
-                Some(n) => n.clone(),
-                None => {
-                    let k = seen.entry(stem).or_insert(0);
-                    *k += 1;
-                    if total > 1 {
-                        format!("{stem}{k}")
-                    } else {
-                        stem.to_string()
-                    }
-                }
-            };
+            let local = names.of(l);
             self.set_input(ctx, cur);
             if let Some(c) = &l.cond
                 && !ctx.holds(c)?

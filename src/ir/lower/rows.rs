@@ -228,10 +228,5 @@ pub fn row_output_from(
         format!("row {}", crate::quote::quote(&spec.rows[i].label)),
     );
     let (out, _) = b.row_layers(&ctx, env.template, i, 0, row_scope(spec, variant, i))?;
-    let s = b.nodes[out].shape.at(input.1, input.2);
-    Ok(match s.as_slice() {
-        [c, h, w] => (*c, *h, *w),
-        [f] => (*f, 1, 1),
-        _ => unreachable!("shapes are maps or vectors"),
-    })
+    Ok(crate::ir::domain::chw(&b.nodes[out].shape, (input.1, input.2)))
 }

@@ -35,12 +35,8 @@ fn lit_of(v: Val) -> Lit {
 impl Builder<'_> {
     /// Sets what `{in.*}` reads: the shape of `input` at the reference size.
     pub(super) fn set_input(&self, ctx: &Ctx<'_>, input: NodeId) {
-        let s = self.nodes[input].shape.at(self.reference.0, self.reference.1);
-        ctx.input.set(match s.as_slice() {
-            [c, h, w] => (*c, *h, *w),
-            [f] => (*f, 1, 1),
-            _ => (0, 0, 0),
-        });
+        ctx.input
+            .set(crate::ir::domain::chw(&self.nodes[input].shape, self.reference));
     }
 
     /// One more step visited; a budget, so that nested repeats of steps that add no node

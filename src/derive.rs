@@ -8,8 +8,8 @@ use crate::check;
 
 use crate::count::{NodeCost, Totals, costs, depth_between, row_cost};
 use crate::diag::{Diagnostic, Severity, code};
-use crate::ir::domain::Domain;
-use crate::ir::lower::{Limits, lower_within};
+use crate::ir::Domain;
+use crate::ir::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
 use crate::spec::{Loc, Spec, SpecError};
 
@@ -102,16 +102,15 @@ pub fn derive_within(
     // other reading, rather than refused at the window.
     let mut blocked = None;
     let mut opts = std::borrow::Cow::Borrowed(opts);
-    if let Some((node, why)) = crate::ir::domain::reference_violation(&graph)
-        && let Some(r) = check::blocked::recover(&spec, &opts, limits, &graph, node, &why)
-            .or_else(|| check::unpadded::recover(&spec, &opts, limits, &graph, node, &why))
+    if let Some((node, why)) = crate::ir::reference_violation(&graph)
+        && let Some(r) = check::recover(&spec, &opts, limits, &graph, node, &why)
     {
         graph = r.graph;
         opts = std::borrow::Cow::Owned(r.opts);
         blocked = Some(r.finding);
     }
     let opts = opts.as_ref();
-    if let Some((node, why)) = crate::ir::domain::reference_violation(&graph) {
+    if let Some((node, why)) = crate::ir::reference_violation(&graph) {
         // Point at the row the layer builds (what one would correct), not its template.
         let n = &graph.nodes[node];
         let (loc, message): (Loc, String) = match n.place {

@@ -10,7 +10,7 @@
 //! each by attribute or index (`self.inception3a.branch2[0].conv`).
 //!
 //! Conventions of the generated code, which the tch model shares: which op and which
-//! padding at which input size is [`crate::ir::plan`]'s, for both; the code that pads at run
+//! padding at which input size is `ir/plan.rs`'s, for both; the code that pads at run
 //! time is `emit/helpers.py`, which Python tests against the plan (`tests/emit_helpers.rs`):
 //! - TF SAME padding: total = max((ceil(in/s) - 1)·s + k - in, 0) per axis, the odd pixel
 //!   at the bottom/right, computed from the actual input at forward time (`F.pad`, then a

@@ -5,7 +5,7 @@
 
 use crate::derive::Derivation;
 use crate::ir::Op;
-use crate::ir::domain::{chw, concat_condition, valid_on};
+use crate::ir::{chw, concat_condition, valid_on};
 use crate::report::place_label;
 use crate::shape::{Axis, Requirement};
 

@@ -50,7 +50,7 @@ fn a_residual_that_agrees_only_for_even_sizes_gives_the_condition() {
     assert_eq!(notes[0].severity, Severity::Note);
     assert!(notes[0].message.contains("when H ≡ 0 (mod 2)"), "{}", notes[0].message);
     // And the valid inputs say so: the smallest is even.
-    assert_eq!(archcheck::ir::domain::min_input(&d.graph).0 % 2, 0);
+    assert_eq!(archcheck::ir::min_input(&d.graph).0 % 2, 0);
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use archcheck::ir::plan::{AxisPad, Plan, Scheme, pool_at, pool_scheme, same_axis};
+use archcheck::ir::{AxisPad, Plan, Scheme, pool_at, pool_scheme, same_axis};
 use archcheck::ir::{Pad, Pool, PoolKind};
 use archcheck::shape::{Window, WindowRounding};
 use serde_json::{Value, json};

@@ -82,11 +82,11 @@ proptest! {
     fn min_input_is_the_first_valid_size(text in spec_text()) {
         let Ok(spec) = archcheck::spec::load_str(&text, "gen.yaml") else { return Ok(()) };
         let Ok(g) = archcheck::ir::lower(&spec, &LowerOptions::default()) else { return Ok(()) };
-        let min = archcheck::ir::domain::min_input(&g);
+        let min = archcheck::ir::min_input(&g);
         for (axis, found) in [(archcheck::shape::Axis::H, min.0), (archcheck::shape::Axis::W, min.1)] {
             let from = g.constraints.iter().filter(|c| c.requirement.axis() == axis)
                 .map(|c| c.requirement.lowest()).fold(1, i64::max);
-            let scanned = (from..from + (1 << 16)).find(|v| archcheck::ir::domain::valid_on(&g, axis, *v)).unwrap_or(0);
+            let scanned = (from..from + (1 << 16)).find(|v| archcheck::ir::valid_on(&g, axis, *v)).unwrap_or(0);
             prop_assert_eq!(found, scanned, "axis {}", axis);
         }
     }
@@ -96,7 +96,7 @@ proptest! {
     fn closed_form_equals_numeric_graph(text in spec_text(), extra in 0i64..64) {
         let Ok(spec) = archcheck::spec::load_str(&text, "gen.yaml") else { return Ok(()) };
         let Ok(g) = archcheck::ir::lower(&spec, &LowerOptions::default()) else { return Ok(()) };
-        let min = archcheck::ir::domain::min_input(&g);
+        let min = archcheck::ir::min_input(&g);
         // No size works (branches that never agree): derive reports E106; nothing to compare.
         if min.0 == 0 || min.1 == 0 { return Ok(()); }
         let (h, w) = (min.0 + extra, min.1 + extra);

@@ -91,7 +91,7 @@ fn check_spec(file: &str, variant: Option<&str>) {
     assert!(invalid_reason(g, g.reference).is_none(), "{what}: reference invalid");
     assert_shapes(&model, g, g.reference, 1, &what);
     let min =
-        first_valid(g, archcheck::ir::domain::min_input(g), 256).unwrap_or_else(|| panic!("{what}: no valid size"));
+        first_valid(g, archcheck::ir::min_input(g), 256).unwrap_or_else(|| panic!("{what}: no valid size"));
     assert_ne!(
         min, g.reference,
         "{what}: the smallest valid input should differ from the reference"
@@ -501,7 +501,7 @@ proptest! {
         setup();
         let Ok(spec) = archcheck::spec::load_str(&text, "gen.yaml") else { return Ok(()) };
         let Ok(g) = archcheck::ir::lower(&spec, &LowerOptions::default()) else { return Ok(()) };
-        let min = archcheck::ir::domain::min_input(&g);
+        let min = archcheck::ir::min_input(&g);
         let from = (g.reference.0.max(min.0) + extra, g.reference.1.max(min.1) + extra);
         let Some(size) = first_valid(&g, from, 64) else { return Ok(()) };
         let vs = nn::VarStore::new(Device::Cpu);

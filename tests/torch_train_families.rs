@@ -51,7 +51,7 @@ fn every_family_trains_a_few_steps_on_the_cpu() {
             ..Default::default()
         };
         let d = derive(spec, &opts, 1).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let (h, w) = archcheck::ir::domain::min_input(&d.graph);
+        let (h, w) = archcheck::ir::min_input(&d.graph);
         let size = format!("{}x{}", h.max(32), w.max(32));
         let label = format!("{} {}", file.display(), variant.as_deref().unwrap_or("(as printed)"));
         let out = runs.path().join(file.file_stem().unwrap());

@@ -1,7 +1,7 @@
 //! Which input sizes work, against a scan of the PyTorch implementations (a forward pass at
 //! every size, tests/reference/*.py), and parameter totals against those implementations.
 
-use archcheck::ir::domain::valid_on;
+use archcheck::ir::valid_on;
 use archcheck::ir::{LowerOptions, lower};
 use archcheck::shape::Axis;
 

@@ -6,7 +6,7 @@
 
 use archcheck::derive::derive_within;
 use archcheck::ir::LowerOptions;
-use archcheck::ir::lower::Limits;
+use archcheck::ir::Limits;
 use archcheck::report;
 use archcheck::spec::SpecError;
 use libfuzzer_sys::fuzz_target;

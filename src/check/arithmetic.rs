@@ -1,6 +1,6 @@
 //! The arithmetic a finding shows: how channels add up, which windows change the size.
 
-use crate::ir::domain::chw;
+use crate::ir::chw;
 use crate::ir::{self, Graph, NodeId, Op, Pad, Place};
 use crate::shape::WindowRounding;
 use crate::spec::{Cell, Value};

@@ -6,8 +6,8 @@
 
 use super::arithmetic::{printed_size, spatial_arithmetic};
 use crate::diag::{Diagnostic, Reading, Severity, code};
-use crate::ir::domain::{chw, reference_violation};
-use crate::ir::lower::{Limits, lower_within};
+use crate::ir::{chw, reference_violation};
+use crate::ir::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
 use crate::spec::{Cell, ColumnKind, Loc, Patch, Spec, Value};
 

@@ -4,7 +4,7 @@
 use super::Context;
 use crate::diag::{Diagnostic, Severity, code};
 use crate::ir::Place;
-use crate::ir::domain::chw;
+use crate::ir::chw;
 use crate::shape::Axis;
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {

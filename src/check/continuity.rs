@@ -5,7 +5,7 @@ use super::Context;
 use super::arithmetic::{printed_size, size_text};
 use crate::diag::{Diagnostic, Severity, code};
 use crate::ir;
-use crate::ir::domain::chw;
+use crate::ir::chw;
 use crate::spec::ColumnKind;
 
 /// `ambiguous`: rows with two readings (E105), whose neighbours are not compared.
@@ -22,7 +22,7 @@ pub fn check(cx: &Context<'_>, ambiguous: &[usize], out: &mut Vec<Diagnostic>) {
             if ambiguous.contains(&(i - 1)) || ambiguous.contains(&i) || g.rows[i].input != g.rows[i - 1].output {
                 continue;
             }
-            let Ok(local) = ir::lower::row_output_from(spec, opts, i, prev) else {
+            let Ok(local) = ir::row_output_from(spec, opts, i, prev) else {
                 continue;
             };
             let derived = chw(&g.nodes[g.rows[i].output].shape, reference);

@@ -4,7 +4,7 @@
 
 use super::Context;
 use crate::diag::{Diagnostic, Severity, code};
-use crate::ir::domain::chw;
+use crate::ir::chw;
 use crate::ir::{Graph, NodeId, Op};
 use crate::spec::cell::Filter;
 use crate::spec::{ColumnKind, Value};

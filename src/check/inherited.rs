@@ -6,7 +6,7 @@ use super::Context;
 use super::arithmetic::{printed_size, size_text};
 use crate::diag::{Diagnostic, Severity, code};
 use crate::ir;
-use crate::ir::domain::chw;
+use crate::ir::chw;
 
 /// Which part of a printed size follows from the row before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub fn upstream(cx: &Context<'_>, i: usize, col: &str, printed: (i64, i64, i64),
     if !differs {
         return None;
     }
-    let fed = ir::lower::row_output_from(spec, cx.opts, i, prev_printed).ok()?;
+    let fed = ir::row_output_from(spec, cx.opts, i, prev_printed).ok()?;
     let follows = match part {
         Part::Channels => fed.0 == printed.0,
         Part::Spatial => (fed.1, fed.2) == (printed.1, printed.2),

@@ -4,7 +4,7 @@
 use super::Context;
 use super::arithmetic::size_text;
 use crate::diag::{Diagnostic, Severity, code};
-use crate::ir::domain::chw;
+use crate::ir::chw;
 use crate::spec::{ColumnKind, Value};
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {

@@ -2,7 +2,7 @@
 //! per family of finding, each reading the same [`Context`].
 
 mod arithmetic;
-pub mod blocked;
+mod blocked;
 mod compared;
 mod concat;
 mod continuity;
@@ -16,16 +16,32 @@ mod output;
 mod quantity;
 mod stride;
 mod totals;
-pub mod unpadded;
+mod unpadded;
 
+pub use blocked::Recovered;
 pub use compared::{Compared, compared};
 
 use crate::derive::RowFigures;
 use crate::diag::Diagnostic;
-use crate::ir::domain::Domain;
-use crate::ir::lower::Limits;
+use crate::ir::Domain;
+use crate::ir::Limits;
 use crate::ir::{Graph, LowerOptions};
+use crate::ir::NodeId;
 use crate::spec::{Cell, ColumnKind, Spec};
+
+/// `g` fails the reference check at `node` (`why` says how): the other reading of the
+/// table that runs, if one does — a printed stride read without it (E105), else a row's
+/// stride-1 windows padded (E109) — with its graph and the finding.
+pub fn recover(
+    spec: &Spec,
+    opts: &LowerOptions,
+    limits: &Limits,
+    g: &Graph,
+    node: NodeId,
+    why: &str,
+) -> Option<Recovered> {
+    blocked::recover(spec, opts, limits, g, node, why).or_else(|| unpadded::recover(spec, opts, limits, g, node, why))
+}
 
 /// What every check reads: the spec, its graph and the figures derived from it.
 pub struct Context<'a> {

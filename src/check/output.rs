@@ -5,7 +5,7 @@ use super::Context;
 use super::arithmetic::{channel_arithmetic, pass_through_note, printed_size, size_text, spatial_arithmetic};
 use super::inherited::{self, Mismatch, Part};
 use crate::diag::{Diagnostic, Severity, code};
-use crate::ir::domain::chw;
+use crate::ir::chw;
 use crate::spec::ColumnKind;
 
 /// Returns the rows whose mismatch has two readings (E105), which the continuity check skips.

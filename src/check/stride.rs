@@ -5,7 +5,7 @@
 use super::Context;
 use super::arithmetic::{printed_size, spatial_arithmetic};
 use crate::diag::{Diagnostic, Reading, Severity, code};
-use crate::ir::domain::chw;
+use crate::ir::chw;
 use crate::ir::{self, Graph};
 
 /// The other reading of a printed stride: if dropping it gives the printed size, the table
@@ -21,7 +21,7 @@ pub fn reading(
     let patch_col = patch_col?;
     let cell = g.row_cells(spec, i).get(patch_col)?;
     let (alt_opts, stride) = super::blocked::without_stride(opts, i, patch_col, cell)?;
-    let alt = ir::lower::lower_within(spec, &alt_opts, limits).ok()?;
+    let alt = ir::lower_within(spec, &alt_opts, limits).ok()?;
     let reference = g.reference;
     let with = chw(&g.nodes[g.rows[i].output].shape, reference);
     let without = chw(&alt.nodes[alt.rows[i].output].shape, reference);

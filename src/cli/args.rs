@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use archcheck::ir::LowerOptions;
-use archcheck::ir::lower::Limits;
+use archcheck::ir::Limits;
 
 #[derive(Parser)]
 #[command(

@@ -1,11 +1,11 @@
 //! Per op, the PyTorch code of one node: the standard module that computes it (registered
 //! in `__init__`, called in `forward`) and, for an op without state, the functional
 //! expression used where no module can be registered under its name. Every op's code is
-//! here, one match arm each; which op and which padding is [`crate::ir::plan`]'s.
+//! here, one match arm each; which op and which padding is `ir/plan.rs`'s.
 
 use std::fmt::Write as _;
 
-use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
+use crate::ir::{Scheme, conv_scheme, pool_scheme};
 use crate::ir::{Activation, Graph, NodeId, Op, Pool, PoolKind};
 use crate::shape::Shape;
 

@@ -66,7 +66,7 @@ pub struct Dilation {
 /// A conv's `dilation` (1 by default) and the extent its kernel then covers.
 pub fn dilation(ctx: &Ctx<'_>, l: &LayerDecl, op: &str, kernel: (i64, i64)) -> Result<Dilation, SpecError> {
     let d = ctx.pair(l, "dilation", op, Some((1, 1)))?;
-    let eff = |k: i64, d: i64| crate::shape::dim::dilated_kernel(k, d);
+    let eff = |k: i64, d: i64| crate::shape::dilated_kernel(k, d);
     match (eff(kernel.0, d.0), eff(kernel.1, d.1)) {
         (Some(h), Some(w)) => Ok(Dilation {
             dilation: d,

@@ -2,7 +2,7 @@
 //! requires of the input size.
 
 use super::{Conv, Op, Pad, Pool};
-use crate::shape::dim::dilated_kernel;
+use crate::shape::dilated_kernel;
 use crate::shape::{
     Axis, Dim, Requirement, Shape, ShapeError, Window, WindowRounding, apply_windows, require_nonempty,
 };

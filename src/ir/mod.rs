@@ -3,13 +3,13 @@
 //! `emit` (PyTorch source) build from this, so the three agree by construction.
 
 mod args;
-pub mod domain;
+mod domain;
 mod eval;
 mod infer;
 mod logits;
-pub mod lower;
+mod lower;
 mod op;
-pub mod plan;
+mod plan;
 
 pub use crate::spec::activation::Activation;
 pub use crate::spec::cell::PoolKind;
@@ -19,7 +19,12 @@ use crate::spec::Loc;
 
 pub use infer::infer;
 pub use logits::logits_graph;
-pub use lower::{LowerOptions, lower};
+pub use domain::{Domain, chw, concat_condition, describe_agreement, max_input, min_input, reference_violation, valid_on};
+pub use lower::{Limits, LowerOptions, lower, lower_within, row_output_from};
+pub use plan::{
+    AxisPad, Plan, Scheme, caffe_extra_windows, conv_at, conv_scheme, explicit_axis, pool_at, pool_is_same, pool_scheme,
+    same_axis, same_symmetric_pad,
+};
 pub use op::{Conv, Description, Op, Pad, Pool};
 
 pub type NodeId = usize;

@@ -29,7 +29,7 @@ impl Conv {
     /// The extent the kernel covers on each axis, d·(k − 1) + 1 (saturating; the shape
     /// rule refuses a conv where it overflows).
     pub fn window_kernel(&self) -> (i64, i64) {
-        let eff = |k: i64, d: i64| crate::shape::dim::dilated_kernel(k, d).unwrap_or(i64::MAX);
+        let eff = |k: i64, d: i64| crate::shape::dilated_kernel(k, d).unwrap_or(i64::MAX);
         (eff(self.kernel.0, self.dilation.0), eff(self.kernel.1, self.dilation.1))
     }
 }

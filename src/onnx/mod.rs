@@ -9,7 +9,7 @@
 //!   flatten of a map whose size follows the input (the domain's largest input), an adaptive
 //!   pool to more than 1×1 (ONNX has no adaptive pool), or Caffe's extra ceil window, whose
 //!   padding depends on the input. Then the input is the reference size.
-//! - Padding follows [`crate::ir::plan`], like the tch model and the PyTorch module: TF SAME
+//! - Padding follows `ir/plan.rs`, like the tch model and the PyTorch module: TF SAME
 //!   is ONNX's `SAME_UPPER` (the odd cell after, padding left out of an average), a plan
 //!   with explicit padding a `Pad` (cut to the windows' extent by a `Slice`) before the op,
 //!   an average over part of its window a constant correction of the divisor.
@@ -27,8 +27,8 @@ use prost::Message as _;
 
 use self::proto::*;
 use self::weights::{Init, Source, Values, Wanted};
-use crate::ir::domain::Domain;
-use crate::ir::plan::{Scheme, conv_scheme, pool_scheme};
+use crate::ir::Domain;
+use crate::ir::{Scheme, conv_scheme, pool_scheme};
 use crate::ir::{Activation, Graph, NodeId, Op, PoolKind};
 use crate::shape::{Dim, Shape};
 

@@ -1,10 +1,10 @@
-//! Where a conv's or pool's windows go, in ONNX terms, following [`crate::ir::plan`]: the
+//! Where a conv's or pool's windows go, in ONNX terms, following `ir/plan.rs`: the
 //! op's own padding, `SAME_UPPER` for TF SAME, or an explicit `Pad` (and `Slice`) to the
 //! windows' extent with the average's divisor corrected; adaptive pools at the fixed size.
 
 use super::proto::AttributeProto;
 use super::{Builder, int, ints, pair, string};
-use crate::ir::plan::{AxisPad, Plan, Scheme, pool_at, pool_scheme};
+use crate::ir::{AxisPad, Plan, Scheme, pool_at, pool_scheme};
 use crate::ir::{NodeId, Pool, PoolKind};
 
 /// How a conv or pool's windows are placed, in ONNX terms.

@@ -3,10 +3,10 @@
 //! `ir::infer`'s, built from these pieces.
 
 mod agreement;
-pub mod dim;
+mod dim;
 
 pub use agreement::{Agreement, BranchSizes, MAX_RUNS, agreement};
-pub use dim::{Axis, Dim, Overflow, Window, WindowRounding};
+pub use dim::{Axis, Dim, Overflow, Window, WindowRounding, dilated_kernel};
 
 /// The shape of one image's activation (the batch N stays symbolic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,7 +8,7 @@
 //! initialisation; batch norm follows PyTorch's (weight 1, bias 0), not tch's Uniform(0, 1).
 //!
 //! The rounding and padding conventions are reproduced exactly as derive computes them;
-//! which op and which padding, per input size, is [`crate::ir::plan`]'s (the emitted PyTorch
+//! which op and which padding, per input size, is `ir/plan.rs`'s (the emitted PyTorch
 //! module follows the same plan):
 //!
 //! * floor and PyTorch-ceil windows, and Caffe-ceil windows wherever Caffe's rule gives the
@@ -28,7 +28,7 @@
 use tch::nn::{self, Init, ModuleT};
 use tch::{TchError, Tensor};
 
-use crate::ir::plan::{AxisPad, Plan, conv_at, pool_at};
+use crate::ir::{AxisPad, Plan, conv_at, pool_at};
 use crate::ir::{Activation, Graph, NodeId, Op, Output, Pad, Pool, PoolKind};
 
 /// One node's module.

@@ -67,7 +67,7 @@ pub fn default_sizes(g: &Graph) -> (Vec<(i64, i64)>, Skipped) {
     let bump = |s: (i64, i64), d: i64| (s.0 + d, s.1 + d);
     // The smallest input derive reports (its H and W are found separately, so check the
     // pair), or the first valid one above it.
-    let min = crate::ir::domain::min_input(g);
+    let min = crate::ir::min_input(g);
     let limit = 4096;
     if min.0 < 1 || min.1 < 1 {
         skipped.push((min, "derive finds no valid input size near the layers' bound".into()));

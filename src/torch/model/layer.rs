@@ -31,9 +31,9 @@ pub(super) enum Layer {
 
 #[derive(Debug)]
 pub(super) struct ConvLayer {
-    pub(super) ws: Tensor,
-    pub(super) bs: Option<Tensor>,
-    pub(super) conv: crate::ir::Conv,
+    ws: Tensor,
+    bs: Option<Tensor>,
+    conv: crate::ir::Conv,
 }
 
 #[derive(Debug)]
@@ -167,7 +167,7 @@ impl Layer {
         let first = || inputs.first().copied().ok_or_else(|| TchError::Kind("no input".into()));
         match self {
             Layer::Input => Ok(x.shallow_clone()),
-            Layer::Conv(c) => conv_forward(first()?, c),
+            Layer::Conv(c) => conv_forward(first()?, &c.ws, c.bs.as_ref(), &c.conv),
             Layer::BatchNorm(b) => first()?.f_batch_norm(
                 b.ws.as_ref(),
                 Some(&b.bs),

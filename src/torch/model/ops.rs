@@ -4,9 +4,8 @@
 
 use tch::{TchError, Tensor};
 
-use super::layer::ConvLayer;
 use crate::ir::plan::{AxisPad, Plan, conv_at, pool_at};
-use crate::ir::{Activation, Pool, PoolKind};
+use crate::ir::{Activation, Conv, Pool, PoolKind};
 
 /// Pads H and W as `h` and `w` say (with `value`), then cuts them to the extents.
 fn pad_to(xs: &Tensor, h: AxisPad, w: AxisPad, value: f64) -> Result<Tensor, TchError> {
@@ -31,16 +30,15 @@ fn pad_to(xs: &Tensor, h: AxisPad, w: AxisPad, value: f64) -> Result<Tensor, Tch
     Ok(out)
 }
 
-pub(super) fn conv_forward(xs: &Tensor, c: &ConvLayer) -> Result<Tensor, TchError> {
+/// Conv `c` with weights `ws` and bias `bs`, padded as the plan says for this input.
+pub(super) fn conv_forward(xs: &Tensor, ws: &Tensor, bs: Option<&Tensor>, c: &Conv) -> Result<Tensor, TchError> {
     let size = xs.size();
     let (hx, wx) = (size[size.len() - 2], size[size.len() - 1]);
-    let stride = [c.conv.stride.0, c.conv.stride.1];
-    let dilation = [c.conv.dilation.0, c.conv.dilation.1];
-    match conv_at(&c.conv, hx, wx) {
-        Plan::Native { pad, .. } => xs.f_conv2d(&c.ws, c.bs.as_ref(), stride, [pad.0, pad.1], dilation, c.conv.groups),
-        Plan::Padded { h, w } => {
-            pad_to(xs, h, w, 0.0)?.f_conv2d(&c.ws, c.bs.as_ref(), stride, [0, 0], dilation, c.conv.groups)
-        }
+    let stride = [c.stride.0, c.stride.1];
+    let dilation = [c.dilation.0, c.dilation.1];
+    match conv_at(c, hx, wx) {
+        Plan::Native { pad, .. } => xs.f_conv2d(ws, bs, stride, [pad.0, pad.1], dilation, c.groups),
+        Plan::Padded { h, w } => pad_to(xs, h, w, 0.0)?.f_conv2d(ws, bs, stride, [0, 0], dilation, c.groups),
     }
 }
 

@@ -160,3 +160,27 @@ pub(super) fn cuda_unavailable_reason() -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{CudaLoadError, dlopen_global};
+
+    /// The refusal is the dynamic loader's own text (which names the file); several read as
+    /// they did when they were joined strings.
+    #[test]
+    fn a_missing_library_is_refused_in_the_loaders_words() {
+        let path = "/nonexistent/libarchcheck_missing.so";
+        let e = dlopen_global(path).unwrap_err();
+        assert_eq!(e.path, path);
+        assert!(
+            e.message.starts_with(path) && e.message.contains("cannot open shared object file"),
+            "{e}"
+        );
+        assert_eq!(e.to_string(), e.message);
+        let nul = dlopen_global("lib\0torch.so").unwrap_err();
+        let both = CudaLoadError {
+            attempts: vec![e.clone(), nul.clone()],
+        };
+        assert_eq!(both.to_string(), format!("{}; {}", e.message, nul.message));
+    }
+}

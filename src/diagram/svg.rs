@@ -161,7 +161,29 @@ pub fn render(d: &Diagram) -> String {
     );
     out.push_str("<defs><marker id=\"arrow\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L8,4 L0,8 z\" fill=\"#78909c\"/></marker></defs>\n");
     let _ = writeln!(out, "<rect width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>");
-    // Title, header and the colour legend.
+    header(&mut out, d, &p);
+    // Frames, then the arrows, then the frames' text and branch names over the arrows
+    // (with a halo, so an arrow passing behind them does not cross the letters), then boxes.
+    frames(&mut out, &p);
+    edges(&mut out, d, &p);
+    for f in &p.frames {
+        text_lines(&mut out, f.header, f.rect.x + 8.0, f.rect.y + 6.0, true);
+        out.push('\n');
+    }
+    for (x, y, name) in &p.labels {
+        let _ = writeln!(
+            out,
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"middle\" class=\"branch halo\">{}</text>",
+            xml(name)
+        );
+    }
+    boxes(&mut out, d, &p);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The title, the header lines and the colour legend.
+fn header(out: &mut String, d: &Diagram, p: &Placed<'_>) {
     let (hx, hy) = p.header_at;
     let _ = writeln!(
         out,
@@ -169,14 +191,16 @@ pub fn render(d: &Diagram) -> String {
         hy + 14.0,
         xml(&shown(&d.title))
     );
-    text_lines(&mut out, &d.header, hx, hy + LINE_H + 4.0, false);
+    text_lines(out, &d.header, hx, hy + LINE_H + 4.0, false);
     let ly = hy + LINE_H * (d.header.len() as f64 + 2.0) + 2.0;
     let _ = writeln!(
         out,
         "\n<text x=\"{hx}\" y=\"{ly:.1}\"><tspan class=\"f-err\">■ error</tspan><tspan class=\"f\">   </tspan><tspan class=\"f-warn\">■ warning</tspan><tspan class=\"f\">   </tspan><tspan class=\"f-note\">■ note</tspan></text>"
     );
-    // Frames, then the arrows, then the frames' text and branch names over the arrows
-    // (with a halo, so an arrow passing behind them does not cross the letters), then boxes.
+}
+
+/// The opened rows' rectangles (their text comes after the arrows).
+fn frames(out: &mut String, p: &Placed<'_>) {
     for f in &p.frames {
         let r = f.rect;
         let _ = writeln!(
@@ -190,6 +214,10 @@ pub fn render(d: &Diagram) -> String {
             r.h
         );
     }
+}
+
+/// The arrows between boxes.
+fn edges(out: &mut String, d: &Diagram, p: &Placed<'_>) {
     for &(a, b) in &d.edges {
         let merge = d.nodes[b].kind == Kind::Merge;
         let _ = writeln!(
@@ -198,17 +226,10 @@ pub fn render(d: &Diagram) -> String {
             edge_path(&p.boxes[a], &p.boxes[b], merge, &p.boxes)
         );
     }
-    for f in &p.frames {
-        text_lines(&mut out, f.header, f.rect.x + 8.0, f.rect.y + 6.0, true);
-        out.push('\n');
-    }
-    for (x, y, name) in &p.labels {
-        let _ = writeln!(
-            out,
-            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"middle\" class=\"branch halo\">{}</text>",
-            xml(name)
-        );
-    }
+}
+
+/// Every box with its text.
+fn boxes(out: &mut String, d: &Diagram, p: &Placed<'_>) {
     for (n, r) in d.nodes.iter().zip(&p.boxes) {
         let kind = match n.kind {
             Kind::Input => "Input",
@@ -228,11 +249,9 @@ pub fn render(d: &Diagram) -> String {
             r.w,
             r.h
         );
-        text_lines(&mut out, &n.lines, r.x + 8.0, r.y + 6.0, false);
+        text_lines(out, &n.lines, r.x + 8.0, r.y + 6.0, false);
         out.push_str("</g>\n");
     }
-    out.push_str("</svg>\n");
-    out
 }
 
 #[cfg(test)]

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use super::args::{BuildArgs, flag_pair};
 use super::console::{Console, gib};
-use super::{Failure, ended};
+use super::{Failure, Loaded, ended};
 use archcheck::torch::train;
 
-pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
+pub fn run(a: &BuildArgs, loaded: Loaded) -> Result<u8, Failure> {
     let t = &a.train;
     let out = t.out.clone().unwrap_or_else(|| {
         let stem = a
@@ -49,6 +49,7 @@ pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
     };
     let model = train::ModelRequest {
         spec: a.model.spec.clone(),
+        loaded: loaded.spec,
         options: a.model.lower_options(),
     };
     let mut console = Console::new();

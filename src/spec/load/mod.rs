@@ -7,6 +7,8 @@ mod rows;
 mod templates;
 mod variants;
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use serde_yaml::Value;
 
@@ -22,26 +24,51 @@ use super::{
     Value as CellValue, Variant,
 };
 use crate::diag::code;
+use crate::source::Source;
 
 /// Reads and validates the spec at `path`.
 pub fn load_file(path: &std::path::Path) -> Result<Spec, SpecError> {
-    let source = read_source(path, crate::source::DEFAULT_MAX_BYTES)?;
-    load_str(&source.text, &source.name)
+    load_source(Arc::new(read_source(path, crate::source::DEFAULT_MAX_BYTES)?))
 }
 
-/// Reads a spec file once, bounded (see [`crate::source`]); the text stays with the caller
-/// for rendering.
-pub fn read_source(path: &std::path::Path, max_bytes: u64) -> Result<crate::source::Source, SpecError> {
-    crate::source::Source::read(path, "the spec", max_bytes).map_err(|e| SpecError::read(path, e))
+/// Reads a spec file once, bounded (see [`crate::source`]); [`load_source`] keeps the text
+/// in the spec for rendering.
+pub fn read_source(path: &std::path::Path, max_bytes: u64) -> Result<Source, SpecError> {
+    Source::read(path, "the spec", max_bytes).map_err(|e| SpecError::read(path, e))
 }
 
 /// Validates a spec given as text; `file` names it in messages.
 pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
+    load_source(Arc::new(Source::new(file, text.to_string())))
+}
+
+/// Validates the spec read as `source`, which the spec keeps ([`Spec::source`]); the
+/// source's name names it in messages.
+pub fn load_source(source: Arc<Source>) -> Result<Spec, SpecError> {
+    let file = source.name.as_str();
     // A byte-order mark (editors on Windows write one) is not part of the first key; the
     // mark is zero-width, so columns counted without it are the ones an editor shows.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if let Some((loc, c)) = yaml::first_unprintable(text) {
-        return Err(SpecError::new(
+    let text = source.text.strip_prefix('\u{feff}').unwrap_or(&source.text);
+    refuse_unprintable(text, file)?;
+    let (marks, typed) = parse_twice(text);
+    let marks = marks.map_err(|e| yaml_error(text, file, e))?;
+    let typed = typed.ok_or_else(|| {
+        SpecError::new(file, Loc::default(), "the YAML parser stopped unexpectedly").coded(code::YAML)
+    })?;
+    let raw: SpecFile = typed.map_err(|e| skeleton_error(text, file, &e))?;
+    let r = Reader {
+        file,
+        marks: &marks,
+        source: text,
+    };
+    Loader { r }.spec(raw, source.clone())
+}
+
+/// A control character YAML does not allow, at its place.
+fn refuse_unprintable(text: &str, file: &str) -> Result<(), SpecError> {
+    match yaml::first_unprintable(text) {
+        None => Ok(()),
+        Some((loc, c)) => Err(SpecError::new(
             file,
             loc,
             format!(
@@ -49,17 +76,27 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
                 crate::quote::quote(&c)
             ),
         )
-        .coded(code::YAML));
+        .coded(code::YAML)),
     }
-    // Positions and the typed skeleton come from two parsers; on two cores they run side by
-    // side. Only without anchors, though: marks() is what bounds alias expansion, so a file
-    // with aliases must pass it before serde_yaml expands anything.
+}
+
+type Parsed = (
+    Result<yaml::Marks, yaml::YamlError>,
+    Option<Result<SpecFile, serde_yaml::Error>>,
+);
+
+/// The positions of every node and the typed skeleton, from two parsers; `None` for the
+/// skeleton where it was not parsed.
+fn parse_twice(text: &str) -> Parsed {
+    // On two cores the parsers run side by side. Only without anchors, though: marks() is
+    // what bounds alias expansion, so a file with aliases must pass it before serde_yaml
+    // expands anything.
     // An anchor is '&' followed by its name; "Ioffe & Szegedy" is not one.
     let has_anchor = text
         .as_bytes()
         .windows(2)
         .any(|w| w[0] == b'&' && !w[1].is_ascii_whitespace());
-    let (marks, typed) = if has_anchor {
+    if has_anchor {
         let marks = yaml::marks(text);
         let typed = if marks.is_ok() {
             Some(serde_yaml::from_str::<SpecFile>(text))
@@ -73,97 +110,98 @@ pub fn load_str(text: &str, file: &str) -> Result<Spec, SpecError> {
             let marks = yaml::marks(text);
             (marks, typed.join().ok())
         })
+    }
+}
+
+/// The YAML reader's error as a spec error.
+fn yaml_error(text: &str, file: &str, e: yaml::YamlError) -> SpecError {
+    // yaml-rust2 refuses a tab after a key's ':' and points past it; YAML allows one, so
+    // say what to change, at the tab.
+    let tab_before = e.loc.col > 1
+        && text
+            .split('\n')
+            .nth(e.loc.line.saturating_sub(1))
+            .and_then(|l| l.chars().nth(e.loc.col - 2))
+            == Some('\t');
+    if e.message.contains("':' must be followed by a valid YAML whitespace") && tab_before {
+        return SpecError::new(
+            file,
+            Loc {
+                line: e.loc.line,
+                col: e.loc.col - 1,
+            },
+            "a tab separates ':' from its value, and the YAML reader takes only spaces there: write a space",
+        )
+        .coded(code::YAML);
+    }
+    let mut error = SpecError::new(file, e.loc, e.message).coded(e.code);
+    if let Some((loc, what)) = e.related {
+        error = error.related(loc, what);
+    }
+    error
+}
+
+/// serde's error on the typed skeleton, in the user's words.
+fn skeleton_error(text: &str, file: &str, e: &serde_yaml::Error) -> SpecError {
+    let loc = e
+        .location()
+        .map(|l| Loc {
+            line: l.line(),
+            col: l.column(),
+        })
+        .unwrap_or_default();
+    let message = skeleton_message(text, loc, e.to_string());
+    // serde says `unknown field `x`, expected one of ...`: its own kind of error.
+    let kind = if message.starts_with("unknown field") || message.contains(": unknown field") {
+        code::UNKNOWN_FIELD
+    } else {
+        code::STRUCTURE
     };
-    let marks = marks.map_err(|e| {
-        // yaml-rust2 refuses a tab after a key's ':' and points past it; YAML allows one, so
-        // say what to change, at the tab.
-        let tab_before = e.loc.col > 1
-            && text
-                .split('\n')
-                .nth(e.loc.line.saturating_sub(1))
-                .and_then(|l| l.chars().nth(e.loc.col - 2))
-                == Some('\t');
-        if e.message.contains("':' must be followed by a valid YAML whitespace") && tab_before {
-            return SpecError::new(
-                file,
-                Loc {
-                    line: e.loc.line,
-                    col: e.loc.col - 1,
-                },
-                "a tab separates ':' from its value, and the YAML reader takes only spaces there: write a space",
-            )
-            .coded(code::YAML);
+    SpecError::new(file, loc, message).coded(kind)
+}
+
+/// serde's message without its position, with numbers as the file writes them and the
+/// skeleton's Rust types as the kinds of value they stand for.
+fn skeleton_message(text: &str, loc: Loc, mut message: String) -> String {
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
+    }
+    // Integers beyond 64 bits reach serde as 128-bit ones and are rejected as a type.
+    if let Some(i) = message
+        .find("invalid type: integer `")
+        .filter(|_| message.contains("128, expected"))
+    {
+        let n: String = message[i..]
+            .chars()
+            .skip_while(|c| *c != '`')
+            .skip(1)
+            .take_while(|c| *c != '`')
+            .collect();
+        message = format!("{}expected a number of at most 64 bits, found {n}", &message[..i]);
+    }
+    // serde quotes YAML's reading of a number (`16.0` for 1.6e1): quote the file's text.
+    if let Some(i) = message.find("floating point `").or_else(|| message.find("integer `"))
+        && let Some(written) = yaml::plain_scalar_at(text, loc)
+    {
+        let open = i + message[i..].find('`').unwrap_or(0) + 1;
+        if let Some(len) = message[open..].find('`') {
+            message.replace_range(open..open + len, written);
         }
-        let mut error = SpecError::new(file, e.loc, e.message).coded(e.code);
-        if let Some((loc, what)) = e.related {
-            error = error.related(loc, what);
+    }
+    // The skeleton's types are ours, not the user's: `expected struct InputFile`, `u64`.
+    if let Some(i) = message.find("expected struct ") {
+        message = format!("{}expected a mapping", &message[..i]);
+    }
+    for (rust, words) in [
+        ("expected u64", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ] {
+        if message.ends_with(rust) {
+            message = format!("{}{words}", &message[..message.len() - rust.len()]);
         }
-        error
-    })?;
-    let typed = typed.ok_or_else(|| {
-        SpecError::new(file, Loc::default(), "the YAML parser stopped unexpectedly").coded(code::YAML)
-    })?;
-    let raw: SpecFile = typed.map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| Loc {
-                line: l.line(),
-                col: l.column(),
-            })
-            .unwrap_or_default();
-        let mut message = e.to_string();
-        if let Some(i) = message.find(" at line ") {
-            message.truncate(i);
-        }
-        // Integers beyond 64 bits reach serde as 128-bit ones and are rejected as a type.
-        if let Some(i) = message
-            .find("invalid type: integer `")
-            .filter(|_| message.contains("128, expected"))
-        {
-            let n: String = message[i..]
-                .chars()
-                .skip_while(|c| *c != '`')
-                .skip(1)
-                .take_while(|c| *c != '`')
-                .collect();
-            message = format!("{}expected a number of at most 64 bits, found {n}", &message[..i]);
-        }
-        // serde quotes YAML's reading of a number (`16.0` for 1.6e1): quote the file's text.
-        if let Some(i) = message.find("floating point `").or_else(|| message.find("integer `"))
-            && let Some(written) = yaml::plain_scalar_at(text, loc)
-        {
-            let open = i + message[i..].find('`').unwrap_or(0) + 1;
-            if let Some(len) = message[open..].find('`') {
-                message.replace_range(open..open + len, written);
-            }
-        }
-        // The skeleton's types are ours, not the user's: `expected struct InputFile`, `u64`.
-        if let Some(i) = message.find("expected struct ") {
-            message = format!("{}expected a mapping", &message[..i]);
-        }
-        for (rust, words) in [
-            ("expected u64", "expected a whole number"),
-            ("expected u32", "expected a whole number"),
-            ("expected f64", "expected a number"),
-        ] {
-            if message.ends_with(rust) {
-                message = format!("{}{words}", &message[..message.len() - rust.len()]);
-            }
-        }
-        // serde says `unknown field `x`, expected one of ...`: its own kind of error.
-        let kind = if message.starts_with("unknown field") || message.contains(": unknown field") {
-            code::UNKNOWN_FIELD
-        } else {
-            code::STRUCTURE
-        };
-        SpecError::new(file, loc, message).coded(kind)
-    })?;
-    let r = Reader {
-        file,
-        marks: &marks,
-        source: text,
-    };
-    Loader { r }.spec(raw)
+    }
+    message
 }
 
 /// The spec format versions this build reads (`archcheck: N`; absent reads as the latest).
@@ -203,7 +241,7 @@ impl Loader<'_> {
         self.r.err(loc, m)
     }
 
-    fn spec(&self, raw: SpecFile) -> Result<Spec, SpecError> {
+    fn spec(&self, raw: SpecFile, source: Arc<Source>) -> Result<Spec, SpecError> {
         if let Some(v) = raw.archcheck.filter(|v| !SUPPORTED_VERSIONS.contains(v)) {
             let supported: Vec<String> = SUPPORTED_VERSIONS.iter().map(u32::to_string).collect();
             return Err(self.err(
@@ -220,6 +258,7 @@ impl Loader<'_> {
         let vars = self.vars(&raw.vars, &path(&["vars"]), None)?;
         let mut spec = Spec {
             file: self.r.file.to_string(),
+            source,
             name: raw.name.clone(),
             title: raw.title.clone(),
             input,

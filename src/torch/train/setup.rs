@@ -52,23 +52,6 @@ pub fn load_data(
     }
 }
 
-/// The spec file, read once (bounded, like every input) and parsed, and its text (for
-/// error excerpts and the identity hash).
-pub(crate) fn load_spec(path: &Path) -> Result<(Spec, String), TrainError> {
-    let source =
-        crate::spec::read_source(path, crate::source::DEFAULT_MAX_BYTES).map_err(|error| TrainError::Spec {
-            error,
-            text: String::new(),
-        })?;
-    match crate::spec::load_str(&source.text, &source.name) {
-        Ok(spec) => Ok((spec, source.text)),
-        Err(error) => Err(TrainError::Spec {
-            error,
-            text: source.text,
-        }),
-    }
-}
-
 pub(crate) fn lower(spec: &Spec, text: &str, opts: &LowerOptions) -> Result<Graph, TrainError> {
     crate::ir::lower(spec, opts).map_err(|error| TrainError::Spec {
         error,
@@ -174,7 +157,7 @@ impl Chosen {
         req: &mut TrainRequest,
         prev: Option<&CheckpointState>,
     ) -> Result<Chosen, TrainError> {
-        let (spec, text) = load_spec(&model_req.spec)?;
+        let (spec, text) = (&*model_req.loaded, model_req.loaded.source.text.as_str());
         let mut opts = model_options(&model_req.options, prev);
         let graph = lower(&spec, &text, &opts)?;
         let source = data_source(req, prev)?;

@@ -6,6 +6,7 @@ pub mod cell;
 pub mod expr;
 pub mod file;
 pub mod load;
+mod reader;
 pub mod steps;
 pub mod template;
 pub mod yaml;

@@ -15,9 +15,8 @@ use serde_yaml::Value;
 use super::cell::{self, CellError, TypeArg};
 use super::file::{AuxHeadFile, ConventionsFile, LineageCallFile, SpecFile, TemplateFile, VariantFile};
 use super::steps::Step;
-use super::template::{
-    Arg, Branch, Expr, LayerDecl, LayerOp, Lit, Reader, Template, TemplateBody, Term, check_name, check_path,
-};
+use super::reader::{Reader, check_name, check_path};
+use super::template::{Arg, Branch, Expr, LayerDecl, LayerOp, Lit, Template, TemplateBody, Term};
 use super::yaml::{self, Seg};
 use super::{
     AuxHead, BatchNorm, Cell, Column, ColumnKind, Conventions, Input, Lineage, Loc, Row, RowOverride, Spec, SpecError,

@@ -133,7 +133,7 @@ pub fn parse(source: &Source, path: &Path) -> Result<Project, SpecError> {
         Some(d) => Some(
             crate::data::parse_data_arg(d.get_ref())
                 .map(|source| anchor_data(source, dir))
-                .map_err(|m| error(Some(d.span()), m))?,
+                .map_err(|e| error(Some(d.span()), e.to_string()))?,
         ),
         None => None,
     };
@@ -141,7 +141,7 @@ pub fn parse(source: &Source, path: &Path) -> Result<Project, SpecError> {
         None => None,
         Some(v) => Some(match v.get_ref() {
             toml::Value::Integer(n) if *n >= 1 => (*n as u64, *n as u64),
-            toml::Value::String(s) => crate::spec::load::parse_hw(s).map_err(|m| error(Some(v.span()), m))?,
+            toml::Value::String(s) => crate::spec::load::parse_hw(s).map_err(|e| error(Some(v.span()), e.to_string()))?,
             other => {
                 let found = match other {
                     toml::Value::Integer(n) => n.to_string(),

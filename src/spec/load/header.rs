@@ -34,10 +34,10 @@ impl Loader<'_> {
                 Some(s) => (s, s),
                 None => return Err(self.err(loc, format!("expected a positive input size, found {n}"))),
             },
-            Value::String(s) => parse_hw(s).map_err(|m| self.err(loc, m))?,
+            Value::String(s) => parse_hw(s).map_err(|e| self.err(loc, e.to_string()))?,
             _ => return Err(self.err(loc, "expected the input size as 224 or 224x224")),
         };
-        check_positive(h, w).map_err(|m| self.err(loc, m))?;
+        check_positive(h, w).map_err(|e| self.err(loc, e.to_string()))?;
         Ok((h, w, loc))
     }
 

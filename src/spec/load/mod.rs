@@ -3,6 +3,7 @@
 
 mod figures;
 mod header;
+mod input_size;
 mod rows;
 mod templates;
 mod variants;
@@ -203,6 +204,9 @@ fn skeleton_message(text: &str, loc: Loc, mut message: String) -> String {
     message
 }
 
+pub use input_size::{InputSizeError, parse_hw};
+use input_size::check_positive;
+
 /// The spec format versions this build reads (`archcheck: N`; absent reads as the latest).
 pub const SUPPORTED_VERSIONS: &[u32] = &[1];
 
@@ -402,42 +406,4 @@ pub fn sanitize(s: &str) -> String {
         out.push_str("row");
     }
     out
-}
-
-/// `224`, `224x224`, `224×192`.
-pub fn parse_hw(s: &str) -> Result<(u64, u64), String> {
-    let t = s.trim();
-    let parts: Vec<&str> = t.split(['x', 'X', '×']).map(str::trim).collect();
-    let num = |p: &str| -> Result<u64, String> {
-        if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) {
-            return Err(format!(
-                "expected an input size as H or HxW, found {s}",
-                s = crate::quote::quote(&s)
-            ));
-        }
-        p.parse::<u64>()
-            .map_err(|_| format!("input size {p} is too large", p = crate::quote::quote(&p)))
-    };
-    let (h, w) = match parts.as_slice() {
-        [h] => (num(h)?, num(h)?),
-        [h, w] => (num(h)?, num(w)?),
-        _ => {
-            return Err(format!(
-                "expected an input size as H or HxW, found {s}",
-                s = crate::quote::quote(&s)
-            ));
-        }
-    };
-    check_positive(h, w)?;
-    Ok((h, w))
-}
-
-fn check_positive(h: u64, w: u64) -> Result<(), String> {
-    if h == 0 || w == 0 {
-        return Err(format!("expected a positive input size, found {h}x{w}"));
-    }
-    if h > 1 << 30 || w > 1 << 30 {
-        return Err(format!("input size {h}x{w} is larger than {}", 1u64 << 30));
-    }
-    Ok(())
 }

@@ -144,26 +144,7 @@ impl Reader<'_> {
     /// One layer: `op: {args}` or a bare `op`.
     pub fn layer(&self, v: &Value, path: &[Seg]) -> Result<LayerDecl, SpecError> {
         let loc = self.at(path);
-        let (op_name, args) = match v {
-            Value::String(s) => (s.clone(), None),
-            Value::Mapping(m) if m.len() == 1 => {
-                let (k, a) = m.iter().next().expect("one entry");
-                let Value::String(k) = k else {
-                    return Err(self.err(loc, "expected a layer name such as conv or max_pool as the key"));
-                };
-                (k.clone(), Some(a))
-            }
-            Value::Mapping(m) => {
-                return Err(self.err(
-                    loc,
-                    format!(
-                        "expected one layer per list item (op: {{args}}), found {} keys",
-                        m.len()
-                    ),
-                ));
-            }
-            _ => return Err(self.err(loc, "expected a layer (op: {args})")),
-        };
+        let (op_name, args) = self.layer_entry(v, loc)?;
         let op = LayerOp::parse(&op_name).ok_or_else(|| {
             self.err(
                 loc,
@@ -184,7 +165,6 @@ impl Reader<'_> {
         };
         let mut p = path.to_vec();
         p.push(Seg::Key(op_name.clone()));
-        let (required, optional) = op.args();
         match args {
             None | Some(Value::Null) => {}
             Some(Value::Mapping(m)) => {
@@ -192,46 +172,12 @@ impl Reader<'_> {
                     let Value::String(k) = k else {
                         return Err(self.err(self.at(&p), "expected argument names as text"));
                     };
-                    let mut ap = p.clone();
-                    ap.push(Seg::Key(k.clone()));
-                    let aloc = self.marks.key(&ap);
-                    match k.as_str() {
-                        // Empty: the layer sits at its scope's own path (torchvision's
-                        // `inception3a.branch1` is one conv unit); a number is a position
-                        // (`branch2.0`).
-                        "name" => match a {
-                            Value::String(s) if s.is_empty() => decl.name = Some(String::new()),
-                            Value::String(s) => decl.name = Some(check_name(self, s, self.at(&ap))?),
-                            Value::Number(n) if n.is_u64() => decl.name = Some(n.to_string()),
-                            _ => return Err(self.err(self.at(&ap), "expected a layer name as text")),
-                        },
-                        "if" => match a {
-                            Value::String(s) => decl.cond = Some(self.expr(s, &ap)?),
-                            _ => return Err(self.err(self.at(&ap), "expected a column name for 'if'")),
-                        },
-                        _ if required.contains(&k.as_str()) || optional.contains(&k.as_str()) => {
-                            decl.args.insert(k.clone(), self.arg(a, &ap)?);
-                        }
-                        _ => {
-                            let mut all: Vec<&str> = required.iter().chain(optional).copied().collect();
-                            all.extend(["name", "if"]);
-                            return Err(self
-                                .err(
-                                    aloc,
-                                    format!(
-                                        "unknown argument {k} of {op_name}, expected one of {}",
-                                        all.join(", "),
-                                        k = crate::quote::quote(&k)
-                                    ),
-                                )
-                                .coded(crate::diag::code::UNKNOWN_NAME));
-                        }
-                    }
+                    self.layer_arg(&mut decl, &op_name, k, a, &p)?;
                 }
             }
             Some(_) => return Err(self.err(self.at(&p), format!("expected the arguments of {op_name} as a mapping"))),
         }
-        for r in required {
+        for r in op.args().0 {
             if !decl.args.contains_key(*r) {
                 return Err(self.err(
                     loc,
@@ -240,6 +186,69 @@ impl Reader<'_> {
             }
         }
         Ok(decl)
+    }
+
+    /// A layer item's op name and its arguments, if written.
+    fn layer_entry<'v>(&self, v: &'v Value, loc: Loc) -> Result<(String, Option<&'v Value>), SpecError> {
+        match v {
+            Value::String(s) => Ok((s.clone(), None)),
+            Value::Mapping(m) if m.len() == 1 => {
+                let (k, a) = m.iter().next().expect("one entry");
+                let Value::String(k) = k else {
+                    return Err(self.err(loc, "expected a layer name such as conv or max_pool as the key"));
+                };
+                Ok((k.clone(), Some(a)))
+            }
+            Value::Mapping(m) => Err(self.err(
+                loc,
+                format!(
+                    "expected one layer per list item (op: {{args}}), found {} keys",
+                    m.len()
+                ),
+            )),
+            _ => Err(self.err(loc, "expected a layer (op: {args})")),
+        }
+    }
+
+    /// The argument `k: a` of the layer `decl` (`op_name`, at `p`): its name, its
+    /// condition, or one of the op's arguments.
+    fn layer_arg(&self, decl: &mut LayerDecl, op_name: &str, k: &str, a: &Value, p: &[Seg]) -> Result<(), SpecError> {
+        let (required, optional) = decl.op.args();
+        let mut ap = p.to_vec();
+        ap.push(Seg::Key(k.to_string()));
+        match k {
+            // Empty: the layer sits at its scope's own path (torchvision's
+            // `inception3a.branch1` is one conv unit); a number is a position
+            // (`branch2.0`).
+            "name" => match a {
+                Value::String(s) if s.is_empty() => decl.name = Some(String::new()),
+                Value::String(s) => decl.name = Some(check_name(self, s, self.at(&ap))?),
+                Value::Number(n) if n.is_u64() => decl.name = Some(n.to_string()),
+                _ => return Err(self.err(self.at(&ap), "expected a layer name as text")),
+            },
+            "if" => match a {
+                Value::String(s) => decl.cond = Some(self.expr(s, &ap)?),
+                _ => return Err(self.err(self.at(&ap), "expected a column name for 'if'")),
+            },
+            _ if required.contains(&k) || optional.contains(&k) => {
+                decl.args.insert(k.to_string(), self.arg(a, &ap)?);
+            }
+            _ => {
+                let mut all: Vec<&str> = required.iter().chain(optional).copied().collect();
+                all.extend(["name", "if"]);
+                return Err(self
+                    .err(
+                        self.marks.key(&ap),
+                        format!(
+                            "unknown argument {k} of {op_name}, expected one of {}",
+                            all.join(", "),
+                            k = crate::quote::quote(&k)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
+            }
+        }
+        Ok(())
     }
 
     pub fn layers(&self, vs: &[Value], path: &[Seg]) -> Result<Vec<LayerDecl>, SpecError> {

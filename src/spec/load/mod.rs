@@ -1,6 +1,7 @@
 //! From a spec file's text to a validated [`Spec`]: every cell parsed with its column's
 //! grammar, every template reference resolved, every problem reported at its line and column.
 
+mod cells;
 mod figures;
 mod header;
 mod input_size;
@@ -14,7 +15,7 @@ use indexmap::IndexMap;
 use serde_yaml::Value;
 
 use super::cell::{self, CellError, TypeArg};
-use super::file::{AuxHeadFile, ConventionsFile, LineageCallFile, SpecFile, TemplateFile, VariantFile};
+use super::file::{AuxHeadFile, ConventionsFile, LineageCallFile, RowOverrideFile, SpecFile, TemplateFile, VariantFile};
 use super::steps::Step;
 use super::reader::{Reader, check_name, check_path};
 use super::template::{Arg, Branch, Expr, LayerDecl, LayerOp, Lit, Template, TemplateBody, Term};
@@ -244,17 +245,44 @@ impl Loader<'_> {
         self.r.err(loc, m)
     }
 
-    fn spec(&self, raw: SpecFile, source: Arc<Source>) -> Result<Spec, SpecError> {
-        if let Some(v) = raw.archcheck.filter(|v| !SUPPORTED_VERSIONS.contains(v)) {
-            let supported: Vec<String> = SUPPORTED_VERSIONS.iter().map(u32::to_string).collect();
-            return Err(self.err(
-                self.r.at(&path(&["archcheck"])),
-                format!(
-                    "unknown format version {v}, this archcheck reads version {}",
-                    supported.join(", ")
-                ),
-            ));
+    /// A mapping's entries, each key text; `what` names the keys in the error ("column").
+    fn named_entries(
+        &self,
+        m: &serde_yaml::Mapping,
+        loc: Loc,
+        what: &str,
+    ) -> Result<IndexMap<String, Value>, SpecError> {
+        let mut out = IndexMap::new();
+        for (k, v) in m {
+            let Value::String(k) = k else {
+                return Err(self.err(loc, format!("expected {what} names as text")));
+            };
+            out.insert(k.clone(), v.clone());
         }
+        Ok(out)
+    }
+
+    /// `unknown {what} 'name', {known_as}: a, b` (E0xx unknown name), with the closest
+    /// known name where `suggest`.
+    fn unknown_name(&self, loc: Loc, what: &str, name: &str, known_as: &str, known: &[&str], suggest: bool) -> SpecError {
+        let hint = if suggest {
+            crate::suggest::did_you_mean(name, known.iter().copied())
+        } else {
+            String::new()
+        };
+        self.err(
+            loc,
+            format!(
+                "unknown {what} {}, {known_as}: {}{hint}",
+                crate::quote::quote(&name),
+                known.join(", ")
+            ),
+        )
+        .coded(crate::diag::code::UNKNOWN_NAME)
+    }
+
+    fn spec(&self, raw: SpecFile, source: Arc<Source>) -> Result<Spec, SpecError> {
+        self.check_version(raw.archcheck)?;
         let input = self.input(&raw)?;
         let columns = self.columns(&raw)?;
         let conventions = self.conventions(Conventions::default(), &raw.conventions, &path(&["conventions"]))?;
@@ -280,6 +308,41 @@ impl Loader<'_> {
             models: Vec::new(),
         };
         spec.models = self.models(&raw.models, &path(&["models"]), &spec)?;
+        self.check_classes_and_tolerance(&spec)?;
+        spec.templates = self.templates(&raw.templates, &path(&["templates"]), &spec)?;
+        self.check_uses(&spec.templates)?;
+        spec.rows = self.rows(&raw.rows, &spec)?;
+        self.check_row_types(&spec)?;
+        spec.head = self.r.layers(&raw.head, &path(&["head"]))?;
+        self.check_layers(&spec.head, &spec)?;
+        spec.aux_heads = self.aux_heads(&raw.aux_heads, &path(&["aux_heads"]), &spec)?;
+        for (name, v) in &raw.variants {
+            let p = path(&[Seg::from("variants"), Seg::from(name.as_str())]);
+            check_name(&self.r, name, self.r.marks.key(&p))?;
+            let variant = self.variant(name, v, &p, &spec)?;
+            spec.variants.insert(name.clone(), variant);
+        }
+        spec.totals = self.totals(&raw.totals, &spec.models)?;
+        Ok(spec)
+    }
+
+    /// `archcheck: N`: a format version this build reads.
+    fn check_version(&self, version: Option<u32>) -> Result<(), SpecError> {
+        let Some(v) = version.filter(|v| !SUPPORTED_VERSIONS.contains(v)) else {
+            return Ok(());
+        };
+        let supported: Vec<String> = SUPPORTED_VERSIONS.iter().map(u32::to_string).collect();
+        Err(self.err(
+            self.r.at(&path(&["archcheck"])),
+            format!(
+                "unknown format version {v}, this archcheck reads version {}",
+                supported.join(", ")
+            ),
+        ))
+    }
+
+    /// `classes:` positive and within the graph's i64 counts; `tolerance:` non-negative.
+    fn check_classes_and_tolerance(&self, spec: &Spec) -> Result<(), SpecError> {
         if spec.classes == 0 {
             return Err(self.err(
                 self.r.at(&path(&["classes"])),
@@ -299,24 +362,26 @@ impl Loader<'_> {
                 format!("expected a non-negative relative tolerance, found {}", spec.tolerance),
             ));
         }
-        spec.templates = self.templates(&raw.templates, &path(&["templates"]), &spec)?;
-        self.check_uses(&spec.templates)?;
-        spec.rows = self.rows(&raw.rows, &spec)?;
+        Ok(())
+    }
+
+    /// Every row's type names a template (a table of architectures builds each row from its
+    /// model cell instead).
+    fn check_row_types(&self, spec: &Spec) -> Result<(), SpecError> {
+        if spec.column_of(ColumnKind::Type).is_none() {
+            return Ok(());
+        }
         for (i, row) in spec.rows.iter().enumerate() {
             let key = row
                 .row_type
                 .template_key(|k| spec.templates.contains_key(k))
                 .into_owned();
-            // A row of a table of architectures is built from its model cell.
-            if spec.column_of(ColumnKind::Type).is_none() {
-                continue;
-            }
             if !spec.templates.contains_key(&key) {
                 let p = path(&[Seg::from("rows"), Seg::from(i)]);
                 let known: Vec<&str> = spec.templates.keys().map(|s| s.as_str()).collect();
                 return Err(self
                     .err(
-                        row.cell_loc_of_type(&spec).unwrap_or(self.r.at(&p)),
+                        row.cell_loc_of_type(spec).unwrap_or(self.r.at(&p)),
                         format!(
                             "unknown row type {key}, the spec's templates are: {}{}",
                             if known.is_empty() {
@@ -331,17 +396,7 @@ impl Loader<'_> {
                     .coded(crate::diag::code::UNKNOWN_NAME));
             }
         }
-        spec.head = self.r.layers(&raw.head, &path(&["head"]))?;
-        self.check_layers(&spec.head, &spec)?;
-        spec.aux_heads = self.aux_heads(&raw.aux_heads, &path(&["aux_heads"]), &spec)?;
-        for (name, v) in &raw.variants {
-            let p = path(&[Seg::from("variants"), Seg::from(name.as_str())]);
-            check_name(&self.r, name, self.r.marks.key(&p))?;
-            let variant = self.variant(name, v, &p, &spec)?;
-            spec.variants.insert(name.clone(), variant);
-        }
-        spec.totals = self.totals(&raw.totals, &spec.models)?;
-        Ok(spec)
+        Ok(())
     }
 }
 

@@ -141,7 +141,9 @@ pub fn parse(source: &Source, path: &Path) -> Result<Project, SpecError> {
         None => None,
         Some(v) => Some(match v.get_ref() {
             toml::Value::Integer(n) if *n >= 1 => (*n as u64, *n as u64),
-            toml::Value::String(s) => crate::spec::load::parse_hw(s).map_err(|e| error(Some(v.span()), e.to_string()))?,
+            toml::Value::String(s) => {
+                crate::spec::load::parse_hw(s).map_err(|e| error(Some(v.span()), e.to_string()))?
+            }
             other => {
                 let found = match other {
                     toml::Value::Integer(n) => n.to_string(),

@@ -58,7 +58,10 @@ fn run_verify(d: &Derivation, out: &mut Output) -> Result<u8, Failure> {
     let r = verify::verify_default(&d.graph, 2).map_err(Failure::error)?;
     out.write(&verify::render(&r))?;
     for x in &r.diagnostics {
-        out.write(&format!("\n{}", report::diagnostics::render(x, &d.spec.file, &d.spec.source)))?;
+        out.write(&format!(
+            "\n{}",
+            report::diagnostics::render(x, &d.spec.file, &d.spec.source)
+        ))?;
     }
     out.line(&format!("\n{}", r.summary()))?;
     Ok(if r.ok() { 0 } else { 1 })

@@ -50,7 +50,8 @@ impl Loaded {
     /// The derivation under `opts`, within `limits`; a spec that cannot be derived is a
     /// rendered failure.
     pub fn derive(&self, opts: &LowerOptions, batch: i64, limits: args::InputLimits) -> Result<Derivation, Failure> {
-        derive_within(self.spec.clone(), opts, batch, &limits.graph()).map_err(|e| spec_failure(&e, Some(self.source())))
+        derive_within(self.spec.clone(), opts, batch, &limits.graph())
+            .map_err(|e| spec_failure(&e, Some(self.source())))
     }
 }
 

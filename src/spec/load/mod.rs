@@ -15,9 +15,11 @@ use indexmap::IndexMap;
 use serde_yaml::Value;
 
 use super::cell::{self, CellError, TypeArg};
-use super::file::{AuxHeadFile, ConventionsFile, LineageCallFile, RowOverrideFile, SpecFile, TemplateFile, VariantFile};
-use super::steps::Step;
+use super::file::{
+    AuxHeadFile, ConventionsFile, LineageCallFile, RowOverrideFile, SpecFile, TemplateFile, VariantFile,
+};
 use super::reader::{Reader, check_name, check_path};
+use super::steps::Step;
 use super::template::{Arg, Branch, Expr, LayerDecl, LayerOp, Lit, Template, TemplateBody, Term};
 use super::yaml::{self, Seg};
 use super::{
@@ -205,8 +207,8 @@ fn skeleton_message(text: &str, loc: Loc, mut message: String) -> String {
     message
 }
 
-pub use input_size::{InputSizeError, parse_hw};
 use input_size::check_positive;
+pub use input_size::{InputSizeError, parse_hw};
 
 /// The spec format versions this build reads (`archcheck: N`; absent reads as the latest).
 pub const SUPPORTED_VERSIONS: &[u32] = &[1];
@@ -264,7 +266,15 @@ impl Loader<'_> {
 
     /// `unknown {what} 'name', {known_as}: a, b` (E0xx unknown name), with the closest
     /// known name where `suggest`.
-    fn unknown_name(&self, loc: Loc, what: &str, name: &str, known_as: &str, known: &[&str], suggest: bool) -> SpecError {
+    fn unknown_name(
+        &self,
+        loc: Loc,
+        what: &str,
+        name: &str,
+        known_as: &str,
+        known: &[&str],
+        suggest: bool,
+    ) -> SpecError {
         let hint = if suggest {
             crate::suggest::did_you_mean(name, known.iter().copied())
         } else {

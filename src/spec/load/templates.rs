@@ -379,7 +379,14 @@ impl Loader<'_> {
             | ColumnKind::Spatial
             | ColumnKind::Input
             | ColumnKind::Filter => {
-                return Err(self.err(e.loc, format!("{} reads column {column}, which is checked against the derivation and cannot shape it", crate::quote::quote(&e.text), column = crate::quote::quote(&column))));
+                return Err(self.err(
+                    e.loc,
+                    format!(
+                        "{} reads column {column}, which is checked against the derivation and cannot shape it",
+                        crate::quote::quote(&e.text),
+                        column = crate::quote::quote(&column)
+                    ),
+                ));
             }
         })
     }

@@ -153,7 +153,7 @@ fn check_spec(r: &Request<'_>, path: &Path) -> Vec<Checked> {
     let loaded = match load_spec(path, r.limits) {
         Ok(l) => l,
         Err(failed) => {
-            let (e, source) = *failed;
+            let super::LoadFailure { error: e, source } = *failed;
             let result = CheckResult {
                 file: e.file.clone(),
                 ..unusable(&e, path)

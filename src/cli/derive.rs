@@ -12,7 +12,7 @@ use archcheck::spec::SpecError;
 pub fn run(model: &ModelArgs, batch: i64, format: Format, strict: bool, view: &ViewArgs) -> Result<u8, Failure> {
     let loaded: Loaded = match load_spec(&model.spec, model.limits) {
         Ok(l) => l,
-        Err(e) => return unusable(format, &e.0, e.1.as_deref()),
+        Err(e) => return unusable(format, &e.error, e.source.as_deref()),
     };
     let opts = model.lower_options();
     let d = match derive_within(loaded.spec.clone(), &opts, batch, &model.limits.graph()) {

@@ -57,16 +57,27 @@ impl Loaded {
 
 /// Reads and validates the spec at `path` (`-` is standard input).
 pub fn load(path: &Path, limits: args::InputLimits) -> Result<Loaded, Failure> {
-    load_spec(path, limits).map_err(|e| spec_failure(&e.0, e.1.as_deref()))
+    load_spec(path, limits).map_err(|e| spec_failure(&e.error, e.source.as_deref()))
+}
+
+/// A spec that could not be loaded: the error, and the text where it was read.
+pub struct LoadFailure {
+    pub error: SpecError,
+    pub source: Option<Arc<Source>>,
 }
 
 /// [`load`], with the error unrendered (and the text, where it was read) for the formats
 /// that carry it as data (`check --format json`).
-pub fn load_spec(path: &Path, limits: args::InputLimits) -> Result<Loaded, Box<(SpecError, Option<Arc<Source>>)>> {
-    let source = Arc::new(spec::read_source(path, limits.max_file_size).map_err(|e| Box::new((e, None)))?);
+pub fn load_spec(path: &Path, limits: args::InputLimits) -> Result<Loaded, Box<LoadFailure>> {
+    let source = Arc::new(
+        spec::read_source(path, limits.max_file_size).map_err(|error| Box::new(LoadFailure { error, source: None }))?,
+    );
     match spec::load_source(source.clone()) {
         Ok(spec) => Ok(Loaded { spec: Arc::new(spec) }),
-        Err(e) => Err(Box::new((e, Some(source)))),
+        Err(error) => Err(Box::new(LoadFailure {
+            error,
+            source: Some(source),
+        })),
     }
 }
 

@@ -197,7 +197,7 @@ pub fn run(model_req: &ModelRequest, req: &BenchRequest) -> Result<BenchReport, 
     }
     let device = runtime::device_from_str(&req.device).map_err(TrainError::Device)?;
     let (spec, text) = (&*model_req.loaded, model_req.loaded.source.text.as_str());
-    let graph = train::logits_graph(train::lower(&spec, &text, &model_req.options)?);
+    let graph = train::logits_graph(train::lower(spec, text, &model_req.options)?);
     let cuda = device.is_cuda();
     let set = Setting {
         graph: &graph,

@@ -159,15 +159,15 @@ impl Chosen {
     ) -> Result<Chosen, TrainError> {
         let (spec, text) = (&*model_req.loaded, model_req.loaded.source.text.as_str());
         let mut opts = model_options(&model_req.options, prev);
-        let graph = lower(&spec, &text, &opts)?;
+        let graph = lower(spec, text, &opts)?;
         let source = data_source(req, prev)?;
         req.seed = Some(req.seed.or(prev.map(|p| p.config.seed)).unwrap_or_else(default_seed));
         let split = load_split(&graph, &source, req.seed.unwrap_or(0))?;
-        let graph = logits_graph(follow_data_classes(&spec, &text, &mut opts, graph, &split, &source)?);
+        let graph = logits_graph(follow_data_classes(spec, text, &mut opts, graph, &split, &source)?);
         let variant = opts.variant.as_deref().map(|v| format!(" ({v})")).unwrap_or_default();
         Ok(Chosen {
             title: format!("{}{variant} on {source}", spec.name),
-            identity: spec_identity(model_req, &spec, &opts, &graph, &text),
+            identity: spec_identity(model_req, spec, &opts, &graph, text),
             data_id: data_identity(&source, &split),
             graph,
             source,

@@ -1,12 +1,11 @@
 //! Composed templates → nodes: layers, template uses (a block inside a block), groups of
 //! branches merged by concat, add or mul, and repeats with per-instance names (`layer1.0`).
 
-use indexmap::IndexMap;
-
 use super::super::eval::{Ctx, Val};
 use super::Builder;
+use super::layers::LocalNames;
 use crate::ir::{NodeId, Op, Place};
-use crate::spec::steps::{Merge, Step};
+use crate::spec::steps::{Group, InstanceName, Merge, Repeat, Step, Use};
 use crate::spec::template::{LayerOp, Lit, TemplateBody};
 use crate::spec::{Loc, SpecError, Template};
 
@@ -36,12 +35,8 @@ fn lit_of(v: Val) -> Lit {
 impl Builder<'_> {
     /// Sets what `{in.*}` reads: the shape of `input` at the reference size.
     pub(super) fn set_input(&self, ctx: &Ctx<'_>, input: NodeId) {
-        let s = self.nodes[input].shape.at(self.reference.0, self.reference.1);
-        ctx.input.set(match s.as_slice() {
-            [c, h, w] => (*c, *h, *w),
-            [f] => (*f, 1, 1),
-            _ => (0, 0, 0),
-        });
+        ctx.input
+            .set(crate::ir::domain::chw(&self.nodes[input].shape, self.reference));
     }
 
     /// One more step visited; a budget, so that nested repeats of steps that add no node
@@ -93,202 +88,216 @@ impl Builder<'_> {
         scope: &str,
         place: &Place,
     ) -> Result<NodeId, SpecError> {
-        let mut totals: IndexMap<&str, usize> = IndexMap::new();
-        for s in steps {
-            if let Step::Layer(l) = s
-                && l.name.is_none()
-            {
-                *totals.entry(l.op.stem()).or_insert(0) += 1;
-            }
-        }
-        let mut seen: IndexMap<&str, usize> = IndexMap::new();
+        let mut names = LocalNames::new(steps.iter().filter_map(|s| match s {
+            Step::Layer(l) => Some(l),
+            _ => None,
+        }));
         let mut cur = input;
         for s in steps {
             self.visit(s.loc())?;
             self.set_input(ctx, cur);
-            match s {
-                Step::Layer(l) => {
-                    let stem = l.op.stem();
-                    let local = match &l.name {
-                        Some(n) => n.clone(),
-                        None => {
-                            let k = seen.entry(stem).or_insert(0);
-                            *k += 1;
-                            if totals[stem] > 1 {
-                                format!("{stem}{k}")
-                            } else {
-                                stem.to_string()
-                            }
-                        }
-                    };
-                    if let Some(c) = &l.cond
-                        && !ctx.holds(c)?
-                    {
-                        continue;
-                    }
-                    cur = self.layer(ctx, l, cur, within(scope, &local), place)?;
-                }
-                Step::Use(u) => {
-                    if let Some(c) = &u.cond
-                        && !ctx.holds(c)?
-                    {
-                        continue;
-                    }
-                    let Some(t) = self.templates.get(&u.template) else {
-                        return Err(self
-                            .err(u.loc, format!("unknown template {}", crate::quote::quote(&u.template)))
-                            .coded(crate::diag::code::UNKNOWN_NAME));
-                    };
-                    if self.depth >= MAX_DEPTH {
-                        return Err(self.err(
-                            u.loc,
-                            format!(
-                                "{}: template uses nest deeper than {MAX_DEPTH} at {}; does a template use itself?",
-                                ctx.what,
-                                crate::quote::quote(&u.template)
-                            ),
-                        ));
-                    }
-                    let mut vars = ctx.vars.clone();
-                    for (k, v) in &t.vars {
-                        vars.insert(k.clone(), v.clone());
-                    }
-                    for (k, a) in &u.args {
-                        // An empty cell leaves the template's default.
-                        if let Some(v) = ctx.arg(a)? {
-                            vars.insert(k.clone(), lit_of(v));
-                        }
-                    }
-                    let inner = ctx.with_vars(&vars);
-                    let scope = match &u.name {
-                        Some(n) => within(scope, n),
-                        None => scope.to_string(),
-                    };
-                    self.depth += 1;
-                    let out = self.body(&inner, t, cur, &scope, place);
-                    self.depth -= 1;
-                    cur = out?;
-                }
-                Step::Group(g) => {
-                    if let Some(c) = &g.cond
-                        && !ctx.holds(c)?
-                    {
-                        continue;
-                    }
-                    let scope = match &g.name {
-                        Some(n) => within(scope, n),
-                        None => scope.to_string(),
-                    };
-                    let mut ends = Vec::new();
-                    for b in &g.branches {
-                        self.set_input(ctx, cur);
-                        if let Some(c) = &b.cond
-                            && !ctx.holds(c)?
-                        {
-                            continue;
-                        }
-                        let (bscope, bplace) = match (&b.name, place) {
-                            (Some(n), Place::Row { row, .. }) => (
-                                within(&scope, n),
-                                Place::Row {
-                                    row: *row,
-                                    branch: Some(n.as_str().into()),
-                                },
-                            ),
-                            (Some(n), _) => (within(&scope, n), place.clone()),
-                            (None, _) => (scope.clone(), place.clone()),
-                        };
-                        ends.push(self.steps(ctx, &b.steps, cur, &bscope, &bplace)?);
-                    }
-                    if ends.is_empty() {
-                        return Err(self.err(
-                            g.loc,
-                            format!(
-                                "{}: every branch of the group is absent, expected at least one",
-                                ctx.what
-                            ),
-                        ));
-                    }
-                    let op = match g.merge {
-                        Merge::Concat => Op::Concat,
-                        Merge::Add => Op::Add,
-                        Merge::Mul => Op::Mul,
-                    };
-                    let merge_name = g.merge_name.as_deref().unwrap_or(g.merge.word());
-                    cur = self.add(within(&scope, merge_name), op, ends, place, false, g.loc)?;
-                }
-                Step::Repeat(r) => {
-                    if let Some(c) = &r.cond
-                        && !ctx.holds(c)?
-                    {
-                        continue;
-                    }
-                    let count = match ctx.arg(&r.count)? {
-                        Some(Val::Int(n)) if n >= 0 => n,
-                        None => {
-                            return Err(ctx.err(
-                                r.count.loc,
-                                format!("{} leaves the repeat's count undefined: its cells are empty", ctx.what),
-                            ));
-                        }
-                        Some(v) => {
-                            return Err(ctx.err(
-                                r.count.loc,
-                                format!("{} gives the repeat count {v}, expected a whole number", ctx.what),
-                            ));
-                        }
-                    };
-                    if usize::try_from(count).map_or(true, |n| n > self.max_nodes) {
-                        return Err(ctx.err(
-                            r.count.loc,
-                            format!(
-                                "{} repeats {count} times, more than the graph's limit of {} nodes (raise it with --max-nodes)",
-                                ctx.what, self.max_nodes
-                            ),
-                        ));
-                    }
-                    let scope = match &r.name {
-                        Some(n) => within(scope, n),
-                        None => scope.to_string(),
-                    };
-                    for k in 0..count {
-                        let mut vars;
-                        let inner = match &r.index {
-                            Some(i) => {
-                                vars = ctx.vars.clone();
-                                vars.insert(i.clone(), Lit::Int(k));
-                                ctx.with_vars(&vars)
-                            }
-                            None => ctx.with_vars(ctx.vars),
-                        };
-                        let part = match &r.instance {
-                            None => k.to_string(),
-                            Some(n) => {
-                                self.set_input(&inner, cur);
-                                match inner.expr(&n.expr)? {
-                                    Some(Val::Int(v)) if v >= 0 => format!("{}{v}{}", n.prefix, n.suffix),
-                                    v => {
-                                        return Err(inner.err(
-                                            n.expr.loc,
-                                            format!(
-                                                "{} gives instance {k}'s name expression {} {}, expected a whole number ≥ 0",
-                                                inner.what,
-                                                crate::quote::quote(&n.expr.text),
-                                                v.map_or("no value (its cells are empty)".to_string(), |v| format!(
-                                                    "the value {v}"
-                                                ))
-                                            ),
-                                        ));
-                                    }
-                                }
-                            }
-                        };
-                        cur = self.steps(&inner, &r.steps, cur, &within(&scope, &part), place)?;
-                    }
-                }
+            let (cond, local) = match s {
+                Step::Layer(l) => (&l.cond, Some(names.of(l))),
+                Step::Use(u) => (&u.cond, None),
+                Step::Group(g) => (&g.cond, None),
+                Step::Repeat(r) => (&r.cond, None),
+            };
+            if let Some(c) = cond
+                && !ctx.holds(c)?
+            {
+                continue;
             }
+            cur = match s {
+                Step::Layer(l) => self.layer(ctx, l, cur, within(scope, &local.unwrap_or_default()), place)?,
+                Step::Use(u) => self.use_step(ctx, u, cur, scope, place)?,
+                Step::Group(g) => self.group(ctx, g, cur, scope, place)?,
+                Step::Repeat(r) => self.repeat(ctx, r, cur, scope, place)?,
+            };
         }
         Ok(cur)
+    }
+
+    /// A template use: the template's body under the use's name, with its vars and the
+    /// use's arguments over the context's.
+    fn use_step(
+        &mut self,
+        ctx: &Ctx<'_>,
+        u: &Use,
+        input: NodeId,
+        scope: &str,
+        place: &Place,
+    ) -> Result<NodeId, SpecError> {
+        let Some(t) = self.templates.get(&u.template) else {
+            return Err(self
+                .err(u.loc, format!("unknown template {}", crate::quote::quote(&u.template)))
+                .coded(crate::diag::code::UNKNOWN_NAME));
+        };
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err(
+                u.loc,
+                format!(
+                    "{}: template uses nest deeper than {MAX_DEPTH} at {}; does a template use itself?",
+                    ctx.what,
+                    crate::quote::quote(&u.template)
+                ),
+            ));
+        }
+        let mut vars = ctx.vars.clone();
+        for (k, v) in &t.vars {
+            vars.insert(k.clone(), v.clone());
+        }
+        for (k, a) in &u.args {
+            // An empty cell leaves the template's default.
+            if let Some(v) = ctx.arg(a)? {
+                vars.insert(k.clone(), lit_of(v));
+            }
+        }
+        let inner = ctx.with_vars(&vars);
+        let scope = match &u.name {
+            Some(n) => within(scope, n),
+            None => scope.to_string(),
+        };
+        self.depth += 1;
+        let out = self.body(&inner, t, input, &scope, place);
+        self.depth -= 1;
+        out
+    }
+
+    /// A group: its present branches from `input`, merged by concat, add or mul.
+    fn group(
+        &mut self,
+        ctx: &Ctx<'_>,
+        g: &Group,
+        input: NodeId,
+        scope: &str,
+        place: &Place,
+    ) -> Result<NodeId, SpecError> {
+        let scope = match &g.name {
+            Some(n) => within(scope, n),
+            None => scope.to_string(),
+        };
+        let mut ends = Vec::new();
+        for b in &g.branches {
+            self.set_input(ctx, input);
+            if let Some(c) = &b.cond
+                && !ctx.holds(c)?
+            {
+                continue;
+            }
+            let (bscope, bplace) = match (&b.name, place) {
+                (Some(n), Place::Row { row, .. }) => (
+                    within(&scope, n),
+                    Place::Row {
+                        row: *row,
+                        branch: Some(n.as_str().into()),
+                    },
+                ),
+                (Some(n), _) => (within(&scope, n), place.clone()),
+                (None, _) => (scope.clone(), place.clone()),
+            };
+            ends.push(self.steps(ctx, &b.steps, input, &bscope, &bplace)?);
+        }
+        if ends.is_empty() {
+            return Err(self.err(
+                g.loc,
+                format!(
+                    "{}: every branch of the group is absent, expected at least one",
+                    ctx.what
+                ),
+            ));
+        }
+        let op = match g.merge {
+            Merge::Concat => Op::Concat,
+            Merge::Add => Op::Add,
+            Merge::Mul => Op::Mul,
+        };
+        let merge_name = g.merge_name.as_deref().unwrap_or(g.merge.word());
+        self.add(within(&scope, merge_name), op, ends, place, false, g.loc)
+    }
+
+    /// A repeat: its steps `count` times in a row, each instance under its own name.
+    fn repeat(
+        &mut self,
+        ctx: &Ctx<'_>,
+        r: &Repeat,
+        input: NodeId,
+        scope: &str,
+        place: &Place,
+    ) -> Result<NodeId, SpecError> {
+        let count = self.repeat_count(ctx, r)?;
+        let scope = match &r.name {
+            Some(n) => within(scope, n),
+            None => scope.to_string(),
+        };
+        let mut cur = input;
+        for k in 0..count {
+            let mut vars;
+            let inner = match &r.index {
+                Some(i) => {
+                    vars = ctx.vars.clone();
+                    vars.insert(i.clone(), Lit::Int(k));
+                    ctx.with_vars(&vars)
+                }
+                None => ctx.with_vars(ctx.vars),
+            };
+            let part = match &r.instance {
+                None => k.to_string(),
+                Some(n) => {
+                    self.set_input(&inner, cur);
+                    instance_name(&inner, n, k)?
+                }
+            };
+            cur = self.steps(&inner, &r.steps, cur, &within(&scope, &part), place)?;
+        }
+        Ok(cur)
+    }
+
+    /// How many times a repeat runs: a whole number, at most the graph's node limit.
+    fn repeat_count(&self, ctx: &Ctx<'_>, r: &Repeat) -> Result<i64, SpecError> {
+        let count = match ctx.arg(&r.count)? {
+            Some(Val::Int(n)) if n >= 0 => n,
+            None => {
+                return Err(ctx.err(
+                    r.count.loc,
+                    format!("{} leaves the repeat's count undefined: its cells are empty", ctx.what),
+                ));
+            }
+            Some(v) => {
+                return Err(ctx.err(
+                    r.count.loc,
+                    format!("{} gives the repeat count {v}, expected a whole number", ctx.what),
+                ));
+            }
+        };
+        if usize::try_from(count).map_or(true, |n| n > self.max_nodes) {
+            return Err(ctx.err(
+                r.count.loc,
+                format!(
+                    "{} repeats {count} times, more than the graph's limit of {} nodes (raise it with --max-nodes)",
+                    ctx.what, self.max_nodes
+                ),
+            ));
+        }
+        Ok(count)
+    }
+}
+
+/// Instance `k`'s name from the repeat's `instance:` form (`prefix{expr}suffix`), its
+/// expression a whole number.
+fn instance_name(inner: &Ctx<'_>, n: &InstanceName, k: i64) -> Result<String, SpecError> {
+    match inner.expr(&n.expr)? {
+        Some(Val::Int(v)) if v >= 0 => Ok(format!("{}{v}{}", n.prefix, n.suffix)),
+        v => Err(inner.err(
+            n.expr.loc,
+            format!(
+                "{} gives instance {k}'s name expression {} {}, expected a whole number ≥ 0",
+                inner.what,
+                crate::quote::quote(&n.expr.text),
+                v.map_or("no value (its cells are empty)".to_string(), |v| format!(
+                    "the value {v}"
+                ))
+            ),
+        )),
     }
 }
 

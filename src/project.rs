@@ -168,7 +168,7 @@ impl Checker<'_> {
             Some(d) => Ok(Some(
                 crate::data::parse_data_arg(d.get_ref())
                     .map(|source| anchor_data(source, self.dir))
-                    .map_err(|m| self.error(Some(d.span()), m))?,
+                    .map_err(|e| self.error(Some(d.span()), e.to_string()))?,
             )),
             None => Ok(None),
         }
@@ -179,7 +179,7 @@ impl Checker<'_> {
         let Some(v) = v else { return Ok(None) };
         Ok(Some(match v.get_ref() {
             toml::Value::Integer(n) if *n >= 1 => (*n as u64, *n as u64),
-            toml::Value::String(s) => crate::spec::load::parse_hw(s).map_err(|m| self.error(Some(v.span()), m))?,
+            toml::Value::String(s) => crate::spec::load::parse_hw(s).map_err(|e| self.error(Some(v.span()), e.to_string()))?,
             other => {
                 let found = match other {
                     toml::Value::Integer(n) => n.to_string(),

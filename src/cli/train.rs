@@ -4,13 +4,14 @@ use std::path::PathBuf;
 
 use super::args::{BuildArgs, flag_pair};
 use super::console::{Console, gib};
-use super::{Failure, ended};
+use super::{Failure, Loaded, ended};
 use archcheck::torch::train;
 
-pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
+pub fn run(a: &BuildArgs, loaded: Loaded) -> Result<u8, Failure> {
     let req = request(a);
     let model = train::ModelRequest {
         spec: a.model.spec.clone(),
+        loaded: loaded.spec,
         options: a.model.lower_options(),
     };
     let mut console = Console::new();

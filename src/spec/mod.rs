@@ -6,6 +6,7 @@ pub mod cell;
 pub mod expr;
 pub mod file;
 pub mod load;
+mod reader;
 pub mod steps;
 pub mod template;
 pub mod yaml;
@@ -13,7 +14,7 @@ pub mod yaml;
 use indexmap::IndexMap;
 
 pub use cell::{Filter, Patch, PoolKind, PoolProj, PrintedSize, Quantity, RowType, Size, Suffix, Tolerance};
-pub use load::{load_file, load_str, read_source};
+pub use load::{load_file, load_source, load_str, read_source};
 pub use template::{Expr, LayerDecl, Template, TemplateBody};
 
 /// A 1-based line and column in the spec file.
@@ -424,6 +425,8 @@ pub struct Input {
 pub struct Spec {
     /// The file name as given, used in every message.
     pub file: String,
+    /// The text the spec was read from, read once: every renderer quotes its lines from here.
+    pub source: std::sync::Arc<crate::source::Source>,
     pub name: String,
     pub title: String,
     pub input: Input,

@@ -21,6 +21,8 @@ pub const AUX_WEIGHT: f64 = 0.3;
 #[derive(Debug, Clone)]
 pub struct ModelRequest {
     pub spec: PathBuf,
+    /// The spec at `spec`, read once by the caller (with its text, [`crate::spec::Spec::source`]).
+    pub loaded: std::sync::Arc<crate::spec::Spec>,
     pub options: LowerOptions,
 }
 

@@ -44,8 +44,8 @@ pub use error::{StepError, TrainError};
 pub use observer::{Observer, Progress, RunInfo, Silent, TrainSummary};
 pub use oom::{OomReport, is_oom, oom_report};
 pub use optim::{OptimizerConfig, OptimizerKind, Schedule, ScheduleKind};
+pub(crate) use setup::lower;
 pub use setup::{SYNTHETIC_TEST, SYNTHETIC_TRAIN, load_data, logits_graph};
-pub(crate) use setup::{load_spec, lower};
 pub use state::{Accum, CheckpointState, DataIdentity, SpecIdentity};
 pub use stepper::{StepOut, Stepper, WeightsError, evaluate, read_weights};
 

@@ -4,7 +4,7 @@ fn main() {
     let path = std::env::args().nth(1).expect("spec path");
     let t = Instant::now();
     let text = std::fs::read_to_string(&path).unwrap();
-    let marks = archcheck::spec::yaml::marks(&text).unwrap();
+    let marks = archcheck::spec::marks(&text).unwrap();
     let t_marks = t.elapsed();
     let _v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
     let t_serde = t.elapsed();

@@ -9,8 +9,8 @@ use crate::check;
 use crate::count::{NodeCost, Totals, costs, depth_between, row_cost};
 use crate::diag::{Diagnostic, Severity, code};
 use crate::ir::Domain;
-use crate::ir::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
+use crate::ir::{Limits, lower_within};
 use crate::spec::{Loc, Spec, SpecError};
 
 /// The derivation of one spec under one variant. The spec is shared, not owned: checking

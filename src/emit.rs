@@ -38,8 +38,8 @@
 mod layers;
 mod order;
 pub mod python;
-pub mod train;
-pub mod tree;
+mod train;
+mod tree;
 
 use std::fmt::Write as _;
 
@@ -47,6 +47,7 @@ use self::layers::{Helpers, Layer, py_bool};
 use self::order::{Item, Order};
 use self::python::{comment, comment_lines, docstring_text, identifier, string_literal};
 pub use self::train::{ScriptTarget, script_file_name, train_script};
+pub use self::tree::MODULE_ATTRIBUTES;
 use self::tree::{Candidate, Tree};
 use crate::ir::{Graph, NodeId, Op, Place};
 

@@ -1,9 +1,37 @@
 //! Plain-text helpers shared by the report and the libtorch code (which must not depend on
-//! [`crate::report`]): digit grouping, the source excerpt around a column, and a spec error
+//! [`crate::report`]): digit grouping, XML escaping, the source excerpt around a column, and a spec error
 //! rendered with its source line (by [`crate::report::diagnostics`]).
 
 use crate::source::Source;
 use crate::spec::SpecError;
+
+/// What [`xml_escape`] does with tabs, newlines and carriage returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breaks {
+    Kept,
+    AsSpaces,
+}
+
+/// Text as XML 1.0 character data or an attribute value: the five special characters as
+/// entities, and the characters XML 1.0 cannot hold (most C0 controls, U+FFFE, U+FFFF) as
+/// U+FFFD, so no spec text can break the file (the SVG diagram, the JUnit report).
+pub fn xml_escape(text: &str, breaks: Breaks) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' if breaks == Breaks::AsSpaces => out.push(' '),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || matches!(c, '\u{FFFE}' | '\u{FFFF}') => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// 17683640 → "17,683,640".
 pub fn thousands(n: i64) -> String {

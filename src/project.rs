@@ -93,30 +93,63 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 
 /// Checks the project file's text; `path` locates it (its directory anchors the paths).
 pub fn parse(source: &Source, path: &Path) -> Result<Project, SpecError> {
-    let error = |span: Option<Range<usize>>, message: String| {
-        let (line, col) = span.map_or((0, 0), |s| source.line_col(s.start));
-        SpecError::new(source.name.clone(), Loc { line, col }, message)
+    let check = Checker {
+        source,
+        dir: path.parent().unwrap_or(Path::new(".")),
     };
     let raw: Raw = toml::from_str(&source.text).map_err(|e| {
         let message = e.message().trim().to_string();
         let message = message.strip_suffix('.').unwrap_or(&message).replace('`', "'");
-        error(e.span(), message.to_lowercase_first())
+        check.error(e.span(), message.to_lowercase_first())
     })?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let within = |p: &str| dir.join(p);
-    let count = |v: &Option<Spanned<i64>>, key: &str, least: i64| -> Result<Option<u64>, SpecError> {
+    let t = &raw.train;
+    // Checked in this order: the first problem found is the one reported.
+    let data = check.data(&t.data)?;
+    let input = check.input(&t.input)?;
+    let classes = check.count(&raw.classes, "classes", 1)?;
+    Ok(Project {
+        path: path.to_path_buf(),
+        spec: raw.spec.as_deref().map(|p| check.within(p)),
+        variant: raw.variant.clone(),
+        classes,
+        no_aux: raw.no_aux,
+        train: check.train(t, data, input)?,
+    })
+}
+
+/// Checks values of the file, each error at its value.
+struct Checker<'a> {
+    source: &'a Source,
+    /// The file's directory, which its paths are relative to.
+    dir: &'a Path,
+}
+
+impl Checker<'_> {
+    fn error(&self, span: Option<Range<usize>>, message: String) -> SpecError {
+        let (line, col) = span.map_or((0, 0), |s| self.source.line_col(s.start));
+        SpecError::new(self.source.name.clone(), Loc { line, col }, message)
+    }
+
+    fn within(&self, p: &str) -> PathBuf {
+        self.dir.join(p)
+    }
+
+    /// A whole number of at least `least`.
+    fn count(&self, v: &Option<Spanned<i64>>, key: &str, least: i64) -> Result<Option<u64>, SpecError> {
         match v {
-            Some(v) if *v.get_ref() < least => Err(error(
+            Some(v) if *v.get_ref() < least => Err(self.error(
                 Some(v.span()),
                 format!("{key} is {}, expected a whole number of at least {least}", v.get_ref()),
             )),
             Some(v) => Ok(Some(*v.get_ref() as u64)),
             None => Ok(None),
         }
-    };
-    let choice = |v: &Option<Spanned<String>>, key: &str, allowed: &[&str]| -> Result<Option<String>, SpecError> {
+    }
+
+    /// One of the `allowed` words.
+    fn choice(&self, v: &Option<Spanned<String>>, key: &str, allowed: &[&str]) -> Result<Option<String>, SpecError> {
         match v {
-            Some(v) if !allowed.contains(&v.get_ref().as_str()) => Err(error(
+            Some(v) if !allowed.contains(&v.get_ref().as_str()) => Err(self.error(
                 Some(v.span()),
                 format!(
                     "{key} is {}, expected one of {}",
@@ -127,60 +160,64 @@ pub fn parse(source: &Source, path: &Path) -> Result<Project, SpecError> {
             Some(v) => Ok(Some(v.get_ref().clone())),
             None => Ok(None),
         }
-    };
-    let t = &raw.train;
-    let data = match &t.data {
-        Some(d) => Some(
-            crate::data::parse_data_arg(d.get_ref())
-                .map(|source| anchor_data(source, dir))
-                .map_err(|m| error(Some(d.span()), m))?,
-        ),
-        None => None,
-    };
-    let input = match &t.input {
-        None => None,
-        Some(v) => Some(match v.get_ref() {
+    }
+
+    /// `data`, as `--data` takes it, a directory anchored at the file's.
+    fn data(&self, d: &Option<Spanned<String>>) -> Result<Option<DataSource>, SpecError> {
+        match d {
+            Some(d) => Ok(Some(
+                crate::data::parse_data_arg(d.get_ref())
+                    .map(|source| anchor_data(source, self.dir))
+                    .map_err(|e| self.error(Some(d.span()), e.to_string()))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// `input`: a number (square) or a string `"HxW"`.
+    fn input(&self, v: &Option<Spanned<toml::Value>>) -> Result<Option<(u64, u64)>, SpecError> {
+        let Some(v) = v else { return Ok(None) };
+        Ok(Some(match v.get_ref() {
             toml::Value::Integer(n) if *n >= 1 => (*n as u64, *n as u64),
-            toml::Value::String(s) => crate::spec::load::parse_hw(s).map_err(|m| error(Some(v.span()), m))?,
+            toml::Value::String(s) => {
+                crate::spec::parse_hw(s).map_err(|e| self.error(Some(v.span()), e.to_string()))?
+            }
             other => {
                 let found = match other {
                     toml::Value::Integer(n) => n.to_string(),
                     _ => format!("a {}", other.type_str()),
                 };
-                return Err(error(
+                return Err(self.error(
                     Some(v.span()),
                     format!("input is {found}, expected a size such as 96 or \"96x96\""),
                 ));
             }
-        }),
-    };
-    Ok(Project {
-        path: path.to_path_buf(),
-        spec: raw.spec.as_deref().map(within),
-        variant: raw.variant.clone(),
-        classes: count(&raw.classes, "classes", 1)?,
-        no_aux: raw.no_aux,
-        train: Train {
+        }))
+    }
+
+    /// `[train]`, its `data` and `input` checked already.
+    fn train(&self, t: &RawTrain, data: Option<DataSource>, input: Option<(u64, u64)>) -> Result<Train, SpecError> {
+        Ok(Train {
             data,
             input,
-            epochs: count(&t.epochs, "epochs", 1)?,
-            batch: count(&t.batch, "batch", 1)?,
-            optimizer: choice(&t.optimizer, "optimizer", &["sgd", "adam"])?,
+            epochs: self.count(&t.epochs, "epochs", 1)?,
+            batch: self.count(&t.batch, "batch", 1)?,
+            optimizer: self.choice(&t.optimizer, "optimizer", &["sgd", "adam"])?,
             lr: t.lr,
             momentum: t.momentum,
             weight_decay: t.weight_decay,
-            schedule: choice(&t.schedule, "schedule", &["step", "cosine"])?,
+            schedule: self.choice(&t.schedule, "schedule", &["step", "cosine"])?,
             warmup: t.warmup,
             aux_weight: t.aux_weight,
             amp: t.amp,
             channels_last: t.channels_last,
-            seed: count(&t.seed, "seed", 0)?,
-            out: t.out.as_deref().map(within),
-            checkpoint_every: count(&t.checkpoint_every, "checkpoint_every", 1)?,
-            max_steps: count(&t.max_steps, "max_steps", 1)?,
+            seed: self.count(&t.seed, "seed", 0)?,
+            out: t.out.as_deref().map(|p| self.within(p)),
+            checkpoint_every: self.count(&t.checkpoint_every, "checkpoint_every", 1)?,
+            max_steps: self.count(&t.max_steps, "max_steps", 1)?,
             device: t.device.clone(),
-        },
-    })
+        })
+    }
 }
 
 /// A data directory written in the file is relative to the file's directory.

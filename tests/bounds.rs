@@ -2,9 +2,9 @@
 //! condition in closed form at any stride, the valid-size search, the graph-size limit, and
 //! values that do not fit the graph's integers.
 
-use archcheck::ir::{concat_condition, describe_agreement, min_input, valid_on};
 use archcheck::ir::{Limits, lower_within};
 use archcheck::ir::{LowerOptions, lower};
+use archcheck::ir::{concat_condition, describe_agreement, min_input, valid_on};
 use archcheck::shape::{Agreement, Axis, Dim, agreement};
 use archcheck::spec::load_str;
 

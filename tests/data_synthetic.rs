@@ -86,7 +86,7 @@ fn parses_data_arguments() {
         assert_eq!(parse_data_arg(s).unwrap().to_string(), s);
         assert_eq!(s.parse::<DataSource>(), parse_data_arg(s));
     }
-    let err = |s| parse_data_arg(s).unwrap_err();
+    let err = |s| parse_data_arg(s).unwrap_err().to_string();
     assert_eq!(
         err("mnist"),
         "unknown data source `mnist`, expected synthetic, fashion-mnist, fashion-mnist:DIR or imagefolder:DIR"

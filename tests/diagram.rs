@@ -65,7 +65,7 @@ fn expected(spec: &str, variant: Option<&str>, r: &Value, depth: u32) -> BTreeSe
     if depth >= 2 {
         want.extend(layers.iter().map(|l| l["name"].as_str().unwrap().to_string()));
         // Merges are drawn as merges: every concatenation, sum and product.
-        let s = archcheck::spec::load::load_file(Path::new(spec)).unwrap();
+        let s = archcheck::spec::load_file(Path::new(spec)).unwrap();
         let opts = LowerOptions {
             variant: variant.map(String::from),
             ..Default::default()

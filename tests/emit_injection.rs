@@ -876,7 +876,7 @@ print(json.dumps(sorted(n for n in names if not n.startswith("_"))))
         .unwrap()
         .iter()
         .map(|n| n.as_str().unwrap())
-        .filter(|n| !archcheck::emit::tree::MODULE_ATTRIBUTES.contains(n))
+        .filter(|n| !archcheck::emit::MODULE_ATTRIBUTES.contains(n))
         .collect();
     assert!(missing.is_empty(), "MODULE_ATTRIBUTES lacks {missing:?}");
 }

@@ -40,7 +40,7 @@ struct Derived {
 }
 
 fn derived(spec: &str, variant: Option<&str>) -> Derived {
-    let s = archcheck::spec::load::load_file(Path::new(spec)).expect("spec loads");
+    let s = archcheck::spec::load_file(Path::new(spec)).expect("spec loads");
     let opts = LowerOptions {
         variant: variant.map(String::from),
         ..Default::default()

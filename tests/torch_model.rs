@@ -90,8 +90,7 @@ fn check_spec(file: &str, variant: Option<&str>) {
     assert_eq!(buffers, totals.buffers, "{what}: buffers");
     assert!(invalid_reason(g, g.reference).is_none(), "{what}: reference invalid");
     assert_shapes(&model, g, g.reference, 1, &what);
-    let min =
-        first_valid(g, archcheck::ir::min_input(g), 256).unwrap_or_else(|| panic!("{what}: no valid size"));
+    let min = first_valid(g, archcheck::ir::min_input(g), 256).unwrap_or_else(|| panic!("{what}: no valid size"));
     assert_ne!(
         min, g.reference,
         "{what}: the smallest valid input should differ from the reference"

@@ -12,9 +12,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use archcheck::ir::{Graph, LowerOptions};
-use archcheck::torch::train::data::{DeviceSplit, EpochPlan, Pipeline};
-use archcheck::torch::train::optim::Optimizer;
 use archcheck::torch::train::{self, OptimizerConfig, OptimizerKind, Stepper};
+use archcheck::torch::train::{DeviceSplit, EpochPlan, Optimizer, Pipeline};
 use tch::{Device, Kind, Tensor, nn};
 
 mod common;
@@ -136,7 +135,7 @@ fn train_args<'a>(spec: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str
 
 fn synthetic_batches(g: &Graph, n: usize, seed: u64) -> (Pipeline, DeviceSplit) {
     let split = archcheck::data::synthetic(n, 8, g.classes as usize, 3, 16, seed);
-    let (mean, std) = train::data::channel_stats(&split.train);
+    let (mean, std) = train::channel_stats(&split.train);
     let pipe = Pipeline::new(3, &mean, &std, g.reference, g.input_channels, Device::Cpu, false).unwrap();
     (pipe, DeviceSplit::upload(&split.train, Device::Cpu).unwrap())
 }
@@ -236,7 +235,7 @@ fn channels_last_optimizer_matches_contiguous() {
         tch::manual_seed(5);
         let mut st = Stepper::new(&g, Device::Cpu, cfg, false, cl, train::AUX_WEIGHT).unwrap();
         let split = archcheck::data::synthetic(64, 8, 4, 3, 16, 9);
-        let (mean, std) = train::data::channel_stats(&split.train);
+        let (mean, std) = train::channel_stats(&split.train);
         let pipe = Pipeline::new(3, &mean, &std, (16, 16), 3, Device::Cpu, cl).unwrap();
         let d = DeviceSplit::upload(&split.train, Device::Cpu).unwrap();
         let plan = pipe.plan(d.n, 3, 0, Device::Cpu).unwrap();

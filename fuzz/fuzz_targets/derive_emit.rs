@@ -74,7 +74,6 @@ fn generated(u: &mut Unstructured<'_>) -> Result<String> {
 }
 
 fn run(text: &str) {
-    let source = archcheck::source::Source::new("fuzz.yaml", text.to_string());
     let spec = match archcheck::spec::load_str(text, "fuzz.yaml") {
         Ok(s) => std::sync::Arc::new(s),
         Err(e) => {
@@ -93,7 +92,7 @@ fn run(text: &str) {
         };
         match derive_within(std::sync::Arc::clone(&spec), &opts, 1, &LIMITS) {
             Ok(d) => {
-                let table = report::table::render(&d, &source);
+                let table = report::table::render(&d, &d.spec.source);
                 // A report is a few lines per node; the 16.6 MB condition was not.
                 assert!(
                     table.len() < 4096 + 2048 * d.graph.nodes.len(),

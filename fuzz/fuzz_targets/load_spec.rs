@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         };
         match derive_within(spec.clone(), &opts, 1, &LIMITS) {
             Ok(d) => {
-                let _ = report::table::render(&d, &archcheck::source::Source::new("fuzz.yaml", text.to_string()));
+                let _ = report::table::render(&d, &d.spec.source);
                 let _ = report::json::value(&d, 0).to_string();
                 let _ = report::markdown::render(&d);
             }

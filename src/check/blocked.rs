@@ -6,9 +6,9 @@
 
 use super::arithmetic::{printed_size, spatial_arithmetic};
 use crate::diag::{Diagnostic, Reading, Severity, code};
-use crate::ir::{chw, reference_violation};
-use crate::ir::{Limits, lower_within};
 use crate::ir::{Graph, LowerOptions, NodeId, Place};
+use crate::ir::{Limits, lower_within};
+use crate::ir::{chw, reference_violation};
 use crate::spec::{Cell, ColumnKind, Loc, Patch, Spec, Value};
 
 /// The other reading, where one exists: the options that drop the stride, the graph they

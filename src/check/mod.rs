@@ -25,8 +25,8 @@ use crate::derive::RowFigures;
 use crate::diag::Diagnostic;
 use crate::ir::Domain;
 use crate::ir::Limits;
-use crate::ir::{Graph, LowerOptions};
 use crate::ir::NodeId;
+use crate::ir::{Graph, LowerOptions};
 use crate::spec::{Cell, ColumnKind, Spec};
 
 /// `g` fails the reference check at `node` (`why` says how): the other reading of the

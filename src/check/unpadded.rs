@@ -7,8 +7,8 @@
 use super::arithmetic::{printed_size, spatial_arithmetic};
 use super::blocked::Recovered;
 use crate::diag::{Diagnostic, Severity, code};
-use crate::ir::chw;
 use crate::ir::Limits;
+use crate::ir::chw;
 use crate::ir::{Graph, LowerOptions, NodeId};
 use crate::spec::{Cell, ColumnKind, Spec, Value};
 

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use archcheck::ir::LowerOptions;
 use archcheck::ir::Limits;
+use archcheck::ir::LowerOptions;
 
 #[derive(Parser)]
 #[command(
@@ -431,7 +431,7 @@ pub struct BenchArgs {
 }
 
 fn parse_input(s: &str) -> Result<(u64, u64), String> {
-    archcheck::spec::load::parse_hw(s)
+    archcheck::spec::parse_hw(s).map_err(|e| e.to_string())
 }
 
 /// A byte count: digits with an optional K, M or G (powers of 1024).

@@ -8,7 +8,7 @@ use archcheck::report;
 use archcheck::torch::bench;
 
 pub fn run(a: &BenchArgs) -> Result<u8, Failure> {
-    super::refuse_unfit(&a.model, Some(a.batch))?;
+    let loaded = super::refuse_unfit(&a.model, Some(a.batch))?;
     let req = bench::BenchRequest {
         batch: a.batch as usize,
         steps: a.steps as usize,
@@ -26,6 +26,7 @@ pub fn run(a: &BenchArgs) -> Result<u8, Failure> {
     };
     let model = archcheck::torch::train::ModelRequest {
         spec: a.model.spec.clone(),
+        loaded: loaded.spec,
         options: a.model.lower_options(),
     };
     let r = bench::run(&model, &req).map_err(|e| Failure::Exit {

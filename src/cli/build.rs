@@ -3,10 +3,9 @@
 use std::path::Path;
 
 use super::args::BuildArgs;
-use super::{Failure, Output, ended, load, output, plural};
+use super::{Failure, Output, ended, output, plural};
 use archcheck::derive::Derivation;
 use archcheck::report;
-use archcheck::source::Source;
 use archcheck::torch::{export, model, verify};
 
 pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
@@ -17,13 +16,12 @@ pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
         (true, None) if a.train.resume => None,
         (true, None) => Some(super::DEFAULT_TRAIN_BATCH),
     };
-    super::refuse_unfit(&a.model, training_batch)?;
+    let loaded = super::refuse_unfit(&a.model, training_batch)?;
     archcheck::torch::init();
     if a.train.train {
-        return super::train::run(a);
+        return super::train::run(a, loaded);
     }
     let device = archcheck::torch::device_from_str(a.device.as_deref().unwrap_or("cpu")).map_err(Failure::error)?;
-    let loaded = load(&a.model.spec, a.model.limits)?;
     for p in [&a.save_weights, &a.torchscript].into_iter().flatten() {
         output::refuse_overwriting_input(p, &[a.model.spec.as_path()])?;
     }
@@ -41,7 +39,7 @@ pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
             ))?;
         }
         if a.verify {
-            status = run_verify(&d, &loaded.source, &mut out)?;
+            status = run_verify(&d, &mut out)?;
         }
         if let Some(p) = &a.save_weights {
             export::save_weights(&vs, p).map_err(Failure::error)?;
@@ -56,11 +54,14 @@ pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
 }
 
 /// `--verify`: the forward passes, every mismatch as a diagnostic; status 1 on a mismatch.
-fn run_verify(d: &Derivation, source: &Source, out: &mut Output) -> Result<u8, Failure> {
+fn run_verify(d: &Derivation, out: &mut Output) -> Result<u8, Failure> {
     let r = verify::verify_default(&d.graph, 2).map_err(Failure::error)?;
     out.write(&verify::render(&r))?;
     for x in &r.diagnostics {
-        out.write(&format!("\n{}", report::diagnostics::render(x, &d.spec.file, source)))?;
+        out.write(&format!(
+            "\n{}",
+            report::diagnostics::render(x, &d.spec.file, &d.spec.source)
+        ))?;
     }
     out.line(&format!("\n{}", r.summary()))?;
     Ok(if r.ok() { 0 } else { 1 })

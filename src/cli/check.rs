@@ -153,12 +153,12 @@ fn check_spec(r: &Request<'_>, path: &Path) -> Vec<Checked> {
     let loaded = match load_spec(path, r.limits) {
         Ok(l) => l,
         Err(failed) => {
-            let (e, source) = *failed;
+            let super::LoadFailure { error: e, source } = *failed;
             let result = CheckResult {
                 file: e.file.clone(),
                 ..unusable(&e, path)
             };
-            let message = Some(render_error_painted(&e, source.as_ref(), paint));
+            let message = Some(render_error_painted(&e, source.as_deref(), paint));
             return vec![Checked { result, message }];
         }
     };
@@ -207,7 +207,7 @@ fn check_spec(r: &Request<'_>, path: &Path) -> Vec<Checked> {
                 message: None,
             },
             Err(e) => Checked {
-                message: Some(render_error_painted(&e, Some(&loaded.source), paint)),
+                message: Some(render_error_painted(&e, Some(&loaded.spec.source), paint)),
                 result: CheckResult {
                     variant: v,
                     model: m,

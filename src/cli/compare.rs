@@ -42,7 +42,7 @@ pub fn run(model: &ModelArgs, weights: &Path) -> Result<u8, Failure> {
     );
     for x in &findings {
         text.push('\n');
-        text.push_str(&render(x, &d.spec.file, &loaded.source));
+        text.push_str(&render(x, &d.spec.file, &d.spec.source));
     }
     text.push_str(&format!(
         "\n{}, {}\n",

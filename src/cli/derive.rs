@@ -12,12 +12,12 @@ use archcheck::spec::SpecError;
 pub fn run(model: &ModelArgs, batch: i64, format: Format, strict: bool, view: &ViewArgs) -> Result<u8, Failure> {
     let loaded: Loaded = match load_spec(&model.spec, model.limits) {
         Ok(l) => l,
-        Err(e) => return unusable(format, &e.0, e.1.as_ref()),
+        Err(e) => return unusable(format, &e.error, e.source.as_deref()),
     };
     let opts = model.lower_options();
     let d = match derive_within(loaded.spec.clone(), &opts, batch, &model.limits.graph()) {
         Ok(d) => d,
-        Err(e) => return unusable(format, &e, Some(&loaded.source)),
+        Err(e) => return unusable(format, &e, Some(loaded.source())),
     };
     let status = verdict(&d, strict);
     let mut out = Output::stdout();
@@ -31,7 +31,7 @@ pub fn run(model: &ModelArgs, batch: i64, format: Format, strict: bool, view: &V
     };
     let written = match format {
         Format::Table => out.write(&report::diagnostics::painted(output::paint(true), || {
-            report::table::render_view(&d, &loaded.source, &super::terminal::view(view))
+            report::table::render_view(&d, &d.spec.source, &super::terminal::view(view))
         })),
         Format::Json => report::json::write(&d, i32::from(status), out.stream())
             .map_err(|e| out.failed(e.into()))

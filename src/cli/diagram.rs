@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use archcheck::diagram::{Diagram, svg, text};
+use archcheck::diagram::{self, Diagram};
 
 use super::args::{DiagramFormat, ModelArgs};
 use super::{Failure, Output, ended, load, output, verdict};
@@ -21,9 +21,9 @@ pub fn run(model: &ModelArgs, format: Option<DiagramFormat>, depth: u64, path: O
     let d = loaded.derive(&model.lower_options(), 1, model.limits)?;
     let diagram = Diagram::of(&d, depth as usize);
     let doc = match format.unwrap_or_else(|| format_of(path)) {
-        DiagramFormat::Svg => svg::render(&diagram),
-        DiagramFormat::Dot => text::dot(&diagram),
-        DiagramFormat::Mermaid => text::mermaid(&diagram),
+        DiagramFormat::Svg => diagram::svg(&diagram),
+        DiagramFormat::Dot => diagram::dot(&diagram),
+        DiagramFormat::Mermaid => diagram::mermaid(&diagram),
     };
     let mut out = Output::to(path, &[model.spec.as_path()])?;
     let written = out.write(&doc).and_then(|()| out.finish());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use archcheck::derive::Derivation;
 use archcheck::diag::Severity;
-use archcheck::onnx::{self, weights::Source};
+use archcheck::onnx::{self, WeightSource as Source};
 use archcheck::report::diagnostics::render_concise;
 
 use super::args::{EmitArgs, EmitTarget, ModelArgs};

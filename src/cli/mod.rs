@@ -35,35 +35,49 @@ use archcheck::spec::{self, Spec, SpecError};
 
 pub use output::{Failure, Output};
 
-/// A spec and the text it was read from (read once; the text is what messages quote).
+/// A validated spec; it holds the text it was read from (read once; the text is what
+/// messages quote).
 pub struct Loaded {
     pub spec: Arc<Spec>,
-    pub source: Source,
 }
 
 impl Loaded {
+    /// The text the spec was read from.
+    pub fn source(&self) -> &Source {
+        &self.spec.source
+    }
+
     /// The derivation under `opts`, within `limits`; a spec that cannot be derived is a
     /// rendered failure.
     pub fn derive(&self, opts: &LowerOptions, batch: i64, limits: args::InputLimits) -> Result<Derivation, Failure> {
-        derive_within(self.spec.clone(), opts, batch, &limits.graph()).map_err(|e| spec_failure(&e, Some(&self.source)))
+        derive_within(self.spec.clone(), opts, batch, &limits.graph())
+            .map_err(|e| spec_failure(&e, Some(self.source())))
     }
 }
 
 /// Reads and validates the spec at `path` (`-` is standard input).
 pub fn load(path: &Path, limits: args::InputLimits) -> Result<Loaded, Failure> {
-    load_spec(path, limits).map_err(|e| spec_failure(&e.0, e.1.as_ref()))
+    load_spec(path, limits).map_err(|e| spec_failure(&e.error, e.source.as_deref()))
+}
+
+/// A spec that could not be loaded: the error, and the text where it was read.
+pub struct LoadFailure {
+    pub error: SpecError,
+    pub source: Option<Arc<Source>>,
 }
 
 /// [`load`], with the error unrendered (and the text, where it was read) for the formats
 /// that carry it as data (`check --format json`).
-pub fn load_spec(path: &Path, limits: args::InputLimits) -> Result<Loaded, Box<(SpecError, Option<Source>)>> {
-    let source = spec::read_source(path, limits.max_file_size).map_err(|e| Box::new((e, None)))?;
-    match spec::load_str(&source.text, &source.name) {
-        Ok(spec) => Ok(Loaded {
-            spec: Arc::new(spec),
-            source,
-        }),
-        Err(e) => Err(Box::new((e, Some(source)))),
+pub fn load_spec(path: &Path, limits: args::InputLimits) -> Result<Loaded, Box<LoadFailure>> {
+    let source = Arc::new(
+        spec::read_source(path, limits.max_file_size).map_err(|error| Box::new(LoadFailure { error, source: None }))?,
+    );
+    match spec::load_source(source.clone()) {
+        Ok(spec) => Ok(Loaded { spec: Arc::new(spec) }),
+        Err(error) => Err(Box::new(LoadFailure {
+            error,
+            source: Some(source),
+        })),
     }
 }
 
@@ -89,7 +103,8 @@ pub const DEFAULT_TRAIN_BATCH: u64 = 128;
 /// outside the spec's domain, or with `training_batch`, a batch that leaves a batch norm one
 /// value per channel. The domain comes from the spec's own reference size, so the message
 /// can give the whole valid range rather than the first layer that fails.
-pub fn refuse_unfit(model: &args::ModelArgs, training_batch: Option<u64>) -> Result<(), Failure> {
+/// The spec loaded for the check is returned, so the command reads its file once.
+pub fn refuse_unfit(model: &args::ModelArgs, training_batch: Option<u64>) -> Result<Loaded, Failure> {
     let loaded = load(&model.spec, model.limits)?;
     let at_reference = LowerOptions {
         input: None,
@@ -105,7 +120,7 @@ pub fn refuse_unfit(model: &args::ModelArgs, training_batch: Option<u64>) -> Res
         .or_else(|| training_batch.and_then(|b| archcheck::fit::refuse_training_batch(&d, (h, w), b)));
     match refusal {
         Some(message) => Err(Failure::error(message.trim_end())),
-        None => Ok(()),
+        None => Ok(loaded),
     }
 }
 

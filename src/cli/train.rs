@@ -4,24 +4,47 @@ use std::path::PathBuf;
 
 use super::args::{BuildArgs, flag_pair};
 use super::console::{Console, gib};
-use super::{Failure, ended};
+use super::{Failure, Loaded, ended};
 use archcheck::torch::train;
 
-pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
+pub fn run(a: &BuildArgs, loaded: Loaded) -> Result<u8, Failure> {
+    let req = request(a);
+    let model = train::ModelRequest {
+        spec: a.model.spec.clone(),
+        loaded: loaded.spec,
+        options: a.model.lower_options(),
+    };
+    let mut console = Console::new();
+    let result = train::run(&model, &req, &mut console);
+    if let Some(bar) = console.bar.take() {
+        bar.abandon();
+    }
+    let s = result.map_err(|e| Failure::Exit {
+        message: format!("error: {e}\n"),
+        status: e.exit_code(),
+    })?;
+    summarize(&mut console, &s);
+    ended(console.failed.map_or(Ok(()), Err), 0)
+}
+
+/// Where a run goes without `--out`: `runs/<spec stem>[-<variant>]`.
+fn default_out(a: &BuildArgs) -> PathBuf {
+    let stem = a
+        .model
+        .spec
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    PathBuf::from("runs").join(match &a.model.variant {
+        Some(v) => format!("{stem}-{v}"),
+        None => stem,
+    })
+}
+
+/// The training options as the command line (and project file) give them.
+fn request(a: &BuildArgs) -> train::TrainRequest {
     let t = &a.train;
-    let out = t.out.clone().unwrap_or_else(|| {
-        let stem = a
-            .model
-            .spec
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "run".into());
-        PathBuf::from("runs").join(match &a.model.variant {
-            Some(v) => format!("{stem}-{v}"),
-            None => stem,
-        })
-    });
-    let req = train::TrainRequest {
+    train::TrainRequest {
         data: t.data.clone(),
         epochs: t.epochs.map(|x| x as usize),
         batch: t.batch.map(|x| x as usize),
@@ -42,24 +65,15 @@ pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
         channels_last: flag_pair(t.channels_last, t.no_channels_last),
         seed: t.seed,
         device: a.device.clone().unwrap_or_else(|| "auto".into()),
-        out,
+        out: t.out.clone().unwrap_or_else(|| default_out(a)),
         resume: t.resume,
         max_steps: t.max_steps,
         checkpoint_every: t.checkpoint_every,
-    };
-    let model = train::ModelRequest {
-        spec: a.model.spec.clone(),
-        options: a.model.lower_options(),
-    };
-    let mut console = Console::new();
-    let result = train::run(&model, &req, &mut console);
-    if let Some(bar) = console.bar.take() {
-        bar.abandon();
     }
-    let s = result.map_err(|e| Failure::Exit {
-        message: format!("error: {e}\n"),
-        status: e.exit_code(),
-    })?;
+}
+
+/// The run's outcome: steps and speed, accuracy, GPU memory, where the files are.
+fn summarize(console: &mut Console, s: &train::TrainSummary) {
     let ending = if s.stopped_early {
         "stopped (--max-steps)"
     } else {
@@ -94,5 +108,4 @@ pub fn run(a: &BuildArgs) -> Result<u8, Failure> {
         s.out.join("metrics.jsonl").display(),
         s.out.join("metrics.svg").display()
     ));
-    ended(console.failed.map_or(Ok(()), Err), 0)
 }

@@ -151,30 +151,47 @@ pub enum DataSource {
 
 const DATA_ARG_FORMS: &str = "synthetic, fashion-mnist, fashion-mnist:DIR or imagefolder:DIR";
 
+/// Why a `--data` value is refused; each names the value as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DataArgError {
+    #[error("data source `{arg}` needs a directory after `{kind}:`")]
+    NoDirectory { arg: String, kind: String },
+    #[error("data source `{arg}`: synthetic takes no directory")]
+    SyntheticDirectory { arg: String },
+    #[error("data source `{arg}` needs a directory: imagefolder:DIR")]
+    ImageFolderWithout { arg: String },
+    #[error("unknown data source `{arg}`, expected {DATA_ARG_FORMS}")]
+    Unknown { arg: String },
+}
+
 /// Parses `synthetic`, `fashion-mnist`, `fashion-mnist:DIR` or `imagefolder:DIR`.
-pub fn parse_data_arg(s: &str) -> Result<DataSource, String> {
+pub fn parse_data_arg(s: &str) -> Result<DataSource, DataArgError> {
     let (kind, dir) = match s.split_once(':') {
         Some((k, d)) => (k, Some(d)),
         None => (s, None),
     };
+    let arg = s.to_string();
     let need_dir = |d: Option<&str>| match d {
         Some(d) if !d.is_empty() => Ok(PathBuf::from(d)),
-        _ => Err(format!("data source `{s}` needs a directory after `{kind}:`")),
+        _ => Err(DataArgError::NoDirectory {
+            arg: s.to_string(),
+            kind: kind.to_string(),
+        }),
     };
     match kind {
         "synthetic" if dir.is_none() => Ok(DataSource::Synthetic),
-        "synthetic" => Err(format!("data source `{s}`: synthetic takes no directory")),
+        "synthetic" => Err(DataArgError::SyntheticDirectory { arg }),
         "fashion-mnist" if dir.is_none() => Ok(DataSource::FashionMnist(None)),
         "fashion-mnist" => need_dir(dir).map(|d| DataSource::FashionMnist(Some(d))),
-        "imagefolder" if dir.is_none() => Err(format!("data source `{s}` needs a directory: imagefolder:DIR")),
+        "imagefolder" if dir.is_none() => Err(DataArgError::ImageFolderWithout { arg }),
         "imagefolder" => need_dir(dir).map(DataSource::ImageFolder),
-        _ => Err(format!("unknown data source `{s}`, expected {DATA_ARG_FORMS}")),
+        _ => Err(DataArgError::Unknown { arg }),
     }
 }
 
 impl FromStr for DataSource {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = DataArgError;
+    fn from_str(s: &str) -> Result<Self, DataArgError> {
         parse_data_arg(s)
     }
 }

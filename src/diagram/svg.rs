@@ -8,23 +8,10 @@ use std::fmt::Write as _;
 use super::layout::{FONT_PX, LINE_H, Placed, Rect, layout, port, shown};
 use super::{Diagram, Kind, Line, Style, Tone};
 
-/// Text as XML character data or an attribute value: markup escaped, and characters XML
-/// 1.0 cannot hold (most controls) replaced, so no spec text can break the file.
+/// Text as XML character data or an attribute value; a line break would be drawn as
+/// nothing in a `<text>`, so breaks become spaces.
 pub fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(' '),
-            c if (c as u32) < 0x20 || matches!(c as u32, 0xFFFE | 0xFFFF) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::fmt::xml_escape(text, crate::fmt::Breaks::AsSpaces)
 }
 
 fn tone_class(t: Tone) -> &'static str {
@@ -161,7 +148,29 @@ pub fn render(d: &Diagram) -> String {
     );
     out.push_str("<defs><marker id=\"arrow\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L8,4 L0,8 z\" fill=\"#78909c\"/></marker></defs>\n");
     let _ = writeln!(out, "<rect width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>");
-    // Title, header and the colour legend.
+    header(&mut out, d, &p);
+    // Frames, then the arrows, then the frames' text and branch names over the arrows
+    // (with a halo, so an arrow passing behind them does not cross the letters), then boxes.
+    frames(&mut out, &p);
+    edges(&mut out, d, &p);
+    for f in &p.frames {
+        text_lines(&mut out, f.header, f.rect.x + 8.0, f.rect.y + 6.0, true);
+        out.push('\n');
+    }
+    for (x, y, name) in &p.labels {
+        let _ = writeln!(
+            out,
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"middle\" class=\"branch halo\">{}</text>",
+            xml(name)
+        );
+    }
+    boxes(&mut out, d, &p);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The title, the header lines and the colour legend.
+fn header(out: &mut String, d: &Diagram, p: &Placed<'_>) {
     let (hx, hy) = p.header_at;
     let _ = writeln!(
         out,
@@ -169,14 +178,16 @@ pub fn render(d: &Diagram) -> String {
         hy + 14.0,
         xml(&shown(&d.title))
     );
-    text_lines(&mut out, &d.header, hx, hy + LINE_H + 4.0, false);
+    text_lines(out, &d.header, hx, hy + LINE_H + 4.0, false);
     let ly = hy + LINE_H * (d.header.len() as f64 + 2.0) + 2.0;
     let _ = writeln!(
         out,
         "\n<text x=\"{hx}\" y=\"{ly:.1}\"><tspan class=\"f-err\">■ error</tspan><tspan class=\"f\">   </tspan><tspan class=\"f-warn\">■ warning</tspan><tspan class=\"f\">   </tspan><tspan class=\"f-note\">■ note</tspan></text>"
     );
-    // Frames, then the arrows, then the frames' text and branch names over the arrows
-    // (with a halo, so an arrow passing behind them does not cross the letters), then boxes.
+}
+
+/// The opened rows' rectangles (their text comes after the arrows).
+fn frames(out: &mut String, p: &Placed<'_>) {
     for f in &p.frames {
         let r = f.rect;
         let _ = writeln!(
@@ -190,6 +201,10 @@ pub fn render(d: &Diagram) -> String {
             r.h
         );
     }
+}
+
+/// The arrows between boxes.
+fn edges(out: &mut String, d: &Diagram, p: &Placed<'_>) {
     for &(a, b) in &d.edges {
         let merge = d.nodes[b].kind == Kind::Merge;
         let _ = writeln!(
@@ -198,17 +213,10 @@ pub fn render(d: &Diagram) -> String {
             edge_path(&p.boxes[a], &p.boxes[b], merge, &p.boxes)
         );
     }
-    for f in &p.frames {
-        text_lines(&mut out, f.header, f.rect.x + 8.0, f.rect.y + 6.0, true);
-        out.push('\n');
-    }
-    for (x, y, name) in &p.labels {
-        let _ = writeln!(
-            out,
-            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"middle\" class=\"branch halo\">{}</text>",
-            xml(name)
-        );
-    }
+}
+
+/// Every box with its text.
+fn boxes(out: &mut String, d: &Diagram, p: &Placed<'_>) {
     for (n, r) in d.nodes.iter().zip(&p.boxes) {
         let kind = match n.kind {
             Kind::Input => "Input",
@@ -228,11 +236,9 @@ pub fn render(d: &Diagram) -> String {
             r.w,
             r.h
         );
-        text_lines(&mut out, &n.lines, r.x + 8.0, r.y + 6.0, false);
+        text_lines(out, &n.lines, r.x + 8.0, r.y + 6.0, false);
         out.push_str("</g>\n");
     }
-    out.push_str("</svg>\n");
-    out
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
+use crate::ir::{Activation, Conv, Graph, NodeId, Op, Pool, PoolKind};
 use crate::ir::{Scheme, conv_scheme, pool_scheme};
-use crate::ir::{Activation, Graph, NodeId, Op, Pool, PoolKind};
 use crate::shape::Shape;
 
 /// Which helper sections of `helpers.py` the file needs.
@@ -87,60 +87,15 @@ pub(super) fn layer(g: &Graph, id: NodeId, inputs: &[&str], classes: bool, helpe
     match &g.nodes[id].op {
         Op::Input { .. } => stateless(None, "x".into()),
         Op::Conv(c) => {
-            let mut s = format!("nn.Conv2d({cin}, {}, {}", channels(c.out), py_pair(c.kernel));
-            if c.stride != (1, 1) {
-                let _ = write!(s, ", stride={}", py_pair(c.stride));
-            }
-            let (pad, arg) = match conv_scheme(c) {
-                Scheme::Native { pad, .. } | Scheme::Symmetric { pad } | Scheme::CaffeFromInput { pad } => {
-                    (pad, x.clone())
-                }
-                Scheme::SameFromInput => {
-                    helpers.same_pad = true;
-                    (
-                        (0, 0),
-                        // SAME pads for the extent a dilated kernel covers.
-                        format!(
-                            "_same_pad({x}, {}, {})",
-                            py_tuple(c.window_kernel()),
-                            py_tuple(c.stride)
-                        ),
-                    )
-                }
-            };
-            if pad != (0, 0) {
-                let _ = write!(s, ", padding={}", py_pair(pad));
-            }
-            if c.dilation != (1, 1) {
-                let _ = write!(s, ", dilation={}", py_pair(c.dilation));
-            }
-            if c.groups != 1 {
-                let _ = write!(s, ", groups={}", c.groups);
-            }
-            if !c.bias {
-                s.push_str(", bias=False");
-            }
-            s.push(')');
-            stateful(s, arg)
+            let (module, arg) = conv(c, cin, &channels(c.out), &x, helpers);
+            stateful(module, arg)
         }
         Op::BatchNorm { eps, momentum, scale } => {
-            let kind = match g.input_shape(id) {
-                Shape::Map { .. } => "BatchNorm2d",
-                Shape::Flat { .. } => "BatchNorm1d",
-            };
-            let bn = format!(
-                "nn.{kind}({}, eps={}, momentum={})",
-                channels(cin),
-                py_float(*eps),
-                py_float(*momentum)
-            );
-            let module = if *scale {
-                bn
-            } else {
-                helpers.no_scale = true;
-                format!("_without_scale({bn})")
-            };
-            stateful(module, x.clone())
+            let flat = matches!(g.input_shape(id), Shape::Flat { .. });
+            stateful(
+                batch_norm(flat, &channels(cin), *eps, *momentum, *scale, helpers),
+                x.clone(),
+            )
         }
         Op::Linear { out, bias } => {
             let mut s = format!("nn.Linear({cin}, {}", channels(*out));
@@ -160,28 +115,10 @@ pub(super) fn layer(g: &Graph, id: NodeId, inputs: &[&str], classes: bool, helpe
             format!("F.adaptive_avg_pool2d({x}, {})", py_pair(*size)),
         ),
         Op::Concat => stateless(None, format!("torch.cat([{}], 1)", inputs.join(", "))),
-        Op::Add | Op::Mul => stateless(
-            None,
-            inputs.join(if matches!(g.nodes[id].op, Op::Add) {
-                " + "
-            } else {
-                " * "
-            }),
-        ),
+        Op::Add => stateless(None, inputs.join(" + ")),
+        Op::Mul => stateless(None, inputs.join(" * ")),
         Op::Activation(a) => {
-            let module = match a {
-                Activation::Relu => "nn.ReLU()",
-                Activation::Relu6 => "nn.ReLU6()",
-                Activation::HardSwish => "nn.Hardswish()",
-                Activation::HardSigmoid => "nn.Hardsigmoid()",
-                Activation::Silu => "nn.SiLU()",
-                Activation::Gelu => "nn.GELU()",
-                Activation::Sigmoid => "nn.Sigmoid()",
-            };
-            let functional = match a {
-                Activation::Sigmoid => format!("torch.sigmoid({x})"),
-                other => format!("F.{}({x})", other.word()),
-            };
+            let (module, functional) = activation(*a, &x);
             stateless(Some(module.into()), functional)
         }
         Op::Lrn { size, alpha, beta, k } => stateless(
@@ -193,14 +130,7 @@ pub(super) fn layer(g: &Graph, id: NodeId, inputs: &[&str], classes: bool, helpe
                 py_float(*k)
             ),
         ),
-        Op::GlobalPool { kind, keep_dims } => {
-            let f = match kind {
-                PoolKind::Max => "amax",
-                PoolKind::Avg => "mean",
-            };
-            let keep = if *keep_dims { ", keepdim=True" } else { "" };
-            stateless(None, format!("{x}.{f}((2, 3){keep})"))
-        }
+        Op::GlobalPool { kind, keep_dims } => stateless(None, global_pool(*kind, *keep_dims, &x)),
         Op::Flatten => stateless(None, format!("torch.flatten({x}, 1)")),
         Op::Dropout { p } => stateless(
             Some(format!("nn.Dropout({})", py_float(*p))),
@@ -208,6 +138,88 @@ pub(super) fn layer(g: &Graph, id: NodeId, inputs: &[&str], classes: bool, helpe
         ),
         Op::Softmax => stateless(None, format!("F.softmax({x}, 1)")),
     }
+}
+
+/// A conv's module, and its argument (padded at run time for TF SAME); `out` is its output
+/// channels as written.
+fn conv(c: &Conv, cin: i64, out: &str, x: &str, helpers: &mut Helpers) -> (String, String) {
+    let mut s = format!("nn.Conv2d({cin}, {out}, {}", py_pair(c.kernel));
+    if c.stride != (1, 1) {
+        let _ = write!(s, ", stride={}", py_pair(c.stride));
+    }
+    let (pad, arg) = match conv_scheme(c) {
+        Scheme::Native { pad, .. } | Scheme::Symmetric { pad } | Scheme::CaffeFromInput { pad } => (pad, x.to_string()),
+        Scheme::SameFromInput => {
+            helpers.same_pad = true;
+            (
+                (0, 0),
+                // SAME pads for the extent a dilated kernel covers.
+                format!(
+                    "_same_pad({x}, {}, {})",
+                    py_tuple(c.window_kernel()),
+                    py_tuple(c.stride)
+                ),
+            )
+        }
+    };
+    if pad != (0, 0) {
+        let _ = write!(s, ", padding={}", py_pair(pad));
+    }
+    if c.dilation != (1, 1) {
+        let _ = write!(s, ", dilation={}", py_pair(c.dilation));
+    }
+    if c.groups != 1 {
+        let _ = write!(s, ", groups={}", c.groups);
+    }
+    if !c.bias {
+        s.push_str(", bias=False");
+    }
+    s.push(')');
+    (s, arg)
+}
+
+/// A batch norm's module (1-d after a flatten), without its scale where `scale` is false.
+fn batch_norm(flat: bool, channels: &str, eps: f64, momentum: f64, scale: bool, helpers: &mut Helpers) -> String {
+    let kind = if flat { "BatchNorm1d" } else { "BatchNorm2d" };
+    let bn = format!(
+        "nn.{kind}({channels}, eps={}, momentum={})",
+        py_float(eps),
+        py_float(momentum)
+    );
+    if scale {
+        bn
+    } else {
+        helpers.no_scale = true;
+        format!("_without_scale({bn})")
+    }
+}
+
+/// An activation's module and functional expression.
+fn activation(a: Activation, x: &str) -> (&'static str, String) {
+    let module = match a {
+        Activation::Relu => "nn.ReLU()",
+        Activation::Relu6 => "nn.ReLU6()",
+        Activation::HardSwish => "nn.Hardswish()",
+        Activation::HardSigmoid => "nn.Hardsigmoid()",
+        Activation::Silu => "nn.SiLU()",
+        Activation::Gelu => "nn.GELU()",
+        Activation::Sigmoid => "nn.Sigmoid()",
+    };
+    let functional = match a {
+        Activation::Sigmoid => format!("torch.sigmoid({x})"),
+        other => format!("F.{}({x})", other.word()),
+    };
+    (module, functional)
+}
+
+/// A pool over all of H and W, as a tensor method (`x.mean((2, 3))`).
+fn global_pool(kind: PoolKind, keep_dims: bool, x: &str) -> String {
+    let f = match kind {
+        PoolKind::Max => "amax",
+        PoolKind::Avg => "mean",
+    };
+    let keep = if keep_dims { ", keepdim=True" } else { "" };
+    format!("{x}.{f}((2, 3){keep})")
 }
 
 /// A pool: its module where PyTorch's own computes it (floor or ceil windows, padding it

@@ -4,8 +4,8 @@
 
 use super::eval::{Ctx, Val};
 use super::{Activation, Op, PoolKind};
+use crate::spec::LayerDecl;
 use crate::spec::SpecError;
-use crate::spec::template::LayerDecl;
 
 /// The activation after a conv or linear: `act` (a word, `none` or `linear` for none) or the
 /// older `relu: true/false`, never both; `default` where neither is given or the

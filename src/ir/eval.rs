@@ -3,8 +3,8 @@
 use indexmap::IndexMap;
 
 use crate::spec::cell::{LayerItem, PoolKind, TypeArg};
-use crate::spec::expr::{BinOp, Node};
-use crate::spec::template::{Arg, ArgDecl, Expr, LayerDecl, Lit, Term};
+use crate::spec::{Arg, ArgDecl, Expr, LayerDecl, Lit, Term};
+use crate::spec::{BinOp, ExprNode as Node};
 use crate::spec::{Cell, Loc, SpecError, Symbol, Value};
 
 /// A value an argument takes once evaluated.
@@ -312,7 +312,7 @@ impl Ctx<'_> {
     }
 
     /// An argument that must evaluate: missing cells are reported at the argument.
-    pub fn required(&self, args: &crate::spec::template::Args, name: &str, op: &str) -> Result<Val, SpecError> {
+    pub fn required(&self, args: &crate::spec::Args, name: &str, op: &str) -> Result<Val, SpecError> {
         let a = &args[name];
         self.arg(a)?.ok_or_else(|| {
             self.err(

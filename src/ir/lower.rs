@@ -19,7 +19,7 @@ use indexmap::IndexMap;
 
 use super::eval::Ctx;
 use super::{ConcatMismatch, Constraint, Graph, Node, NodeId, Op, Place};
-use crate::spec::template::Lit;
+use crate::spec::Lit;
 use crate::spec::{Cell, Conventions, Loc, Spec, SpecError, Template, Variant};
 
 /// Choices made on the command line.

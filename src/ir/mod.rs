@@ -11,21 +11,23 @@ mod lower;
 mod op;
 mod plan;
 
-pub use crate::spec::activation::Activation;
+pub use crate::spec::Activation;
 pub use crate::spec::cell::PoolKind;
 
 use crate::shape::{Requirement, Shape};
 use crate::spec::Loc;
 
+pub use domain::{
+    Domain, chw, concat_condition, describe_agreement, max_input, min_input, reference_violation, valid_on,
+};
 pub use infer::infer;
 pub use logits::logits_graph;
-pub use domain::{Domain, chw, concat_condition, describe_agreement, max_input, min_input, reference_violation, valid_on};
 pub use lower::{Limits, LowerOptions, lower, lower_within, row_output_from};
-pub use plan::{
-    AxisPad, Plan, Scheme, caffe_extra_windows, conv_at, conv_scheme, explicit_axis, pool_at, pool_is_same, pool_scheme,
-    same_axis, same_symmetric_pad,
-};
 pub use op::{Conv, Description, Op, Pad, Pool};
+pub use plan::{
+    AxisPad, Plan, Scheme, caffe_extra_windows, conv_at, conv_scheme, explicit_axis, pool_at, pool_is_same,
+    pool_scheme, same_axis, same_symmetric_pad,
+};
 
 pub type NodeId = usize;
 

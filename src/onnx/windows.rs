@@ -2,8 +2,8 @@
 //! op's own padding, `SAME_UPPER` for TF SAME, or an explicit `Pad` (and `Slice`) to the
 //! windows' extent with the average's divisor corrected; adaptive pools at the fixed size.
 
+use super::builder::{Builder, int, ints, pair, string};
 use super::proto::AttributeProto;
-use super::{Builder, int, ints, pair, string};
 use crate::ir::{AxisPad, Plan, Scheme, pool_at, pool_scheme};
 use crate::ir::{NodeId, Pool, PoolKind};
 

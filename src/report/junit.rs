@@ -8,23 +8,9 @@ use super::check::{CheckResult, tally};
 use super::diagnostics::render_concise;
 use crate::diag::Severity;
 
-/// Text for XML 1.0: the five special characters as entities, and the characters XML
-/// forbids (most C0 controls) as U+FFFD.
+/// Text for XML 1.0; a message's line breaks are kept (`<failure>` bodies are multi-line).
 fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::fmt::xml_escape(s, crate::fmt::Breaks::Kept)
 }
 
 /// The whole run as one XML document.

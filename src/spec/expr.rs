@@ -432,14 +432,14 @@ pub fn parse_expr(text: &str) -> Result<Parsed, ExprError> {
     }
 }
 
-/// The terms of an expression, in order (every alternative's).
-pub fn parse(text: &str) -> Result<Vec<Term>, ExprError> {
-    parse_expr(text).map(|p| p.terms)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The terms of an expression, in order (every alternative's).
+    fn parse(text: &str) -> Result<Vec<Term>, ExprError> {
+        parse_expr(text).map(|p| p.terms)
+    }
 
     fn col(c: &str, f: Option<&str>) -> Term {
         Term::Column {

@@ -149,7 +149,9 @@ pub struct ConventionsFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateFile {
+    /// For the reader of the spec; accepted (unknown keys are errors) and not used.
     #[serde(default)]
+    #[allow(dead_code)]
     pub description: String,
     #[serde(default)]
     pub layers: Vec<Value>,

@@ -1,20 +1,26 @@
 //! The spec as written: a paper's table cell for cell, its row templates and its variants,
 //! every piece with the place in the file it came from. Nothing here is derived.
 
-pub mod activation;
+mod activation;
 pub mod cell;
-pub mod expr;
-pub mod file;
-pub mod load;
-pub mod steps;
-pub mod template;
-pub mod yaml;
+mod expr;
+mod file;
+mod load;
+mod reader;
+mod steps;
+mod template;
+mod yaml;
 
 use indexmap::IndexMap;
 
+pub use activation::Activation;
 pub use cell::{Filter, Patch, PoolKind, PoolProj, PrintedSize, Quantity, RowType, Size, Suffix, Tolerance};
-pub use load::{load_file, load_str, read_source};
-pub use template::{Expr, LayerDecl, Template, TemplateBody};
+pub use expr::{BinOp, Node as ExprNode};
+pub use load::{InputSizeError, parse_hw};
+pub use load::{load_file, load_source, load_str, read_source};
+pub use steps::{Group, InstanceName, Merge, Repeat, Step, Use};
+pub use template::{Arg, ArgDecl, Args, Expr, LayerDecl, LayerOp, Lit, Template, TemplateBody, Term};
+pub use yaml::{Marks, marks};
 
 /// A 1-based line and column in the spec file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -424,6 +430,8 @@ pub struct Input {
 pub struct Spec {
     /// The file name as given, used in every message.
     pub file: String,
+    /// The text the spec was read from, read once: every renderer quotes its lines from here.
+    pub source: std::sync::Arc<crate::source::Source>,
     pub name: String,
     pub title: String,
     pub input: Input,

@@ -18,7 +18,8 @@
 
 use serde_yaml::Value;
 
-use super::template::{ArgDecl, Args, Expr, LayerDecl, LayerOp, Reader, check_name};
+use super::reader::{Reader, check_name};
+use super::template::{ArgDecl, Args, Expr, LayerDecl, LayerOp};
 use super::yaml::Seg;
 use super::{Loc, SpecError};
 

@@ -20,8 +20,8 @@ use tch::{Device, Kind, TchError, Tensor};
 
 use crate::ir::Graph;
 use crate::torch::runtime;
-use crate::torch::train::config::device_name;
-use crate::torch::train::oom::OomContext;
+use crate::torch::train::OomContext;
+use crate::torch::train::device_name;
 use crate::torch::train::{
     self, AUX_WEIGHT, ModelRequest, OptimizerConfig, OptimizerKind, StepError, StepOut, Stepper, TrainError,
 };
@@ -196,8 +196,8 @@ pub fn run(model_req: &ModelRequest, req: &BenchRequest) -> Result<BenchReport, 
         return Err(BenchError::ZeroSize);
     }
     let device = runtime::device_from_str(&req.device).map_err(TrainError::Device)?;
-    let (spec, text) = train::load_spec(&model_req.spec)?;
-    let graph = train::logits_graph(train::lower(&spec, &text, &model_req.options)?);
+    let (spec, text) = (&*model_req.loaded, model_req.loaded.source.text.as_str());
+    let graph = train::logits_graph(train::lower(spec, text, &model_req.options)?);
     let cuda = device.is_cuda();
     let set = Setting {
         graph: &graph,

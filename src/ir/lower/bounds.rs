@@ -2,7 +2,7 @@
 //! for a graph over its node limit.
 
 use super::{Builder, steps};
-use crate::spec::template::{LayerDecl, LayerOp, TemplateBody};
+use crate::spec::{LayerDecl, LayerOp, TemplateBody};
 use crate::spec::{Loc, SpecError, Template};
 
 /// The most nodes one list of layers can lower to: a conv is conv, batch norm and ReLU (a

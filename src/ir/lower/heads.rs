@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 
 use super::{Builder, Shared};
 use crate::ir::{NodeId, Output, Place};
-use crate::spec::template::Lit;
+use crate::spec::Lit;
 use crate::spec::{AuxHead, SpecError};
 
 impl<'a> Builder<'a> {

@@ -7,8 +7,8 @@ use crate::ir::args;
 use crate::ir::eval::{Ctx, Val};
 use crate::ir::{Conv, NodeId, Op, Pad, Place, Pool, PoolKind};
 use crate::shape::{Shape, WindowRounding};
-use crate::spec::template::{LayerDecl, LayerOp};
 use crate::spec::{CeilRule, ConvUnit, Padding, Rounding, SpecError};
+use crate::spec::{LayerDecl, LayerOp};
 
 impl Builder<'_> {
     fn pad(

@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use super::{Builder, join_path};
 use crate::ir::eval::Ctx;
 use crate::ir::{NodeId, Op, Place};
-use crate::spec::template::{LayerDecl, TemplateBody};
+use crate::spec::{LayerDecl, TemplateBody};
 use crate::spec::{SpecError, Template};
 
 /// The local names of a list's layers: a layer's own name, or its kind numbered by declared

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use super::{Builder, Limits, LowerOptions, Shared, classes_of, vars_of};
 use crate::ir::{Correction, Node, NodeId, Op, Place, RowSpan};
 use crate::shape::Shape;
-use crate::spec::template::Lit;
+use crate::spec::Lit;
 use crate::spec::{AuxHead, Cell, Spec, SpecError, Variant};
 
 /// What one row is built from under a variant: cells with corrections, vars, template.

@@ -5,8 +5,8 @@ use super::super::eval::{Ctx, Val};
 use super::Builder;
 use super::layers::LocalNames;
 use crate::ir::{NodeId, Op, Place};
-use crate::spec::steps::{Group, InstanceName, Merge, Repeat, Step, Use};
-use crate::spec::template::{LayerOp, Lit, TemplateBody};
+use crate::spec::{Group, InstanceName, Merge, Repeat, Step, Use};
+use crate::spec::{LayerOp, Lit, TemplateBody};
 use crate::spec::{Loc, SpecError, Template};
 
 /// How deep template uses may nest: far beyond any network's blocks, and what stops a

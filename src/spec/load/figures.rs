@@ -57,83 +57,103 @@ impl Loader<'_> {
         raw: &IndexMap<String, TotalFile>,
         models: &[String],
     ) -> Result<Vec<PrintedTotal>, SpecError> {
-        let mut out = Vec::new();
-        for (name, t) in raw {
-            let tp = path(&[Seg::from("totals"), Seg::from(name.as_str())]);
-            let (tolerance, unit) = self.figure_options(&tp, t.tolerance, t.exact, t.unit.as_deref(), None)?;
-            let column = Column {
-                name: name.clone(),
-                kind: ColumnKind::Params,
-                loc: self.r.marks.key(&tp),
-                tolerance,
-                unit,
-                symbols: IndexMap::new(),
-            };
-            let pp = join(tp.clone(), "printed");
-            let mut figures = Vec::new();
-            let mut figure = |v: &Value, p: &[Seg], model: Option<String>| -> Result<(), SpecError> {
-                let cell = self
-                    .cell(&column, v, self.r.at(p), self.r.marks.text(p))
-                    .map_err(|mut e| {
-                        // Messages name the total, not a column.
-                        if let Some(rest) = e.message.strip_prefix("column ") {
-                            e.message = format!("total {rest}");
-                        }
-                        e
-                    })?
-                    .ok_or_else(|| {
-                        self.err(
-                            self.r.at(p),
-                            format!("total {} prints no figure", crate::quote::quote(name)),
-                        )
-                    })?;
-                figures.push(PrintedFigure { model, cell });
-                Ok(())
-            };
-            match &t.printed {
-                Value::Mapping(m) => {
-                    for (k, v) in m {
-                        let Some(model) = k.as_str() else {
-                            return Err(self.err(self.r.at(&pp), "expected model names as the keys of printed"));
-                        };
-                        // One figure printed for several models (VGG's Table 2, `A,A-LRN`),
-                        // unless a column's own name holds the comma.
-                        let names: Vec<&str> = if models.iter().any(|m| m == model) {
-                            vec![model]
-                        } else {
-                            model.split(',').map(str::trim).collect()
-                        };
-                        for one in names {
-                            if one.is_empty() {
-                                return Err(self.err(
-                                    self.r.marks.key(&join(pp.clone(), model)),
-                                    format!(
-                                        "expected model names separated by ',' as a key of printed, found {}",
-                                        crate::quote::quote(model)
-                                    ),
-                                ));
-                            }
-                            figure(v, &join(pp.clone(), model), Some(one.to_string()))?;
-                        }
-                    }
-                }
-                v => figure(v, &pp, None)?,
-            }
-            if figures.is_empty() {
-                return Err(self.err(
-                    self.r.at(&pp),
-                    format!("total {} prints no figure", crate::quote::quote(name)),
-                ));
-            }
-            out.push(PrintedTotal {
-                name: name.clone(),
-                counts: t.counts,
-                printed_in: t.printed_in.clone(),
-                figures,
-                tolerance,
-                loc: self.r.marks.key(&tp),
-            });
+        raw.iter().map(|(name, t)| self.total(name, t, models)).collect()
+    }
+
+    fn total(&self, name: &str, t: &TotalFile, models: &[String]) -> Result<PrintedTotal, SpecError> {
+        let tp = path(&[Seg::from("totals"), Seg::from(name)]);
+        let (tolerance, unit) = self.figure_options(&tp, t.tolerance, t.exact, t.unit.as_deref(), None)?;
+        // A total's figures are read as a params column's cells.
+        let column = Column {
+            name: name.to_string(),
+            kind: ColumnKind::Params,
+            loc: self.r.marks.key(&tp),
+            tolerance,
+            unit,
+            symbols: IndexMap::new(),
+        };
+        let pp = join(tp.clone(), "printed");
+        let figures = self.printed_figures(name, &column, &t.printed, &pp, models)?;
+        if figures.is_empty() {
+            return Err(self.err(
+                self.r.at(&pp),
+                format!("total {} prints no figure", crate::quote::quote(name)),
+            ));
         }
-        Ok(out)
+        Ok(PrintedTotal {
+            name: name.to_string(),
+            counts: t.counts,
+            printed_in: t.printed_in.clone(),
+            figures,
+            tolerance,
+            loc: self.r.marks.key(&tp),
+        })
+    }
+
+    /// `printed:` at `pp`: one figure, or a mapping of models (or `A,A-LRN`) to figures.
+    fn printed_figures(
+        &self,
+        name: &str,
+        column: &Column,
+        printed: &Value,
+        pp: &[Seg],
+        models: &[String],
+    ) -> Result<Vec<PrintedFigure>, SpecError> {
+        let Value::Mapping(m) = printed else {
+            return Ok(vec![self.total_figure(name, column, printed, pp, None)?]);
+        };
+        let mut figures = Vec::new();
+        for (k, v) in m {
+            let Some(model) = k.as_str() else {
+                return Err(self.err(self.r.at(pp), "expected model names as the keys of printed"));
+            };
+            // One figure printed for several models (VGG's Table 2, `A,A-LRN`), unless a
+            // column's own name holds the comma.
+            let names: Vec<&str> = if models.iter().any(|m| m == model) {
+                vec![model]
+            } else {
+                model.split(',').map(str::trim).collect()
+            };
+            for one in names {
+                if one.is_empty() {
+                    return Err(self.err(
+                        self.r.marks.key(&join(pp.to_vec(), model)),
+                        format!(
+                            "expected model names separated by ',' as a key of printed, found {}",
+                            crate::quote::quote(model)
+                        ),
+                    ));
+                }
+                figures.push(self.total_figure(name, column, v, &join(pp.to_vec(), model), Some(one.to_string()))?);
+            }
+        }
+        Ok(figures)
+    }
+
+    /// One printed figure of the total `name`, at `p`.
+    fn total_figure(
+        &self,
+        name: &str,
+        column: &Column,
+        v: &Value,
+        p: &[Seg],
+        model: Option<String>,
+    ) -> Result<PrintedFigure, SpecError> {
+        let cell = self
+            .cell(column, v, self.r.at(p), self.r.marks.text(p))
+            .map_err(|mut e| {
+                // Messages name the total, not a column.
+                if let Some(rest) = e.message.strip_prefix("column ") {
+                    e.message = format!("total {rest}");
+                }
+                e
+            })?
+            .ok_or_else(|| {
+                self.err(
+                    self.r.at(p),
+                    format!("total {} prints no figure", crate::quote::quote(name)),
+                )
+            })?;
+        Ok(PrintedFigure { model, cell })
     }
 }

@@ -34,10 +34,10 @@ impl Loader<'_> {
                 Some(s) => (s, s),
                 None => return Err(self.err(loc, format!("expected a positive input size, found {n}"))),
             },
-            Value::String(s) => parse_hw(s).map_err(|m| self.err(loc, m))?,
+            Value::String(s) => parse_hw(s).map_err(|e| self.err(loc, e.to_string()))?,
             _ => return Err(self.err(loc, "expected the input size as 224 or 224x224")),
         };
-        check_positive(h, w).map_err(|m| self.err(loc, m))?;
+        check_positive(h, w).map_err(|e| self.err(loc, e.to_string()))?;
         Ok((h, w, loc))
     }
 
@@ -193,24 +193,12 @@ impl Loader<'_> {
         raw: &ConventionsFile,
         p: &[Seg],
     ) -> Result<Conventions, SpecError> {
-        if let Some(x) = raw.padding {
-            c.padding = x;
-        }
-        if let Some(x) = raw.pool_rounding {
-            c.pool_rounding = x;
-        }
-        if let Some(x) = raw.ceil_rule {
-            c.ceil_rule = x;
-        }
-        if let Some(x) = raw.conv_bias {
-            c.conv_bias = x;
-        }
-        if let Some(x) = raw.count_include_pad {
-            c.count_include_pad = x;
-        }
-        if let Some(x) = raw.conv_unit {
-            c.conv_unit = x;
-        }
+        set_given(&mut c.padding, raw.padding);
+        set_given(&mut c.pool_rounding, raw.pool_rounding);
+        set_given(&mut c.ceil_rule, raw.ceil_rule);
+        set_given(&mut c.conv_bias, raw.conv_bias);
+        set_given(&mut c.count_include_pad, raw.count_include_pad);
+        set_given(&mut c.conv_unit, raw.conv_unit);
         if let Some(bn) = &raw.batch_norm {
             let bp = join(p.to_vec(), "batch_norm");
             c.batch_norm = match bn {
@@ -265,19 +253,18 @@ impl Loader<'_> {
                 && !d.contains_key(k)
             {
                 let known: Vec<&str> = d.keys().map(|s| s.as_str()).collect();
-                return Err(self
-                    .err(
-                        self.r.marks.key(&vp),
-                        format!(
-                            "unknown var {k}, the spec declares: {}",
-                            known.join(", "),
-                            k = crate::quote::quote(&k)
-                        ),
-                    )
-                    .coded(crate::diag::code::UNKNOWN_NAME));
+                let at = self.r.marks.key(&vp);
+                return Err(self.unknown_name(at, "var", k, "the spec declares", &known, false));
             }
             out.insert(k.clone(), self.r.lit(v, &vp)?);
         }
         Ok(out)
+    }
+}
+
+/// A convention the file gives replaces the one so far.
+fn set_given<T>(slot: &mut T, given: Option<T>) {
+    if let Some(x) = given {
+        *slot = x;
     }
 }

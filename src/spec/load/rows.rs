@@ -1,4 +1,4 @@
-//! The table's rows: each cell parsed with its column's grammar; auxiliary heads.
+//! The table's rows, sub-rows and row names; auxiliary heads.
 
 use super::*;
 
@@ -9,168 +9,50 @@ const SUB_ROWS: &str = "sub_rows";
 const ROW_VARS: &str = "vars";
 
 impl Loader<'_> {
-    /// Parses one cell with its column's grammar; `loc` is the cell's position and `start`
-    /// that of its text's first character (after an opening quote).
-    pub(super) fn cell(&self, col: &Column, v: &Value, loc: Loc, start: Loc) -> Result<Option<Cell>, SpecError> {
-        let text = match cell_text(v) {
-            None => return Ok(None),
-            Some(Err(found)) => {
-                return Err(self
-                    .err(
-                        loc,
-                        format!(
-                            "column {} expects a cell as text or a number, found {found}",
-                            crate::quote::quote(&col.name)
-                        ),
-                    )
-                    .coded(crate::diag::code::CELL));
-            }
-            Some(Ok(t)) => t,
-        };
-        // A cell merged across the architecture columns, `⟦…⟧`: its grammar is the column's.
-        let (inner, shift) = match text.trim().strip_prefix('⟦').and_then(|t| t.strip_suffix('⟧')) {
-            Some(inner) => (inner.to_string(), text.len() - text.trim_start().len() + 1),
-            None => (text.clone(), 0),
-        };
-        let parse = |text: &str| -> Result<CellValue, CellError> {
-            Ok(match col.kind {
-                ColumnKind::Name => CellValue::Type(cell::RowType {
-                    words: text.trim().to_string(),
-                    starred: false,
-                    arg: None,
-                    repeat: None,
-                    kernel: None,
-                    stride: None,
-                }),
-                ColumnKind::Layers => CellValue::Layers(cell::parse_layers(text)?),
-                ColumnKind::Spatial => {
-                    let (h, w) = cell::parse_size_hw(text)?;
-                    CellValue::SizeHw { h, w }
-                }
-                ColumnKind::Type => CellValue::Type(cell::parse_row_type(text)?),
-                ColumnKind::Patch => CellValue::Patch(cell::parse_patch(text)?),
-                ColumnKind::Output => CellValue::Size(cell::parse_size(text)?),
-                ColumnKind::Depth => CellValue::Count(cell::parse_count(text)?),
-                ColumnKind::Count => {
-                    let symbols: Vec<&str> = col.symbols.keys().map(String::as_str).collect();
-                    match cell::parse_count_cell(text, &symbols)? {
-                        cell::CountCell::Number(n) => CellValue::Count(n),
-                        cell::CountCell::Symbol(s) => CellValue::CountSymbol {
-                            means: col.symbols[&s].clone(),
-                            symbol: s,
-                        },
-                    }
-                }
-                ColumnKind::PoolProj => CellValue::PoolProj(cell::parse_pool_proj(text)?),
-                ColumnKind::Params | ColumnKind::Ops => {
-                    let q = cell::parse_figure(text)?;
-                    CellValue::Quantity(match col.unit {
-                        Some(unit) => cell::with_unit(q, unit)?,
-                        None => q,
-                    })
-                }
-                ColumnKind::Input => CellValue::Input(cell::parse_printed_size(text)?),
-                ColumnKind::Filter => CellValue::Filter(cell::parse_filter(text)?),
-                ColumnKind::Remarks => CellValue::Text(text.trim().to_string()),
-                // Text that does not start like a patch is a remark; a patch gone wrong
-                // part-way (`3×3/0`) is still an error.
-                ColumnKind::PatchOrRemarks => match cell::parse_patch(text) {
-                    Ok(p) => CellValue::Patch(p),
-                    Err(e) if e.offset == text.chars().count() - text.trim_start().chars().count() => {
-                        CellValue::Text(text.trim().to_string())
-                    }
-                    Err(e) => return Err(e),
-                },
-            })
-        };
-        let value = parse(&inner).map_err(|mut e| {
-            e.offset += shift;
-            let message = |e: &CellError, quoted: &str| {
-                format!(
-                    "column {}: {e} in {}",
-                    crate::quote::quote(&col.name),
-                    crate::quote::quote(quoted)
-                )
-            };
-            let at = |offset: usize| Loc {
-                line: start.line,
-                col: start.col + offset,
-            };
-            // A number is read by YAML (1.6e1 becomes 16.0): the message quotes the file's
-            // text, and the error is the one that text gives, at its own offset.
-            let written = match v {
-                Value::Number(_) => yaml::plain_scalar_at(self.r.source, start).filter(|w| *w != text),
-                _ => None,
-            };
-            match written {
-                None => self.err(yaml::source_loc(self.r.source, start, e.offset), message(&e, &text)),
-                Some(w) => match parse(w.strip_prefix('⟦').and_then(|w| w.strip_suffix('⟧')).unwrap_or(w)) {
-                    Err(we) => self.err(at(we.offset), message(&we, w)),
-                    Ok(_) => self.err(at(0), message(&e, w)),
-                },
-            }
-            .coded(crate::diag::code::CELL)
-        })?;
-        Ok(Some(Cell { text, value, loc }))
-    }
-
     pub(super) fn rows(&self, raw: &[IndexMap<String, Value>], spec: &Spec) -> Result<Vec<Row>, SpecError> {
+        if raw.is_empty() {
+            return Err(self.err(self.r.at(&path(&["rows"])), "expected at least one row"));
+        }
         // None in a table of architectures without row names: every row is numbered.
         let type_col = spec
             .columns
             .values()
             .find(|c| matches!(c.kind, ColumnKind::Type | ColumnKind::Name))
             .map_or(String::new(), |c| c.name.clone());
-        let mut rows: Vec<Row> = Vec::new();
-        let mut ordinals: IndexMap<String, usize> = IndexMap::new();
-        let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        if raw.is_empty() {
-            return Err(self.err(self.r.at(&path(&["rows"])), "expected at least one row"));
-        }
         let named = spec.column_of(ColumnKind::Type).is_none();
+        let mut naming = RowNames::default();
+        let mut rows: Vec<Row> = Vec::new();
+        for (i, unit) in self.row_units(raw, spec)?.into_iter().enumerate() {
+            let row = if named {
+                self.named_row(i, unit, &type_col, &naming, &rows)?
+            } else {
+                self.typed_row(i, unit, &type_col, &mut naming, &rows)?
+            };
+            naming.names.insert(row.name.clone(), rows.len());
+            rows.push(row);
+        }
+        number_repeated_labels(&mut rows);
+        Ok(rows)
+    }
+
+    /// Every row of the file, a row with sub-rows as one unit per sub-row.
+    fn row_units(&self, raw: &[IndexMap<String, Value>], spec: &Spec) -> Result<Vec<RowUnit>, SpecError> {
         let mut units = Vec::with_capacity(raw.len());
         for (i, map) in raw.iter().enumerate() {
             let rp = path(&[Seg::from("rows"), Seg::from(i)]);
             let shared = self.row_cells(map, &rp, spec)?;
             let shared_vars = self.row_vars(map, &rp, spec, IndexMap::new())?;
             match map.get(SUB_ROWS) {
-                None => units.push((rp, shared, shared_vars, None)),
+                None => units.push(RowUnit {
+                    path: rp,
+                    cells: shared,
+                    vars: shared_vars,
+                    sub: None,
+                }),
                 Some(Value::Sequence(subs)) if !subs.is_empty() => {
                     for (j, s) in subs.iter().enumerate() {
                         let sp = join(join(rp.clone(), SUB_ROWS), j);
-                        let Value::Mapping(m) = s else {
-                            return Err(self.err(self.r.at(&sp), "expected a sub-row: a mapping of column to cell"));
-                        };
-                        let mut sm = IndexMap::new();
-                        for (k, v) in m {
-                            let Value::String(k) = k else {
-                                return Err(self.err(self.r.at(&sp), "expected column names as text"));
-                            };
-                            sm.insert(k.clone(), v.clone());
-                        }
-                        let own = self.row_cells(&sm, &sp, spec)?;
-                        let vars = self.row_vars(&sm, &sp, spec, shared_vars.clone())?;
-                        // The row's cells hold for every sub-row, except the checked ones,
-                        // which describe the whole row: they go with its last sub-row.
-                        let last = j + 1 == subs.len();
-                        let mut cells: IndexMap<String, Cell> = shared
-                            .iter()
-                            .filter(|(k, _)| last || !spec.columns[*k].kind.is_checked())
-                            .map(|(k, c)| (k.clone(), c.clone()))
-                            .collect();
-                        for (k, c) in own {
-                            if cells.contains_key(&k) && shared.contains_key(&k) {
-                                return Err(self.err(
-                                    c.loc,
-                                    format!(
-                                        "column {} is given by the row and by its sub-row",
-                                        crate::quote::quote(&k)
-                                    ),
-                                ));
-                            }
-                            cells.insert(k, c);
-                        }
-                        units.push((sp, cells, vars, Some((j, subs.len()))));
+                        units.push(self.sub_row(s, sp, &shared, &shared_vars, (j, subs.len()), spec)?);
                     }
                 }
                 Some(_) => {
@@ -181,110 +63,168 @@ impl Loader<'_> {
                 }
             }
         }
-        for (i, (rp, mut cells, vars, sub)) in units.into_iter().enumerate() {
-            if named {
-                let name_cell = cells.get(&type_col);
-                let text = name_cell.map(|c| c.text.trim().to_string()).unwrap_or_default();
-                let stem = if text.is_empty() {
-                    format!("row{}", i + 1)
-                } else {
-                    sanitize(&text)
-                };
-                let (name, label) = match sub {
-                    Some((j, _)) => (
-                        format!("{stem}_{}", j + 1),
-                        format!(
-                            "{} (sub-row {})",
-                            if text.is_empty() { "(blank)" } else { &text },
-                            j + 1
-                        ),
-                    ),
-                    None if text.is_empty() => (stem, format!("(row {})", i + 1)),
-                    None => (stem, text),
-                };
-                if let Some(prev) = names.get(&name) {
-                    return Err(self.err(
-                        name_cell.map_or(self.r.at(&rp), |c| c.loc),
-                        format!(
-                            "duplicate row name {}: row at line {} has the same name",
-                            crate::quote::quote(&name),
-                            rows[*prev].loc.line
-                        ),
-                    ));
-                }
-                cells.shift_remove(SUB_ROWS);
-                names.insert(name.clone(), rows.len());
-                rows.push(Row {
-                    name,
-                    label,
-                    row_type: cell::RowType {
-                        words: String::new(),
-                        starred: false,
-                        arg: None,
-                        repeat: None,
-                        kernel: None,
-                        stride: None,
-                    },
-                    cells,
-                    vars,
-                    loc: self.r.at(&rp),
-                });
-                continue;
-            }
-            let Some(type_cell) = cells.get(&type_col) else {
+        Ok(units)
+    }
+
+    /// Sub-row `j` of `n` at `sp`, with the cells and vars of its row.
+    fn sub_row(
+        &self,
+        s: &Value,
+        sp: Vec<Seg>,
+        shared: &IndexMap<String, Cell>,
+        shared_vars: &IndexMap<String, Lit>,
+        (j, n): (usize, usize),
+        spec: &Spec,
+    ) -> Result<RowUnit, SpecError> {
+        let Value::Mapping(m) = s else {
+            return Err(self.err(self.r.at(&sp), "expected a sub-row: a mapping of column to cell"));
+        };
+        let sm = self.named_entries(m, self.r.at(&sp), "column")?;
+        let own = self.row_cells(&sm, &sp, spec)?;
+        let vars = self.row_vars(&sm, &sp, spec, shared_vars.clone())?;
+        // The row's cells hold for every sub-row, except the checked ones, which describe
+        // the whole row: they go with its last sub-row.
+        let last = j + 1 == n;
+        let mut cells: IndexMap<String, Cell> = shared
+            .iter()
+            .filter(|(k, _)| last || !spec.columns[*k].kind.is_checked())
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        for (k, c) in own {
+            if cells.contains_key(&k) && shared.contains_key(&k) {
                 return Err(self.err(
-                    self.r.at(&rp),
+                    c.loc,
                     format!(
-                        "row {} has no {type_col} cell",
-                        i + 1,
-                        type_col = crate::quote::quote(&type_col)
-                    ),
-                ));
-            };
-            let CellValue::Type(rt) = &type_cell.value else {
-                unreachable!("type column parses to a type")
-            };
-            let stem: String = sanitize(&rt.words);
-            let name = match &rt.arg {
-                Some(TypeArg::Label(l)) => format!("{stem}_{}", sanitize(l)),
-                _ => {
-                    let n = ordinals.entry(stem.clone()).or_insert(0);
-                    *n += 1;
-                    format!("{stem}_{n}")
-                }
-            };
-            if let Some(prev) = names.get(&name) {
-                return Err(self.err(
-                    type_cell.loc,
-                    format!(
-                        "duplicate row name {name}: row at line {} has the same type and label",
-                        rows[*prev].loc.line,
-                        name = crate::quote::quote(&name)
+                        "column {} is given by the row and by its sub-row",
+                        crate::quote::quote(&k)
                     ),
                 ));
             }
-            names.insert(name.clone(), rows.len());
-            rows.push(Row {
-                name,
-                label: type_cell.text.trim().to_string(),
-                row_type: rt.clone(),
-                cells,
-                vars,
-                loc: self.r.at(&rp),
-            });
+            cells.insert(k, c);
         }
-        // A label printed on several rows ("convolution", "max pool") is told apart by its
-        // position in the table wherever it is shown.
-        let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for r in &rows {
-            *counts.entry(r.label.clone()).or_insert(0) += 1;
+        Ok(RowUnit {
+            path: sp,
+            cells,
+            vars,
+            sub: Some((j, n)),
+        })
+    }
+
+    /// Row `i` of a table of architectures: named by its name cell, or numbered.
+    fn named_row(
+        &self,
+        i: usize,
+        unit: RowUnit,
+        type_col: &str,
+        naming: &RowNames,
+        rows: &[Row],
+    ) -> Result<Row, SpecError> {
+        let RowUnit {
+            path: rp,
+            mut cells,
+            vars,
+            sub,
+        } = unit;
+        let name_cell = cells.get(type_col);
+        let text = name_cell.map(|c| c.text.trim().to_string()).unwrap_or_default();
+        let stem = if text.is_empty() {
+            format!("row{}", i + 1)
+        } else {
+            sanitize(&text)
+        };
+        let (name, label) = match sub {
+            Some((j, _)) => (
+                format!("{stem}_{}", j + 1),
+                format!(
+                    "{} (sub-row {})",
+                    if text.is_empty() { "(blank)" } else { &text },
+                    j + 1
+                ),
+            ),
+            None if text.is_empty() => (stem, format!("(row {})", i + 1)),
+            None => (stem, text),
+        };
+        if let Some(prev) = naming.names.get(&name) {
+            return Err(self.err(
+                name_cell.map_or(self.r.at(&rp), |c| c.loc),
+                format!(
+                    "duplicate row name {}: row at line {} has the same name",
+                    crate::quote::quote(&name),
+                    rows[*prev].loc.line
+                ),
+            ));
         }
-        for (i, r) in rows.iter_mut().enumerate() {
-            if counts[&r.label] > 1 {
-                r.label = format!("{} (row {})", r.label, i + 1);
+        cells.shift_remove(SUB_ROWS);
+        Ok(Row {
+            name,
+            label,
+            row_type: cell::RowType {
+                words: String::new(),
+                starred: false,
+                arg: None,
+                repeat: None,
+                kernel: None,
+                stride: None,
+            },
+            cells,
+            vars,
+            loc: self.r.at(&rp),
+        })
+    }
+
+    /// Row `i` of a table with a type column: named by its type and label, or its type and
+    /// ordinal.
+    fn typed_row(
+        &self,
+        i: usize,
+        unit: RowUnit,
+        type_col: &str,
+        naming: &mut RowNames,
+        rows: &[Row],
+    ) -> Result<Row, SpecError> {
+        let RowUnit {
+            path: rp, cells, vars, ..
+        } = unit;
+        let Some(type_cell) = cells.get(type_col) else {
+            return Err(self.err(
+                self.r.at(&rp),
+                format!(
+                    "row {} has no {type_col} cell",
+                    i + 1,
+                    type_col = crate::quote::quote(&type_col)
+                ),
+            ));
+        };
+        let CellValue::Type(rt) = &type_cell.value else {
+            unreachable!("type column parses to a type")
+        };
+        let stem: String = sanitize(&rt.words);
+        let name = match &rt.arg {
+            Some(TypeArg::Label(l)) => format!("{stem}_{}", sanitize(l)),
+            _ => {
+                let n = naming.ordinals.entry(stem.clone()).or_insert(0);
+                *n += 1;
+                format!("{stem}_{n}")
             }
+        };
+        if let Some(prev) = naming.names.get(&name) {
+            return Err(self.err(
+                type_cell.loc,
+                format!(
+                    "duplicate row name {name}: row at line {} has the same type and label",
+                    rows[*prev].loc.line,
+                    name = crate::quote::quote(&name)
+                ),
+            ));
         }
-        Ok(rows)
+        Ok(Row {
+            name,
+            label: type_cell.text.trim().to_string(),
+            row_type: rt.clone(),
+            loc: self.r.at(&rp),
+            cells,
+            vars,
+        })
     }
 
     /// A row's `vars:` over `base` (a sub-row's over its row's): declared vars only.
@@ -300,13 +240,7 @@ impl Loader<'_> {
         let Value::Mapping(m) = v else {
             return Err(self.err(self.r.at(&vp), "expected the row's vars as a mapping"));
         };
-        let mut raw = IndexMap::new();
-        for (k, v) in m {
-            let Value::String(k) = k else {
-                return Err(self.err(self.r.at(&vp), "expected var names as text"));
-            };
-            raw.insert(k.clone(), v.clone());
-        }
+        let raw = self.named_entries(m, self.r.at(&vp), "var")?;
         base.extend(self.vars(&raw, &vp, Some(&spec.vars))?);
         Ok(base)
     }
@@ -330,17 +264,8 @@ impl Loader<'_> {
             let Some(col) = spec.columns.get(k) else {
                 let known: Vec<&str> = spec.columns.keys().map(|s| s.as_str()).collect();
                 let cp = join(rp.to_vec(), k.as_str());
-                return Err(self
-                    .err(
-                        self.r.marks.key(&cp),
-                        format!(
-                            "unknown column {k}, the table's columns are: {}{}",
-                            known.join(", "),
-                            crate::suggest::did_you_mean(k, known.iter().copied()),
-                            k = crate::quote::quote(&k)
-                        ),
-                    )
-                    .coded(crate::diag::code::UNKNOWN_NAME));
+                let at = self.r.marks.key(&cp);
+                return Err(self.unknown_name(at, "column", k, "the table's columns are", &known, true));
             };
             let (loc, start) = self.r.marks.child_value_and_text(rp, rp_key, k);
             if let Some(c) = self.cell(col, v, loc, start)? {
@@ -464,5 +389,35 @@ impl Loader<'_> {
             });
         }
         Ok(out)
+    }
+}
+
+/// One row of the table as the file gives it, a sub-row with its row's cells and vars.
+struct RowUnit {
+    path: Vec<Seg>,
+    cells: IndexMap<String, Cell>,
+    vars: IndexMap<String, Lit>,
+    /// Sub-row `j` of `n`.
+    sub: Option<(usize, usize)>,
+}
+
+/// The names given so far, and how many rows of each type stem were numbered.
+#[derive(Default)]
+struct RowNames {
+    names: std::collections::HashMap<String, usize>,
+    ordinals: IndexMap<String, usize>,
+}
+
+/// A label printed on several rows ("convolution", "max pool") is told apart by its
+/// position in the table wherever it is shown.
+fn number_repeated_labels(rows: &mut [Row]) {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for r in rows.iter() {
+        *counts.entry(r.label.clone()).or_insert(0) += 1;
+    }
+    for (i, r) in rows.iter_mut().enumerate() {
+        if counts[&r.label] > 1 {
+            r.label = format!("{} (row {})", r.label, i + 1);
+        }
     }
 }

@@ -6,101 +6,13 @@ impl Loader<'_> {
     pub(super) fn variant(&self, name: &str, v: &VariantFile, p: &[Seg], spec: &Spec) -> Result<Variant, SpecError> {
         let conventions = self.conventions(spec.conventions, &v.conventions, &join(p.to_vec(), "conventions"))?;
         let vars = self.vars(&v.vars, &join(p.to_vec(), "vars"), Some(&spec.vars))?;
-        let mut templates = self.templates(&v.templates, &join(p.to_vec(), "templates"), spec)?;
-        for (k, t) in &spec.templates {
-            if !templates.contains_key(k) {
-                templates.insert(k.clone(), t.clone());
-            }
-        }
-        self.check_uses(&templates)?;
-        for (i, m) in v.models.iter().enumerate() {
-            if !spec.models.contains(m) {
-                return Err(self.err(
-                    self.r.at(&join(join(p.to_vec(), "models"), i)),
-                    format!(
-                        "variant is for model {}, which is not among the spec's models: {}",
-                        crate::quote::quote(m),
-                        if spec.models.is_empty() {
-                            "none".to_string()
-                        } else {
-                            spec.models.join(", ")
-                        }
-                    ),
-                ));
-            }
-        }
+        let templates = self.variant_templates(v, p, spec)?;
+        self.check_variant_models(v, p, spec)?;
         let mut rows = IndexMap::new();
         for (key, o) in &v.rows {
             let op = join(join(p.to_vec(), "rows"), key.as_str());
-            let oloc = self.r.marks.key(&op);
-            let idx = self.find_row(spec, key, oloc)?;
-            let mut cells = IndexMap::new();
-            for (c, val) in &o.cells {
-                let cp = join(join(op.clone(), "cells"), c.as_str());
-                let Some(col) = spec.columns.get(c) else {
-                    return Err(self
-                        .err(
-                            self.r.marks.key(&cp),
-                            format!(
-                                "unknown column {c} in the correction of {key}{}",
-                                crate::suggest::did_you_mean(c, spec.columns.keys().map(String::as_str)),
-                                c = crate::quote::quote(&c),
-                                key = crate::quote::quote(&key)
-                            ),
-                        )
-                        .coded(crate::diag::code::UNKNOWN_NAME));
-                };
-                if col.kind == ColumnKind::Type {
-                    return Err(self.err(
-                        self.r.marks.key(&cp),
-                        "the type cell cannot be corrected; use template: to build the row differently",
-                    ));
-                }
-                let cell = match self.cell(col, val, self.r.at(&cp), self.r.marks.text(&cp))? {
-                    Some(cell) => cell,
-                    // An emptied cell: keep an empty marker by storing the text only.
-                    None => Cell {
-                        text: String::new(),
-                        value: CellValue::Count(0),
-                        loc: self.r.at(&cp),
-                    },
-                };
-                cells.insert(c.clone(), cell);
-            }
-            let row_vars = self.vars(&o.vars, &join(op.clone(), "vars"), Some(&spec.vars))?;
-            if let Some(t) = &o.template
-                && !templates.contains_key(t)
-            {
-                let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
-                return Err(self
-                    .err(
-                        self.r.at(&join(op.clone(), "template")),
-                        format!(
-                            "unknown template {t}, the variant's templates are: {}{}",
-                            known.join(", "),
-                            crate::suggest::did_you_mean(t, known.iter().copied()),
-                            t = crate::quote::quote(&t)
-                        ),
-                    )
-                    .coded(crate::diag::code::UNKNOWN_NAME));
-            }
-            let insert_after = self.r.layers(&o.insert_after, &join(op.clone(), "insert_after"))?;
-            self.check_layers(&insert_after, spec)?;
-            rows.insert(
-                idx,
-                RowOverride {
-                    cells,
-                    vars: row_vars,
-                    template: o.template.clone(),
-                    insert_after,
-                    name: match &o.name {
-                        Some(n) => Some(check_path(&self.r, n, self.r.at(&join(op.clone(), "name")))?),
-                        None => None,
-                    },
-                    sequential: o.sequential,
-                    loc: oloc,
-                },
-            );
+            let (idx, row) = self.row_override(key, o, &op, spec, &templates)?;
+            rows.insert(idx, row);
         }
         let head = match &v.head {
             Some(h) => {
@@ -144,6 +56,129 @@ impl Loader<'_> {
             lineage,
             loc: self.r.marks.key(p),
         })
+    }
+
+    /// The variant's own templates over the spec's, every use resolved.
+    fn variant_templates(
+        &self,
+        v: &VariantFile,
+        p: &[Seg],
+        spec: &Spec,
+    ) -> Result<IndexMap<String, Template>, SpecError> {
+        let mut templates = self.templates(&v.templates, &join(p.to_vec(), "templates"), spec)?;
+        for (k, t) in &spec.templates {
+            if !templates.contains_key(k) {
+                templates.insert(k.clone(), t.clone());
+            }
+        }
+        self.check_uses(&templates)?;
+        Ok(templates)
+    }
+
+    /// `models:` of a variant: models the spec has.
+    fn check_variant_models(&self, v: &VariantFile, p: &[Seg], spec: &Spec) -> Result<(), SpecError> {
+        for (i, m) in v.models.iter().enumerate() {
+            if !spec.models.contains(m) {
+                return Err(self.err(
+                    self.r.at(&join(join(p.to_vec(), "models"), i)),
+                    format!(
+                        "variant is for model {}, which is not among the spec's models: {}",
+                        crate::quote::quote(m),
+                        if spec.models.is_empty() {
+                            "none".to_string()
+                        } else {
+                            spec.models.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The variant's changes to the row `key` names, at `op`, with that row's index.
+    fn row_override(
+        &self,
+        key: &str,
+        o: &RowOverrideFile,
+        op: &[Seg],
+        spec: &Spec,
+        templates: &IndexMap<String, Template>,
+    ) -> Result<(usize, RowOverride), SpecError> {
+        let oloc = self.r.marks.key(op);
+        let idx = self.find_row(spec, key, oloc)?;
+        let cells = self.corrected_cells(key, o, op, spec)?;
+        let row_vars = self.vars(&o.vars, &join(op.to_vec(), "vars"), Some(&spec.vars))?;
+        if let Some(t) = &o.template
+            && !templates.contains_key(t)
+        {
+            let known: Vec<&str> = templates.keys().map(|s| s.as_str()).collect();
+            let at = self.r.at(&join(op.to_vec(), "template"));
+            return Err(self.unknown_name(at, "template", t, "the variant's templates are", &known, true));
+        }
+        let insert_after = self.r.layers(&o.insert_after, &join(op.to_vec(), "insert_after"))?;
+        self.check_layers(&insert_after, spec)?;
+        let name = match &o.name {
+            Some(n) => Some(check_path(&self.r, n, self.r.at(&join(op.to_vec(), "name")))?),
+            None => None,
+        };
+        Ok((
+            idx,
+            RowOverride {
+                cells,
+                vars: row_vars,
+                template: o.template.clone(),
+                insert_after,
+                name,
+                sequential: o.sequential,
+                loc: oloc,
+            },
+        ))
+    }
+
+    /// The cells a variant corrects in the row `key` names; an emptied cell stays as an
+    /// empty marker.
+    fn corrected_cells(
+        &self,
+        key: &str,
+        o: &RowOverrideFile,
+        op: &[Seg],
+        spec: &Spec,
+    ) -> Result<IndexMap<String, Cell>, SpecError> {
+        let mut cells = IndexMap::new();
+        for (c, val) in &o.cells {
+            let cp = join(join(op.to_vec(), "cells"), c.as_str());
+            let Some(col) = spec.columns.get(c) else {
+                return Err(self
+                    .err(
+                        self.r.marks.key(&cp),
+                        format!(
+                            "unknown column {c} in the correction of {key}{}",
+                            crate::suggest::did_you_mean(c, spec.columns.keys().map(String::as_str)),
+                            c = crate::quote::quote(&c),
+                            key = crate::quote::quote(&key)
+                        ),
+                    )
+                    .coded(crate::diag::code::UNKNOWN_NAME));
+            };
+            if col.kind == ColumnKind::Type {
+                return Err(self.err(
+                    self.r.marks.key(&cp),
+                    "the type cell cannot be corrected; use template: to build the row differently",
+                ));
+            }
+            let cell = match self.cell(col, val, self.r.at(&cp), self.r.marks.text(&cp))? {
+                Some(cell) => cell,
+                // An emptied cell: keep an empty marker by storing the text only.
+                None => Cell {
+                    text: String::new(),
+                    value: CellValue::Count(0),
+                    loc: self.r.at(&cp),
+                },
+            };
+            cells.insert(c.clone(), cell);
+        }
+        Ok(cells)
     }
 
     /// A reference model: a dotted Python path of identifiers, keyword arguments that are

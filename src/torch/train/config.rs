@@ -21,6 +21,8 @@ pub const AUX_WEIGHT: f64 = 0.3;
 #[derive(Debug, Clone)]
 pub struct ModelRequest {
     pub spec: PathBuf,
+    /// The spec at `spec`, read once by the caller (with its text, [`crate::spec::Spec::source`]).
+    pub loaded: std::sync::Arc<crate::spec::Spec>,
     pub options: LowerOptions,
 }
 
@@ -185,62 +187,48 @@ fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
 /// `--flag now (the checkpoint has then)` for each option given that differs from `prev`.
 fn conflicts(req: &TrainRequest, cfg: &TrainConfig, prev: &TrainConfig, steps_can_change: bool) -> Vec<String> {
     let p = prev;
-    let rows = [
-        (
-            "--batch",
-            req.batch.is_some(),
-            cfg.batch.to_string(),
-            p.batch.to_string(),
-        ),
-        (
+    [
+        differs("--batch", req.batch.is_some(), cfg.batch, p.batch),
+        differs(
             "--optimizer",
             req.optimizer.is_some(),
-            cfg.optimizer.name().into(),
-            p.optimizer.name().into(),
+            cfg.optimizer.name(),
+            p.optimizer.name(),
         ),
-        ("--lr", req.lr.is_some(), cfg.lr.to_string(), p.lr.to_string()),
-        (
-            "--momentum",
-            req.momentum.is_some(),
-            cfg.momentum.to_string(),
-            p.momentum.to_string(),
-        ),
-        (
+        differs("--lr", req.lr.is_some(), cfg.lr, p.lr),
+        differs("--momentum", req.momentum.is_some(), cfg.momentum, p.momentum),
+        differs(
             "--weight-decay",
             req.weight_decay.is_some(),
-            cfg.weight_decay.to_string(),
-            p.weight_decay.to_string(),
+            cfg.weight_decay,
+            p.weight_decay,
         ),
-        (
+        differs(
             "--schedule",
             req.schedule.is_some(),
-            cfg.schedule.name().into(),
-            p.schedule.name().into(),
+            cfg.schedule.name(),
+            p.schedule.name(),
         ),
-        (
-            "--warmup",
-            req.warmup.is_some(),
-            cfg.warmup_epochs.to_string(),
-            p.warmup_epochs.to_string(),
-        ),
-        (
-            "--aux-weight",
-            req.aux_weight.is_some(),
-            cfg.aux_weight.to_string(),
-            p.aux_weight.to_string(),
-        ),
-        ("--seed", req.seed.is_some(), cfg.seed.to_string(), p.seed.to_string()),
-        (
+        differs("--warmup", req.warmup.is_some(), cfg.warmup_epochs, p.warmup_epochs),
+        differs("--aux-weight", req.aux_weight.is_some(), cfg.aux_weight, p.aux_weight),
+        differs("--seed", req.seed.is_some(), cfg.seed, p.seed),
+        differs(
             "--epochs",
             req.epochs.is_some() && !steps_can_change,
-            cfg.epochs.to_string(),
-            p.epochs.to_string(),
+            cfg.epochs,
+            p.epochs,
         ),
-    ];
-    rows.into_iter()
-        .filter(|(_, given, now, was)| *given && now != was)
-        .map(|(flag, _, now, was)| format!("{flag} {now} (the checkpoint has {was})"))
-        .collect()
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// `flag now (the checkpoint has was)` where the flag was `given` and its value, as
+/// written, differs from the checkpoint's.
+fn differs(flag: &str, given: bool, now: impl std::fmt::Display, was: impl std::fmt::Display) -> Option<String> {
+    let (now, was) = (now.to_string(), was.to_string());
+    (given && now != was).then(|| format!("{flag} {now} (the checkpoint has {was})"))
 }
 
 #[cfg(test)]

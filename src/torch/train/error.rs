@@ -61,7 +61,7 @@ pub enum TrainError {
     Checkpoint(#[source] CheckpointError),
     /// The checkpoint's data source does not parse.
     #[error("cannot resume: {0}")]
-    CheckpointData(String),
+    CheckpointData(crate::data::DataArgError),
     /// Options given on the command line that contradict the run being resumed, as
     /// `--flag now (the checkpoint has then)`.
     #[error(

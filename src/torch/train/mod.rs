@@ -17,35 +17,37 @@
 //! Nothing here prints: progress goes to an [`Observer`], errors come back as
 //! [`TrainError`], whose [`exit_code`](TrainError::exit_code) the CLI uses.
 //!
-//! The parts: [`config`] (request, defaults, resolution against a checkpoint), `setup`
-//! (spec, device, data, model, resume), `epoch` (the epoch loop), [`stepper`] (one
-//! optimizer step, autocast, the auxiliary loss), [`state`] (what a checkpoint records),
-//! [`observer`], [`error`] and [`oom`].
+//! The parts (private, their types re-exported here): `config` (request, defaults,
+//! resolution against a checkpoint), `setup` (spec, device, data, model, resume), `epoch`
+//! (the epoch loop), `stepper` (one optimizer step, autocast, the auxiliary loss), `state`
+//! (what a checkpoint records), `checkpoint` (written atomically), `data`, `optim`,
+//! `observer`, `error` and `oom`.
 
-pub mod checkpoint;
-pub mod config;
-pub mod data;
+mod checkpoint;
+mod config;
+mod data;
 mod epoch;
-pub mod error;
-pub mod observer;
-pub mod oom;
-pub mod optim;
+mod error;
+mod observer;
+mod oom;
+mod optim;
 mod setup;
-pub mod state;
-pub mod stepper;
+mod state;
+mod stepper;
 
 use std::time::Instant;
 
 use crate::data::Dataset;
 
+pub(crate) use config::device_name;
 pub use config::{AUX_WEIGHT, ModelRequest, TrainConfig, TrainRequest};
-pub use data::Fnv64;
+pub use data::{DeviceSplit, EpochPlan, Fnv64, Pipeline, channel_stats};
 pub use error::{StepError, TrainError};
 pub use observer::{Observer, Progress, RunInfo, Silent, TrainSummary};
-pub use oom::{OomReport, is_oom, oom_report};
-pub use optim::{OptimizerConfig, OptimizerKind, Schedule, ScheduleKind};
+pub use oom::{OomContext, OomReport, is_oom, oom_report};
+pub use optim::{Optimizer, OptimizerConfig, OptimizerKind, Schedule, ScheduleKind};
+pub(crate) use setup::lower;
 pub use setup::{SYNTHETIC_TEST, SYNTHETIC_TRAIN, load_data, logits_graph};
-pub(crate) use setup::{load_spec, lower};
 pub use state::{Accum, CheckpointState, DataIdentity, SpecIdentity};
 pub use stepper::{StepOut, Stepper, WeightsError, evaluate, read_weights};
 

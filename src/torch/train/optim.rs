@@ -39,12 +39,14 @@ impl OptimizerKind {
 impl std::str::FromStr for OptimizerKind {
     type Err = UnknownOptimizer;
     fn from_str(s: &str) -> Result<Self, UnknownOptimizer> {
-        match s.to_ascii_lowercase().as_str() {
-            "sgd" => Ok(OptimizerKind::Sgd),
-            "adam" => Ok(OptimizerKind::Adam),
-            _ => Err(UnknownOptimizer(s.to_string())),
-        }
+        by_name(s, &[OptimizerKind::Sgd, OptimizerKind::Adam], |k| k.name())
+            .ok_or_else(|| UnknownOptimizer(s.to_string()))
     }
+}
+
+/// The one of `all` whose name is `s`, ignoring ASCII case.
+fn by_name<T: Copy>(s: &str, all: &[T], name: fn(T) -> &'static str) -> Option<T> {
+    all.iter().copied().find(|&k| name(k).eq_ignore_ascii_case(s))
 }
 
 /// An optimizer name that is neither `sgd` nor `adam`.
@@ -327,11 +329,8 @@ pub enum ScheduleKind {
 impl std::str::FromStr for ScheduleKind {
     type Err = UnknownSchedule;
     fn from_str(s: &str) -> Result<Self, UnknownSchedule> {
-        match s.to_ascii_lowercase().as_str() {
-            "step" => Ok(ScheduleKind::Step),
-            "cosine" => Ok(ScheduleKind::Cosine),
-            _ => Err(UnknownSchedule(s.to_string())),
-        }
+        by_name(s, &[ScheduleKind::Step, ScheduleKind::Cosine], |k| k.name())
+            .ok_or_else(|| UnknownSchedule(s.to_string()))
     }
 }
 

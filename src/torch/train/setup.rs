@@ -52,23 +52,6 @@ pub fn load_data(
     }
 }
 
-/// The spec file, read once (bounded, like every input) and parsed, and its text (for
-/// error excerpts and the identity hash).
-pub(crate) fn load_spec(path: &Path) -> Result<(Spec, String), TrainError> {
-    let source =
-        crate::spec::read_source(path, crate::source::DEFAULT_MAX_BYTES).map_err(|error| TrainError::Spec {
-            error,
-            text: String::new(),
-        })?;
-    match crate::spec::load_str(&source.text, &source.name) {
-        Ok(spec) => Ok((spec, source.text)),
-        Err(error) => Err(TrainError::Spec {
-            error,
-            text: source.text,
-        }),
-    }
-}
-
 pub(crate) fn lower(spec: &Spec, text: &str, opts: &LowerOptions) -> Result<Graph, TrainError> {
     crate::ir::lower(spec, opts).map_err(|error| TrainError::Spec {
         error,
@@ -174,17 +157,17 @@ impl Chosen {
         req: &mut TrainRequest,
         prev: Option<&CheckpointState>,
     ) -> Result<Chosen, TrainError> {
-        let (spec, text) = load_spec(&model_req.spec)?;
+        let (spec, text) = (&*model_req.loaded, model_req.loaded.source.text.as_str());
         let mut opts = model_options(&model_req.options, prev);
-        let graph = lower(&spec, &text, &opts)?;
+        let graph = lower(spec, text, &opts)?;
         let source = data_source(req, prev)?;
         req.seed = Some(req.seed.or(prev.map(|p| p.config.seed)).unwrap_or_else(default_seed));
         let split = load_split(&graph, &source, req.seed.unwrap_or(0))?;
-        let graph = logits_graph(follow_data_classes(&spec, &text, &mut opts, graph, &split, &source)?);
+        let graph = logits_graph(follow_data_classes(spec, text, &mut opts, graph, &split, &source)?);
         let variant = opts.variant.as_deref().map(|v| format!(" ({v})")).unwrap_or_default();
         Ok(Chosen {
             title: format!("{}{variant} on {source}", spec.name),
-            identity: spec_identity(model_req, &spec, &opts, &graph, &text),
+            identity: spec_identity(model_req, spec, &opts, &graph, text),
             data_id: data_identity(&source, &split),
             graph,
             source,

@@ -7,8 +7,8 @@
 
 use archcheck::derive::derive_within;
 use archcheck::emit::{class_name, pytorch_module};
-use archcheck::ir::LowerOptions;
-use archcheck::ir::Limits;
+
+use archcheck::ir::{Limits, LowerOptions};
 use archcheck::report;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;

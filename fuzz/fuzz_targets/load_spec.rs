@@ -5,8 +5,8 @@
 #![no_main]
 
 use archcheck::derive::derive_within;
-use archcheck::ir::LowerOptions;
-use archcheck::ir::Limits;
+
+use archcheck::ir::{Limits, LowerOptions};
 use archcheck::report;
 use archcheck::spec::SpecError;
 use libfuzzer_sys::fuzz_target;

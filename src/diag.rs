@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::spec::Loc;
+use crate::source::Loc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -180,18 +180,6 @@ pub struct Diagnostic {
 }
 
 use crate::quote::visible;
-
-impl From<&crate::spec::SpecError> for Diagnostic {
-    /// A load error as a diagnostic: severity error, its E0xx code, its place (line 0: none).
-    fn from(e: &crate::spec::SpecError) -> Diagnostic {
-        let mut d = Diagnostic::new(Severity::Error, e.code, e.loc, e.message.clone());
-        if let Some(details) = &e.details {
-            d.related = details.related.clone();
-            d.help = details.help.as_ref().map(|h| visible(h.clone()));
-        }
-        d
-    }
-}
 
 impl Diagnostic {
     pub fn new(severity: Severity, code: &'static str, loc: Loc, message: String) -> Diagnostic {

@@ -1,9 +1,6 @@
-//! Plain-text helpers shared by the report and the libtorch code (which must not depend on
-//! [`crate::report`]): digit grouping, XML escaping, the source excerpt around a column, and a spec error
-//! rendered with its source line (by [`crate::report::diagnostics`]).
-
-use crate::source::Source;
-use crate::spec::SpecError;
+//! Plain-text helpers shared by the report, the ir and the libtorch code (which must not
+//! depend on [`crate::report`]): digit grouping, XML escaping, singular/plural, word wrap,
+//! the ASCII fallback, the window of a long source line around a column.
 
 /// What [`xml_escape`] does with tabs, newlines and carriage returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,13 +120,6 @@ pub fn source_window(line: &str, col: usize) -> (String, usize) {
         s.push('…');
     }
     (s, caret)
-}
-
-/// A spec error (exit 2) as text: `error[E0xx]: message`, `--> file:line:col`, and the
-/// source line with a caret when `source` is given. The one renderer of diagnostics is
-/// [`crate::report::diagnostics`]; this is its entry for the libtorch code.
-pub fn spec_error(e: &SpecError, source: Option<&Source>) -> String {
-    crate::report::diagnostics::render_error(e, source)
 }
 
 #[cfg(test)]

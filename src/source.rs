@@ -11,6 +11,14 @@ use std::io::Read;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
+/// A 1-based line and column in an input; line 0 is no place. Positions stay line:col from
+/// the YAML markers to the renderer, which looks the line up in the [`Source`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Loc {
+    pub line: usize,
+    pub col: usize,
+}
+
 /// The default limit on an input file's size: far above any real table (the 10,000-row
 /// benchmark spec is about 1 MiB), far below what would strain memory.
 pub const DEFAULT_MAX_BYTES: u64 = 32 << 20;

@@ -14,14 +14,15 @@ mod inherited;
 mod input;
 mod output;
 mod quantity;
+mod row;
 mod stride;
 mod totals;
 mod unpadded;
 
 pub use blocked::Recovered;
 pub use compared::{Compared, compared};
+pub use row::{RowFigures, RowStatus};
 
-use crate::derive::RowFigures;
 use crate::diag::Diagnostic;
 use crate::ir::Domain;
 use crate::ir::Limits;

@@ -3,7 +3,7 @@
 
 use super::args::{BenchArgs, flag_pair};
 use super::console::gib;
-use super::{Failure, Output, ended};
+use super::{Failure, Output, ended, train_failure};
 use archcheck::report;
 use archcheck::torch::bench;
 
@@ -29,9 +29,12 @@ pub fn run(a: &BenchArgs) -> Result<u8, Failure> {
         loaded: loaded.spec,
         options: a.model.lower_options(),
     };
-    let r = bench::run(&model, &req).map_err(|e| Failure::Exit {
-        message: format!("error: {e}\n"),
-        status: e.exit_code(),
+    let r = bench::run(&model, &req).map_err(|e| match e {
+        bench::BenchError::Train(e) => train_failure(&e, &model.loaded.source),
+        e => Failure::Exit {
+            message: format!("error: {e}\n"),
+            status: e.exit_code(),
+        },
     })?;
     let text = if a.json {
         json(&r).to_string()

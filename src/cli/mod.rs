@@ -86,6 +86,19 @@ pub fn spec_failure(e: &SpecError, source: Option<&Source>) -> Failure {
     Failure::unusable(render_error_painted(e, source, output::paint(false)))
 }
 
+/// A training or bench error as the CLI prints it: a spec error with its source line,
+/// through the same renderer as every other spec error.
+#[cfg(feature = "torch")]
+pub fn train_failure(e: &archcheck::torch::train::TrainError, source: &Source) -> Failure {
+    match e {
+        archcheck::torch::train::TrainError::Spec(error) => spec_failure(error, Some(source)),
+        e => Failure::Exit {
+            message: format!("error: {e}\n"),
+            status: e.exit_code(),
+        },
+    }
+}
+
 /// The status of a command whose output may have ended early: a closed pipe keeps the
 /// verdict reached (`| head` is not a failure of the spec); other write errors stay errors.
 pub fn ended(written: Result<(), Failure>, status: u8) -> Result<u8, Failure> {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::args::{BuildArgs, flag_pair};
 use super::console::{Console, gib};
-use super::{Failure, Loaded, ended};
+use super::{Failure, Loaded, ended, train_failure};
 use archcheck::torch::train;
 
 pub fn run(a: &BuildArgs, loaded: Loaded) -> Result<u8, Failure> {
@@ -14,15 +14,13 @@ pub fn run(a: &BuildArgs, loaded: Loaded) -> Result<u8, Failure> {
         loaded: loaded.spec,
         options: a.model.lower_options(),
     };
+    let source = model.loaded.source.clone();
     let mut console = Console::new();
     let result = train::run(&model, &req, &mut console);
     if let Some(bar) = console.bar.take() {
         bar.abandon();
     }
-    let s = result.map_err(|e| Failure::Exit {
-        message: format!("error: {e}\n"),
-        status: e.exit_code(),
-    })?;
+    let s = result.map_err(|e| train_failure(&e, &source))?;
     summarize(&mut console, &s);
     ended(console.failed.map_or(Ok(()), Err), 0)
 }

@@ -22,11 +22,18 @@ pub use steps::{Group, InstanceName, Merge, Repeat, Step, Use};
 pub use template::{Arg, ArgDecl, Args, Expr, LayerDecl, LayerOp, Lit, Template, TemplateBody, Term};
 pub use yaml::{Marks, marks};
 
-/// A 1-based line and column in the spec file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Loc {
-    pub line: usize,
-    pub col: usize,
+pub use crate::source::Loc;
+
+impl From<&SpecError> for crate::diag::Diagnostic {
+    /// A load error as a diagnostic: severity error, its E0xx code, its place (line 0: none).
+    fn from(e: &SpecError) -> crate::diag::Diagnostic {
+        let mut d = crate::diag::Diagnostic::new(crate::diag::Severity::Error, e.code, e.loc, e.message.clone());
+        if let Some(details) = &e.details {
+            d.related = details.related.clone();
+            d.help = details.help.as_ref().map(|h| crate::quote::visible(h.clone()));
+        }
+        d
+    }
 }
 
 /// A spec that cannot be used, with where and why. It becomes a [`crate::diag::Diagnostic`]

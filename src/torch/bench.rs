@@ -196,8 +196,8 @@ pub fn run(model_req: &ModelRequest, req: &BenchRequest) -> Result<BenchReport, 
         return Err(BenchError::ZeroSize);
     }
     let device = runtime::device_from_str(&req.device).map_err(TrainError::Device)?;
-    let (spec, text) = (&*model_req.loaded, model_req.loaded.source.text.as_str());
-    let graph = train::logits_graph(train::lower(spec, text, &model_req.options)?);
+    let spec = &*model_req.loaded;
+    let graph = train::logits_graph(train::lower(spec, &model_req.options)?);
     let cuda = device.is_cuda();
     let set = Setting {
         graph: &graph,

@@ -53,8 +53,8 @@ impl<'a> Builder<'a> {
             loc,
             format!(
                 "{what} would make the graph {} nodes, over the limit of {} (raise it with --max-nodes)",
-                crate::report::thousands(i64::try_from(would.max(limit + 1)).unwrap_or(i64::MAX)),
-                crate::report::thousands(i64::try_from(limit).unwrap_or(i64::MAX)),
+                crate::fmt::thousands(i64::try_from(would.max(limit + 1)).unwrap_or(i64::MAX)),
+                crate::fmt::thousands(i64::try_from(limit).unwrap_or(i64::MAX)),
             ),
         )
         .coded(crate::diag::code::LIMIT)

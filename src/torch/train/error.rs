@@ -25,9 +25,10 @@ pub enum TrainError {
     /// `--device` names no usable device.
     #[error("{0}")]
     Device(#[source] crate::torch::runtime::DeviceError),
-    /// The spec does not load or lower; shown with its source line.
-    #[error("{}", spec_message(error, text))]
-    Spec { error: SpecError, text: String },
+    /// The spec does not lower under the run's options; the CLI shows it with its source
+    /// line (the spec holds its text).
+    #[error("{0}")]
+    Spec(SpecError),
     /// The model builder refused the graph.
     #[error(transparent)]
     Model(#[from] crate::torch::model::ModelError),
@@ -123,7 +124,7 @@ impl TrainError {
     pub fn exit_code(&self) -> u8 {
         use TrainError::*;
         match self {
-            Device(_) | Spec { .. } | Model(_) | Data(_) | EmptyData { .. } | ClassMismatch { .. } => 2,
+            Device(_) | Spec(_) | Model(_) | Data(_) | EmptyData { .. } | ClassMismatch { .. } => 2,
             Channels(_) | ZeroSize | Negative { .. } | RunExists(_) | OutDir { .. } => 2,
             NoCheckpoint(_) | Checkpoint(_) | CheckpointData(_) | OptionsDiffer(_) | ModelDiffers(_) => 2,
             DataDiffers { .. } | StepsPerEpoch { .. } | ResumeWeights { .. } | ResumeOptimizer { .. } => 2,
@@ -140,14 +141,6 @@ impl TrainError {
             message: first_line(&e.to_string()),
         }
     }
-}
-
-/// The spec error as the CLI prints it, without its `error: ` prefix and final newline.
-fn spec_message(e: &SpecError, text: &str) -> String {
-    crate::fmt::spec_error(e, Some(&crate::source::Source::new(e.file.clone(), text.to_string())))
-        .trim_end()
-        .trim_start_matches("error: ")
-        .to_string()
 }
 
 /// `a, b differ` / `a differs`.

@@ -52,11 +52,8 @@ pub fn load_data(
     }
 }
 
-pub(crate) fn lower(spec: &Spec, text: &str, opts: &LowerOptions) -> Result<Graph, TrainError> {
-    crate::ir::lower(spec, opts).map_err(|error| TrainError::Spec {
-        error,
-        text: text.to_string(),
-    })
+pub(crate) fn lower(spec: &Spec, opts: &LowerOptions) -> Result<Graph, TrainError> {
+    crate::ir::lower(spec, opts).map_err(TrainError::Spec)
 }
 
 /// Makes the main output the logits (moved to `ir`, where `emit` uses it too).
@@ -157,17 +154,17 @@ impl Chosen {
         req: &mut TrainRequest,
         prev: Option<&CheckpointState>,
     ) -> Result<Chosen, TrainError> {
-        let (spec, text) = (&*model_req.loaded, model_req.loaded.source.text.as_str());
+        let spec = &*model_req.loaded;
         let mut opts = model_options(&model_req.options, prev);
-        let graph = lower(spec, text, &opts)?;
+        let graph = lower(spec, &opts)?;
         let source = data_source(req, prev)?;
         req.seed = Some(req.seed.or(prev.map(|p| p.config.seed)).unwrap_or_else(default_seed));
         let split = load_split(&graph, &source, req.seed.unwrap_or(0))?;
-        let graph = logits_graph(follow_data_classes(spec, text, &mut opts, graph, &split, &source)?);
+        let graph = logits_graph(follow_data_classes(spec, &mut opts, graph, &split, &source)?);
         let variant = opts.variant.as_deref().map(|v| format!(" ({v})")).unwrap_or_default();
         Ok(Chosen {
             title: format!("{}{variant} on {source}", spec.name),
-            identity: spec_identity(model_req, spec, &opts, &graph, text),
+            identity: spec_identity(model_req, spec, &opts, &graph, &spec.source.text),
             data_id: data_identity(&source, &split),
             graph,
             source,
@@ -236,7 +233,6 @@ fn load_split(graph: &Graph, source: &DataSource, seed: u64) -> Result<Split, Tr
 /// left out, refused where it was given and differs.
 fn follow_data_classes(
     spec: &Spec,
-    text: &str,
     opts: &mut LowerOptions,
     graph: Graph,
     split: &Split,
@@ -254,7 +250,7 @@ fn follow_data_classes(
         });
     }
     opts.classes = Some(found as u64);
-    lower(spec, text, opts)
+    lower(spec, opts)
 }
 
 fn spec_identity(
